@@ -1,0 +1,87 @@
+package tracker
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Defaults for the zero values of Config.
+const (
+	DefaultMaxRetry      = 3
+	DefaultLeaseDuration = 900 * time.Second
+)
+
+// Config configures a Tracker. The zero value of every field but Table has a default.
+type Config struct {
+	// Table is the DynamoDB table name. Required.
+	Table string
+	// Codes are the status codes of every job; the zero value means DefaultStatusCodes.
+	Codes StatusCodes
+	// JobCodes overrides Codes for the jobs it names.
+	JobCodes map[string]StatusCodes
+	// MaxRetry is how many failed attempts move a task to Ignored; 0 means 3.
+	MaxRetry int
+	// LeaseDuration is how long a claim holds a task; 0 means 15 minutes.
+	LeaseDuration time.Duration
+	// Now is the clock; nil means time.Now. Tests inject one to expire leases.
+	Now func() time.Time
+}
+
+// Tracker reads and moves the tasks of one table. It is safe for concurrent use.
+type Tracker struct {
+	db  *dynamodb.Client
+	cfg Config
+}
+
+// New returns a Tracker for cfg.Table through client (any endpoint and region: the caller
+// builds the client). It validates the configuration and makes no call.
+func New(client *dynamodb.Client, cfg Config) (*Tracker, error) {
+	if client == nil {
+		return nil, &ValidationError{Field: "client", Reason: "a *dynamodb.Client is required"}
+	}
+	if cfg.Table == "" {
+		return nil, &ValidationError{Field: "table", Reason: "a table name is required"}
+	}
+	if cfg.Codes == (StatusCodes{}) {
+		cfg.Codes = DefaultStatusCodes
+	}
+	if err := cfg.Codes.Validate(); err != nil {
+		return nil, err
+	}
+	for job, codes := range cfg.JobCodes {
+		if err := codes.Validate(); err != nil {
+			return nil, fmt.Errorf("codes of job %q: %w", job, err)
+		}
+	}
+	if cfg.MaxRetry < 0 {
+		return nil, &ValidationError{Field: "max_retry", Reason: "must not be negative"}
+	}
+	if cfg.MaxRetry == 0 {
+		cfg.MaxRetry = DefaultMaxRetry
+	}
+	if cfg.LeaseDuration < 0 {
+		return nil, &ValidationError{Field: "lease_duration", Reason: "must not be negative"}
+	}
+	if cfg.LeaseDuration == 0 {
+		cfg.LeaseDuration = DefaultLeaseDuration
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Tracker{db: client, cfg: cfg}, nil
+}
+
+// Config returns the configuration with its defaults filled in.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// Codes returns the status codes of job.
+func (t *Tracker) Codes(job string) StatusCodes {
+	if c, ok := t.cfg.JobCodes[job]; ok {
+		return c
+	}
+	return t.cfg.Codes
+}
+
+func (t *Tracker) now() time.Time { return t.cfg.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,36 @@
+package tracker
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+)
+
+// Extend renews the lease for another lease duration (a heartbeat for long work) by moving
+// the task's lock_time to now, which is also what the seed's code reads to tell a live lock.
+// It is one conditional write that applies only while the lease's token is the lock and the
+// task is in progress; otherwise it returns a *ConflictError matching ErrLeaseLost (or
+// ErrTaskNotFound, ErrTaskSucceeded, ErrTaskIgnored). Extending an expired lease that nobody
+// took over succeeds.
+func (t *Tracker) Extend(ctx context.Context, lease Lease) (*Lease, error) {
+	if err := validateLease(lease); err != nil {
+		return nil, err
+	}
+	codes := t.Codes(lease.JobID)
+	now := t.now()
+	cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
+		And(statusIs(lease.JobID, codes, InProgress))
+	update := expression.Set(expression.Name(attrLockTime), expression.Value(formatTime(now)))
+	got, refused, err := t.apply(ctx, transition{op: "extend", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
+	if err != nil {
+		return nil, err
+	}
+	if refused {
+		return nil, t.leaseRefusal("extend", lease, got)
+	}
+	out := lease
+	out.Retry = got.Retry
+	out.Expires = now.Add(t.cfg.LeaseDuration)
+	out.Task = got
+	return &out, nil
+}

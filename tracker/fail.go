@@ -1,0 +1,77 @@
+package tracker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+)
+
+// Failure describes a failed attempt: the error's message and its stack or trace text.
+type Failure struct {
+	Error     string
+	Traceback string
+}
+
+// maxFailRounds bounds Fail's re-tries when the lease's Retry was out of date.
+const maxFailRounds = 3
+
+// Fail records a failed attempt of the leased task in one conditional write, applied only
+// while the lease's token is the task's lock: it increments retry, stores the failure as the
+// task's errors (cut to MaxErrorBytes and MaxTracebackBytes), unlocks the task, and sets it
+// failed, or ignored when retry reaches MaxRetry.
+//
+// The write also checks that retry still equals lease.Retry, which is what lets it choose
+// failed or ignored without reading first. If lease.Retry was out of date, Fail reads the true
+// counter from the refused write and tries again (one more call).
+//
+// Fail is idempotent: replaying it with the same lease after it applied returns the task's
+// current state and counts nothing. A lease that is no longer the lock gets a *ConflictError
+// matching ErrLeaseLost (or ErrTaskSucceeded, ErrTaskIgnored, ErrTaskNotFound).
+func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task, error) {
+	if err := validateLease(lease); err != nil {
+		return nil, err
+	}
+	errs, err := json.Marshal(TaskError{
+		Error:     truncate(failure.Error, MaxErrorBytes),
+		Traceback: truncate(failure.Traceback, MaxTracebackBytes),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fail %s/%s: encode error: %w", lease.JobID, lease.TaskID, err)
+	}
+	codes := t.Codes(lease.JobID)
+	expected := lease.Retry
+	for range maxFailRounds {
+		now := formatTime(t.now())
+		next := Failed
+		if expected+1 >= t.cfg.MaxRetry {
+			next = Ignored
+		}
+		cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
+			And(statusIs(lease.JobID, codes, InProgress)).
+			And(expression.Name(attrRetry).Equal(expression.Value(expected)))
+		update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, next, now).
+			Set(expression.Name(attrRetry), expression.Value(expected+1)).
+			Set(expression.Name(attrErrors), expression.Value(string(errs))).
+			Set(expression.Name(attrLock), null).
+			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
+			Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail))
+		got, refused, err := t.apply(ctx, transition{op: "fail", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
+		if err != nil {
+			return nil, err
+		}
+		if !refused {
+			return got, nil
+		}
+		if replayOf(got, lease, outcomeFail) {
+			return got, nil
+		}
+		if got != nil && got.Lock == lease.Token && got.Status == InProgress && got.Retry != expected {
+			expected = got.Retry
+			continue
+		}
+		return nil, t.leaseRefusal("fail", lease, got)
+	}
+	return nil, fmt.Errorf("fail %s/%s: retry counter kept changing under the lease", lease.JobID, lease.TaskID)
+}

@@ -1,0 +1,107 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Retry puts a failed or ignored task back to todo so the next run claims it, in one
+// conditional write. It resets the retry counter to 0, so the task gets MaxRetry fresh
+// attempts (an ignored task kept at MaxRetry would be ignored again after one failure); the
+// last error stays for reference, as the seed never clears it. Any other status gets a
+// *ConflictError matching ErrWrongStatus, ErrTaskSucceeded or ErrTaskNotFound.
+func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
+	if err := ValidateID(job, task); err != nil {
+		return nil, err
+	}
+	codes := t.Codes(job)
+	cond := statusIs(job, codes, Failed, Ignored)
+	update := setStatus(expression.UpdateBuilder{}, job, codes, Todo, formatTime(t.now())).
+		Set(expression.Name(attrRetry), expression.Value(0)).
+		Set(expression.Name(attrLock), null)
+	got, refused, err := t.apply(ctx, transition{op: "retry", job: job, task: task, cond: cond, update: update})
+	if err != nil {
+		return nil, err
+	}
+	if refused {
+		e := t.refusal("retry", job, task, got).(*ConflictError)
+		if e.Reason == ErrTaskIgnored || e.Reason == ErrTaskLocked {
+			e.Reason = ErrWrongStatus // only reachable for an unknown code or a lock on todo
+		}
+		return nil, e
+	}
+	return got, nil
+}
+
+// Ignore sets a task that has not succeeded to ignored and drops any lock, in one
+// conditional write, so no run claims it again until an operator retries it. A worker that
+// still holds a lease on it then gets ErrTaskIgnored from Complete or Fail. Ignoring an
+// ignored task is a no-op that succeeds; a succeeded task gets a *ConflictError matching
+// ErrTaskSucceeded.
+func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
+	if err := ValidateID(job, task); err != nil {
+		return nil, err
+	}
+	codes := t.Codes(job)
+	cond := expression.Name(KeyAttribute).AttributeExists().
+		And(expression.Name(StatusAttribute).NotEqual(expression.Value(makeValue(job, codes.Succeeded))))
+	update := setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(t.now())).
+		Set(expression.Name(attrLock), null)
+	got, refused, err := t.apply(ctx, transition{op: "ignore", job: job, task: task, cond: cond, update: update})
+	if err != nil {
+		return nil, err
+	}
+	if refused {
+		return nil, t.refusal("ignore", job, task, got)
+	}
+	return got, nil
+}
+
+// DeleteJob deletes every task of a job (in any of the job's status codes), in
+// BatchWriteItem calls of 25, and returns how many it deleted. It is meant for finished or
+// abandoned jobs: a worker still holding a lease then gets ErrTaskNotFound.
+func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
+	if err := ValidateJob(job); err != nil {
+		return 0, err
+	}
+	codes := t.Codes(job)
+	deleted := 0
+	for _, s := range Statuses {
+		var start map[string]types.AttributeValue
+		for {
+			expr, err := expression.NewBuilder().
+				WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, codes.Code(s))))).
+				WithProjection(expression.NamesList(expression.Name(KeyAttribute))).Build()
+			if err != nil {
+				return deleted, err
+			}
+			out, err := t.db.Query(ctx, &dynamodb.QueryInput{
+				TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+				KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+				ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+				ExclusiveStartKey: start,
+			})
+			if err != nil {
+				return deleted, fmt.Errorf("delete job %s: %w", job, err)
+			}
+			writes := make([]types.WriteRequest, 0, len(out.Items))
+			for _, it := range out.Items {
+				writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
+					Key: map[string]types.AttributeValue{KeyAttribute: it[KeyAttribute]}}})
+			}
+			if err := t.batchWrite(ctx, writes); err != nil {
+				return deleted, fmt.Errorf("delete job %s: %w", job, err)
+			}
+			deleted += len(writes)
+			if start = out.LastEvaluatedKey; start == nil {
+				break
+			}
+		}
+	}
+	return deleted, nil
+}

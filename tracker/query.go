@@ -1,0 +1,225 @@
+package tracker
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"sort"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Page limits.
+const (
+	DefaultPageLimit = 100
+	MaxPageLimit     = 1000
+)
+
+// ListOptions selects a page of a job's tasks.
+type ListOptions struct {
+	// Statuses to include; empty means every status.
+	Statuses []Status
+	// Limit is the most tasks the page holds, over all statuses together; 0 means 100.
+	Limit int
+	// Cursor resumes after the previous page; empty starts at the first task.
+	Cursor string
+}
+
+// Page is one page of tasks, ordered by task id.
+type Page struct {
+	Tasks []Task
+	// Cursor resumes after this page; empty when there are no more tasks. A page may come
+	// back short (even empty) with a cursor; keep going until the cursor is empty.
+	Cursor string
+}
+
+// Get reads one task whole (consistent read).
+func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
+	if err := ValidateID(job, task); err != nil {
+		return nil, err
+	}
+	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(t.cfg.Table), Key: keyAV(job, task), ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %s/%s: %w", job, task, err)
+	}
+	if len(out.Item) == 0 {
+		return nil, &ConflictError{Op: "get", JobID: job, TaskID: task, Reason: ErrTaskNotFound}
+	}
+	return t.decodeTask(out.Item)
+}
+
+// List returns a page of a job's tasks in the given statuses, ordered by task id, from the
+// index (so without Data and Error: use Get for those). It queries each status's index
+// partition from the cursor on and merges them.
+func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page, error) {
+	statuses := opts.Statuses
+	if len(statuses) == 0 {
+		statuses = Statuses
+	}
+	streams := make([]stream, 0, len(statuses))
+	for _, s := range dedupe(statuses) {
+		streams = append(streams, stream{status: s})
+	}
+	return t.page(ctx, job, streams, opts.Limit, opts.Cursor)
+}
+
+// Pending returns a page of the tasks a run should pick up, ordered by task id: todo, failed,
+// and in progress with an expired lease (a crashed worker's task, which the seed's catch-up
+// query would leave stuck forever). limit 0 means 100; cursor resumes a previous page.
+func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor string) (*Page, error) {
+	return t.page(ctx, job, []stream{{status: Todo}, {status: Failed}, {status: InProgress, expiredOnly: true}}, limit, cursor)
+}
+
+// Count returns how many tasks of a job are in each status (every status present, zero
+// included). It counts on the index with Select COUNT, reading no items.
+func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error) {
+	if err := ValidateJob(job); err != nil {
+		return nil, err
+	}
+	codes := t.Codes(job)
+	counts := make(map[Status]int, len(Statuses))
+	for _, s := range Statuses {
+		expr, err := expression.NewBuilder().
+			WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, codes.Code(s))))).Build()
+		if err != nil {
+			return nil, err
+		}
+		in := &dynamodb.QueryInput{
+			TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName), Select: types.SelectCount,
+			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		}
+		p := dynamodb.NewQueryPaginator(t.db, in)
+		counts[s] = 0
+		for p.HasMorePages() {
+			out, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("count %s tasks of %s: %w", s, job, err)
+			}
+			counts[s] += int(out.Count)
+		}
+	}
+	return counts, nil
+}
+
+// stream is one index partition (a job's status) read from the cursor on.
+type stream struct {
+	status      Status
+	expiredOnly bool // in progress with an expired or no lease only
+}
+
+func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit int, cursor string) (*Page, error) {
+	if err := ValidateJob(job); err != nil {
+		return nil, err
+	}
+	if limit < 0 || limit > MaxPageLimit {
+		return nil, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be within 0..%d", MaxPageLimit)}
+	}
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	after, err := decodeCursor(cursor)
+	if err != nil {
+		return nil, err
+	}
+	var all []Task
+	more := false
+	for _, s := range streams {
+		tasks, hasMore, err := t.readStream(ctx, job, s, after, limit)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, tasks...)
+		more = more || hasMore
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].TaskID < all[j].TaskID })
+	if len(all) > limit {
+		all, more = all[:limit], true
+	}
+	page := &Page{Tasks: all}
+	if more && len(all) > 0 {
+		page.Cursor = encodeCursor(all[len(all)-1].TaskID)
+	} else if more {
+		page.Cursor = cursor
+	}
+	return page, nil
+}
+
+// readStream reads up to limit matching tasks of one stream with task ids after `after`,
+// and says whether the partition may hold more.
+func (t *Tracker) readStream(ctx context.Context, job string, s stream, after string, limit int) ([]Task, bool, error) {
+	value := makeValue(job, t.Codes(job).Code(s.status))
+	kc := expression.Key(StatusAttribute).Equal(expression.Value(value))
+	if after != "" {
+		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(makeKey(job, after))))
+	}
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	if s.expiredOnly {
+		lock := expression.Name(attrLock)
+		b = b.WithFilter(expression.Or(
+			lock.AttributeNotExists(),
+			lock.AttributeType(expression.Null),
+			expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(t.now().Add(-t.cfg.LeaseDuration)))),
+		))
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, false, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		Limit: aws.Int32(int32(limit)),
+	}
+	var tasks []Task
+	for {
+		out, err := t.db.Query(ctx, in)
+		if err != nil {
+			return nil, false, fmt.Errorf("list %s tasks of %s: %w", s.status, job, err)
+		}
+		for _, av := range out.Items {
+			task, err := t.decodeTask(av)
+			if err != nil {
+				return nil, false, err
+			}
+			tasks = append(tasks, *task)
+		}
+		if out.LastEvaluatedKey == nil {
+			return tasks, false, nil
+		}
+		if len(tasks) >= limit {
+			return tasks, true, nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+func dedupe(ss []Status) []Status {
+	seen := map[Status]bool{}
+	var out []Status
+	for _, s := range ss {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func encodeCursor(taskID string) string { return base64.RawURLEncoding.EncodeToString([]byte(taskID)) }
+
+func decodeCursor(c string) (string, error) {
+	if c == "" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) == 0 {
+		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
+	}
+	return string(b), nil
+}

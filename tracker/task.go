@@ -1,0 +1,192 @@
+package tracker
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Task is one task as stored in the table.
+type Task struct {
+	JobID  string `json:"job_id"`
+	TaskID string `json:"task_id"`
+	Status Status `json:"status"`
+	// Code is the stored status code.
+	Code int `json:"code"`
+	// Retry counts failed attempts since the last success.
+	Retry int `json:"retry"`
+	// Attempts counts claims over the task's life.
+	Attempts int `json:"attempts"`
+	// Data is the task's JSON object (its payload, or the result Complete stored); nil when
+	// never set. Queries over the index leave it nil: use Get for the whole task.
+	Data json.RawMessage `json:"data,omitempty"`
+	// Error describes the last failure; nil before the first. Queries leave it nil.
+	Error *TaskError `json:"error,omitempty"`
+	// Lock is the lease token while a worker holds the task, else empty.
+	Lock string `json:"lock,omitempty"`
+	// LockOwner names who holds (or last held) the lease, as given to Claim.
+	LockOwner string `json:"lock_owner,omitempty"`
+	// LockTime is when the lease was taken or last extended.
+	LockTime time.Time `json:"lock_time"`
+	// UpdateTime is when the status last changed.
+	UpdateTime time.Time `json:"update_time"`
+	// CreateTime is when CreateTask wrote the task; zero for tasks written by other code.
+	CreateTime time.Time `json:"create_time"`
+
+	// lastLock and lastOutcome say which lease last finished the task, and how.
+	lastLock, lastOutcome string
+}
+
+// TaskError is the last failure of a task, stored as the `errors` attribute.
+type TaskError struct {
+	Error     string `json:"error"`
+	Traceback string `json:"traceback"`
+}
+
+// LeaseExpires returns when the task's current lease runs out given the lease duration, or
+// the zero time when it holds no lock.
+func (task *Task) LeaseExpires(lease time.Duration) time.Time {
+	if task.Lock == "" {
+		return time.Time{}
+	}
+	return task.LockTime.Add(lease)
+}
+
+// Locked reports whether a worker holds a live lease on the task at now, by the seed's rule:
+// a lock is set and now - lock_time is under the lease duration.
+func (task *Task) Locked(now time.Time, lease time.Duration) bool {
+	return task.Lock != "" && now.Sub(task.LockTime) < lease
+}
+
+// Names of the table's attributes and index; docs/table-layout.md is the contract.
+const (
+	// Separator joins job id and task id in the key, and job id and status code in the index key.
+	Separator = "____"
+	// KeyAttribute is the table's hash key: {job_id}____{task_id}.
+	KeyAttribute = "key"
+	// StatusAttribute is the index hash key: {job_id}____{two-digit status code}.
+	StatusAttribute = "value"
+	// IndexName is the global secondary index on job and status.
+	IndexName = "status_and_task_id-index"
+
+	attrUpdateTime  = "update_time"
+	attrRetry       = "retry"
+	attrLock        = "lock"
+	attrLockTime    = "lock_time"
+	attrData        = "data"
+	attrErrors      = "errors"
+	attrCreateTime  = "create_time"
+	attrAttempts    = "attempts"
+	attrLockOwner   = "lock_owner"
+	attrLastLock    = "last_lock"
+	attrLastOutcome = "last_outcome"
+)
+
+// IndexProjection lists the non-key attributes the index carries: enough to list tasks and
+// to tell an expired lease, never the task's data or errors.
+var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime}
+
+// TimeLayout is the contract's time format: six fraction digits and a literal +0000.
+const TimeLayout = "2006-01-02T15:04:05.000000-0700"
+
+// epoch is lock_time before the first claim.
+var epoch = time.Unix(0, 0).UTC()
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
+
+// item is the stored form of a task.
+type item struct {
+	Key         string  `dynamodbav:"key"`
+	Value       string  `dynamodbav:"value"`
+	UpdateTime  string  `dynamodbav:"update_time"`
+	Retry       int     `dynamodbav:"retry"`
+	Lock        *string `dynamodbav:"lock,omitempty"`
+	LockTime    string  `dynamodbav:"lock_time"`
+	Data        *string `dynamodbav:"data,omitempty"`
+	Errors      *string `dynamodbav:"errors,omitempty"`
+	CreateTime  string  `dynamodbav:"create_time,omitempty"`
+	Attempts    int     `dynamodbav:"attempts"`
+	LockOwner   string  `dynamodbav:"lock_owner,omitempty"`
+	LastLock    string  `dynamodbav:"last_lock,omitempty"`
+	LastOutcome string  `dynamodbav:"last_outcome,omitempty"`
+}
+
+func makeKey(job, task string) string { return job + Separator + task }
+
+func makeValue(job string, code int) string { return fmt.Sprintf("%s%s%02d", job, Separator, code) }
+
+func keyAV(job, task string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: makeKey(job, task)}}
+}
+
+// splitKey splits a key at its first separator; validation guarantees job ids never end in
+// '_', so the first separator is the one that joined them.
+func splitKey(key string) (job, task string, err error) {
+	i := strings.Index(key, Separator)
+	if i < 0 {
+		return "", "", fmt.Errorf("malformed key %q: no %q separator", key, Separator)
+	}
+	return key[:i], key[i+len(Separator):], nil
+}
+
+// decodeTask turns a raw item into a Task, with job's codes mapping the status.
+func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+		return nil, fmt.Errorf("decode task item: %w", err)
+	}
+	job, id, err := splitKey(it.Key)
+	if err != nil {
+		return nil, err
+	}
+	task := &Task{JobID: job, TaskID: id, Retry: it.Retry, Attempts: it.Attempts, LockOwner: it.LockOwner, Code: -1,
+		lastLock: it.LastLock, lastOutcome: it.LastOutcome}
+	if i := strings.LastIndex(it.Value, Separator); i >= 0 {
+		if code, err := strconv.Atoi(it.Value[i+len(Separator):]); err == nil {
+			task.Code = code
+		}
+	}
+	task.Status = t.Codes(job).Status(task.Code)
+	if it.Lock != nil {
+		task.Lock = *it.Lock
+	}
+	for _, f := range []struct {
+		text string
+		dst  *time.Time
+	}{{it.UpdateTime, &task.UpdateTime}, {it.LockTime, &task.LockTime}, {it.CreateTime, &task.CreateTime}} {
+		if f.text == "" {
+			continue
+		}
+		if *f.dst, err = parseTime(f.text); err != nil {
+			return nil, fmt.Errorf("decode task %s: %w", it.Key, err)
+		}
+	}
+	if it.Data != nil {
+		task.Data = json.RawMessage(*it.Data)
+	}
+	if it.Errors != nil {
+		var te TaskError
+		if err := json.Unmarshal([]byte(*it.Errors), &te); err != nil {
+			return nil, fmt.Errorf("decode errors of task %s: %w", it.Key, err)
+		}
+		task.Error = &te
+	}
+	return task, nil
+}
+
+// parseTime reads the contract's format and, leniently, RFC 3339.
+func parseTime(s string) (time.Time, error) {
+	if v, err := time.Parse(TimeLayout, s); err == nil {
+		return v.UTC(), nil
+	}
+	v, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time %q is not in the %s format", s, TimeLayout)
+	}
+	return v.UTC(), nil
+}

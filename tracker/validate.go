@@ -1,0 +1,91 @@
+package tracker
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// Limits enforced before any write.
+const (
+	// MaxKeyBytes is DynamoDB's limit on a partition key: {job_id}____{task_id} must fit.
+	MaxKeyBytes = 2048
+	// MaxDataBytes bounds a task's data (compact JSON) so that the item, with its error
+	// record and bookkeeping, stays under DynamoDB's 400 KB item limit.
+	MaxDataBytes = 350 * 1024
+	// MaxErrorBytes and MaxTracebackBytes bound a failure record; longer text is cut with a
+	// note rather than refused, since a failure must always be recorded.
+	MaxErrorBytes     = 4 * 1024
+	MaxTracebackBytes = 32 * 1024
+)
+
+// ValidateID checks a job id and a task id against the key scheme: neither empty nor
+// holding the separator "____", valid UTF-8, the job id not ending in '_' (else
+// "a_"+"____"+"b" would read back as job "a", task "_b"), and the key within MaxKeyBytes.
+func ValidateID(job, task string) error {
+	for _, f := range []struct{ field, v string }{{"job_id", job}, {"task_id", task}} {
+		switch {
+		case f.v == "":
+			return &ValidationError{Field: f.field, Reason: "must not be empty"}
+		case !utf8.ValidString(f.v):
+			return &ValidationError{Field: f.field, Reason: "must be valid UTF-8"}
+		case strings.Contains(f.v, Separator):
+			return &ValidationError{Field: f.field, Reason: fmt.Sprintf("%q contains the separator %q", clip(f.v), Separator)}
+		}
+	}
+	if strings.HasSuffix(job, "_") {
+		return &ValidationError{Field: "job_id", Reason: fmt.Sprintf("%q ends with '_', which would blur into the separator", clip(job))}
+	}
+	if n := len(makeKey(job, task)); n > MaxKeyBytes {
+		return &ValidationError{Field: "task_id", Reason: fmt.Sprintf("key is %d bytes, over DynamoDB's %d-byte key limit", n, MaxKeyBytes)}
+	}
+	return nil
+}
+
+// ValidateJob checks a job id alone, for queries.
+func ValidateJob(job string) error { return ValidateID(job, "x") }
+
+// NormalizeData checks that data is nil (no data) or one JSON object within MaxDataBytes,
+// and returns it compacted, the form stored in the table.
+func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
+	if data == nil {
+		return nil, nil
+	}
+	trimmed := bytes.TrimSpace(data)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return nil, nil
+	}
+	if trimmed[0] != '{' {
+		return nil, &ValidationError{Field: "data", Reason: "must be a JSON object"}
+	}
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, trimmed); err != nil {
+		return nil, &ValidationError{Field: "data", Reason: "is not valid JSON: " + err.Error()}
+	}
+	if buf.Len() > MaxDataBytes {
+		return nil, &ValidationError{Field: "data", Reason: fmt.Sprintf("is %d bytes, over the %d-byte limit that keeps the item under 400 KB", buf.Len(), MaxDataBytes)}
+	}
+	return buf.Bytes(), nil
+}
+
+func clip(s string) string {
+	if len(s) <= 64 {
+		return s
+	}
+	return s[:64] + "…"
+}
+
+// truncate cuts s to at most n bytes on a rune boundary, saying so.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	const note = "\n…[truncated]"
+	cut := n - len(note)
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + note
+}

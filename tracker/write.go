@@ -1,0 +1,112 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// transition is one conditional UpdateItem on one task.
+type transition struct {
+	op, job, task string
+	cond          expression.ConditionBuilder
+	update        expression.UpdateBuilder
+}
+
+// apply runs the transition. On success it returns the task as written. When the condition
+// fails it returns refused=true and the task as it was (nil when there is no such item),
+// read from the failed write itself (ReturnValuesOnConditionCheckFailure), not a second call.
+func (t *Tracker) apply(ctx context.Context, tr transition) (task *Task, refused bool, err error) {
+	expr, err := expression.NewBuilder().WithCondition(tr.cond).WithUpdate(tr.update).Build()
+	if err != nil {
+		return nil, false, fmt.Errorf("%s %s/%s: build expression: %w", tr.op, tr.job, tr.task, err)
+	}
+	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(t.cfg.Table),
+		Key:                                 keyAV(tr.job, tr.task),
+		ConditionExpression:                 expr.Condition(),
+		UpdateExpression:                    expr.Update(),
+		ExpressionAttributeNames:            expr.Names(),
+		ExpressionAttributeValues:           expr.Values(),
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		if len(ccf.Item) == 0 {
+			return nil, true, nil
+		}
+		old, derr := t.decodeTask(ccf.Item)
+		if derr != nil {
+			return nil, true, derr
+		}
+		return old, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("%s %s/%s: %w", tr.op, tr.job, tr.task, err)
+	}
+	task, err = t.decodeTask(out.Attributes)
+	return task, false, err
+}
+
+// refusal explains why a transition's condition failed, from the task as it was.
+func (t *Tracker) refusal(op, job, id string, old *Task) error {
+	e := &ConflictError{Op: op, JobID: job, TaskID: id, Task: old}
+	switch {
+	case old == nil:
+		e.Reason = ErrTaskNotFound
+	case old.Status == Succeeded:
+		e.Reason = ErrTaskSucceeded
+	case old.Status == Ignored:
+		e.Reason = ErrTaskIgnored
+	case old.Locked(t.now(), t.cfg.LeaseDuration):
+		e.Reason = ErrTaskLocked
+		e.LockExpires = old.LeaseExpires(t.cfg.LeaseDuration)
+	default:
+		e.Reason = ErrWrongStatus
+	}
+	return e
+}
+
+// leaseRefusal explains why a write under a lease was refused: the task is gone, finished
+// by someone else, or its lock is no longer the lease's token.
+func (t *Tracker) leaseRefusal(op string, l Lease, old *Task) error {
+	e := &ConflictError{Op: op, JobID: l.JobID, TaskID: l.TaskID, Task: old, Reason: ErrLeaseLost}
+	switch {
+	case old == nil:
+		e.Reason = ErrTaskNotFound
+	case old.Lock == l.Token:
+		// Our lock, yet refused: the task left in-progress under us (an unknown code).
+		e.Reason = ErrWrongStatus
+	case old.Status == Succeeded:
+		e.Reason = ErrTaskSucceeded
+	case old.Status == Ignored:
+		e.Reason = ErrTaskIgnored
+	}
+	return e
+}
+
+func statusIs(job string, codes StatusCodes, statuses ...Status) expression.ConditionBuilder {
+	name := expression.Name(StatusAttribute)
+	if len(statuses) == 1 {
+		return name.Equal(expression.Value(makeValue(job, codes.Code(statuses[0]))))
+	}
+	vals := make([]expression.OperandBuilder, len(statuses))
+	for i, s := range statuses {
+		vals[i] = expression.Value(makeValue(job, codes.Code(s)))
+	}
+	return name.In(vals[0], vals[1:]...)
+}
+
+func setStatus(u expression.UpdateBuilder, job string, codes StatusCodes, s Status, now string) expression.UpdateBuilder {
+	return u.Set(expression.Name(StatusAttribute), expression.Value(makeValue(job, codes.Code(s)))).
+		Set(expression.Name(attrUpdateTime), expression.Value(now))
+}
+
+// null is the NULL attribute value the contract stores in `lock` once a task is unlocked.
+var null = expression.Value(&types.AttributeValueMemberNULL{Value: true})
