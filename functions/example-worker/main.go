@@ -1,0 +1,96 @@
+// Command example-worker is a small worker Lambda for demos and tests: it succeeds or fails on
+// demand from the task's data, so a state machine run can show every path.
+//
+// Its event is the claim function's result (contract.ClaimOutput). It reads the task data:
+//
+//	{"fail_times": N}     fail while the task's retry counter is below N, then succeed
+//	{"always_fail": true} always fail
+//	{"sleep_ms": M}       work for M milliseconds first
+//
+// A failure has errorType WorkerError. The result is {"result": {...}}. When
+// EXAMPLE_WORKER_LOG names a file, every invocation appends one JSON line to it
+// ({"job_id","task_id","attempt","token"}), so tests can count how often each task ran.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
+)
+
+func main() {
+	w := worker{logFile: os.Getenv("EXAMPLE_WORKER_LOG"), log: lambdafn.NewLogger(slog.LevelInfo)}
+	lambda.Start(w.Handle)
+}
+
+type worker struct {
+	logFile string
+	log     *slog.Logger
+	mu      sync.Mutex
+}
+
+// instructions is what the example worker reads from the task data.
+type instructions struct {
+	FailTimes  int  `json:"fail_times"`
+	AlwaysFail bool `json:"always_fail"`
+	SleepMS    int  `json:"sleep_ms"`
+}
+
+// Output is the worker's result.
+type Output struct {
+	Result map[string]any `json:"result"`
+}
+
+// Handle does the "work" the task's data asks for.
+func (w *worker) Handle(ctx context.Context, in contract.ClaimOutput) (*Output, error) {
+	log := lambdafn.With(ctx, w.log, in.JobID, in.TaskID, "")
+	if err := w.record(in); err != nil {
+		return nil, messages.InvokeResponse_Error{Type: "WorkerError", Message: "record invocation: " + err.Error()}
+	}
+	var do instructions
+	if len(in.Data) > 0 {
+		if err := json.Unmarshal(in.Data, &do); err != nil {
+			return nil, messages.InvokeResponse_Error{Type: "WorkerError", Message: "task data: " + err.Error()}
+		}
+	}
+	if do.SleepMS > 0 {
+		select {
+		case <-time.After(time.Duration(do.SleepMS) * time.Millisecond):
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if do.AlwaysFail || in.Retry < do.FailTimes {
+		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Retry)
+		return nil, messages.InvokeResponse_Error{Type: "WorkerError",
+			Message: fmt.Sprintf("task %s failed on purpose (attempt %d, retry %d)", in.TaskID, in.Attempt, in.Retry)}
+	}
+	log.Info("work done", "attempt", in.Attempt)
+	return &Output{Result: map[string]any{"task_id": in.TaskID, "attempt": in.Attempt, "done": true}}, nil
+}
+
+func (w *worker) record(in contract.ClaimOutput) error {
+	if w.logFile == "" {
+		return nil
+	}
+	line, _ := json.Marshal(map[string]any{"job_id": in.JobID, "task_id": in.TaskID, "attempt": in.Attempt, "token": in.Lease.Token})
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	f, err := os.OpenFile(w.logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(line, '\n'))
+	return err
+}

@@ -1,0 +1,128 @@
+package lambdafn
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// MaxEventBytes bounds an event: the largest data a task may hold plus room for the rest.
+const MaxEventBytes = tracker.MaxDataBytes + 16*1024
+
+// ErrorName returns the stable errorType of err (see package contract).
+func ErrorName(err error) string {
+	switch {
+	case errors.Is(err, tracker.ErrInvalidInput):
+		return contract.ErrInvalidInput
+	case errors.Is(err, tracker.ErrTaskNotFound):
+		return contract.ErrTaskNotFound
+	case errors.Is(err, tracker.ErrTaskLocked):
+		return contract.ErrTaskLocked
+	case errors.Is(err, tracker.ErrTaskSucceeded):
+		return contract.ErrTaskAlreadySucceeded
+	case errors.Is(err, tracker.ErrTaskIgnored):
+		return contract.ErrTaskIgnored
+	case errors.Is(err, tracker.ErrLeaseLost):
+		return contract.ErrStaleLease
+	case errors.Is(err, tracker.ErrWrongStatus):
+		return contract.ErrTaskWrongStatus
+	case tracker.IsTransient(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return contract.ErrTrackerUnavailable
+	}
+	return contract.ErrInternal
+}
+
+// Error turns err into the error a handler returns, so that aws-lambda-go reports
+// ErrorName(err) as the errorType instead of the Go type of the outermost wrapper.
+func Error(err error) error {
+	if err == nil {
+		return nil
+	}
+	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
+}
+
+// Decode reads an event strictly into v: one JSON object, no unknown fields, every value of
+// the right type, at most MaxEventBytes. Its errors are *tracker.ValidationError naming the
+// field, so they map to InvalidInput.
+func Decode(event []byte, v any) error {
+	if len(event) > MaxEventBytes {
+		return &tracker.ValidationError{Field: "event", Reason: fmt.Sprintf("is %d bytes, over the %d-byte limit", len(event), MaxEventBytes)}
+	}
+	dec := json.NewDecoder(bytes.NewReader(event))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &tracker.ValidationError{Field: "event", Reason: "must be a single JSON object"}
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	var ve *tracker.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return ve
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "event"
+		}
+		return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value)}
+	case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &tracker.ValidationError{Field: "event", Reason: "is not valid JSON: " + err.Error()}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &tracker.ValidationError{Field: strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`), Reason: "is not a field of this event"}
+	}
+	return &tracker.ValidationError{Field: "event", Reason: err.Error()}
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32", "float64":
+		return "a number"
+	case "bool":
+		return "true or false"
+	case "slice":
+		return "a list"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return goKind
+}
+
+// Missing returns the InvalidInput error of a required field the event lacks.
+func Missing(field string) error {
+	return &tracker.ValidationError{Field: field, Reason: "is required"}
+}
+
+// Fail logs a refused or failed step, with the errorType it will carry, and returns the
+// error the handler returns (see Error). Refusals log at info: they are expected outcomes
+// the state machine branches on; invalid input warns; anything else is an error.
+func Fail(ctx context.Context, log *slog.Logger, step string, err error) error {
+	name := ErrorName(err)
+	level := slog.LevelInfo
+	switch name {
+	case contract.ErrInvalidInput:
+		level = slog.LevelWarn
+	case contract.ErrTrackerUnavailable, contract.ErrInternal:
+		level = slog.LevelError
+	}
+	log.Log(ctx, level, step+" refused", "error_type", name, "error", err.Error())
+	return Error(err)
+}

@@ -1,0 +1,107 @@
+// Package lambdafn holds what the tracker's Lambda mains share: configuration from the
+// environment, the client built once at cold start, strict event decoding, structured logs,
+// and the one place where tracker errors become stable errorType names.
+package lambdafn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// Config is a function's configuration, read from the environment.
+type Config struct {
+	Table         string              // TRACKER_TABLE, required
+	Codes         tracker.StatusCodes // TRACKER_STATUS_CODES, "0,3,6,9,10" by default
+	MaxRetry      int                 // TRACKER_MAX_RETRY, 3 by default
+	LeaseDuration time.Duration       // TRACKER_LEASE_SECONDS, 900 by default
+	LogLevel      slog.Level          // LOG_LEVEL: debug, info, warn, error
+}
+
+// ConfigFromEnv reads the configuration through getenv (os.Getenv in a main) and reports
+// the first missing or malformed variable.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	cfg := Config{Table: getenv("TRACKER_TABLE"), Codes: tracker.DefaultStatusCodes}
+	if cfg.Table == "" {
+		return cfg, fmt.Errorf("TRACKER_TABLE is not set")
+	}
+	var err error
+	if v := getenv("TRACKER_STATUS_CODES"); v != "" {
+		if cfg.Codes, err = tracker.ParseStatusCodes(v); err != nil {
+			return cfg, fmt.Errorf("TRACKER_STATUS_CODES: %w", err)
+		}
+	}
+	if v := getenv("TRACKER_MAX_RETRY"); v != "" {
+		if cfg.MaxRetry, err = strconv.Atoi(v); err != nil || cfg.MaxRetry < 1 {
+			return cfg, fmt.Errorf("TRACKER_MAX_RETRY=%q is not a positive whole number", v)
+		}
+	}
+	if v := getenv("TRACKER_LEASE_SECONDS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return cfg, fmt.Errorf("TRACKER_LEASE_SECONDS=%q is not a positive whole number", v)
+		}
+		cfg.LeaseDuration = time.Duration(n) * time.Second
+	}
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
+			return cfg, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v)
+		}
+	}
+	return cfg, nil
+}
+
+// NewTracker builds the DynamoDB client from the default AWS configuration (which honours
+// AWS_ENDPOINT_URL_DYNAMODB for local runs) and a Tracker over it.
+func NewTracker(ctx context.Context, cfg Config) (*tracker.Tracker, error) {
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return tracker.New(dynamodb.NewFromConfig(awsCfg), tracker.Config{
+		Table: cfg.Table, Codes: cfg.Codes, MaxRetry: cfg.MaxRetry, LeaseDuration: cfg.LeaseDuration,
+	})
+}
+
+// NewLogger returns a JSON logger on stdout, where Lambda collects it.
+func NewLogger(level slog.Level) *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
+}
+
+// Setup does a main's cold start: configuration, client, logger. It exits the process on a
+// bad configuration, so a misconfigured function fails at once rather than on each event.
+func Setup() (*tracker.Tracker, *slog.Logger) {
+	cfg, err := ConfigFromEnv(os.Getenv)
+	if err == nil {
+		var tr *tracker.Tracker
+		if tr, err = NewTracker(context.Background(), cfg); err == nil {
+			return tr, NewLogger(cfg.LogLevel)
+		}
+	}
+	NewLogger(slog.LevelInfo).Error("cold start failed", "error", err.Error())
+	os.Exit(1)
+	return nil, nil
+}
+
+// With returns log with the ids every line of a step carries, and the Lambda request id
+// when there is one.
+func With(ctx context.Context, log *slog.Logger, jobID, taskID, executionID string) *slog.Logger {
+	log = log.With("job_id", jobID, "task_id", taskID)
+	if executionID != "" {
+		log = log.With("execution_id", executionID)
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		log = log.With("request_id", lc.AwsRequestID)
+	}
+	return log
+}

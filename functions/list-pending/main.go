@@ -1,0 +1,64 @@
+// Command list-pending is the Lambda function that lists a job's tasks to run, a page at a
+// time, with the job's count per status (tracker.Pending, tracker.List, tracker.Count).
+//
+// Event: contract.ListPendingInput. Result: contract.ListPendingOutput. Errors: InvalidInput,
+// TrackerUnavailable.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func main() {
+	tr, log := lambdafn.Setup()
+	lambda.Start(handler{tracker: tr, log: log}.Handle)
+}
+
+type handler struct {
+	tracker *tracker.Tracker
+	log     *slog.Logger
+}
+
+// Handle returns one page of the job's pending (or chosen) task ids and the job's counts.
+func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.ListPendingOutput, error) {
+	var in contract.ListPendingInput
+	if err := lambdafn.Decode(event, &in); err != nil {
+		return nil, lambdafn.Fail(ctx, h.log, "list-pending", err)
+	}
+	log := lambdafn.With(ctx, h.log, in.JobID, "", "")
+	if in.JobID == "" {
+		return nil, lambdafn.Fail(ctx, log, "list-pending", lambdafn.Missing("job_id"))
+	}
+	var page *tracker.Page
+	var err error
+	if len(in.Statuses) == 0 {
+		page, err = h.tracker.Pending(ctx, in.JobID, in.Limit, in.Cursor)
+	} else {
+		page, err = h.tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: in.Limit, Cursor: in.Cursor})
+	}
+	if err != nil {
+		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
+	}
+	counts, err := h.tracker.Count(ctx, in.JobID)
+	if err != nil {
+		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
+	}
+	out := &contract.ListPendingOutput{JobID: in.JobID, TaskIDs: make([]string, len(page.Tasks)),
+		Cursor: page.Cursor, HasMore: page.Cursor != "", Counts: make(map[string]int, len(counts))}
+	for i, t := range page.Tasks {
+		out.TaskIDs[i] = t.TaskID
+	}
+	for s, n := range counts {
+		out.Counts[s.String()] = n
+	}
+	log.InfoContext(ctx, "listed", "tasks", len(out.TaskIDs), "has_more", out.HasMore)
+	return out, nil
+}
