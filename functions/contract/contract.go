@@ -20,6 +20,11 @@ type ListPendingInput struct {
 	Limit int `json:"limit,omitempty"`
 	// Cursor resumes after a previous call's page.
 	Cursor string `json:"cursor,omitempty"`
+	// MaxTasks caps how many task ids one run lists over all its pages; 0 means no cap.
+	// With Listed it lets a state machine loop over pages within a total limit.
+	MaxTasks int `json:"max_tasks,omitempty"`
+	// Listed is how many task ids the run listed before this page (the previous Listed).
+	Listed int `json:"listed,omitempty"`
 }
 
 // ListPendingOutput is the result of list-pending.
@@ -28,8 +33,11 @@ type ListPendingOutput struct {
 	// TaskIDs are ordered by task id; a Map state iterates over them.
 	TaskIDs []string `json:"task_ids"`
 	// Cursor resumes after this page; empty when HasMore is false.
-	Cursor  string `json:"cursor"`
-	HasMore bool   `json:"has_more"`
+	Cursor string `json:"cursor"`
+	// HasMore is true when a next page may hold tasks and MaxTasks is not reached.
+	HasMore bool `json:"has_more"`
+	// Listed is how many task ids the run has listed, this page included.
+	Listed int `json:"listed"`
 	// Counts holds how many tasks of the job are in each status, by status name.
 	Counts map[string]int `json:"counts"`
 }
@@ -104,6 +112,9 @@ type FailOutput struct {
 	WillRetry bool `json:"will_retry"`
 	// Ignored is true when this failure used up the task's attempts.
 	Ignored bool `json:"ignored"`
+	// BackoffSeconds is how long to wait before the next attempt: it doubles with every
+	// failure (5, 10, 20, ... seconds, at most 300).
+	BackoffSeconds int `json:"backoff_seconds"`
 }
 
 // Error names: the errorType of every refusal, stable for Catch and Retry to match.

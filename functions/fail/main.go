@@ -52,7 +52,16 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.F
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,
+		BackoffSeconds: backoff(task.Retry),
 	}, nil
+}
+
+// backoff is the wait before attempt retry+1: 5 s doubling per failure, at most 300 s.
+func backoff(retry int) int {
+	if retry < 1 {
+		return 0
+	}
+	return min(5<<min(retry-1, 6), 300)
 }
 
 // failureOf turns a Step Functions error into the task's error record. When Cause is the JSON

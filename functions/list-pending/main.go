@@ -37,12 +37,24 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.L
 	if in.JobID == "" {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", lambdafn.Missing("job_id"))
 	}
-	var page *tracker.Page
+	if in.MaxTasks < 0 || in.Listed < 0 {
+		return nil, lambdafn.Fail(ctx, log, "list-pending", &tracker.ValidationError{Field: "max_tasks", Reason: "max_tasks and listed must not be negative"})
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = tracker.DefaultPageLimit
+	}
+	if in.MaxTasks > 0 {
+		limit = min(limit, in.MaxTasks-in.Listed)
+	}
+	page := &tracker.Page{}
 	var err error
-	if len(in.Statuses) == 0 {
-		page, err = h.tracker.Pending(ctx, in.JobID, in.Limit, in.Cursor)
-	} else {
-		page, err = h.tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: in.Limit, Cursor: in.Cursor})
+	switch {
+	case limit <= 0: // the run's budget is spent: list nothing
+	case len(in.Statuses) == 0:
+		page, err = h.tracker.Pending(ctx, in.JobID, limit, in.Cursor)
+	default:
+		page, err = h.tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
 	}
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
@@ -51,8 +63,13 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.L
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
 	}
+	listed := in.Listed + len(page.Tasks)
+	more := page.Cursor != "" && (in.MaxTasks == 0 || listed < in.MaxTasks)
 	out := &contract.ListPendingOutput{JobID: in.JobID, TaskIDs: make([]string, len(page.Tasks)),
-		Cursor: page.Cursor, HasMore: page.Cursor != "", Counts: make(map[string]int, len(counts))}
+		HasMore: more, Listed: listed, Counts: make(map[string]int, len(counts))}
+	if more {
+		out.Cursor = page.Cursor
+	}
 	for i, t := range page.Tasks {
 		out.TaskIDs[i] = t.TaskID
 	}

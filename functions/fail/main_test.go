@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"testing"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+
+func TestFixtures(t *testing.T) {
+	fntest.Run(t, "fail", func(tr *tracker.Tracker, log *slog.Logger) fntest.Handle {
+		h := handler{tracker: tr, log: log}
+		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
+	})
+}
+
+func TestFailureOf(t *testing.T) {
+	tests := []struct {
+		name string
+		in   contract.StepError
+		want tracker.Failure
+	}{
+		{"a Go Lambda error with stack frames",
+			contract.StepError{Error: "WorkerError", Cause: `{"errorMessage":"boom","errorType":"WorkerError","stackTrace":[{"path":"main.go","line":42,"label":"work"},{"path":"lambda.go","line":7,"label":"invoke"}]}`},
+			tracker.Failure{Error: "WorkerError: boom", Traceback: "main.go:42 work\nlambda.go:7 invoke"}},
+		{"a Python Lambda error with a list of strings",
+			contract.StepError{Error: "ValueError", Cause: `{"errorMessage":"bad","errorType":"ValueError","stackTrace":["  File \"h.py\", line 3, in handler\n"]}`},
+			tracker.Failure{Error: "ValueError: bad", Traceback: "  File \"h.py\", line 3, in handler\n"}},
+		{"a Step Functions error with a plain cause",
+			contract.StepError{Error: "States.Timeout", Cause: "Task timed out after 30.00 seconds"},
+			tracker.Failure{Error: "States.Timeout: Task timed out after 30.00 seconds"}},
+		{"an error without a cause", contract.StepError{Error: "States.TaskFailed"}, tracker.Failure{Error: "States.TaskFailed"}},
+		{"a JSON cause without errorType takes the Error name",
+			contract.StepError{Error: "Sandbox.Timedout", Cause: `{"errorMessage":"Task timed out after 3 seconds"}`},
+			tracker.Failure{Error: "Sandbox.Timedout: Task timed out after 3 seconds"}},
+	}
+	for _, tc := range tests {
+		if got := failureOf(tc.in); got != tc.want {
+			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, tc.want)
+		}
+	}
+}
