@@ -1,0 +1,220 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var update = flag.Bool("update", false, "rewrite the testdata/*.golden files with the current output")
+
+// t0 is the tests' "now": every time the CLI prints derives from it.
+var t0 = time.Date(2026, 11, 29, 0, 43, 51, 185247000, time.UTC)
+
+// clock is a settable test clock shared by the CLI under test and the test's own tracker.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock(t time.Time) *clock { return &clock{now: t} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// cli runs trackerctl in-process with a fixed environment and clock.
+type cli struct {
+	env   map[string]string
+	clock *clock
+	// tty forces the terminal flags of the streams (all false by default, as under go test).
+	stdinTTY, stderrTTY bool
+	// wait replaces the pause between two refreshes of status --watch.
+	wait func(ctx context.Context, d time.Duration) error
+	// stdin is standard input.
+	stdin string
+}
+
+// result is what one run printed and returned.
+type result struct {
+	args           []string
+	code           int
+	stdout, stderr string
+}
+
+func (c *cli) run(t testing.TB, args ...string) result {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	getenv := func(k string) string { return c.env[k] }
+	a := newApp(strings.NewReader(c.stdin), &stdout, &stderr, getenv)
+	if c.clock != nil {
+		a.now = c.clock.Now
+	}
+	a.stdinTTY, a.stderrTTY = c.stdinTTY, c.stderrTTY
+	if c.wait != nil {
+		a.wait = c.wait
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := a.run(ctx, args)
+	return result{args: args, code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// transcript renders a run like a terminal session, for golden files.
+func (r result) transcript() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "$ trackerctl %s\n", strings.Join(r.args, " "))
+	b.WriteString(r.stdout)
+	if r.stderr != "" {
+		b.WriteString("--- stderr\n")
+		b.WriteString(r.stderr)
+	}
+	fmt.Fprintf(&b, "--- exit %d\n", r.code)
+	return b.String()
+}
+
+// wantCode fails the test unless the run exited with code.
+func (r result) wantCode(t testing.TB, code int) result {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("trackerctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(r.args, " "), r.code, code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+// wantOneLineError checks that a failed run printed exactly one line on stderr, holding
+// every part of want.
+func (r result) wantOneLineError(t testing.TB, want ...string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("trackerctl %s succeeded, want an error", strings.Join(r.args, " "))
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "trackerctl: ") {
+		t.Errorf("trackerctl %s: stderr is not one 'trackerctl: ' line:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
+	for _, w := range want {
+		if !strings.Contains(r.stderr, w) {
+			t.Errorf("trackerctl %s: stderr %q lacks %q", strings.Join(r.args, " "), r.stderr, w)
+		}
+	}
+}
+
+// checkGolden compares got with testdata/name.golden, or rewrites it under -update.
+// replace pairs normalise per-run values (the table name, the endpoint) first.
+func checkGolden(t testing.TB, name, got string, replace ...string) {
+	t.Helper()
+	got = strings.NewReplacer(replace...).Replace(got)
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s (run go test -update to accept it)\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+// decodeStrict decodes the JSON output into v, refusing unknown fields and trailing data,
+// and checks that every key in required is present (even when null).
+func decodeStrict(t testing.TB, out string, v any, required ...string) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(out))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("JSON output does not match the schema: %v\n%s", err, out)
+	}
+	if dec.More() {
+		t.Fatalf("JSON output holds more than one value:\n%s", out)
+	}
+	requireKeys(t, out, required...)
+}
+
+// requireKeys checks that the JSON object out has every key of required; a dotted key
+// ("lease.expires") looks inside a nested object, "tasks[].task_id" inside each element.
+func requireKeys(t testing.TB, out string, required ...string) {
+	t.Helper()
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(out), &obj); err != nil {
+		t.Fatalf("JSON output is not an object: %v", err)
+	}
+	for _, key := range required {
+		checkKey(t, obj, key, key)
+	}
+}
+
+func checkKey(t testing.TB, obj map[string]any, key, full string) {
+	t.Helper()
+	head, rest, nested := strings.Cut(key, ".")
+	name, each := strings.CutSuffix(head, "[]")
+	v, ok := obj[name]
+	if !ok {
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		t.Errorf("JSON output lacks required field %q (has %v)", full, keys)
+		return
+	}
+	if !nested {
+		return
+	}
+	if each {
+		list, _ := v.([]any)
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				checkKey(t, m, rest, full)
+			}
+		}
+		return
+	}
+	if m, ok := v.(map[string]any); ok {
+		checkKey(t, m, rest, full)
+	}
+}
+
+// closedPort returns a loopback URL on which nothing listens.
+func closedPort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// writeFile writes content to a file in a fresh temporary directory and returns its path.
+func writeFile(t testing.TB, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

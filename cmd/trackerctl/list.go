@@ -1,0 +1,235 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func listCommand() *command {
+	var (
+		statuses statusList
+		pending  bool
+		limit    int
+		cursor   string
+		all      bool
+	)
+	return &command{
+		name:    "list",
+		args:    "JOB",
+		summary: "list the tasks of a job by status, a page at a time",
+		help: `List the tasks of JOB ordered by task id: those in the statuses given with --status (all
+statuses by default), or with --pending those a run would pick up (todo, failed, and in
+progress with an expired lease).
+
+A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
+standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
+--all follows the cursors to the end.`,
+		aws:  true,
+		nArg: [2]int{1, 1},
+		flags: func(fs *flagSet) {
+			fs.Var(&statuses, "status", "only tasks in these `statuses` (comma-separated or repeated): todo, in_progress, failed, succeeded, ignored")
+			fs.BoolVar(&pending, "pending", false, "only the tasks a run would pick up")
+			fs.IntVar(&limit, "limit", tracker.DefaultPageLimit, fmt.Sprintf("`N` tasks per page, 1..%d", tracker.MaxPageLimit))
+			fs.StringVar(&cursor, "cursor", "", "resume after the page that printed this `cursor`")
+			fs.BoolVar(&all, "all", false, "list every page")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			job := args[0]
+			if err := checkJob(job); err != nil {
+				return err
+			}
+			if limit < 1 || limit > tracker.MaxPageLimit {
+				return usagef("--limit %d: want 1..%d", limit, tracker.MaxPageLimit)
+			}
+			if pending && len(statuses) > 0 {
+				return usagef("--pending and --status exclude each other")
+			}
+			tr, err := a.tracker(ctx)
+			if err != nil {
+				return err
+			}
+			var tasks []tracker.Task
+			for {
+				var page *tracker.Page
+				if pending {
+					page, err = tr.Pending(ctx, job, limit, cursor)
+				} else {
+					page, err = tr.List(ctx, job, tracker.ListOptions{Statuses: statuses, Limit: limit, Cursor: cursor})
+				}
+				var ve *tracker.ValidationError
+				if errors.As(err, &ve) {
+					return usagef("%v", err)
+				}
+				if err != nil {
+					return err
+				}
+				tasks = append(tasks, page.Tasks...)
+				cursor = page.Cursor
+				if !all || cursor == "" {
+					break
+				}
+			}
+			if len(tasks) == 0 && cursor == "" {
+				if _, _, err := a.countJob(ctx, tr, job); err != nil {
+					return err
+				}
+			}
+			return a.printList(tr, job, tasks, cursor, statuses, pending)
+		},
+	}
+}
+
+// listPage is the JSON output of list.
+type listPage struct {
+	JobID string     `json:"job_id"`
+	Tasks []taskView `json:"tasks"`
+	// Cursor resumes after this page; empty at the end.
+	Cursor string `json:"cursor"`
+}
+
+func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, cursor string, statuses statusList, pending bool) error {
+	lease := tr.Config().LeaseDuration
+	if a.opts.json {
+		out := listPage{JobID: job, Tasks: make([]taskView, len(tasks)), Cursor: cursor}
+		for i := range tasks {
+			out.Tasks[i] = a.view(&tasks[i], lease)
+		}
+		return printJSON(a.stdout, out)
+	}
+	if len(tasks) == 0 {
+		what := "tasks"
+		if pending {
+			what = "pending tasks"
+		} else if len(statuses) > 0 {
+			what = statuses.String() + " tasks"
+		}
+		fmt.Fprintf(a.stdout, "job %s has no %s\n", job, what)
+	} else {
+		now := a.now()
+		tw := newTable(a.stdout)
+		fmt.Fprintln(tw, "TASK\tSTATUS\tRETRY\tATTEMPTS\tUPDATED\tLEASE")
+		for _, t := range tasks {
+			l := "-"
+			switch {
+			case t.Locked(now, lease):
+				l = fmt.Sprintf("%s until %s", orDash(t.LockOwner), stamp(t.LeaseExpires(lease)))
+			case t.Lock != "":
+				l = fmt.Sprintf("expired (%s)", orDash(t.LockOwner))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", t.TaskID, a.paint(t.Status.String(), t.Status), t.Retry, t.Attempts, stamp(t.UpdateTime), l)
+		}
+		tw.Flush()
+	}
+	if cursor != "" {
+		fmt.Fprintf(a.stderr, "more tasks: next page with --cursor %s\n", cursor)
+	}
+	return nil
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func showCommand() *command {
+	return &command{
+		name:    "show",
+		args:    "JOB TASK",
+		summary: "show one task in full: data, error, traceback, lease, attempts, times",
+		help: `Show task TASK of JOB in full: its status, retry counter and attempts, its times, the lease
+a worker holds on it (owner and expiry), its last error and traceback, and its data
+pretty-printed.`,
+		aws:  true,
+		nArg: [2]int{2, 2},
+		run: func(ctx context.Context, a *app, args []string) error {
+			job, id := args[0], args[1]
+			if err := tracker.ValidateID(job, id); err != nil {
+				return usagef("%v", err)
+			}
+			tr, err := a.tracker(ctx)
+			if err != nil {
+				return err
+			}
+			t, err := tr.Get(ctx, job, id)
+			if errors.Is(err, tracker.ErrTaskNotFound) {
+				if _, _, cerr := a.countJob(ctx, tr, job); cerr != nil {
+					return cerr
+				}
+				return fmt.Errorf("job %q has no task %q in table %q", job, id, a.opts.table)
+			}
+			if err != nil {
+				return err
+			}
+			return a.printTask(tr, t)
+		},
+	}
+}
+
+func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
+	cfg := tr.Config()
+	if a.opts.json {
+		return printJSON(a.stdout, detailView{taskView: a.view(t, cfg.LeaseDuration), Data: t.Data, Error: t.Error})
+	}
+	now := a.now()
+	w := a.stdout
+	tw := newTable(w)
+	fmt.Fprintf(tw, "task\t%s\n", t.TaskID)
+	fmt.Fprintf(tw, "job\t%s\n", t.JobID)
+	fmt.Fprintf(tw, "status\t%s (code %d)\n", a.paint(t.Status.String(), t.Status), t.Code)
+	fmt.Fprintf(tw, "retry\t%d (ignored after %d failed attempts)\n", t.Retry, cfg.MaxRetry)
+	fmt.Fprintf(tw, "attempts\t%d\n", t.Attempts)
+	if !t.CreateTime.IsZero() {
+		fmt.Fprintf(tw, "created\t%s (%s)\n", stamp(t.CreateTime), age(now, t.CreateTime))
+	} else {
+		fmt.Fprintf(tw, "created\t-\n")
+	}
+	fmt.Fprintf(tw, "updated\t%s (%s)\n", stamp(t.UpdateTime), age(now, t.UpdateTime))
+	switch {
+	case t.Locked(now, cfg.LeaseDuration):
+		exp := t.LeaseExpires(cfg.LeaseDuration)
+		fmt.Fprintf(tw, "lease\theld by %s since %s, expires %s (%s)\n", orDash(t.LockOwner), stamp(t.LockTime), stamp(exp), age(now, exp))
+	case t.Lock != "":
+		exp := t.LeaseExpires(cfg.LeaseDuration)
+		fmt.Fprintf(tw, "lease\texpired %s (%s), held by %s since %s; a run claims the task again\n", stamp(exp), age(now, exp), orDash(t.LockOwner), stamp(t.LockTime))
+	case t.LockOwner != "":
+		fmt.Fprintf(tw, "lease\tnone (last held by %s, taken %s)\n", t.LockOwner, stamp(t.LockTime))
+	default:
+		fmt.Fprintf(tw, "lease\tnone\n")
+	}
+	if t.Error != nil {
+		fmt.Fprintf(tw, "error\t%s\n", oneLine(t.Error.Error))
+	} else {
+		fmt.Fprintf(tw, "error\t-\n")
+	}
+	if len(t.Data) == 0 {
+		fmt.Fprintf(tw, "data\tnone\n")
+	}
+	tw.Flush()
+	if t.Error != nil && strings.TrimSpace(t.Error.Traceback) != "" {
+		fmt.Fprintln(w, "traceback:")
+		fmt.Fprintln(w, indent(strings.TrimRight(t.Error.Traceback, "\n"), "    "))
+	}
+	if len(t.Data) == 0 {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, t.Data, "", "  "); err != nil {
+		buf.Reset()
+		buf.Write(t.Data)
+	}
+	fmt.Fprintln(w, "data:")
+	fmt.Fprintln(w, indent(buf.String(), "    "))
+	return nil
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
+}

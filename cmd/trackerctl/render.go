@@ -1,0 +1,163 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// printJSON writes v as indented JSON and a newline.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// newTable returns a tabwriter for aligned columns.
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 4, 2, ' ', 0) }
+
+// stamp formats a time for people: UTC, to the second, or "-" when zero.
+func stamp(t time.Time) string {
+	if t.IsZero() || t.Equal(time.Unix(0, 0)) {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// age says how long ago (or in how long) t is from now: "3m ago", "in 14m".
+func age(now, t time.Time) string {
+	d := now.Sub(t)
+	if d < 0 {
+		return "in " + human(-d)
+	}
+	return human(d) + " ago"
+}
+
+// human formats a duration with its two largest units: 45s, 3m05s, 2h07m, 3d04h.
+func human(d time.Duration) string {
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// width is the terminal width from COLUMNS, else 80.
+func (a *app) width() int {
+	if n, err := strconv.Atoi(a.getenv("COLUMNS")); err == nil && n >= 40 {
+		return n
+	}
+	return 80
+}
+
+// colorOn reports whether to color stdout: a terminal, NO_COLOR unset, TERM not dumb.
+func (a *app) colorOn() bool {
+	return a.stdoutTTY && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
+}
+
+var statusColors = map[tracker.Status]string{
+	tracker.Todo:       "34", // blue
+	tracker.InProgress: "33", // yellow
+	tracker.Failed:     "31", // red
+	tracker.Succeeded:  "32", // green
+	tracker.Ignored:    "90", // grey
+}
+
+// paint wraps s in the status's color when colors are on.
+func (a *app) paint(s string, st tracker.Status) string {
+	if !a.colorOn() {
+		return s
+	}
+	return "\x1b[" + statusColors[st] + "m" + s + "\x1b[0m"
+}
+
+// bar draws value/full as a bar of at most width cells, in eighths of a cell; a non-zero
+// value always shows at least a sliver.
+func bar(value, full, width int) string {
+	if value <= 0 || full <= 0 || width <= 0 {
+		return ""
+	}
+	eighths := int(math.Round(float64(value) / float64(full) * float64(width*8)))
+	eighths = min(max(eighths, 1), width*8)
+	partial := []string{"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"}
+	return strings.Repeat("█", eighths/8) + partial[eighths%8]
+}
+
+// padRight pads s with spaces to n runes.
+func padRight(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}
+
+// progress draws a progress bar on stderr when it is a terminal, and nothing otherwise.
+type progress struct {
+	w     io.Writer
+	on    bool
+	label string
+	total int
+	width int
+}
+
+func (a *app) progress(label string, total int) *progress {
+	return &progress{w: a.stderr, on: a.stderrTTY && total > 0, label: label, total: total, width: a.width()}
+}
+
+// set draws the bar at done of total.
+func (p *progress) set(done int) {
+	if !p.on {
+		return
+	}
+	counts := fmt.Sprintf(" %d/%d %3d%%", done, p.total, done*100/p.total)
+	cells := min(40, p.width-len(p.label)-len(counts)-4)
+	b := padRight(bar(done, p.total, cells), cells)
+	fmt.Fprintf(p.w, "\r%s [%s]%s", p.label, b, counts)
+}
+
+// done ends the bar's line.
+func (p *progress) done() {
+	if p.on {
+		fmt.Fprintln(p.w)
+	}
+}
+
+// clip shortens s to n runes with an ellipsis.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+// idList joins up to n ids, saying how many more there are.
+func idList(ids []string, n int) string {
+	if len(ids) <= n {
+		return strings.Join(ids, ", ")
+	}
+	return strings.Join(ids[:n], ", ") + fmt.Sprintf(", … (%d more)", len(ids)-n)
+}
+
+// plural returns "1 task" or "3 tasks".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}

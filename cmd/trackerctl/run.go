@@ -1,0 +1,167 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+)
+
+// defaultLocalRunner runs a job on the local stack; TRACKER_LOCAL_RUNNER overrides it.
+const defaultLocalRunner = "sfnlocal/run-job.sh"
+
+func runCommand() *command {
+	var (
+		arn, name, endpoint string
+		limit               int
+		local               bool
+	)
+	return &command{
+		name:    "run",
+		args:    "JOB [TASK...]",
+		summary: "start a state machine execution for a job (on AWS, or --local)",
+		help: `Start an execution of the tracker's state machine for JOB and print its ARN. The execution
+input is {"job_id": JOB, "limit": N} with --limit, {"job_id": JOB, "task_ids": [TASK...]}
+when tasks are named, or {"job_id": JOB} to leave the amount to the state machine.
+
+With --local the same input goes, on standard input, to the local runner: the command in
+TRACKER_LOCAL_RUNNER (split on spaces; default ` + defaultLocalRunner + `), run with
+TRACKER_TABLE, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and the tracker settings in its
+environment. Its output (the run's summary) is printed as it comes; its exit status decides
+ours.`,
+		aws:  true,
+		nArg: [2]int{1, -1},
+		flags: func(fs *flagSet) {
+			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
+			fs.env["state-machine-arn"] = envStateMachine
+			fs.IntVar(&limit, "limit", 0, "process at most `N` pending tasks")
+			fs.StringVar(&name, "name", "", "the execution's `name` (default: chosen by Step Functions)")
+			fs.StringVar(&endpoint, "sfn-endpoint", "", "Step Functions endpoint `URL`")
+			fs.env["sfn-endpoint"] = envSFNEndpoint
+			fs.BoolVar(&local, "local", false, "run on the local stack through TRACKER_LOCAL_RUNNER instead of AWS")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			job, tasks := args[0], unique(args[1:])
+			if err := checkJob(job); err != nil {
+				return err
+			}
+			input := map[string]any{"job_id": job}
+			switch {
+			case limit < 0:
+				return usagef("--limit %d: want a positive number", limit)
+			case limit > 0 && len(tasks) > 0:
+				return usagef("give task ids or --limit, not both")
+			case limit > 0:
+				input["limit"] = limit
+			case len(tasks) > 0:
+				input["task_ids"] = tasks
+			}
+			body, err := json.Marshal(input)
+			if err != nil {
+				return err
+			}
+			if local {
+				return a.runLocal(ctx, body)
+			}
+			if arn == "" {
+				arn = a.getenv(envStateMachine)
+			}
+			if endpoint == "" {
+				endpoint = a.getenv(envSFNEndpoint)
+			}
+			if arn == "" {
+				return usagef("no state machine: pass --state-machine-arn or set %s (or use --local)", envStateMachine)
+			}
+			return a.startExecution(ctx, arn, name, endpoint, body)
+		},
+	}
+}
+
+// execution is the JSON output of run on AWS.
+type execution struct {
+	ExecutionARN string          `json:"execution_arn"`
+	StartDate    time.Time       `json:"start_date"`
+	Input        json.RawMessage `json:"input"`
+}
+
+func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, input []byte) error {
+	cfg, err := a.awsConfig(ctx, endpoint)
+	if err != nil {
+		return err
+	}
+	client := sfn.NewFromConfig(cfg, func(o *sfn.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	})
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))}
+	if name != "" {
+		in.Name = aws.String(name)
+	}
+	out, err := client.StartExecution(ctx, in)
+	if err != nil {
+		return fmt.Errorf("start execution of %s: %w", arn, err)
+	}
+	ex := execution{ExecutionARN: aws.ToString(out.ExecutionArn), StartDate: aws.ToTime(out.StartDate).UTC(), Input: input}
+	if a.opts.json {
+		return printJSON(a.stdout, ex)
+	}
+	fmt.Fprintln(a.stdout, ex.ExecutionARN)
+	fmt.Fprintf(a.stderr, "started at %s with input %s\n", stamp(ex.StartDate), input)
+	return nil
+}
+
+// runLocal runs the job on the local stack through the runner command.
+func (a *app) runLocal(ctx context.Context, input []byte) error {
+	runner := a.getenv(envLocalRunner)
+	if runner == "" {
+		runner = defaultLocalRunner
+	}
+	argv := strings.Fields(runner)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Stdin = bytes.NewReader(input)
+	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+	cmd.Env = append(os.Environ(), a.runnerEnv()...)
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("local runner %q not found: set %s to the command that runs a job on the local stack", argv[0], envLocalRunner)
+	case errors.As(err, &ee) && ctx.Err() == nil:
+		return fmt.Errorf("local runner %q failed with exit status %d", runner, ee.ExitCode())
+	}
+	return fmt.Errorf("local runner %q: %w", runner, err)
+}
+
+// runnerEnv is the configuration the local runner receives.
+func (a *app) runnerEnv() []string {
+	var env []string
+	add := func(k, v string) {
+		if v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	add(envTable, a.opts.table)
+	add(envEndpointAWS, a.opts.endpoint)
+	add(envRegion, a.opts.region)
+	add(envProfile, a.opts.profile)
+	add(envCodes, a.opts.codes.String())
+	if a.opts.maxRetry > 0 {
+		add(envMaxRetry, strconv.Itoa(a.opts.maxRetry))
+	}
+	if a.opts.lease > 0 {
+		add(envLeaseSeconds, strconv.Itoa(int(a.opts.lease/time.Second)))
+	}
+	return env
+}

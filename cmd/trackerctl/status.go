@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// scanLimit bounds the tasks status reads to find the oldest pending task and the leases:
+// one page of the index each.
+const scanLimit = tracker.MaxPageLimit
+
+func statusCommand() *command {
+	var (
+		watch      bool
+		interval   = 5 * time.Second
+		watchCount int
+		leases     int
+	)
+	return &command{
+		name:    "status",
+		args:    "JOB",
+		summary: "counts per status, oldest pending task and live leases of a job",
+		help: `Show how many tasks of JOB are in each status (with a bar chart), the oldest pending task
+(todo, failed, or in progress with an expired lease; the one waiting longest since its last
+change, among the first 1000 pending tasks), and the tasks that workers hold a live lease on,
+with their owner and expiry (among the first 1000 in progress).
+
+--watch refreshes the report every --interval until interrupted (Ctrl-C ends it with exit
+code 0); --watch-count stops after that many reports. With --output json the report is a JSON
+object; under --watch each report is one compact JSON line.`,
+		aws:  true,
+		nArg: [2]int{1, 1},
+		flags: func(fs *flagSet) {
+			fs.BoolVar(&watch, "watch", false, "refresh the report until interrupted")
+			fs.Var(seconds{&interval}, "interval", "`seconds` (or a duration like 1m) between refreshes under --watch")
+			fs.IntVar(&watchCount, "watch-count", 0, "stop after `N` reports (implies --watch)")
+			fs.IntVar(&leases, "leases", 10, "show at most `N` live leases")
+		},
+		run: func(ctx context.Context, a *app, args []string) error {
+			job := args[0]
+			if err := checkJob(job); err != nil {
+				return err
+			}
+			if watchCount < 0 {
+				return usagef("--watch-count %d: want 0 or more", watchCount)
+			}
+			if leases < 0 {
+				return usagef("--leases %d: want 0 or more", leases)
+			}
+			tr, err := a.tracker(ctx)
+			if err != nil {
+				return err
+			}
+			watch = watch || watchCount > 0
+			for n := 1; ; n++ {
+				rep, err := a.status(ctx, tr, job)
+				if err != nil {
+					if n > 1 && errors.Is(err, context.Canceled) {
+						return nil
+					}
+					return err
+				}
+				if n == 1 && rep.Total == 0 {
+					return a.errNoTasks(job)
+				}
+				if err := a.printStatus(rep, leases, watch, interval); err != nil {
+					return err
+				}
+				if !watch || (watchCount > 0 && n >= watchCount) {
+					return nil
+				}
+				if err := a.wait(ctx, interval); err != nil {
+					return nil // interrupted: a normal end of --watch
+				}
+			}
+		},
+	}
+}
+
+// statusReport is one status report; it is also the JSON output.
+type statusReport struct {
+	JobID string    `json:"job_id"`
+	Table string    `json:"table"`
+	Time  time.Time `json:"time"`
+	// Counts has every status name, zero included.
+	Counts map[string]int `json:"counts"`
+	Total  int            `json:"total"`
+	// OldestPending is the pending task unchanged the longest; null when none is pending.
+	OldestPending *pendingView `json:"oldest_pending"`
+	// PendingScanned is how many pending tasks were compared to find it.
+	PendingScanned int `json:"pending_scanned"`
+	// Leases are the live leases, soonest to expire first.
+	Leases []leaseRow `json:"leases"`
+	// ExpiredLeases counts in-progress tasks whose lease ran out: a run claims them again.
+	ExpiredLeases int `json:"expired_leases"`
+	// Partial is true when there were more pending or in-progress tasks than one scan reads,
+	// so OldestPending, Leases and ExpiredLeases cover only the first ones.
+	Partial bool `json:"partial"`
+
+	counts map[tracker.Status]int
+}
+
+// pendingView is the oldest pending task.
+type pendingView struct {
+	TaskID string `json:"task_id"`
+	Status string `json:"status"`
+	// Since is the task's last status change.
+	Since      time.Time  `json:"since"`
+	CreateTime *time.Time `json:"create_time"`
+}
+
+// leaseRow is a live lease.
+type leaseRow struct {
+	TaskID   string    `json:"task_id"`
+	Owner    string    `json:"owner"`
+	Taken    time.Time `json:"taken"`
+	Expires  time.Time `json:"expires"`
+	Attempts int       `json:"attempts"`
+}
+
+func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*statusReport, error) {
+	counts, err := tr.Count(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC(), Counts: map[string]int{}, Leases: []leaseRow{}, counts: counts}
+	for _, s := range tracker.Statuses {
+		rep.Counts[s.String()] = counts[s]
+		rep.Total += counts[s]
+	}
+	if rep.Total == 0 {
+		return rep, nil
+	}
+	if counts[tracker.Todo]+counts[tracker.Failed]+counts[tracker.InProgress] > 0 {
+		page, err := tr.Pending(ctx, job, scanLimit, "")
+		if err != nil {
+			return nil, err
+		}
+		rep.PendingScanned = len(page.Tasks)
+		rep.Partial = page.Cursor != ""
+		for i := range page.Tasks {
+			t := &page.Tasks[i]
+			if rep.OldestPending == nil || t.UpdateTime.Before(rep.OldestPending.Since) {
+				rep.OldestPending = &pendingView{TaskID: t.TaskID, Status: t.Status.String(), Since: t.UpdateTime}
+				if !t.CreateTime.IsZero() {
+					ct := t.CreateTime
+					rep.OldestPending.CreateTime = &ct
+				}
+			}
+		}
+	}
+	if counts[tracker.InProgress] > 0 {
+		page, err := tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.InProgress}, Limit: scanLimit})
+		if err != nil {
+			return nil, err
+		}
+		rep.Partial = rep.Partial || page.Cursor != ""
+		lease := tr.Config().LeaseDuration
+		for _, t := range page.Tasks {
+			if !t.Locked(rep.Time, lease) {
+				rep.ExpiredLeases++
+				continue
+			}
+			rep.Leases = append(rep.Leases, leaseRow{TaskID: t.TaskID, Owner: t.LockOwner, Taken: t.LockTime, Expires: t.LeaseExpires(lease), Attempts: t.Attempts})
+		}
+		sort.SliceStable(rep.Leases, func(i, j int) bool { return rep.Leases[i].Expires.Before(rep.Leases[j].Expires) })
+	}
+	return rep, nil
+}
+
+func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval time.Duration) error {
+	if a.opts.json && watch {
+		return json.NewEncoder(a.stdout).Encode(rep)
+	}
+	if a.opts.json {
+		return printJSON(a.stdout, rep)
+	}
+	w := a.stdout
+	if watch && a.stdoutTTY {
+		fmt.Fprint(w, "\x1b[H\x1b[2J")
+	}
+	fmt.Fprintf(w, "job %s in table %s: %s at %s\n\n", rep.JobID, rep.Table, plural(rep.Total, "task"), stamp(rep.Time))
+	largest := 0
+	for _, n := range rep.counts {
+		largest = max(largest, n)
+	}
+	countWidth := len(strconv.Itoa(largest))
+	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
+	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
+	for _, s := range tracker.Statuses {
+		n := rep.counts[s]
+		pct := 0.0
+		if rep.Total > 0 {
+			pct = float64(n) * 100 / float64(rep.Total)
+		}
+		fmt.Fprintf(w, "  %s  %*d  %s  %5.1f%%\n", padRight(s.String(), 11), countWidth, n,
+			a.paint(padRight(bar(n, largest, barWidth), barWidth), s), pct)
+	}
+	fmt.Fprintln(w)
+	scanned := ""
+	if rep.Partial {
+		scanned = fmt.Sprintf(" (among the first %d)", scanLimit)
+	}
+	if p := rep.OldestPending; p != nil {
+		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)%s\n", p.TaskID, p.Status, stamp(p.Since), age(rep.Time, p.Since), scanned)
+	} else {
+		fmt.Fprintln(w, "oldest pending  none: no task is waiting to run")
+	}
+	expired := ""
+	if rep.ExpiredLeases > 0 {
+		expired = fmt.Sprintf(", %d expired (a run claims them again)", rep.ExpiredLeases)
+	}
+	fmt.Fprintf(w, "leases          %d live%s%s\n", len(rep.Leases), expired, scanned)
+	if len(rep.Leases) > 0 && maxLeases > 0 {
+		fmt.Fprintln(w)
+		tw := newTable(w)
+		fmt.Fprintln(tw, "  TASK\tOWNER\tTAKEN\tEXPIRES\tATTEMPTS")
+		for i, l := range rep.Leases {
+			if i == maxLeases {
+				fmt.Fprintf(tw, "  … %d more\t\t\t\t\n", len(rep.Leases)-maxLeases)
+				break
+			}
+			owner := l.Owner
+			if owner == "" {
+				owner = "-"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s (%s)\t%d\n", l.TaskID, owner, stamp(l.Taken), stamp(l.Expires), age(rep.Time, l.Expires), l.Attempts)
+		}
+		tw.Flush()
+	}
+	if watch {
+		fmt.Fprintf(w, "\nrefreshing every %s; Ctrl-C to stop\n", interval)
+		if !a.stdoutTTY {
+			fmt.Fprintln(w)
+		}
+	}
+	return nil
+}
