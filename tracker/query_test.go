@@ -1,0 +1,130 @@
+package tracker_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// jobOfMixedTasks creates 30 tasks t-00..t-29 and leaves t-NN in status NN%5 (todo, in
+// progress with a live lease, failed, succeeded, ignored), plus t-30 in progress with an
+// expired lease.
+func jobOfMixedTasks(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	var tasks []tracker.NewTask
+	for i := range 31 {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
+	}
+	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	e.claim(t, "t-30", "crashed")
+	e.clock.Advance(tracker.DefaultLeaseDuration)
+	for i := range 30 {
+		id := fmt.Sprintf("t-%02d", i)
+		switch i % 5 {
+		case 1:
+			e.claim(t, id, "live")
+		case 2:
+			e.fail(t, e.claim(t, id, "w"), "x")
+		case 3:
+			if _, err := e.tr.Complete(ctx, *e.claim(t, id, "w"), nil); err != nil {
+				t.Fatal(err)
+			}
+		case 4:
+			if _, err := e.tr.Ignore(ctx, job, id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func ids(tasks []tracker.Task) []string {
+	out := make([]string, len(tasks))
+	for i, task := range tasks {
+		out[i] = task.TaskID
+	}
+	return out
+}
+
+func TestQueries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, tracker.Config{})
+	jobOfMixedTasks(t, e)
+
+	var wantPending []string
+	for i := range 30 {
+		if i%5 == 0 || i%5 == 2 {
+			wantPending = append(wantPending, fmt.Sprintf("t-%02d", i))
+		}
+	}
+	wantPending = append(wantPending, "t-30")
+
+	tests := []struct {
+		name  string
+		limit int
+		list  func(cursor string, limit int) (*tracker.Page, error)
+		want  []string
+	}{
+		{"pending is todo, failed and expired leases, by task id", 5, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.Pending(ctx, job, l, c)
+		}, wantPending},
+		{"pending in one page", 100, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.Pending(ctx, job, l, c)
+		}, wantPending},
+		{"a list of two statuses merges them by task id", 4, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.Succeeded, tracker.Ignored}, Limit: l, Cursor: c})
+		}, []string{"t-03", "t-04", "t-08", "t-09", "t-13", "t-14", "t-18", "t-19", "t-23", "t-24", "t-28", "t-29"}},
+		{"in progress lists live and expired leases", 1, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.InProgress}, Limit: l, Cursor: c})
+		}, []string{"t-01", "t-06", "t-11", "t-16", "t-21", "t-26", "t-30"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			cursor := ""
+			for pages := 0; ; pages++ {
+				if pages > 50 {
+					t.Fatal("pagination does not end")
+				}
+				p, err := tc.list(cursor, tc.limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(p.Tasks) > tc.limit {
+					t.Fatalf("page of %d tasks exceeds the total limit %d", len(p.Tasks), tc.limit)
+				}
+				got = append(got, ids(p.Tasks)...)
+				if cursor = p.Cursor; cursor == "" {
+					break
+				}
+			}
+			if !equal(got, tc.want) {
+				t.Errorf("got  %v\nwant %v", got, tc.want)
+			}
+		})
+	}
+
+	counts, err := e.tr.Count(ctx, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[tracker.Status]int{tracker.Todo: 6, tracker.InProgress: 7, tracker.Failed: 6, tracker.Succeeded: 6, tracker.Ignored: 6}
+	for s, n := range want {
+		if counts[s] != n {
+			t.Errorf("count %s = %d, want %d", s, counts[s], n)
+		}
+	}
+
+	if _, err := e.tr.Pending(ctx, job, 10, "not base64!"); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("bad cursor: %v", err)
+	}
+	if _, err := e.tr.Pending(ctx, job, tracker.MaxPageLimit+1, ""); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("limit over the maximum: %v", err)
+	}
+}

@@ -1,0 +1,87 @@
+package tracker_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func TestParseStatusCodes(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in   string
+		want tracker.StatusCodes
+		ok   bool
+	}{
+		{"0,3,6,9,10", tracker.DefaultStatusCodes, true},
+		{" 1, 2,4,5 ,99", tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 99}, true},
+		{"0,3,6,9", tracker.StatusCodes{}, false},
+		{"0,3,6,9,x", tracker.StatusCodes{}, false},
+		{"0,3,6,10,9", tracker.StatusCodes{}, false},  // ignored not the largest
+		{"0,3,6,9,100", tracker.StatusCodes{}, false}, // beyond two digits
+		{"-1,3,6,9,10", tracker.StatusCodes{}, false},
+		{"0,3,3,9,10", tracker.StatusCodes{}, false}, // not distinct
+	}
+	for _, tc := range tests {
+		got, err := tracker.ParseStatusCodes(tc.in)
+		if tc.ok != (err == nil) || (tc.ok && got != tc.want) {
+			t.Errorf("ParseStatusCodes(%q) = %v, %v", tc.in, got, err)
+		}
+		if err != nil && !errors.Is(err, tracker.ErrInvalidInput) {
+			t.Errorf("ParseStatusCodes(%q) error %v is not ErrInvalidInput", tc.in, err)
+		}
+		if tc.ok && got.String() != tracker.StatusCodes(got).String() {
+			t.Errorf("round trip of %q", tc.in)
+		}
+	}
+}
+
+func TestStatusNames(t *testing.T) {
+	t.Parallel()
+	for _, s := range tracker.Statuses {
+		got, err := tracker.ParseStatus(s.String())
+		if err != nil || got != s {
+			t.Errorf("ParseStatus(%q) = %v, %v", s, got, err)
+		}
+		text, _ := s.MarshalText()
+		var back tracker.Status
+		if err := back.UnmarshalText(text); err != nil || back != s {
+			t.Errorf("text round trip of %v = %v, %v", s, back, err)
+		}
+	}
+	if _, err := tracker.ParseStatus("done"); !errors.Is(err, tracker.ErrInvalidInput) {
+		t.Errorf("ParseStatus(done) = %v", err)
+	}
+	if got := tracker.DefaultStatusCodes.Status(7); got != tracker.Unknown || got.String() != "unknown" {
+		t.Errorf("Status(7) = %v", got)
+	}
+}
+
+func TestValidateID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, job, task, field string
+	}{
+		{"accepts plain ids", "parse-json", "t-1", ""},
+		{"accepts a task id that starts with an underscore", "j", "_t", ""},
+		{"rejects an empty job id", "", "t", "job_id"},
+		{"rejects an empty task id", "j", "", "task_id"},
+		{"rejects the separator in a job id", "a____b", "t", "job_id"},
+		{"rejects the separator in a task id", "j", "x____y", "task_id"},
+		{"rejects a job id ending in an underscore", "j_", "t", "job_id"},
+		{"rejects invalid UTF-8", "j", "\xff", "task_id"},
+		{"rejects a key over 2048 bytes", "j", string(make([]byte, 2044)), "task_id"},
+		{"accepts a key of exactly 2048 bytes", "j", string(make([]byte, 2043)), ""},
+	}
+	for _, tc := range tests {
+		err := tracker.ValidateID(tc.job, tc.task)
+		var ve *tracker.ValidationError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.field != "" && (!errors.As(err, &ve) || ve.Field != tc.field):
+			t.Errorf("%s: got %v, want a ValidationError on %s", tc.name, err, tc.field)
+		}
+	}
+}
