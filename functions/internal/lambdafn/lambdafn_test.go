@@ -1,0 +1,107 @@
+package lambdafn_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name, event, field string // field "" means it decodes
+	}{
+		{"a complete event", `{"job_id":"j","task_id":"t","execution_id":"e"}`, ""},
+		{"an unknown field", `{"job_id":"j","task_id":"t","taskid":"t"}`, "taskid"},
+		{"a number for a string", `{"job_id":"j","task_id":42}`, "task_id"},
+		{"not JSON", `{"job_id":`, "event"},
+		{"two objects", `{"job_id":"j"}{"job_id":"k"}`, "event"},
+		{"an array", `[1]`, "event"},
+		{"too large", `{"job_id":"` + strings.Repeat("x", lambdafn.MaxEventBytes) + `"}`, "event"},
+	}
+	for _, tc := range tests {
+		var in contract.ClaimInput
+		err := lambdafn.Decode([]byte(tc.event), &in)
+		var ve *tracker.ValidationError
+		switch {
+		case tc.field == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.field != "" && (!errors.As(err, &ve) || ve.Field != tc.field):
+			t.Errorf("%s: error %v, want a ValidationError on %q", tc.name, err, tc.field)
+		case tc.field != "" && lambdafn.ErrorName(err) != contract.ErrInvalidInput:
+			t.Errorf("%s: named %s", tc.name, lambdafn.ErrorName(err))
+		}
+	}
+}
+
+func TestErrorNames(t *testing.T) {
+	conflict := func(reason error) error {
+		return fmt.Errorf("wrapped: %w", &tracker.ConflictError{Op: "claim", JobID: "j", TaskID: "t", Reason: reason})
+	}
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{&tracker.ValidationError{Field: "job_id", Reason: "empty"}, "InvalidInput"},
+		{conflict(tracker.ErrTaskNotFound), "TaskNotFound"},
+		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
+		{conflict(tracker.ErrTaskSucceeded), "TaskAlreadySucceeded"},
+		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
+		{conflict(tracker.ErrLeaseLost), "StaleLease"},
+		{conflict(tracker.ErrWrongStatus), "TaskWrongStatus"},
+		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable"},
+		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable"},
+		{context.DeadlineExceeded, "TrackerUnavailable"},
+		{fmt.Errorf("claim: %w", &types.ResourceNotFoundException{Message: new(string)}), "InternalError"},
+		{errors.New("bug"), "InternalError"},
+	}
+	for _, tc := range tests {
+		if got := lambdafn.ErrorName(tc.err); got != tc.want {
+			t.Errorf("ErrorName(%v) = %s, want %s", tc.err, got, tc.want)
+		}
+		var ie messages.InvokeResponse_Error
+		if err := lambdafn.Error(tc.err); !errors.As(err, &ie) || ie.Type != tc.want || ie.Message != tc.err.Error() {
+			t.Errorf("Error(%v) = %#v", tc.err, err)
+		}
+	}
+}
+
+func TestConfigFromEnv(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	cfg, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
+		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
+	if cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.LogLevel.String() != "DEBUG" {
+		t.Errorf("config = %+v", cfg)
+	}
+	for name, bad := range map[string]func(string) string{
+		"TRACKER_TABLE":         env(),
+		"TRACKER_STATUS_CODES":  env("TRACKER_TABLE", "t", "TRACKER_STATUS_CODES", "0,3,6,12,10"),
+		"TRACKER_MAX_RETRY":     env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
+		"TRACKER_LEASE_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
+		"LOG_LEVEL":             env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
+	} {
+		if _, err := lambdafn.ConfigFromEnv(bad); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("bad %s: error %v does not name it", name, err)
+		}
+	}
+}
