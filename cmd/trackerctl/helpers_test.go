@@ -46,7 +46,7 @@ type cli struct {
 	env   map[string]string
 	clock *clock
 	// tty forces the terminal flags of the streams (all false by default, as under go test).
-	stdinTTY, stderrTTY bool
+	stdinTTY, stdoutTTY, stderrTTY bool
 	// wait replaces the pause between two refreshes of status --watch.
 	wait func(ctx context.Context, d time.Duration) error
 	// stdin is standard input.
@@ -68,7 +68,7 @@ func (c *cli) run(t testing.TB, args ...string) result {
 	if c.clock != nil {
 		a.now = c.clock.Now
 	}
-	a.stdinTTY, a.stderrTTY = c.stdinTTY, c.stderrTTY
+	a.stdinTTY, a.stdoutTTY, a.stderrTTY = c.stdinTTY, c.stdoutTTY, c.stderrTTY
 	if c.wait != nil {
 		a.wait = c.wait
 	}

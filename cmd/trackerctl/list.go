@@ -113,7 +113,9 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 	} else {
 		now := a.now()
 		tw := newTable(a.stdout)
-		fmt.Fprintln(tw, "TASK\tSTATUS\tRETRY\tATTEMPTS\tUPDATED\tLEASE")
+		// The header is bold when the status cells are colored, so that every cell of the
+		// column carries escape codes of the same length and tabwriter keeps it aligned.
+		fmt.Fprintf(tw, "TASK\t%s\tRETRY\tATTEMPTS\tUPDATED\tLEASE\n", a.bold("STATUS"))
 		for _, t := range tasks {
 			l := "-"
 			switch {

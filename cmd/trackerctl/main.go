@@ -140,6 +140,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 		a.topUsage(a.stderr)
 		return exitUsage
 	}
+	args, err := commandFirst(args)
+	if err != nil {
+		return a.fail(err)
+	}
 	name := args[0]
 	switch name {
 	case "help", "-h", "-help", "--help":
@@ -174,6 +178,30 @@ func (a *app) run(ctx context.Context, args []string) int {
 		return a.fail(err)
 	}
 	return a.fail(c.run(ctx, a, pos))
+}
+
+// commandFirst moves common flags given before the command (trackerctl --table t status j)
+// after it, where the command's flag set parses them.
+func commandFirst(args []string) ([]string, error) {
+	common := newFlagSet(&command{name: "trackerctl"}, newApp(nil, io.Discard, io.Discard, func(string) string { return "" }))
+	i := 0
+	for i < len(args) && strings.HasPrefix(args[i], "-") && len(args[i]) > 1 {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		switch {
+		case name == "h" || name == "help":
+			return args[i:], nil
+		case !common.common[name]:
+			return nil, usagef("flag %s must follow the command (trackerctl <command> %s ...)", args[i], args[i])
+		case hasValue:
+			i++
+		default:
+			i += 2
+		}
+	}
+	if i >= len(args) {
+		return nil, usagef("no command (see trackerctl help)")
+	}
+	return append(append([]string{args[i]}, args[:i]...), args[i+1:]...), nil
 }
 
 func argsPhrase(c *command) string {

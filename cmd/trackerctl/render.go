@@ -86,6 +86,14 @@ func (a *app) paint(s string, st tracker.Status) string {
 	return "\x1b[" + statusColors[st] + "m" + s + "\x1b[0m"
 }
 
+// bold wraps s in bold when colors are on, with an escape code as long as paint's.
+func (a *app) bold(s string) string {
+	if !a.colorOn() {
+		return s
+	}
+	return "\x1b[01m" + s + "\x1b[0m"
+}
+
 // bar draws value/full as a bar of at most width cells, in eighths of a cell; a non-zero
 // value always shows at least a sliver.
 func bar(value, full, width int) string {

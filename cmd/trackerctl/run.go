@@ -22,7 +22,7 @@ const defaultLocalRunner = "sfnlocal/run-job.sh"
 func runCommand() *command {
 	var (
 		arn, name, endpoint string
-		limit               int
+		limit, concurrency  int
 		local               bool
 	)
 	return &command{
@@ -31,7 +31,8 @@ func runCommand() *command {
 		summary: "start a state machine execution for a job (on AWS, or --local)",
 		help: `Start an execution of the tracker's state machine for JOB and print its ARN. The execution
 input is {"job_id": JOB, "limit": N} with --limit, {"job_id": JOB, "task_ids": [TASK...]}
-when tasks are named, or {"job_id": JOB} to leave the amount to the state machine.
+when tasks are named, or {"job_id": JOB} to leave the amount to the state machine; with
+--concurrency it also holds "concurrency": N.
 
 With --local the same input goes, on standard input, to the local runner: the command in
 TRACKER_LOCAL_RUNNER (split on spaces; default ` + defaultLocalRunner + `), run with
@@ -44,6 +45,7 @@ ours.`,
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
 			fs.env["state-machine-arn"] = envStateMachine
 			fs.IntVar(&limit, "limit", 0, "process at most `N` pending tasks")
+			fs.IntVar(&concurrency, "concurrency", 0, "run at most `N` tasks at once (default: the state machine's)")
 			fs.StringVar(&name, "name", "", "the execution's `name` (default: chosen by Step Functions)")
 			fs.StringVar(&endpoint, "sfn-endpoint", "", "Step Functions endpoint `URL`")
 			fs.env["sfn-endpoint"] = envSFNEndpoint
@@ -58,12 +60,17 @@ ours.`,
 			switch {
 			case limit < 0:
 				return usagef("--limit %d: want a positive number", limit)
+			case concurrency < 0:
+				return usagef("--concurrency %d: want a positive number", concurrency)
 			case limit > 0 && len(tasks) > 0:
 				return usagef("give task ids or --limit, not both")
 			case limit > 0:
 				input["limit"] = limit
 			case len(tasks) > 0:
 				input["task_ids"] = tasks
+			}
+			if concurrency > 0 {
+				input["concurrency"] = concurrency
 			}
 			body, err := json.Marshal(input)
 			if err != nil {

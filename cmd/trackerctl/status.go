@@ -100,9 +100,12 @@ type statusReport struct {
 	Leases []leaseRow `json:"leases"`
 	// ExpiredLeases counts in-progress tasks whose lease ran out: a run claims them again.
 	ExpiredLeases int `json:"expired_leases"`
-	// Partial is true when there were more pending or in-progress tasks than one scan reads,
-	// so OldestPending, Leases and ExpiredLeases cover only the first ones.
-	Partial bool `json:"partial"`
+	// PendingPartial is true when there were more pending tasks than one scan reads, so
+	// OldestPending is the oldest of the first ones only.
+	PendingPartial bool `json:"pending_partial"`
+	// LeasesPartial is true when there were more in-progress tasks than one scan reads, so
+	// Leases and ExpiredLeases cover the first ones only.
+	LeasesPartial bool `json:"leases_partial"`
 
 	counts map[tracker.Status]int
 }
@@ -130,7 +133,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 	if err != nil {
 		return nil, err
 	}
-	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC(), Counts: map[string]int{}, Leases: []leaseRow{}, counts: counts}
+	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC().Truncate(time.Microsecond), Counts: map[string]int{}, Leases: []leaseRow{}, counts: counts}
 	for _, s := range tracker.Statuses {
 		rep.Counts[s.String()] = counts[s]
 		rep.Total += counts[s]
@@ -144,7 +147,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 			return nil, err
 		}
 		rep.PendingScanned = len(page.Tasks)
-		rep.Partial = page.Cursor != ""
+		rep.PendingPartial = page.Cursor != ""
 		for i := range page.Tasks {
 			t := &page.Tasks[i]
 			if rep.OldestPending == nil || t.UpdateTime.Before(rep.OldestPending.Since) {
@@ -161,7 +164,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 		if err != nil {
 			return nil, err
 		}
-		rep.Partial = rep.Partial || page.Cursor != ""
+		rep.LeasesPartial = page.Cursor != ""
 		lease := tr.Config().LeaseDuration
 		for _, t := range page.Tasks {
 			if !t.Locked(rep.Time, lease) {
@@ -204,12 +207,12 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 			a.paint(padRight(bar(n, largest, barWidth), barWidth), s), pct)
 	}
 	fmt.Fprintln(w)
-	scanned := ""
-	if rep.Partial {
-		scanned = fmt.Sprintf(" (among the first %d)", scanLimit)
-	}
 	if p := rep.OldestPending; p != nil {
-		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)%s\n", p.TaskID, p.Status, stamp(p.Since), age(rep.Time, p.Since), scanned)
+		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)", p.TaskID, p.Status, stamp(p.Since), age(rep.Time, p.Since))
+		if rep.PendingPartial {
+			fmt.Fprintf(w, ", among the first %d pending", scanLimit)
+		}
+		fmt.Fprintln(w)
 	} else {
 		fmt.Fprintln(w, "oldest pending  none: no task is waiting to run")
 	}
@@ -217,7 +220,11 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 	if rep.ExpiredLeases > 0 {
 		expired = fmt.Sprintf(", %d expired (a run claims them again)", rep.ExpiredLeases)
 	}
-	fmt.Fprintf(w, "leases          %d live%s%s\n", len(rep.Leases), expired, scanned)
+	fmt.Fprintf(w, "leases          %d live%s", len(rep.Leases), expired)
+	if rep.LeasesPartial {
+		fmt.Fprintf(w, ", among the first %d in progress", scanLimit)
+	}
+	fmt.Fprintln(w)
 	if len(rep.Leases) > 0 && maxLeases > 0 {
 		fmt.Fprintln(w)
 		tw := newTable(w)

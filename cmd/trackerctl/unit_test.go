@@ -131,6 +131,27 @@ func TestFlagsAfterArguments(t *testing.T) {
 	}
 }
 
+func TestCommonFlagsBeforeTheCommand(t *testing.T) {
+	t.Parallel()
+	endpoint := closedPort(t)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"common flags move after the command", []string{"--table", "tasks", "--endpoint=" + endpoint, "-o", "json", "status", "j"}, exitError, "cannot reach DynamoDB at " + endpoint},
+		{"a command flag before the command is refused", []string{"--watch", "status", "j"}, exitUsage, "flag --watch must follow the command"},
+		{"flags without a command", []string{"--table", "tasks"}, exitUsage, "no command"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			(&cli{env: map[string]string{}}).run(t, tc.args...).wantCode(t, tc.code).wantOneLineError(t, tc.want)
+		})
+	}
+}
+
 func TestParseJSONLines(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -415,6 +436,7 @@ func TestRunStartsExecution(t *testing.T) {
 		{"with a limit", []string{"run", "parse-json", "--limit", "50"}, `{"job_id":"parse-json","limit":50}`},
 		{"with task ids", []string{"run", "parse-json", "t-1", "t-2", "--name", "rerun-1"}, `{"job_id":"parse-json","task_ids":["t-1","t-2"]}`},
 		{"with neither", []string{"run", "parse-json"}, `{"job_id":"parse-json"}`},
+		{"with a concurrency", []string{"run", "parse-json", "--limit", "10", "--concurrency", "4"}, `{"concurrency":4,"job_id":"parse-json","limit":10}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,772 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// These tests run every command end to end through app.run against DynamoDB Local, each
+// on its own table. The CLI builds its own client from the environment the test gives it
+// (endpoint, region, credentials of the harness's client), as an operator's shell would.
+
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+
+// job is the job the seeded tasks belong to.
+const job = "parse-json"
+
+// fixture is one test's table, the CLI environment pointing at it, and a tracker sharing
+// the CLI's clock to seed and inspect tasks.
+type fixture struct {
+	table, endpoint string
+	db              *dynamodb.Client
+	tr              *tracker.Tracker
+	clock           *clock
+	env             map[string]string
+}
+
+// newFixture makes a fresh table (created unless create is false).
+func newFixture(t *testing.T, create bool) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	db := dynamotest.Client(t)
+	table := dynamotest.TableName(t)
+	if create {
+		if err := tracker.CreateTable(ctx, db, table); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := db.Options()
+	creds, err := o.Credentials.Retrieve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{table: table, endpoint: aws.ToString(o.BaseEndpoint), db: db, clock: newClock(t0)}
+	if f.endpoint == "" {
+		t.Fatal("the harness's client has no BaseEndpoint")
+	}
+	f.env = map[string]string{
+		envTable: table, envEndpoint: f.endpoint, envRegion: o.Region,
+		"AWS_ACCESS_KEY_ID": creds.AccessKeyID, "AWS_SECRET_ACCESS_KEY": creds.SecretAccessKey, "AWS_SESSION_TOKEN": creds.SessionToken,
+	}
+	f.tr, err = tracker.New(db, tracker.Config{Table: table, Now: f.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// cli returns a CLI on the fixture's table; its environment is a copy the test may change.
+func (f *fixture) cli() *cli {
+	env := make(map[string]string, len(f.env))
+	for k, v := range f.env {
+		env[k] = v
+	}
+	return &cli{env: env, clock: f.clock}
+}
+
+// golden checks transcripts against testdata/name.golden with the table and endpoint
+// replaced by TABLE and ENDPOINT.
+func (f *fixture) golden(t *testing.T, name string, runs ...result) {
+	t.Helper()
+	var b strings.Builder
+	for _, r := range runs {
+		b.WriteString(r.transcript())
+	}
+	checkGolden(t, name, b.String(), f.table, "TABLE", f.endpoint, "ENDPOINT")
+}
+
+// seed writes the eight tasks of job, one in each situation an operator meets, going
+// through the tracker's own transitions with the clock set back:
+//
+//	t-01..t-03 todo (t-01 with data), t-04 in progress under a live lease (exec-live),
+//	t-05 in progress under an expired lease (exec-crashed), t-06 failed once with an error
+//	and a traceback, t-07 succeeded with a result, t-08 ignored by an operator.
+func (f *fixture) seed(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	at := func(ago time.Duration) { f.clock.Set(t0.Add(-ago)) }
+	at(time.Hour)
+	tasks := []tracker.NewTask{{ID: "t-01", Data: json.RawMessage(`{"path": "s3://bucket/in/01.json", "size": 1024}`)}}
+	for i := 2; i <= 8; i++ {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
+	}
+	if _, err := f.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func(id, owner string) tracker.Lease {
+		t.Helper()
+		l, err := f.tr.Claim(ctx, job, id, owner)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *l
+	}
+	at(40 * time.Minute)
+	claim("t-05", "exec-crashed")
+	at(35 * time.Minute)
+	l := claim("t-06", "exec-a")
+	at(30 * time.Minute)
+	must(f.tr.Fail(ctx, l, tracker.Failure{Error: "WorkerError: timeout after 30s",
+		Traceback: "Traceback (most recent call last):\n  File \"worker.py\", line 12, in handle\nTimeoutError: 30s"}))
+	at(25 * time.Minute)
+	l = claim("t-07", "exec-b")
+	at(20 * time.Minute)
+	must(f.tr.Complete(ctx, l, json.RawMessage(`{"n_records": 100}`)))
+	at(10 * time.Minute)
+	must(f.tr.Ignore(ctx, job, "t-08"))
+	at(5 * time.Minute)
+	claim("t-04", "exec-live")
+	f.clock.Set(t0)
+}
+
+// status returns the status of each task of job, by id.
+func (f *fixture) statuses(t *testing.T, j string) map[string]string {
+	t.Helper()
+	page, err := f.tr.List(context.Background(), j, tracker.ListOptions{Limit: tracker.MaxPageLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, task := range page.Tasks {
+		got[task.TaskID] = task.Status.String()
+	}
+	return got
+}
+
+var ansi = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// stripANSI removes color escape codes.
+func stripANSI(s string) string { return ansi.ReplaceAllString(s, "") }
+
+var seeded = map[string]string{
+	"t-01": "todo", "t-02": "todo", "t-03": "todo", "t-04": "in_progress", "t-05": "in_progress",
+	"t-06": "failed", "t-07": "succeeded", "t-08": "ignored",
+}
+
+func TestCreateTable(t *testing.T) {
+	t.Parallel()
+	t.Run("creates the table, then leaves it as it is", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, false)
+		c := f.cli()
+		first := c.run(t, "create-table").wantCode(t, exitOK)
+		again := c.run(t, "create-table").wantCode(t, exitOK)
+		f.golden(t, "create-table", first, again)
+		out, err := f.db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(f.table)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkLayout(out.Table); err != nil {
+			t.Error(err)
+		}
+		var got struct {
+			Table    string `json:"table"`
+			Endpoint string `json:"endpoint"`
+			Created  *bool  `json:"created"`
+			Index    string `json:"index"`
+		}
+		decodeStrict(t, c.run(t, "create-table", "-o", "json").wantCode(t, exitOK).stdout, &got, "table", "created", "index")
+		if got.Table != f.table || *got.Created || got.Index != tracker.IndexName || got.Endpoint != f.endpoint {
+			t.Errorf("JSON = %+v", got)
+		}
+	})
+	t.Run("refuses a table of another layout", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, false)
+		_, err := f.db.CreateTable(context.Background(), &dynamodb.CreateTableInput{
+			TableName:            aws.String(f.table),
+			BillingMode:          types.BillingModePayPerRequest,
+			AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+			KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.cli().run(t, "create-table").wantCode(t, exitError).
+			wantOneLineError(t, fmt.Sprintf("table %q exists at %s but its key schema is not the tracker's", f.table, f.endpoint))
+	})
+}
+
+func TestMissingTableIsNamed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, false)
+	input := writeFile(t, "tasks.jsonl", `{"task_id":"t-1"}`+"\n")
+	for _, args := range [][]string{
+		{"status", job}, {"list", job}, {"show", job, "t-01"}, {"enqueue", job, input},
+		{"retry", job, "t-01"}, {"ignore", job, "--status", "todo", "--yes"}, {"delete-job", job, "--yes"},
+	} {
+		f.cli().run(t, args...).wantCode(t, exitError).
+			wantOneLineError(t, fmt.Sprintf("table %q does not exist at %s", f.table, f.endpoint), "trackerctl create-table")
+	}
+}
+
+func TestEnqueue(t *testing.T) {
+	t.Parallel()
+	t.Run("a JSON lines file, then the same file again", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		path := filepath.Join("testdata", "tasks.jsonl")
+		c := f.cli()
+		first := c.run(t, "enqueue", job, path).wantCode(t, exitOK)
+		again := c.run(t, "enqueue", job, path).wantCode(t, exitOK)
+		f.golden(t, "enqueue-jsonl", first, again)
+		task, err := f.tr.Get(context.Background(), job, "t-3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(task.Data) != `{"nested":{"list":[1,2,3]},"unicode":"é"}` || task.Status != tracker.Todo {
+			t.Errorf("t-3 = %s %s", task.Status, task.Data)
+		}
+	})
+	t.Run("CSV on standard input", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		c := f.cli()
+		c.stdin = "task_id,data\nt-1,\"{\"\"path\"\": \"\"s3://bucket/in/1.json\"\"}\"\nt-2,\n"
+		r := c.run(t, "enqueue", job).wantCode(t, exitOK)
+		f.golden(t, "enqueue-csv-stdin", r)
+		if got := f.statuses(t, job); !reflect.DeepEqual(got, map[string]string{"t-1": "todo", "t-2": "todo"}) {
+			t.Errorf("tasks = %v", got)
+		}
+	})
+	t.Run("skip-invalid writes the valid tasks and lists the rejected lines", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		path := filepath.Join("testdata", "tasks-invalid.jsonl")
+		r := f.cli().run(t, "enqueue", job, path, "--skip-invalid").wantCode(t, exitOK)
+		f.golden(t, "enqueue-skip-invalid", r)
+		if got := f.statuses(t, job); !reflect.DeepEqual(got, map[string]string{"t-1": "todo", "t-3": "todo"}) {
+			t.Errorf("tasks = %v", got)
+		}
+	})
+	t.Run("invalid input writes nothing, and JSON says so", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		path := writeFile(t, "tasks.jsonl", "{\"task_id\":\"t-1\"}\n{\"task_id\":\"\"}\n")
+		r := f.cli().run(t, "enqueue", job, path, "-o", "json").wantCode(t, exitError)
+		r.wantOneLineError(t, "tasks.jsonl:2: invalid task_id: must not be empty; nothing was written")
+		var sum enqueueJSON
+		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
+		if sum.Written || sum.Created != 0 || len(sum.Rejected) != 1 || sum.Rejected[0].Line != 2 {
+			t.Errorf("summary = %+v", sum)
+		}
+		if got := f.statuses(t, job); len(got) != 0 {
+			t.Errorf("tasks were written: %v", got)
+		}
+	})
+	t.Run("batches draw a progress bar on a terminal and JSON counts them", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		if _, err := f.tr.CreateTask(context.Background(), job, "t-04", nil); err != nil {
+			t.Fatal(err)
+		}
+		var in strings.Builder
+		for i := 1; i <= 7; i++ {
+			fmt.Fprintf(&in, "{\"task_id\":\"t-%02d\",\"data\":{\"i\":%d}}\n", i, i)
+		}
+		c := f.cli()
+		c.stdin, c.stderrTTY = in.String(), true
+		r := c.run(t, "enqueue", job, "-", "--batch", "3", "-o", "json").wantCode(t, exitOK)
+		wantBar := "\renqueue parse-json [                                        ] 0/7   0%" +
+			"\renqueue parse-json [█████████████████▏                      ] 3/7  42%" +
+			"\renqueue parse-json [██████████████████████████████████▎     ] 6/7  85%" +
+			"\renqueue parse-json [████████████████████████████████████████] 7/7 100%\n"
+		if r.stderr != wantBar {
+			t.Errorf("progress bar = %q, want %q", r.stderr, wantBar)
+		}
+		var sum enqueueJSON
+		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
+		want := enqueueJSON{JobID: job, Input: "stdin", Read: 7, Valid: 7, Created: 6, Existing: 1, Rejected: []rejectionJSON{}, Written: true}
+		if !reflect.DeepEqual(sum, want) {
+			t.Errorf("summary = %+v, want %+v", sum, want)
+		}
+		if n := len(f.statuses(t, job)); n != 7 {
+			t.Errorf("%d tasks in the table, want 7", n)
+		}
+	})
+	t.Run("status codes from the environment are the ones written", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		c := f.cli()
+		c.env[envCodes] = "1,2,3,4,50"
+		c.stdin = "{\"task_id\":\"t-1\"}\n"
+		c.run(t, "enqueue", job).wantCode(t, exitOK)
+		var rep statusJSON
+		decodeStrict(t, c.run(t, "status", job, "-o", "json").wantCode(t, exitOK).stdout, &rep)
+		if rep.Counts["todo"] != 1 {
+			t.Errorf("counts with the job's codes = %v", rep.Counts)
+		}
+		f.cli().run(t, "status", job).wantCode(t, exitError).wantOneLineError(t, "has no tasks")
+	})
+}
+
+// enqueueJSON is the schema of enqueue --output json.
+type enqueueJSON struct {
+	JobID    string          `json:"job_id"`
+	Input    string          `json:"input"`
+	Read     int             `json:"read"`
+	Valid    int             `json:"valid"`
+	Created  int             `json:"created"`
+	Existing int             `json:"existing"`
+	Rejected []rejectionJSON `json:"rejected"`
+	Written  bool            `json:"written"`
+}
+
+type rejectionJSON struct {
+	Line   int    `json:"line"`
+	TaskID string `json:"task_id"`
+	Reason string `json:"reason"`
+}
+
+var enqueueRequired = []string{"job_id", "input", "read", "valid", "created", "existing", "rejected", "written", "rejected[].line", "rejected[].reason"}
+
+// statusJSON is the schema of status --output json.
+type statusJSON struct {
+	JobID         string         `json:"job_id"`
+	Table         string         `json:"table"`
+	Time          time.Time      `json:"time"`
+	Counts        map[string]int `json:"counts"`
+	Total         int            `json:"total"`
+	OldestPending *struct {
+		TaskID     string     `json:"task_id"`
+		Status     string     `json:"status"`
+		Since      time.Time  `json:"since"`
+		CreateTime *time.Time `json:"create_time"`
+	} `json:"oldest_pending"`
+	PendingScanned int `json:"pending_scanned"`
+	Leases         []struct {
+		TaskID   string    `json:"task_id"`
+		Owner    string    `json:"owner"`
+		Taken    time.Time `json:"taken"`
+		Expires  time.Time `json:"expires"`
+		Attempts int       `json:"attempts"`
+	} `json:"leases"`
+	ExpiredLeases  int  `json:"expired_leases"`
+	PendingPartial bool `json:"pending_partial"`
+	LeasesPartial  bool `json:"leases_partial"`
+}
+
+var statusRequired = []string{"job_id", "table", "time", "counts", "total", "oldest_pending", "pending_scanned", "leases", "expired_leases", "pending_partial", "leases_partial",
+	"oldest_pending.task_id", "oldest_pending.status", "oldest_pending.since", "leases[].task_id", "leases[].owner", "leases[].expires"}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	t.Run("text shows counts, the oldest pending task and the live leases", func(t *testing.T) {
+		t.Parallel()
+		r := f.cli().run(t, "status", job).wantCode(t, exitOK)
+		if strings.Contains(r.stdout, "\x1b") {
+			t.Error("colors on a non-terminal")
+		}
+		f.golden(t, "status", r)
+	})
+	t.Run("JSON follows the schema", func(t *testing.T) {
+		t.Parallel()
+		var rep statusJSON
+		decodeStrict(t, f.cli().run(t, "status", job, "-o", "json").wantCode(t, exitOK).stdout, &rep, statusRequired...)
+		wantCounts := map[string]int{"todo": 3, "in_progress": 2, "failed": 1, "succeeded": 1, "ignored": 1}
+		if !reflect.DeepEqual(rep.Counts, wantCounts) || rep.Total != 8 || rep.Table != f.table || !rep.Time.Equal(t0) {
+			t.Errorf("report = %+v", rep)
+		}
+		if p := rep.OldestPending; p == nil || p.TaskID != "t-01" || p.Status != "todo" || !p.Since.Equal(t0.Add(-time.Hour).Truncate(time.Microsecond)) {
+			t.Errorf("oldest pending = %+v", rep.OldestPending)
+		}
+		if rep.PendingScanned != 5 || rep.ExpiredLeases != 1 || rep.PendingPartial || rep.LeasesPartial {
+			t.Errorf("scanned %d pending, %d expired leases, partial %v %v", rep.PendingScanned, rep.ExpiredLeases, rep.PendingPartial, rep.LeasesPartial)
+		}
+		if len(rep.Leases) != 1 || rep.Leases[0].TaskID != "t-04" || rep.Leases[0].Owner != "exec-live" ||
+			!rep.Leases[0].Expires.Equal(t0.Add(10*time.Minute).Truncate(time.Microsecond)) || rep.Leases[0].Attempts != 1 {
+			t.Errorf("leases = %+v", rep.Leases)
+		}
+	})
+	t.Run("colors only on a terminal without NO_COLOR, and columns stay aligned", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		plainStatus, plainList := c.run(t, "status", job).stdout, c.run(t, "list", job).stdout
+		c.stdoutTTY = true
+		status, list := c.run(t, "status", job).stdout, c.run(t, "list", job).stdout
+		if !strings.Contains(status, "\x1b[34m") || !strings.Contains(list, "\x1b[31mfailed\x1b[0m") {
+			t.Errorf("no colors on a terminal:\n%s\n%s", status, list)
+		}
+		if got := stripANSI(list); got != plainList {
+			t.Errorf("colored list, without its colors, differs from the plain one:\n%s\nwant\n%s", got, plainList)
+		}
+		if got := stripANSI(status); got != plainStatus {
+			t.Errorf("colored status, without its colors, differs from the plain one:\n%s\nwant\n%s", got, plainStatus)
+		}
+		c.env["NO_COLOR"] = "1"
+		if out := c.run(t, "status", job).stdout; strings.Contains(out, "\x1b") {
+			t.Errorf("colors despite NO_COLOR:\n%s", out)
+		}
+	})
+	t.Run("an unknown job has no tasks", func(t *testing.T) {
+		t.Parallel()
+		f.cli().run(t, "status", "no-such-job").wantCode(t, exitError).
+			wantOneLineError(t, fmt.Sprintf(`job "no-such-job" has no tasks in table %q`, f.table))
+	})
+}
+
+func TestStatusWatch(t *testing.T) {
+	t.Parallel()
+	t.Run("refreshes after each wait and stops after --watch-count reports", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		c := f.cli()
+		var waits []time.Duration
+		// Between the two reports a task finishes and 90 seconds pass.
+		c.wait = func(ctx context.Context, d time.Duration) error {
+			waits = append(waits, d)
+			page, err := f.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.Todo}, Limit: 1})
+			if err != nil {
+				return err
+			}
+			l, err := f.tr.Claim(ctx, job, page.Tasks[0].TaskID, "exec-next")
+			if err != nil {
+				return err
+			}
+			if _, err := f.tr.Complete(ctx, *l, nil); err != nil {
+				return err
+			}
+			f.clock.Set(f.clock.Now().Add(90 * time.Second))
+			return nil
+		}
+		r := c.run(t, "status", job, "--watch-count", "2", "--interval", "90").wantCode(t, exitOK)
+		if !reflect.DeepEqual(waits, []time.Duration{90 * time.Second}) {
+			t.Errorf("waits = %v, want one of 90s", waits)
+		}
+		f.golden(t, "status-watch", r)
+	})
+	t.Run("an interrupt ends the watch with success", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		c := f.cli()
+		c.wait = func(ctx context.Context, d time.Duration) error { return context.Canceled }
+		r := c.run(t, "status", job, "--watch").wantCode(t, exitOK)
+		if n := strings.Count(r.stdout, "job parse-json in table"); n != 1 {
+			t.Errorf("%d reports, want 1", n)
+		}
+	})
+	t.Run("JSON under --watch is one object a line", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		c := f.cli()
+		c.wait = func(context.Context, time.Duration) error { return nil }
+		r := c.run(t, "status", job, "--watch-count", "3", "-o", "json").wantCode(t, exitOK)
+		lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+		if len(lines) != 3 {
+			t.Fatalf("%d lines, want 3:\n%s", len(lines), r.stdout)
+		}
+		for _, l := range lines {
+			var rep statusJSON
+			decodeStrict(t, l, &rep, statusRequired...)
+		}
+	})
+}
+
+// taskJSON is the schema of a task in list and show --output json.
+type taskJSON struct {
+	JobID      string     `json:"job_id"`
+	TaskID     string     `json:"task_id"`
+	Status     string     `json:"status"`
+	Code       int        `json:"code"`
+	Retry      int        `json:"retry"`
+	Attempts   int        `json:"attempts"`
+	CreateTime *time.Time `json:"create_time"`
+	UpdateTime time.Time  `json:"update_time"`
+	LockOwner  string     `json:"lock_owner"`
+	Lease      *struct {
+		Token   string    `json:"token"`
+		Taken   time.Time `json:"taken"`
+		Expires time.Time `json:"expires"`
+		Live    bool      `json:"live"`
+	} `json:"lease"`
+	// show only
+	Data  json.RawMessage `json:"data"`
+	Error *struct {
+		Error     string `json:"error"`
+		Traceback string `json:"traceback"`
+	} `json:"error"`
+}
+
+var taskRequired = []string{"job_id", "task_id", "status", "code", "retry", "attempts", "create_time", "update_time", "lease"}
+
+func TestList(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	t.Run("text pages by status", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		f.golden(t, "list",
+			c.run(t, "list", job).wantCode(t, exitOK),
+			c.run(t, "list", job, "--status", "failed,ignored").wantCode(t, exitOK),
+			c.run(t, "list", job, "--pending").wantCode(t, exitOK),
+			c.run(t, "list", job, "--status", "todo", "--limit", "2").wantCode(t, exitOK),
+			c.run(t, "list", job, "--status", "todo", "--limit", "2", "--cursor", "dC0wMg").wantCode(t, exitOK),
+		)
+	})
+	t.Run("cursors walk every task once, as --all does", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		var ids []string
+		cursor := ""
+		for pages := 0; ; pages++ {
+			if pages > 8 {
+				t.Fatal("the cursor never ends")
+			}
+			args := []string{"list", job, "--limit", "3", "-o", "json"}
+			if cursor != "" {
+				args = append(args, "--cursor", cursor)
+			}
+			var page struct {
+				JobID  string     `json:"job_id"`
+				Tasks  []taskJSON `json:"tasks"`
+				Cursor string     `json:"cursor"`
+			}
+			decodeStrict(t, c.run(t, args...).wantCode(t, exitOK).stdout, &page, "job_id", "tasks", "cursor",
+				"tasks[].task_id", "tasks[].status", "tasks[].update_time", "tasks[].lease", "tasks[].create_time")
+			for _, task := range page.Tasks {
+				ids = append(ids, task.TaskID)
+				if task.Data != nil || task.Error != nil {
+					t.Errorf("list carries data or error: %+v", task)
+				}
+				if task.TaskID == "t-04" && (task.Lease == nil || !task.Lease.Live || task.LockOwner != "exec-live") {
+					t.Errorf("t-04's lease = %+v", task.Lease)
+				}
+				if task.TaskID == "t-05" && (task.Lease == nil || task.Lease.Live) {
+					t.Errorf("t-05's lease = %+v", task.Lease)
+				}
+			}
+			if cursor = page.Cursor; cursor == "" {
+				break
+			}
+		}
+		want := []string{"t-01", "t-02", "t-03", "t-04", "t-05", "t-06", "t-07", "t-08"}
+		if !reflect.DeepEqual(ids, want) {
+			t.Errorf("pages gave %v, want %v", ids, want)
+		}
+		all := c.run(t, "list", job, "--limit", "3", "--all").wantCode(t, exitOK)
+		if n := strings.Count(all.stdout, "\nt-0"); n != 8 || all.stderr != "" {
+			t.Errorf("--all listed %d tasks, stderr %q", n, all.stderr)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		c.run(t, "list", "no-such-job").wantCode(t, exitError).wantOneLineError(t, `job "no-such-job" has no tasks`)
+		c.run(t, "list", job, "--cursor", "!!").wantCode(t, exitUsage).wantOneLineError(t, "invalid cursor")
+	})
+}
+
+func TestShow(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	t.Run("text shows the task in full", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		var runs []result
+		for _, id := range []string{"t-01", "t-04", "t-05", "t-06", "t-07"} {
+			runs = append(runs, c.run(t, "show", job, id).wantCode(t, exitOK))
+		}
+		f.golden(t, "show", runs...)
+	})
+	t.Run("JSON follows the schema", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		var failed taskJSON
+		decodeStrict(t, c.run(t, "show", job, "t-06", "-o", "json").wantCode(t, exitOK).stdout, &failed, append(taskRequired, "data", "error")...)
+		if failed.Status != "failed" || failed.Code != 6 || failed.Retry != 1 || failed.Error == nil ||
+			failed.Error.Error != "WorkerError: timeout after 30s" || !strings.Contains(failed.Error.Traceback, "TimeoutError") ||
+			failed.Lease != nil || failed.LockOwner != "exec-a" || string(failed.Data) != "null" {
+			t.Errorf("t-06 = %+v", failed)
+		}
+		var held taskJSON
+		decodeStrict(t, c.run(t, "show", job, "t-04", "-o", "json").wantCode(t, exitOK).stdout, &held,
+			append(taskRequired, "lease.token", "lease.taken", "lease.expires", "lease.live")...)
+		if held.Lease == nil || len(held.Lease.Token) != 32 || !held.Lease.Live || !held.Lease.Expires.Equal(t0.Add(10*time.Minute).Truncate(time.Microsecond)) {
+			t.Errorf("t-04 lease = %+v", held.Lease)
+		}
+		var todo taskJSON
+		decodeStrict(t, c.run(t, "show", job, "t-01", "-o", "json").wantCode(t, exitOK).stdout, &todo, taskRequired...)
+		var data bytes.Buffer
+		if err := json.Compact(&data, todo.Data); err != nil || data.String() != `{"path":"s3://bucket/in/01.json","size":1024}` || todo.CreateTime == nil {
+			t.Errorf("t-01 = %+v", todo)
+		}
+	})
+	t.Run("errors", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		c.run(t, "show", job, "t-99").wantCode(t, exitError).wantOneLineError(t, fmt.Sprintf(`job "parse-json" has no task "t-99" in table %q`, f.table))
+		c.run(t, "show", "no-such-job", "t-01").wantCode(t, exitError).wantOneLineError(t, `job "no-such-job" has no tasks`)
+		c.run(t, "show", job, "a____b").wantCode(t, exitUsage).wantOneLineError(t, "separator")
+	})
+}
+
+// changeJSON is the schema of retry and ignore --output json.
+type changeJSON struct {
+	JobID   string   `json:"job_id"`
+	Action  string   `json:"action"`
+	DryRun  bool     `json:"dry_run"`
+	Changed []string `json:"changed"`
+	Refused []struct {
+		TaskID string `json:"task_id"`
+		Reason string `json:"reason"`
+	} `json:"refused"`
+}
+
+func TestRetryAndIgnore(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string // with a terminal on stdin when set
+		code   int
+		golden string
+		after  map[string]string // statuses that changed from the seed
+	}{
+		{name: "retry one failed task", args: []string{"retry", job, "t-06"}, golden: "retry-one",
+			after: map[string]string{"t-06": "todo"}},
+		{name: "retry refuses a succeeded task", args: []string{"retry", job, "t-07"}, code: exitError, golden: "retry-succeeded"},
+		{name: "retry a list applies what it can and lists the rest", args: []string{"retry", job, "t-06", "t-08", "t-01", "--yes"},
+			code: exitError, golden: "retry-list", after: map[string]string{"t-06": "todo", "t-08": "todo"}},
+		{name: "retry every failed and ignored task", args: []string{"retry", job, "--status", "failed,ignored", "-y"}, golden: "retry-status",
+			after: map[string]string{"t-06": "todo", "t-08": "todo"}},
+		{name: "a dry run by status writes nothing", args: []string{"retry", job, "--status", "failed", "--dry-run"}, golden: "retry-dry-run-status"},
+		{name: "a dry run of named tasks says which would be refused", args: []string{"retry", job, "t-06", "t-07", "t-99", "--dry-run"}, golden: "retry-dry-run-ids"},
+		{name: "nothing to retry is not an error", args: []string{"retry", job, "--status", "failed", "--yes"}, golden: "retry-none",
+			after: map[string]string{"t-06": "todo"}},
+		{name: "ignore every todo task after confirming", args: []string{"ignore", job, "--status", "todo"}, stdin: "y\n", golden: "ignore-status",
+			after: map[string]string{"t-01": "ignored", "t-02": "ignored", "t-03": "ignored"}},
+		{name: "ignore a task under a live lease", args: []string{"ignore", job, "t-04"}, golden: "ignore-leased",
+			after: map[string]string{"t-04": "ignored"}},
+		{name: "a bulk change without a terminal or --yes changes nothing", args: []string{"ignore", job, "--status", "todo"}, code: exitUsage, golden: "ignore-no-yes"},
+		{name: "declining the question changes nothing", args: []string{"ignore", job, "t-01", "t-02"}, stdin: "no\n", code: exitError, golden: "ignore-declined"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			f.seed(t)
+			if tc.golden == "retry-none" {
+				if _, err := f.tr.Retry(context.Background(), job, "t-06"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			f.golden(t, tc.golden, r)
+			want := map[string]string{}
+			for id, s := range seeded {
+				want[id] = s
+			}
+			for id, s := range tc.after {
+				want[id] = s
+			}
+			if got := f.statuses(t, job); !reflect.DeepEqual(got, want) {
+				t.Errorf("statuses after = %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("JSON follows the schema", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		r := f.cli().run(t, "retry", job, "t-06", "t-07", "--yes", "-o", "json").wantCode(t, exitError)
+		var rep changeJSON
+		decodeStrict(t, r.stdout, &rep, "job_id", "action", "dry_run", "changed", "refused", "refused[].task_id", "refused[].reason")
+		if rep.Action != "retry" || rep.DryRun || !reflect.DeepEqual(rep.Changed, []string{"t-06"}) ||
+			len(rep.Refused) != 1 || rep.Refused[0].TaskID != "t-07" || rep.Refused[0].Reason != "task already succeeded" {
+			t.Errorf("report = %+v", rep)
+		}
+		r.wantOneLineError(t, "1 of 2 tasks not retried")
+		task, err := f.tr.Get(context.Background(), job, "t-06")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Retry != 0 || task.Error == nil {
+			t.Errorf("retried task: retry %d, error %v (want 0 and the last error kept)", task.Retry, task.Error)
+		}
+	})
+}
+
+func TestDeleteJob(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string
+		code   int
+		golden string
+		gone   bool
+	}{
+		{name: "a dry run counts and deletes nothing", args: []string{"delete-job", job, "--dry-run"}, golden: "delete-dry-run"},
+		{name: "without a terminal it needs --yes", args: []string{"delete-job", job}, code: exitUsage, golden: "delete-no-yes"},
+		{name: "declining deletes nothing", args: []string{"delete-job", job}, stdin: "\n", code: exitError, golden: "delete-declined"},
+		{name: "confirming deletes the job only", args: []string{"delete-job", job}, stdin: "yes\n", golden: "delete-confirmed", gone: true},
+		{name: "--yes deletes without asking", args: []string{"delete-job", job, "--yes"}, golden: "delete-yes", gone: true},
+		{name: "an unknown job has no tasks", args: []string{"delete-job", "no-such-job", "--yes"}, code: exitError, golden: "delete-unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			f.seed(t)
+			if _, err := f.tr.CreateTask(context.Background(), "other-job", "t-01", nil); err != nil {
+				t.Fatal(err)
+			}
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			f.golden(t, tc.golden, r)
+			if n := len(f.statuses(t, job)); (n == 0) != tc.gone {
+				t.Errorf("%d tasks left in the job, want them gone: %v", n, tc.gone)
+			}
+			if n := len(f.statuses(t, "other-job")); n != 1 {
+				t.Errorf("the other job lost its task")
+			}
+		})
+	}
+	t.Run("JSON follows the schema", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		var out struct {
+			JobID   string `json:"job_id"`
+			DryRun  bool   `json:"dry_run"`
+			Tasks   int    `json:"tasks"`
+			Deleted int    `json:"deleted"`
+		}
+		decodeStrict(t, f.cli().run(t, "delete-job", job, "--yes", "-o", "json").wantCode(t, exitOK).stdout, &out, "job_id", "dry_run", "tasks", "deleted")
+		if out.Tasks != 8 || out.Deleted != 8 || out.DryRun {
+			t.Errorf("JSON = %+v", out)
+		}
+	})
+}
