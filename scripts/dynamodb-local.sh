@@ -42,8 +42,9 @@ start() {
 	install
 	local port=${1:-$(free_port)}
 	local log="$cache/$port.log"
-	java -Djava.library.path="$emulator/DynamoDBLocal_lib" -jar "$emulator/DynamoDBLocal.jar" \
-		-inMemory -disableTelemetry -port "$port" >"$log" 2>&1 &
+	# From the cache folder: DynamoDB Local writes a metadata file into its working directory.
+	(cd "$cache" && exec java -Djava.library.path="$emulator/DynamoDBLocal_lib" -jar "$emulator/DynamoDBLocal.jar" \
+		-inMemory -disableTelemetry -port "$port" >"$log" 2>&1) &
 	local pid=$!
 	# Poll until it answers HTTP: any response, even a 400, means it is serving.
 	local deadline=$((SECONDS + 60))
