@@ -89,7 +89,6 @@ func changeCommand(ch change, summary, help string) *command {
 Each task is changed by one conditional write. A change of more than one task asks for
 confirmation on the terminal; --yes skips the question, and without a terminal on standard
 input --yes is required. --dry-run shows what would change and writes nothing.`,
-		aws:  true,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.Var(&statuses, "status", "every task in these `statuses`: "+strings.Join(names, ", "))

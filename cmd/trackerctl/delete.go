@@ -15,7 +15,6 @@ func deleteJobCommand() *command {
 --yes skips the question, and without a terminal on standard input --yes is required.
 --dry-run shows how many tasks would go. A worker still holding a lease on a deleted task is
 refused when it finishes.`,
-		aws:  true,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&dryRun, "dry-run", false, "count the tasks that would be deleted and delete nothing")

@@ -50,7 +50,6 @@ With --skip-invalid the valid tasks are written and the rejected lines are liste
 already exist are left as they are and counted as existing, so running the same file again is
 safe. Tasks are written through tracker.CreateTasks, --batch at a time, with a progress bar
 when standard error is a terminal.`,
-		aws:  true,
 		nArg: [2]int{1, 2},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&format, "format", "auto", "input `format`: auto, jsonl or csv")

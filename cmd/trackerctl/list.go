@@ -30,7 +30,6 @@ progress with an expired lease).
 A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
 standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
 --all follows the cursors to the end.`,
-		aws:  true,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.Var(&statuses, "status", "only tasks in these `statuses` (comma-separated or repeated): todo, in_progress, failed, succeeded, ignored")
@@ -149,7 +148,6 @@ func showCommand() *command {
 		help: `Show task TASK of JOB in full: its status, retry counter and attempts, its times, the lease
 a worker holds on it (owner and expiry), its last error and traceback, and its data
 pretty-printed.`,
-		aws:  true,
 		nArg: [2]int{2, 2},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job, id := args[0], args[1]

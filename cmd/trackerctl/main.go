@@ -104,11 +104,11 @@ type command struct {
 	args    string // the positional arguments, for the usage line
 	summary string // one line, for the command list
 	help    string // the paragraph under the usage line
-	// flags registers the command's own flags; the common ones are added by setup.
+	// flags registers the command's own flags; newFlagSet adds the common ones.
 	flags func(fs *flagSet)
-	// run executes the command with its positional arguments.
-	run  func(ctx context.Context, a *app, args []string) error
-	aws  bool // takes the common AWS flags (every command but help)
+	// run executes the command with its positional arguments, once the flags are checked.
+	run func(ctx context.Context, a *app, args []string) error
+	// nArg is the least and most positional arguments; a most of -1 means no limit.
 	nArg [2]int
 }
 
@@ -205,14 +205,10 @@ func commandFirst(args []string) ([]string, error) {
 }
 
 func argsPhrase(c *command) string {
-	switch {
-	case c.nArg[0] == 0 && c.nArg[1] == 0:
+	if c.args == "" {
 		return "no arguments"
-	case c.args == "":
-		return "no arguments"
-	default:
-		return c.args
 	}
+	return c.args
 }
 
 // usageError is a mistake on the command line: exit code 2.
@@ -268,7 +264,7 @@ Commands:
 	fmt.Fprint(w, `
 Every command takes the common flags below; each defaults to its environment variable.
 `)
-	fs := newFlagSet(&command{name: "help", aws: true}, a)
+	fs := newFlagSet(&command{name: "help"}, a)
 	fs.printFlags(w, true)
 	fmt.Fprint(w, `
 Exit codes: 0 success, 1 operational error, 2 usage error.

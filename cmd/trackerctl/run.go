@@ -39,7 +39,6 @@ TRACKER_LOCAL_RUNNER (split on spaces; default ` + defaultLocalRunner + `), run 
 TRACKER_TABLE, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and the tracker settings in its
 environment. Its output (the run's summary) is printed as it comes; its exit status decides
 ours.`,
-		aws:  true,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")

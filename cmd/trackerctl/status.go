@@ -35,7 +35,6 @@ with their owner and expiry (among the first 1000 in progress).
 --watch refreshes the report every --interval until interrupted (Ctrl-C ends it with exit
 code 0); --watch-count stops after that many reports. With --output json the report is a JSON
 object; under --watch each report is one compact JSON line.`,
-		aws:  true,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&watch, "watch", false, "refresh the report until interrupted")

@@ -24,7 +24,6 @@ table that exists already is checked instead: its key and index must be the trac
 
 This is for DynamoDB Local (--endpoint or TRACKER_ENDPOINT). On AWS the stack owns the
 table; pass --aws to create it there anyway.`,
-		aws:  true,
 		nArg: [2]int{0, 0},
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&onAWS, "aws", false, "allow creating the table on AWS (no --endpoint)")
