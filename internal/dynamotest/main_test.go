@@ -79,6 +79,7 @@ func TestMainStopsTheServerItStarted(t *testing.T) {
 					t.Errorf("server log %s not removed by a clean stop: %v", m[2], err)
 				}
 			case "panic":
+				t.Cleanup(func() { _ = os.Remove(m[2]) }) // the child died before removing it
 				var exit *exec.ExitError
 				if !errors.As(err, &exit) || !strings.Contains(out.String(), "a test panics") {
 					t.Fatalf("child did not die of the panic: %v\n%s", err, out.String())
