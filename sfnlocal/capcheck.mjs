@@ -376,11 +376,11 @@ const cases = [
     async check() {
       const group = newKey('mc');
       const r = await exec(one({
-        Type: 'Map', MaxConcurrency: 2, ItemSelector: { group, ms: 150, 'item.$': '$$.Map.Item.Value' },
+        Type: 'Map', MaxConcurrency: 2, ItemSelector: { group, ms: 200, 'item.$': '$$.Map.Item.Value' },
         ItemProcessor: { StartAt: 'T', States: { T: { ...task('slow'), End: true } } },
       }), [1, 2, 3, 4, 5, 6]);
       const peak = fake.peak.get(group);
-      return { ok: r.status === 'SUCCEEDED' && peak === 2 && r.output.length === 6, note: `6 items × 150 ms: at most ${peak} in flight on the fake Lambda, ${Math.round(r.ms)} ms` };
+      return { ok: r.status === 'SUCCEEDED' && peak === 2 && r.output.length === 6, note: `6 items × 200 ms: at most ${peak} in flight on the fake Lambda, ${Math.round(r.ms)} ms` };
     },
   },
   {
@@ -389,7 +389,7 @@ const cases = [
       const group = newKey('mcp');
       const r = await exec(one({
         Type: 'Map', ItemsPath: '$.items', MaxConcurrencyPath: '$.concurrency',
-        ItemSelector: { group, ms: 150, 'item.$': '$$.Map.Item.Value' },
+        ItemSelector: { group, ms: 300, 'item.$': '$$.Map.Item.Value' },
         ItemProcessor: { StartAt: 'T', States: { T: { ...task('slow'), End: true } } },
       }), { items: [1, 2, 3, 4, 5, 6, 7], concurrency: 3 });
       const peak = fake.peak.get(group);
@@ -401,7 +401,7 @@ const cases = [
     async check() {
       const group = newKey('mc0');
       const r = await exec(one({
-        Type: 'Map', MaxConcurrency: 0, ItemSelector: { group, ms: 100 },
+        Type: 'Map', MaxConcurrency: 0, ItemSelector: { group, ms: 600 },
         ItemProcessor: { StartAt: 'T', States: { T: { ...task('slow'), End: true } } },
       }), Array.from({ length: 45 }, (_, i) => i));
       const peak = fake.peak.get(group);
@@ -598,7 +598,7 @@ const cases = [
       const r = await exec(one({ Type: 'Wait', SecondsPath: '$.s' }), { s: 1 });
       const f = await exec(one({ Type: 'Wait', SecondsPath: '$.s' }), { s: 0.5 });
       return {
-        ok: r.status === 'SUCCEEDED' && r.ms >= 950 && r.ms < 1500 && f.error === 'States.Runtime',
+        ok: r.status === 'SUCCEEDED' && r.ms >= 950 && r.ms < 2500 && f.error === 'States.Runtime',
         note: `waited ${Math.round(r.ms)} ms for 1 s; must be an integer ≥ 0 (0.5 → \`${f.error}\`, uncatchable)`,
       };
     },
@@ -625,7 +625,7 @@ const cases = [
         Parameters: { key, fail_times: 2 },
         Retry: [{ ErrorEquals: ['TaskLocked'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2 }],
       })));
-      return { ok: r.status === 'SUCCEEDED' && r.ms >= 2900 && r.ms < 3800, note: `1 s then 2 s: took ${Math.round(r.ms)} ms` };
+      return { ok: r.status === 'SUCCEEDED' && r.ms >= 2900 && r.ms < 4500, note: `1 s then 2 s: took ${Math.round(r.ms)} ms` };
     },
   },
   {
@@ -647,7 +647,7 @@ const cases = [
         Parameters: { key, fail_times: 2 },
         Retry: [{ ErrorEquals: ['TaskLocked'], IntervalSeconds: 1, BackoffRate: 3, MaxAttempts: 2, MaxDelaySeconds: 1 }],
       })));
-      return { ok: r.status === 'SUCCEEDED' && r.ms >= 1900 && r.ms < 2800, note: `1 s then 3 s capped at 1 s: took ${Math.round(r.ms)} ms` };
+      return { ok: r.status === 'SUCCEEDED' && r.ms >= 1900 && r.ms < 3500, note: `1 s then 3 s capped at 1 s: took ${Math.round(r.ms)} ms` };
     },
   },
   {
@@ -655,10 +655,12 @@ const cases = [
     async check() {
       const key = newKey('jitter');
       const r = await exec(one(task('flaky', {
-        Parameters: { key, fail_times: 2 },
-        Retry: [{ ErrorEquals: ['TaskLocked'], IntervalSeconds: 1, BackoffRate: 2, MaxAttempts: 2, JitterStrategy: 'FULL' }],
+        Parameters: { key, fail_times: 4 },
+        Retry: [{ ErrorEquals: ['TaskLocked'], IntervalSeconds: 1, BackoffRate: 1, MaxAttempts: 4, JitterStrategy: 'FULL' }],
       })));
-      return { ok: r.status === 'SUCCEEDED' && r.ms < 3400, note: `waits random 0..1 s then 0..2 s: took ${Math.round(r.ms)} ms (3000 without jitter)` };
+      // Four waits of 1 s each without jitter; with FULL jitter their sum exceeds 3.8 s with
+      // probability 0.2^4/4! < 0.01 %.
+      return { ok: r.status === 'SUCCEEDED' && r.ms < 3800, note: `4 retries, each waits random 0..1 s: took ${Math.round(r.ms)} ms (4000 without jitter)` };
     },
   },
   {
