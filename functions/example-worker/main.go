@@ -9,7 +9,7 @@
 //
 // A failure has errorType WorkerError. The result is {"result": {...}}. When
 // EXAMPLE_WORKER_LOG names a file, every invocation appends one JSON line to it
-// ({"job_id","task_id","attempt","token"}), so tests can count how often each task ran.
+// ({"job_id","task_id","attempt","retry","token"}), so tests can count how often each task ran.
 package main
 
 import (
@@ -83,7 +83,7 @@ func (w *worker) record(in contract.ClaimOutput) error {
 	if w.logFile == "" {
 		return nil
 	}
-	line, _ := json.Marshal(map[string]any{"job_id": in.JobID, "task_id": in.TaskID, "attempt": in.Attempt, "token": in.Lease.Token})
+	line, _ := json.Marshal(map[string]any{"job_id": in.JobID, "task_id": in.TaskID, "attempt": in.Attempt, "retry": in.Retry, "token": in.Lease.Token})
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	f, err := os.OpenFile(w.logFile, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)

