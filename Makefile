@@ -44,3 +44,8 @@ bench: deps build
 
 clean:
 	rm -rf build cdk.out
+
+## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more)
+TASKS ?= 300
+demo: deps
+	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS)

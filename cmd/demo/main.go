@@ -1,0 +1,194 @@
+// Command demo runs a job end to end on the local stack: it creates a job of a few hundred
+// tasks in DynamoDB Local (some fail once, some always fail), runs statemachine.asl.json over
+// them with aws-local-stepfunctions and the built functions under the Lambda Runtime Interface
+// Emulator, then simulates a crashed worker and late tasks and runs a catch-up sweep, and
+// prints the job's counts per status and the ignored tasks with their errors.
+//
+// Run it with `make demo`, which starts DynamoDB Local and installs what is needed. It reads
+// DYNAMODB_ENDPOINT and stops everything it started.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		n           = flag.Int("tasks", 300, "tasks in the job")
+		concurrency = flag.Int("concurrency", 10, "the Map state's concurrency")
+		waits       = flag.Bool("waits", false, "keep the backoff waits between attempts (5 s, 10 s, ...)")
+		table       = flag.String("table", "demo-tasks", "the table in DynamoDB Local")
+		job         = flag.String("job", "parse-json", "the job id")
+	)
+	flag.Parse()
+	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
+	if endpoint == "" {
+		return fmt.Errorf("DYNAMODB_ENDPOINT is not set: run `make demo`")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		return err
+	}
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	if err := tracker.CreateTable(ctx, db, *table); err != nil {
+		return err
+	}
+	tr, err := tracker.New(db, tracker.Config{Table: *table})
+	if err != nil {
+		return err
+	}
+	if _, err := tr.DeleteJob(ctx, *job); err != nil {
+		return err
+	}
+
+	step("create job %q: %d tasks; every 8th fails once, every 16th always fails", *job, *n)
+	var tasks []tracker.NewTask
+	for i := range *n {
+		data := fmt.Sprintf(`{"path": "s3://bucket/in/%04d.json", "sleep_ms": %d}`, i, i%20)
+		switch {
+		case i%16 == 5:
+			data = fmt.Sprintf(`{"path": "s3://bucket/in/%04d.json", "always_fail": true}`, i)
+		case i%8 == 3:
+			data = fmt.Sprintf(`{"path": "s3://bucket/in/%04d.json", "fail_times": 1}`, i)
+		}
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("file-%04d", i), Data: json.RawMessage(data)})
+	}
+	if _, err := tr.CreateTasks(ctx, *job, tasks); err != nil {
+		return err
+	}
+
+	step("start the local Lambda endpoint: 5 functions under the Runtime Interface Emulator")
+	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: endpoint, Pool: *concurrency})
+	if err != nil {
+		return err
+	}
+	defer stack.Close()
+
+	step("run the state machine (concurrency %d)", *concurrency)
+	if err := execute(ctx, stack, map[string]any{"job_id": *job, "concurrency": *concurrency}, *waits); err != nil {
+		return err
+	}
+	if err := printCounts(ctx, tr, *job); err != nil {
+		return err
+	}
+
+	step("simulate a worker that crashed holding 3 tasks, and 5 tasks that arrived late")
+	crashed, _ := tracker.New(db, tracker.Config{Table: *table, Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	for i := range 3 {
+		id := fmt.Sprintf("late-crashed-%d", i)
+		if _, err := tr.CreateTask(ctx, *job, id, nil); err != nil {
+			return err
+		}
+		if _, err := crashed.Claim(ctx, *job, id, "worker-that-crashed"); err != nil {
+			return err
+		}
+	}
+	for i := range 5 {
+		if _, err := tr.CreateTask(ctx, *job, fmt.Sprintf("late-%d", i), nil); err != nil {
+			return err
+		}
+	}
+	if err := printCounts(ctx, tr, *job); err != nil {
+		return err
+	}
+
+	step("run a catch-up sweep, as the EventBridge schedule does: input {\"job_ids\": [%q]}", *job)
+	if err := execute(ctx, stack, map[string]any{"job_ids": []string{*job}}, *waits); err != nil {
+		return err
+	}
+	if err := printCounts(ctx, tr, *job); err != nil {
+		return err
+	}
+	return printIgnored(ctx, tr, *job)
+}
+
+func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
+
+// execute runs the state machine and prints how it went.
+func execute(ctx context.Context, stack *localstack.Stack, input any, waits bool) error {
+	start := time.Now()
+	ex, err := stack.Run(ctx, input, localstack.RunOptions{Waits: waits})
+	if err != nil {
+		return err
+	}
+	if ex.Status != "SUCCEEDED" {
+		return fmt.Errorf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
+	}
+	var out struct {
+		Jobs []struct {
+			JobID    string `json:"job_id"`
+			Pages    int    `json:"pages"`
+			Tasks    int    `json:"tasks"`
+			LastPage []struct {
+				Outcome string `json:"outcome"`
+			} `json:"last_page"`
+		} `json:"jobs"`
+	}
+	if err := json.Unmarshal(ex.Output, &out); err != nil {
+		return err
+	}
+	for _, j := range out.Jobs {
+		fmt.Printf("execution SUCCEEDED in %s: job %s, %d tasks in %d pages\n", time.Since(start).Round(10*time.Millisecond), j.JobID, j.Tasks, j.Pages)
+	}
+	return nil
+}
+
+func printCounts(ctx context.Context, tr *tracker.Tracker, job string) error {
+	counts, err := tr.Count(ctx, job)
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, s := range tracker.Statuses {
+		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
+	}
+	fmt.Println("status:", strings.Join(parts, ", "))
+	return nil
+}
+
+func printIgnored(ctx context.Context, tr *tracker.Tracker, job string) error {
+	step("ignored tasks (failed %d times), with their last error", tr.Config().MaxRetry)
+	cursor := ""
+	for {
+		page, err := tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.Ignored}, Cursor: cursor})
+		if err != nil {
+			return err
+		}
+		for _, t := range page.Tasks {
+			full, err := tr.Get(ctx, job, t.TaskID)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%s  retry %d  %s\n", full.TaskID, full.Retry, full.Error.Error)
+		}
+		if cursor = page.Cursor; cursor == "" {
+			return nil
+		}
+	}
+}
