@@ -49,3 +49,8 @@ clean:
 TASKS ?= 300
 demo: deps
 	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS)
+
+## invoke: one function's binary with an event, like sam local invoke
+## (make invoke FN=claim EVENT=events/claim/ok.json)
+invoke: deps build
+	scripts/invoke.sh $(FN) $(EVENT)
