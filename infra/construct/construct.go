@@ -1,0 +1,485 @@
+// Package construct is dynamodb-tracker as a reusable CDK construct: the task table, the claim,
+// complete, fail and list-pending functions, a worker, the state machine that runs a job's tasks
+// through them, and an optional schedule of catch-up sweeps.
+//
+// The table has exactly the layout tracker.CreateTable makes (it is built from
+// tracker.TableDefinition), and each function may make only the DynamoDB calls it makes.
+package construct
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// Function names, as docs/design.md and `make build` (build/<name>/bootstrap) use them.
+const (
+	Claim         = "claim"
+	Complete      = "complete"
+	Fail          = "fail"
+	ListPending   = "list-pending"
+	ExampleWorker = "example-worker"
+)
+
+// Defaults for the zero values of Props.
+const (
+	DefaultSweepRate    = 15 * time.Minute
+	DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
+	DefaultLogLevel     = "info"
+)
+
+// Props configures a Tracker. Every field but AssetDir and DefinitionFile has a zero-value
+// default.
+type Props struct {
+	// AssetDir holds the function binaries as <AssetDir>/<name>/bootstrap, built for
+	// linux/arm64: the layout `make build` writes to build/. Required.
+	AssetDir string
+	// DefinitionFile is the state machine's Amazon States Language file
+	// (statemachine.asl.json). It goes into the template as it is, with its ${Name}
+	// placeholders filled by definition substitutions. Required.
+	DefinitionFile string
+	// Substitutions gives values to ${Name} placeholders of the definition beyond the five
+	// function ARNs the construct fills (ListPendingFunctionArn, ClaimFunctionArn,
+	// CompleteFunctionArn, FailFunctionArn, WorkerFunctionArn), e.g. "MaxConcurrency".
+	Substitutions map[string]string
+	// Worker is the function the state machine runs on each claimed task; nil deploys the
+	// example worker from AssetDir. Its timeout must be shorter than Settings.LeaseDuration,
+	// or a slow worker outlives its lease and another execution may claim the task.
+	Worker awslambda.IFunction
+	// Table configures the task table.
+	Table TableOptions
+	// Settings are the tracker settings every function gets in its environment.
+	Settings Settings
+	// Schedule configures the catch-up sweeps.
+	Schedule Schedule
+	// LogRetention is how long the functions' and the state machine's logs are kept; ""
+	// means DefaultLogRetention.
+	LogRetention awslogs.RetentionDays
+	// Disposable marks a development deployment: the table has no deletion protection and
+	// is destroyed with the stack, like the log groups. By default the table is protected and
+	// retained, and so are the log groups.
+	Disposable bool
+}
+
+// TableOptions configures the task table.
+type TableOptions struct {
+	// Name is the table name; "" lets CloudFormation choose one.
+	Name string
+	// TTLAttribute turns on DynamoDB's time to live on this attribute: a task whose
+	// attribute holds an epoch time (seconds, a number) in the past is deleted. Nothing in
+	// the tracker writes it; set it on finished tasks to expire them. "" leaves TTL off.
+	TTLAttribute string
+}
+
+// Settings are the tracker settings, passed to every function as its environment
+// (TRACKER_STATUS_CODES, TRACKER_MAX_RETRY, TRACKER_LEASE_SECONDS, LOG_LEVEL).
+type Settings struct {
+	// Codes are the status codes; the zero value means tracker.DefaultStatusCodes.
+	Codes tracker.StatusCodes
+	// MaxRetry is how many failed attempts move a task to ignored; 0 means
+	// tracker.DefaultMaxRetry.
+	MaxRetry int
+	// LeaseDuration is how long a claim holds a task, in whole seconds; 0 means
+	// tracker.DefaultLeaseDuration.
+	LeaseDuration time.Duration
+	// LogLevel is debug, info, warn or error; "" means DefaultLogLevel.
+	LogLevel string
+}
+
+// Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
+// with the input {"job_ids": [...]} runs the pending tasks of each job (todo, failed, or with
+// an expired lease), so tasks that a lost execution left behind are picked up again.
+type Schedule struct {
+	// JobIDs are the jobs each sweep runs; none means no schedule.
+	JobIDs []string
+	// Rate is the time between sweeps, in whole minutes; 0 means DefaultSweepRate.
+	Rate time.Duration
+}
+
+// Tracker is a deployed dynamodb-tracker.
+type Tracker struct {
+	constructs.Construct
+	// Table is the task table.
+	Table awsdynamodb.Table
+	// Claim, Complete, Fail and ListPending are the tracker's functions.
+	Claim, Complete, Fail, ListPending awslambda.Function
+	// Worker is the function run on each claimed task: Props.Worker or the example worker.
+	Worker awslambda.IFunction
+	// StateMachine runs a job's tasks: claim, work, then complete or fail each.
+	StateMachine awsstepfunctions.StateMachine
+	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job.
+	Sweep awsevents.Rule
+}
+
+// function is how one Lambda function is deployed. The binaries are small Go programs that
+// need a few tens of MB; on Lambda memory also buys CPU share, which shortens the cold start
+// (AWS configuration, TLS to DynamoDB), so the tracker's functions get 256 MB rather than the
+// 128 MB minimum.
+type function struct {
+	name, id, description string
+	memoryMB              int
+	timeout               time.Duration
+}
+
+var (
+	// functions are the tracker's own functions, in the order of their outputs.
+	functions = []function{
+		// claim, complete and fail each make one conditional UpdateItem (tens of
+		// milliseconds). Ten seconds leaves room for a cold start and the SDK's own
+		// retries; beyond that the state machine retries the step with backoff.
+		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second},
+		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second},
+		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second},
+		// list-pending reads one page of task ids and counts the job's tasks per status
+		// with COUNT queries, whose number of pages grows with the job (about one per
+		// few thousand tasks): a minute covers jobs of millions of tasks.
+		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute},
+	}
+	// exampleWorker makes no AWS call and only sleeps as long as its task data asks: the
+	// minimum memory, and a minute, plenty for demos and well inside the default 15-minute
+	// lease (New checks that it is inside the lease).
+	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute}
+)
+
+// New adds a Tracker to scope. It checks props first (settings, the definition file, the
+// assets) and returns an error, having added nothing, when they are wrong.
+func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) {
+	if props == nil {
+		props = &Props{}
+	}
+	p, err := props.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	asl, err := os.ReadFile(p.DefinitionFile)
+	if err != nil {
+		return nil, fmt.Errorf("state machine definition: %w", err)
+	}
+	names := append(slices.Clone(arnNames), sortedKeys(p.Substitutions)...)
+	if err := checkDefinition(asl, names); err != nil {
+		return nil, fmt.Errorf("state machine definition %s: %w", p.DefinitionFile, err)
+	}
+	deployed := slices.Clone(functions)
+	if p.Worker == nil {
+		deployed = append(deployed, exampleWorker)
+	}
+	for _, f := range deployed {
+		bootstrap := filepath.Join(p.AssetDir, f.name, "bootstrap")
+		if _, err := os.Stat(bootstrap); err != nil {
+			return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
+		}
+	}
+
+	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id))}
+	if c.Table, err = c.newTable(p); err != nil {
+		return nil, err
+	}
+	env := environment(p, c.Table)
+	fns := map[string]awslambda.Function{}
+	for _, f := range deployed {
+		fns[f.name] = c.newFunction(f, p, env)
+	}
+	c.Claim, c.Complete, c.Fail, c.ListPending = fns[Claim], fns[Complete], fns[Fail], fns[ListPending]
+	c.Worker = p.Worker
+	if c.Worker == nil {
+		c.Worker = fns[ExampleWorker]
+	}
+	c.grantTableAccess()
+	c.StateMachine = c.newStateMachine(p, string(asl))
+	if len(p.Schedule.JobIDs) > 0 {
+		c.Sweep = c.newSweep(p)
+	}
+	return c, nil
+}
+
+// withDefaults returns a copy of p with its defaults filled in, or why p is wrong.
+func (p *Props) withDefaults() (*Props, error) {
+	q := *p
+	var errs []error
+	if q.AssetDir == "" {
+		errs = append(errs, errors.New("AssetDir is required (the directory holding <name>/bootstrap, e.g. build)"))
+	}
+	if q.DefinitionFile == "" {
+		errs = append(errs, errors.New("DefinitionFile is required (e.g. statemachine.asl.json)"))
+	}
+	for _, name := range sortedKeys(q.Substitutions) {
+		if slices.Contains(arnNames, name) {
+			errs = append(errs, fmt.Errorf("Substitutions must not set %s: the construct fills it", name))
+		}
+	}
+	s := &q.Settings
+	if s.Codes == (tracker.StatusCodes{}) {
+		s.Codes = tracker.DefaultStatusCodes
+	}
+	if err := s.Codes.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	switch {
+	case s.MaxRetry < 0:
+		errs = append(errs, fmt.Errorf("MaxRetry %d is negative", s.MaxRetry))
+	case s.MaxRetry == 0:
+		s.MaxRetry = tracker.DefaultMaxRetry
+	}
+	switch {
+	case s.LeaseDuration < 0 || s.LeaseDuration%time.Second != 0:
+		errs = append(errs, fmt.Errorf("LeaseDuration %v is not a positive number of whole seconds", s.LeaseDuration))
+	case s.LeaseDuration == 0:
+		s.LeaseDuration = tracker.DefaultLeaseDuration
+	}
+	if q.Worker == nil && exampleWorker.timeout >= s.LeaseDuration {
+		errs = append(errs, fmt.Errorf("LeaseDuration %v is not longer than the example worker's %v timeout: a worker would outlive its lease", s.LeaseDuration, exampleWorker.timeout))
+	}
+	if s.LogLevel == "" {
+		s.LogLevel = DefaultLogLevel
+	}
+	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
+		errs = append(errs, fmt.Errorf("LogLevel %q is not debug, info, warn or error", s.LogLevel))
+	}
+	if q.Schedule.Rate == 0 {
+		q.Schedule.Rate = DefaultSweepRate
+	}
+	if q.Schedule.Rate < time.Minute || q.Schedule.Rate%time.Minute != 0 {
+		errs = append(errs, fmt.Errorf("Schedule.Rate %v is not a positive number of whole minutes", q.Schedule.Rate))
+	}
+	for _, job := range q.Schedule.JobIDs {
+		if err := tracker.ValidateJob(job); err != nil {
+			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q: %w", job, err))
+		}
+	}
+	if q.LogRetention == "" {
+		q.LogRetention = DefaultLogRetention
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("tracker construct: %w", err)
+	}
+	return &q, nil
+}
+
+func (p *Props) removalPolicy() awscdk.RemovalPolicy {
+	if p.Disposable {
+		return awscdk.RemovalPolicy_DESTROY
+	}
+	return awscdk.RemovalPolicy_RETAIN
+}
+
+// newTable makes the task table from tracker.TableDefinition, so that it has the layout
+// tracker.CreateTable makes: keys, billing and the index with its INCLUDE projection.
+func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
+	def := tracker.TableDefinition(p.Table.Name)
+	attr := func(name *string) (*awsdynamodb.Attribute, error) {
+		for _, a := range def.AttributeDefinitions {
+			if *a.AttributeName == *name {
+				t, ok := map[string]awsdynamodb.AttributeType{
+					"S": awsdynamodb.AttributeType_STRING, "N": awsdynamodb.AttributeType_NUMBER, "B": awsdynamodb.AttributeType_BINARY,
+				}[string(a.AttributeType)]
+				if !ok {
+					return nil, fmt.Errorf("table layout: attribute %s has unknown type %s", *name, a.AttributeType)
+				}
+				return &awsdynamodb.Attribute{Name: name, Type: t}, nil
+			}
+		}
+		return nil, fmt.Errorf("table layout: key %s has no attribute definition", *name)
+	}
+	if len(def.KeySchema) != 1 || def.BillingMode != "PAY_PER_REQUEST" {
+		return nil, errors.New("table layout: the construct expects a hash key only and on-demand billing, as tracker.TableDefinition had")
+	}
+	hash, err := attr(def.KeySchema[0].AttributeName)
+	if err != nil {
+		return nil, err
+	}
+	props := &awsdynamodb.TableProps{
+		PartitionKey: hash,
+		BillingMode:  awsdynamodb.BillingMode_PAY_PER_REQUEST,
+		// The table is the system of record for every job's progress: recoverable to any
+		// second of the last 35 days, and protected from deletion unless disposable.
+		PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{PointInTimeRecoveryEnabled: jsii.Bool(true)},
+		DeletionProtection:               jsii.Bool(!p.Disposable),
+		RemovalPolicy:                    p.removalPolicy(),
+		// A KMS key the account can see and audit (aws/dynamodb) rather than the default
+		// AWS-owned one; no key policy to manage.
+		Encryption: awsdynamodb.TableEncryption_AWS_MANAGED,
+	}
+	if def.TableName != nil && *def.TableName != "" {
+		props.TableName = def.TableName
+	}
+	if p.Table.TTLAttribute != "" {
+		props.TimeToLiveAttribute = jsii.String(p.Table.TTLAttribute)
+	}
+	table := awsdynamodb.NewTable(c.Construct, jsii.String("Table"), props)
+	for _, gsi := range def.GlobalSecondaryIndexes {
+		idx := &awsdynamodb.GlobalSecondaryIndexProps{
+			IndexName:        gsi.IndexName,
+			ProjectionType:   awsdynamodb.ProjectionType(gsi.Projection.ProjectionType),
+			NonKeyAttributes: jsii.Strings(gsi.Projection.NonKeyAttributes...),
+		}
+		for _, k := range gsi.KeySchema {
+			a, err := attr(k.AttributeName)
+			if err != nil {
+				return nil, err
+			}
+			if k.KeyType == "HASH" {
+				idx.PartitionKey = a
+			} else {
+				idx.SortKey = a
+			}
+		}
+		table.AddGlobalSecondaryIndex(idx)
+	}
+	return table, nil
+}
+
+// environment is every function's environment (docs/design.md), defaults written out so a
+// reader of the console sees the settings in force.
+func environment(p *Props, table awsdynamodb.Table) *map[string]*string {
+	return &map[string]*string{
+		"TRACKER_TABLE":         table.TableName(),
+		"TRACKER_STATUS_CODES":  jsii.String(p.Settings.Codes.String()),
+		"TRACKER_MAX_RETRY":     jsii.String(strconv.Itoa(p.Settings.MaxRetry)),
+		"TRACKER_LEASE_SECONDS": jsii.String(strconv.Itoa(int(p.Settings.LeaseDuration / time.Second))),
+		"LOG_LEVEL":             jsii.String(p.Settings.LogLevel),
+	}
+}
+
+// newFunction deploys f with its own log group and its own role. The role starts empty (no
+// AWSLambdaBasicExecutionRole: that grants logs:CreateLogGroup on every log group) and gets
+// writing to its log group, X-Ray, and then only the table calls grantTableAccess adds.
+func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) awslambda.Function {
+	logs := awslogs.NewLogGroup(c.Construct, jsii.String(f.id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     p.LogRetention,
+		RemovalPolicy: p.removalPolicy(),
+	})
+	role := awsiam.NewRole(c.Construct, jsii.String(f.id+"Role"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+		Description: jsii.String("Runs the " + f.name + " function"),
+	})
+	logs.GrantWrite(role)
+	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
+		Description:   jsii.String(f.description),
+		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Handler:       jsii.String("bootstrap"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		MemorySize:    jsii.Number(f.memoryMB),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
+		Environment:   env,
+		Tracing:       awslambda.Tracing_ACTIVE,
+		LoggingFormat: awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
+		LogGroup:      logs,
+		Role:          role,
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
+		Id:        jsii.String("AwsSolutions-IAM5"),
+		Reason:    jsii.String("Active X-Ray tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so their resource is *."),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+	return fn
+}
+
+// grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
+// index it calls them on, and nothing else (no Scan, no reads of whole items, no table
+// administration). The worker gets none: it sees tasks only through the state machine.
+func (c *Tracker) grantTableAccess() {
+	tableArn := c.Table.TableArn()
+	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
+	for _, g := range []struct {
+		fn        awslambda.Function
+		actions   []string
+		resources []*string
+	}{
+		// One conditional UpdateItem each, reading the old item from the failed write itself
+		// (ReturnValuesOnConditionCheckFailure) rather than with a GetItem.
+		{c.Claim, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
+		{c.Complete, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
+		{c.Fail, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
+		// Item queries and Select COUNT queries, all on the index.
+		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
+	} {
+		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(g.actions...),
+			Resources: &g.resources,
+		}))
+	}
+}
+
+// arnNames are the definition's function ARN placeholders, in the order of arns.
+var arnNames = []string{"ListPendingFunctionArn", "ClaimFunctionArn", "CompleteFunctionArn", "FailFunctionArn", "WorkerFunctionArn"}
+
+func (c *Tracker) arns() []*string {
+	return []*string{c.ListPending.FunctionArn(), c.Claim.FunctionArn(), c.Complete.FunctionArn(), c.Fail.FunctionArn(), c.Worker.FunctionArn()}
+}
+
+// newStateMachine makes the state machine from the definition text, kept literal in the
+// template, with its placeholders filled by definition substitutions.
+func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMachine {
+	arns := c.arns()
+	subs := map[string]*string{}
+	for i, arn := range arns {
+		subs[arnNames[i]] = arn
+	}
+	for _, name := range sortedKeys(p.Substitutions) {
+		subs[name] = jsii.String(p.Substitutions[name])
+	}
+	logs := awslogs.NewLogGroup(c.Construct, jsii.String("StateMachineLogs"), &awslogs.LogGroupProps{
+		Retention:     p.LogRetention,
+		RemovalPolicy: p.removalPolicy(),
+	})
+	sm := awsstepfunctions.NewStateMachine(c.Construct, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
+		DefinitionSubstitutions: &subs,
+		Logs: &awsstepfunctions.LogOptions{
+			Destination: logs,
+			Level:       awsstepfunctions.LogLevel_ALL,
+			// Task data and results are the users' payloads; the table keeps each task's
+			// state and last error, so the logs need not copy them.
+			IncludeExecutionData: jsii.Bool(false),
+		},
+		TracingEnabled: jsii.Bool(true),
+	})
+	// Exactly the five functions the definition names, not their versions or aliases.
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("lambda:InvokeFunction"),
+		Resources: &arns,
+	}))
+	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Logging to CloudWatch Logs (logs:CreateLogDelivery and the other log-delivery actions) and X-Ray tracing " +
+			"(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions, so their resource is *."),
+		AppliesTo: &[]any{"Resource::*"},
+	}}, jsii.Bool(true))
+	return sm
+}
+
+// newSweep starts a catch-up execution for the configured jobs on a fixed rate.
+func (c *Tracker) newSweep(p *Props) awsevents.Rule {
+	rate := awscdk.Duration_Minutes(jsii.Number(p.Schedule.Rate.Minutes()))
+	// A sweep that could not start before the next one is due is superseded by it; EventBridge
+	// accepts 1 minute to 24 hours.
+	maxAge := min(max(p.Schedule.Rate, time.Minute), 24*time.Hour)
+	return awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
+		Description: jsii.String("dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"),
+		Schedule:    awsevents.Schedule_Rate(rate),
+		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(c.StateMachine, &awseventstargets.SfnStateMachineProps{
+			Input:         awsevents.RuleTargetInput_FromObject(map[string]any{"job_ids": p.Schedule.JobIDs}),
+			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
+			RetryAttempts: jsii.Number(3),
+		})},
+	})
+}

@@ -1,0 +1,152 @@
+// Command infra is the CDK app that deploys dynamodb-tracker into an AWS account: the task
+// table, the tracker's functions, the state machine and the sweep schedule (package
+// construct), as one stack.
+//
+// The CDK CLI runs it (cdk.json: `go run ./infra`); it also synthesizes without the CLI, and
+// without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. It reads the
+// function binaries from build/<name>/bootstrap (`make build`) and the definition from
+// statemachine.asl.json, relative to the working directory (the repository's root).
+//
+// Options are context values, given as `cdk deploy -c key=value` or in cdk.json's "context":
+//
+//	tracker:stack-name      stack name (dynamodb-tracker)
+//	tracker:dev             true: the table has no deletion protection and is destroyed with the stack (false)
+//	tracker:table-name      table name (chosen by CloudFormation)
+//	tracker:ttl-attribute   attribute for DynamoDB TTL (off)
+//	tracker:sweep-jobs      comma-separated job ids to sweep on a schedule (none: no schedule)
+//	tracker:sweep-minutes   minutes between sweeps (15)
+//	tracker:status-codes    todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
+//	tracker:max-retry       failed attempts before a task is ignored (3)
+//	tracker:lease-seconds   lease duration (900)
+//	tracker:log-level       debug, info, warn or error (info)
+//	tracker:asset-dir       directory of <name>/bootstrap (build)
+//	tracker:definition      state machine definition (statemachine.asl.json)
+package main
+
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "infra:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	defer jsii.Close()
+	app := NewApp(nil)
+	name, props, err := propsFromContext(func(key string) any { return app.Node().TryGetContext(jsii.String(key)) })
+	if err != nil {
+		return err
+	}
+	if _, err := NewStack(app, name, props); err != nil {
+		return err
+	}
+	app.Synth(nil)
+	return nil
+}
+
+// featureFlags are the feature flags `cdk init` writes into cdk.json for aws-cdk-lib 2.276.0
+// (its recommended-feature-flags.json). They are set here, not in cdk.json, so that a synthesis
+// without the CLI makes the same template as `cdk synth`; update the file with aws-cdk-lib.
+//
+//go:embed featureflags.json
+var featureFlags []byte
+
+// NewApp returns the CDK app with the project's feature flags, writing to outdir (nil: the
+// CLI's CDK_OUTDIR, or a temporary directory).
+func NewApp(outdir *string) awscdk.App {
+	var context map[string]any
+	if err := json.Unmarshal(featureFlags, &context); err != nil {
+		panic(fmt.Sprintf("featureflags.json: %v", err))
+	}
+	// What the CLI turns on by default: construct paths and asset paths in the template's
+	// metadata (deploy errors name the construct at fault).
+	context["aws:cdk:enable-path-metadata"] = true
+	context["aws:cdk:enable-asset-metadata"] = true
+	return awscdk.NewApp(&awscdk.AppProps{
+		Outdir: outdir,
+		// Post-CLI context wins over cdk.json and -c, so these cannot drift.
+		PostCliContext: &context,
+		// No AWS::CDK::Metadata resource: nothing reports this app's use of the CDK.
+		AnalyticsReporting: jsii.Bool(false),
+	})
+}
+
+// propsFromContext reads the options (see the package comment) through get and returns the
+// stack name and props.
+func propsFromContext(get func(key string) any) (string, *StackProps, error) {
+	str := func(key, def string) string {
+		switch v := get(key).(type) {
+		case nil:
+			return def
+		case []any: // a list in cdk.json
+			parts := make([]string, len(v))
+			for i, e := range v {
+				parts[i] = fmt.Sprint(e)
+			}
+			return strings.Join(parts, ",")
+		default:
+			return strings.TrimSpace(fmt.Sprint(v))
+		}
+	}
+	var errs []string
+	num := func(key string) int {
+		s := str(key, "")
+		if s == "" {
+			return 0
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Sprintf("%s=%q is not a whole number", key, s))
+		}
+		return n
+	}
+	dev, err := strconv.ParseBool(str("tracker:dev", "false"))
+	if err != nil {
+		errs = append(errs, fmt.Sprintf("tracker:dev=%q is not true or false", str("tracker:dev", "")))
+	}
+	var codes tracker.StatusCodes
+	if s := str("tracker:status-codes", ""); s != "" {
+		if codes, err = tracker.ParseStatusCodes(s); err != nil {
+			errs = append(errs, fmt.Sprintf("tracker:status-codes: %v", err))
+		}
+	}
+	var jobs []string
+	for _, j := range strings.Split(str("tracker:sweep-jobs", ""), ",") {
+		if j = strings.TrimSpace(j); j != "" {
+			jobs = append(jobs, j)
+		}
+	}
+	props := &StackProps{Tracker: construct.Props{
+		AssetDir:       str("tracker:asset-dir", "build"),
+		DefinitionFile: str("tracker:definition", "statemachine.asl.json"),
+		Table:          construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", "")},
+		Settings: construct.Settings{
+			Codes:         codes,
+			MaxRetry:      num("tracker:max-retry"),
+			LeaseDuration: time.Duration(num("tracker:lease-seconds")) * time.Second,
+			LogLevel:      str("tracker:log-level", ""),
+		},
+		Schedule:   construct.Schedule{JobIDs: jobs, Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
+		Disposable: dev,
+	}}
+	if len(errs) > 0 {
+		return "", nil, fmt.Errorf("context: %s", strings.Join(errs, "; "))
+	}
+	return str("tracker:stack-name", DefaultStackName), props, nil
+}

@@ -1,0 +1,776 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// The stacks the tests synthesize, once, in one app: the app's own stack as the CLI would make
+// it with `-c tracker:sweep-jobs=job-a,job-b`, and a development stack with every option set.
+const (
+	prodStack = DefaultStackName
+	devStack  = "tracker-dev"
+	// userWorkerArn is the dev stack's own worker, imported by ARN.
+	userWorkerArn = "arn:aws:lambda:eu-west-1:123456789012:function:my-worker"
+)
+
+var definitionFile = filepath.Join("..", "statemachine.asl.json")
+
+func TestMain(m *testing.M) {
+	// jsii runs Node.js, which prints an end-of-life banner on every start on Node 20. The
+	// kernel read the environment already, when the CDK packages registered their types at
+	// init; closing it before its first use makes the next call start one that sees this.
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	jsii.Close()
+	code := m.Run()
+	jsii.Close()
+	if assetDir != "" {
+		os.RemoveAll(assetDir)
+	}
+	os.Exit(code)
+}
+
+// synthesized is one stack of the single synthesis.
+type synthesized struct {
+	template map[string]any
+	// assert checks the template with the CDK's assertions package.
+	assert   assertions.Template
+	messages []string // annotations of level error, e.g. cdk-nag findings
+	warnings []string
+	infos    []string // with LogIgnores, one per suppressed finding
+}
+
+var (
+	synthOnce sync.Once
+	synthErr  error
+	stacks    map[string]*synthesized
+	assetDir  string
+)
+
+// stack returns the synthesized stack name, synthesizing the app on first use.
+func stack(t *testing.T, name string) *synthesized {
+	t.Helper()
+	synthOnce.Do(func() { synthErr = synthesize() })
+	if synthErr != nil {
+		t.Fatalf("synthesize: %v", synthErr)
+	}
+	return stacks[name]
+}
+
+// synthesize builds both stacks with cdk-nag's AwsSolutions checks, synthesizes the app
+// once, and keeps each stack's template and messages.
+func synthesize() (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	if assetDir, err = newAssetDir(); err != nil {
+		return err
+	}
+	outdir, err := os.MkdirTemp("", "cdk.out-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(outdir)
+
+	app := NewApp(jsii.String(outdir))
+	context := map[string]any{
+		"tracker:asset-dir":  assetDir,
+		"tracker:definition": definitionFile,
+		"tracker:sweep-jobs": "job-a,job-b",
+	}
+	name, props, err := propsFromContext(func(k string) any { return context[k] })
+	if err != nil {
+		return err
+	}
+	if _, err := NewStack(app, name, props); err != nil {
+		return err
+	}
+	dev := &StackProps{Tracker: construct.Props{
+		AssetDir:       assetDir,
+		DefinitionFile: definitionFile,
+		Substitutions:  map[string]string{"MaxConcurrency": "5"},
+		Table:          construct.TableOptions{Name: "tasks-dev", TTLAttribute: "expires_at"},
+		Settings: construct.Settings{
+			Codes:         tracker.StatusCodes{Todo: 10, InProgress: 20, Failed: 30, Succeeded: 40, Ignored: 50},
+			MaxRetry:      5,
+			LeaseDuration: 5 * time.Minute,
+			LogLevel:      "debug",
+		},
+		Schedule:   construct.Schedule{JobIDs: []string{"nightly"}, Rate: time.Hour},
+		Disposable: true,
+	}}
+	devScope := awscdk.NewStack(app, jsii.String(devStack), nil)
+	dev.Tracker.Worker = awslambda.Function_FromFunctionArn(devScope, jsii.String("UserWorker"), jsii.String(userWorkerArn))
+	if _, err := construct.New(devScope, "Tracker", &dev.Tracker); err != nil {
+		return err
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true), LogIgnores: jsii.Bool(true), Reports: jsii.Bool(false)}), nil)
+
+	assembly := app.Synth(nil)
+	stacks = map[string]*synthesized{}
+	for _, name := range []string{prodStack, devStack} {
+		artifact := assembly.GetStackByName(jsii.String(name))
+		text, err := os.ReadFile(*artifact.TemplateFullPath())
+		if err != nil {
+			return err
+		}
+		s := &synthesized{assert: assertions.Template_FromString(jsii.String(string(text)), nil)}
+		if err := json.Unmarshal(text, &s.template); err != nil {
+			return err
+		}
+		for _, m := range *artifact.Messages() {
+			line := fmt.Sprintf("%s: %v", *m.Id, m.Entry.Data)
+			switch m.Level {
+			case cxapi.SynthesisMessageLevel_ERROR:
+				s.messages = append(s.messages, line)
+			case cxapi.SynthesisMessageLevel_WARNING:
+				s.warnings = append(s.warnings, line)
+			case cxapi.SynthesisMessageLevel_INFO:
+				s.infos = append(s.infos, line)
+			}
+		}
+		stacks[name] = s
+	}
+	return nil
+}
+
+// newAssetDir makes <dir>/<name>/bootstrap for every function: a small distinct file, since
+// the template does not depend on the binary.
+func newAssetDir() (string, error) {
+	dir, err := os.MkdirTemp("", "infra-assets-")
+	if err != nil {
+		return "", err
+	}
+	for _, name := range []string{construct.Claim, construct.Complete, construct.Fail, construct.ListPending, construct.ExampleWorker} {
+		if err := os.MkdirAll(filepath.Join(dir, name), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(filepath.Join(dir, name, "bootstrap"), []byte("#!/bin/sh\n# "+name+"\n"), 0o755); err != nil {
+			return "", err
+		}
+	}
+	return dir, nil
+}
+
+// check runs an assertions call, which panics on a mismatch (and would abort the test
+// binary), and reports the mismatch as an error of t instead.
+func check(t *testing.T, what string, assert func()) {
+	t.Helper()
+	if msg := recovered(assert); msg != "" {
+		t.Errorf("%s: %s", what, msg)
+	}
+}
+
+func recovered(f func()) (msg string) {
+	defer func() {
+		if r := recover(); r != nil {
+			msg = fmt.Sprint(r)
+		}
+	}()
+	f()
+	return ""
+}
+
+type obj = map[string]any
+
+// resources returns the stack's resources of type typ by logical id.
+func (s *synthesized) resources(typ string) map[string]obj {
+	out := map[string]obj{}
+	for id, r := range s.template["Resources"].(obj) {
+		if r.(obj)["Type"] == typ {
+			out[id] = r.(obj)
+		}
+	}
+	return out
+}
+
+func (s *synthesized) resource(t *testing.T, id string) obj {
+	t.Helper()
+	r, ok := s.template["Resources"].(obj)[id].(obj)
+	if !ok {
+		t.Fatalf("no resource %s", id)
+	}
+	return r
+}
+
+// output returns the value of output id.
+func (s *synthesized) output(t *testing.T, id string) any {
+	t.Helper()
+	o, ok := s.template["Outputs"].(obj)[id].(obj)
+	if !ok {
+		t.Fatalf("no output %s", id)
+	}
+	return o["Value"]
+}
+
+// onlyResource returns the logical id of the stack's one resource of type typ.
+func (s *synthesized) onlyResource(t *testing.T, typ string) string {
+	t.Helper()
+	rs := s.resources(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d resources of type %s, want 1", len(rs), typ)
+	}
+	for id := range rs {
+		return id
+	}
+	return ""
+}
+
+func ref(id string) obj           { return obj{"Ref": id} }
+func getAtt(id, attr string) obj  { return obj{"Fn::GetAtt": []any{id, attr}} }
+func props(r obj) obj             { return r["Properties"].(obj) }
+func toJSON(v any) string         { b, _ := json.Marshal(v); return string(b) }
+func sameJSON(a, b any) bool      { return toJSON(a) == toJSON(b) }
+func fromJSON[T any](v any) (t T) { json.Unmarshal([]byte(toJSON(v)), &t); return t }
+
+// functionIDs maps each function name to its logical id, found through the outputs.
+func (s *synthesized) functionIDs(t *testing.T) map[string]string {
+	t.Helper()
+	ids := map[string]string{}
+	for name, out := range map[string]string{
+		construct.Claim: OutputClaimFunctionName, construct.Complete: OutputCompleteFunctionName, construct.Fail: OutputFailFunctionName,
+		construct.ListPending: OutputListPendingFunctionName, construct.ExampleWorker: OutputWorkerFunctionName,
+	} {
+		v, ok := s.output(t, out).(obj)
+		if !ok {
+			t.Fatalf("output %s is %v, want a Ref", out, s.output(t, out))
+		}
+		ids[name] = v["Ref"].(string)
+	}
+	return ids
+}
+
+func TestTableHasTheTrackerLayout(t *testing.T) {
+	s := stack(t, prodStack)
+	def := tracker.TableDefinition("")
+	var attrs, keys []any
+	for _, a := range def.AttributeDefinitions {
+		attrs = append(attrs, obj{"AttributeName": *a.AttributeName, "AttributeType": string(a.AttributeType)})
+	}
+	for _, k := range def.KeySchema {
+		keys = append(keys, obj{"AttributeName": *k.AttributeName, "KeyType": string(k.KeyType)})
+	}
+	gsi := def.GlobalSecondaryIndexes[0]
+	var gsiKeys []any
+	for _, k := range gsi.KeySchema {
+		gsiKeys = append(gsiKeys, obj{"AttributeName": *k.AttributeName, "KeyType": string(k.KeyType)})
+	}
+	// The expected layout comes from tracker.TableDefinition; spelled out, it is the contract.
+	if *gsi.IndexName != "status_and_task_id-index" || *gsi.KeySchema[0].AttributeName != "value" || *gsi.KeySchema[1].AttributeName != "key" || string(gsi.Projection.ProjectionType) != "INCLUDE" {
+		t.Fatalf("tracker.TableDefinition's index is not the contract's: %+v", gsi)
+	}
+	check(t, "one table", func() { s.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
+	check(t, "table layout", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::DynamoDB::Table"), obj{
+			"BillingMode":          "PAY_PER_REQUEST",
+			"KeySchema":            assertions.Match_ArrayEquals(&keys),
+			"AttributeDefinitions": assertions.Match_ArrayEquals(&attrs),
+			"GlobalSecondaryIndexes": assertions.Match_ArrayEquals(&[]any{assertions.Match_ObjectEquals(&obj{
+				"IndexName": tracker.IndexName,
+				"KeySchema": assertions.Match_ArrayEquals(&gsiKeys),
+				"Projection": assertions.Match_ObjectEquals(&obj{
+					"ProjectionType":   "INCLUDE",
+					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.IndexProjection)),
+				}),
+			})}),
+			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+			"DeletionProtectionEnabled":        true,
+			"SSESpecification":                 obj{"SSEEnabled": true},
+			"TimeToLiveSpecification":          assertions.Match_Absent(),
+			"TableName":                        assertions.Match_Absent(),
+		})
+	})
+	check(t, "table retained", func() {
+		s.assert.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"})
+	})
+}
+
+func toAny(ss []string) *[]any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return &out
+}
+
+func TestDisposableTableHasNoProtection(t *testing.T) {
+	s := stack(t, devStack)
+	check(t, "dev table", func() {
+		s.assert.HasResource(jsii.String("AWS::DynamoDB::Table"), obj{
+			"DeletionPolicy": "Delete",
+			"Properties": obj{
+				"TableName":                        "tasks-dev",
+				"DeletionProtectionEnabled":        false,
+				"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
+				"TimeToLiveSpecification":          obj{"AttributeName": "expires_at", "Enabled": true},
+			},
+		})
+	})
+	check(t, "dev log groups", func() {
+		s.assert.AllResources(jsii.String("AWS::Logs::LogGroup"), obj{"DeletionPolicy": "Delete"})
+	})
+}
+
+// deployed is how each function must be deployed.
+var deployed = map[string]struct {
+	memory, timeout int
+}{
+	construct.Claim:         {256, 10},
+	construct.Complete:      {256, 10},
+	construct.Fail:          {256, 10},
+	construct.ListPending:   {256, 60},
+	construct.ExampleWorker: {128, 60},
+}
+
+func TestFunctions(t *testing.T) {
+	s := stack(t, prodStack)
+	table := s.onlyResource(t, "AWS::DynamoDB::Table")
+	check(t, "five functions", func() { s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(5)) })
+	for name, id := range s.functionIDs(t) {
+		fn := props(s.resource(t, id))
+		want := obj{
+			"Runtime":       "provided.al2023",
+			"Architectures": []any{"arm64"},
+			"Handler":       "bootstrap",
+			"MemorySize":    float64(deployed[name].memory),
+			"Timeout":       float64(deployed[name].timeout),
+			"TracingConfig": obj{"Mode": "Active"},
+			"Environment": obj{"Variables": obj{
+				"TRACKER_TABLE":         ref(table),
+				"TRACKER_STATUS_CODES":  "0,3,6,9,10",
+				"TRACKER_MAX_RETRY":     "3",
+				"TRACKER_LEASE_SECONDS": "900",
+				"LOG_LEVEL":             "info",
+			}},
+		}
+		for k, v := range want {
+			if !sameJSON(fn[k], v) {
+				t.Errorf("%s: %s = %s, want %s", name, k, toJSON(fn[k]), toJSON(v))
+			}
+		}
+		logs := fromJSON[struct{ LogGroup obj }](fn["LoggingConfig"]).LogGroup
+		if lg, ok := logs["Ref"].(string); !ok {
+			t.Errorf("%s: no log group of its own: %s", name, toJSON(fn["LoggingConfig"]))
+		} else if days := props(s.resource(t, lg))["RetentionInDays"]; days != float64(30) {
+			t.Errorf("%s: log retention %v days, want 30", name, days)
+		}
+	}
+}
+
+func TestDevFunctionsCarryTheSettings(t *testing.T) {
+	s := stack(t, devStack)
+	check(t, "no example worker", func() { s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(4)) })
+	check(t, "settings", func() {
+		s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{
+			"TRACKER_STATUS_CODES":  "10,20,30,40,50",
+			"TRACKER_MAX_RETRY":     "5",
+			"TRACKER_LEASE_SECONDS": "300",
+			"LOG_LEVEL":             "debug",
+		}}})
+	})
+}
+
+// grants returns "action on resource" for every statement of every policy attached to the
+// role of function id, and fails on a managed policy or an inline role policy.
+func (s *synthesized) grants(t *testing.T, role string) []string {
+	t.Helper()
+	r := props(s.resource(t, role))
+	if r["ManagedPolicyArns"] != nil || r["Policies"] != nil {
+		t.Errorf("role %s has managed or inline policies: %s", role, toJSON(r))
+	}
+	var out []string
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		if !slices.ContainsFunc(props(p)["Roles"].([]any), func(r any) bool { return sameJSON(r, ref(role)) }) {
+			continue
+		}
+		for _, st := range props(p)["PolicyDocument"].(obj)["Statement"].([]any) {
+			st := st.(obj)
+			if st["Effect"] != "Allow" || st["Condition"] != nil {
+				t.Errorf("role %s: unexpected statement %s", role, toJSON(st))
+			}
+			for _, a := range list(st["Action"]) {
+				for _, res := range list(st["Resource"]) {
+					out = append(out, fmt.Sprintf("%v on %s", a, toJSON(res)))
+				}
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func list(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	return []any{v}
+}
+
+func TestFunctionsMayMakeOnlyTheirOwnCalls(t *testing.T) {
+	s := stack(t, prodStack)
+	table := s.onlyResource(t, "AWS::DynamoDB::Table")
+	tableArn := toJSON(getAtt(table, "Arn"))
+	indexArn := toJSON(obj{"Fn::Join": []any{"", []any{getAtt(table, "Arn"), "/index/" + tracker.IndexName}}})
+	calls := map[string][]string{
+		construct.Claim:         {"dynamodb:UpdateItem on " + tableArn},
+		construct.Complete:      {"dynamodb:UpdateItem on " + tableArn},
+		construct.Fail:          {"dynamodb:UpdateItem on " + tableArn},
+		construct.ListPending:   {"dynamodb:Query on " + indexArn},
+		construct.ExampleWorker: nil,
+	}
+	for name, id := range s.functionIDs(t) {
+		fn := props(s.resource(t, id))
+		role := fromJSON[struct {
+			GetAtt []string `json:"Fn::GetAtt"`
+		}](fn["Role"]).GetAtt[0]
+		logs := fromJSON[struct{ LogGroup obj }](fn["LoggingConfig"]).LogGroup["Ref"].(string)
+		want := append([]string{
+			"logs:CreateLogStream on " + toJSON(getAtt(logs, "Arn")),
+			"logs:PutLogEvents on " + toJSON(getAtt(logs, "Arn")),
+			`xray:PutTelemetryRecords on "*"`,
+			`xray:PutTraceSegments on "*"`,
+		}, calls[name]...)
+		sort.Strings(want)
+		if got := s.grants(t, role); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s may:\n\t%s\nwant:\n\t%s", name, strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+		}
+	}
+	// No Scan, no wildcard, no table administration anywhere in the stack.
+	text := toJSON(s.template)
+	for _, a := range regexp.MustCompile(`"dynamodb:[A-Za-z*]+"`).FindAllString(text, -1) {
+		if a != `"dynamodb:UpdateItem"` && a != `"dynamodb:Query"` {
+			t.Errorf("the stack grants %s", a)
+		}
+	}
+}
+
+// substitute fills the definition's placeholders as Step Functions would, with a
+// recognisable string for each CloudFormation value, and reports the names it filled.
+func substitute(def string, subs obj) (string, []string) {
+	var used []string
+	out := regexp.MustCompile(`\$\{([^}]*)\}`).ReplaceAllStringFunc(def, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := subs[name]
+		if !ok {
+			return m
+		}
+		used = append(used, name)
+		if s, ok := v.(string); ok {
+			return s
+		}
+		return "resolved:" + strings.NewReplacer(`"`, "").Replace(toJSON(v))
+	})
+	return out, used
+}
+
+func TestStateMachine(t *testing.T) {
+	s := stack(t, prodStack)
+	asl, err := os.ReadFile(definitionFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	smID := s.onlyResource(t, "AWS::StepFunctions::StateMachine")
+	sm := props(s.resource(t, smID))
+	def, _ := sm["DefinitionString"].(string)
+	if def != string(asl) {
+		t.Errorf("DefinitionString is not statemachine.asl.json as it is (literal, not an asset)")
+	}
+	subs, _ := sm["DefinitionSubstitutions"].(obj)
+	fns := s.functionIDs(t)
+	wantSubs := obj{
+		"ListPendingFunctionArn": getAtt(fns[construct.ListPending], "Arn"),
+		"ClaimFunctionArn":       getAtt(fns[construct.Claim], "Arn"),
+		"CompleteFunctionArn":    getAtt(fns[construct.Complete], "Arn"),
+		"FailFunctionArn":        getAtt(fns[construct.Fail], "Arn"),
+		"WorkerFunctionArn":      getAtt(fns[construct.ExampleWorker], "Arn"),
+	}
+	if !sameJSON(subs, wantSubs) {
+		t.Errorf("DefinitionSubstitutions = %s\nwant %s", toJSON(subs), toJSON(wantSubs))
+	}
+	resolved, used := substitute(def, subs)
+	if left := regexp.MustCompile(`\$\{[^}]*\}`).FindAllString(resolved, -1); len(left) > 0 {
+		t.Errorf("placeholders left unresolved: %v", left)
+	}
+	if !json.Valid([]byte(resolved)) {
+		t.Errorf("the resolved definition is not valid JSON")
+	}
+	for name := range wantSubs {
+		if !slices.Contains(used, name) {
+			t.Errorf("the definition never uses ${%s}", name)
+		}
+	}
+	check(t, "logs and tracing", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), obj{
+			"LoggingConfiguration": obj{
+				"Level":                "ALL",
+				"IncludeExecutionData": false,
+				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": assertions.Match_AnyValue()}}}),
+			},
+			"TracingConfiguration": obj{"Enabled": true},
+		})
+	})
+	var invokes []string
+	for _, fn := range []string{construct.ListPending, construct.Claim, construct.Complete, construct.Fail, construct.ExampleWorker} {
+		invokes = append(invokes, "lambda:InvokeFunction on "+toJSON(getAtt(fns[fn], "Arn")))
+	}
+	role := fromJSON[struct {
+		GetAtt []string `json:"Fn::GetAtt"`
+	}](sm["RoleArn"]).GetAtt[0]
+	var got []string
+	for _, g := range s.grants(t, role) {
+		if strings.HasPrefix(g, "lambda:") {
+			got = append(got, g)
+		}
+	}
+	sort.Strings(invokes)
+	if !reflect.DeepEqual(got, invokes) {
+		t.Errorf("the state machine may:\n\t%s\nwant exactly:\n\t%s", strings.Join(got, "\n\t"), strings.Join(invokes, "\n\t"))
+	}
+}
+
+func TestDevStateMachineRunsTheUsersWorker(t *testing.T) {
+	s := stack(t, devStack)
+	sm := props(s.resource(t, s.onlyResource(t, "AWS::StepFunctions::StateMachine")))
+	subs := sm["DefinitionSubstitutions"].(obj)
+	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" {
+		t.Errorf("DefinitionSubstitutions = %s, want the user's worker and MaxConcurrency 5", toJSON(subs))
+	}
+	role := fromJSON[struct {
+		GetAtt []string `json:"Fn::GetAtt"`
+	}](sm["RoleArn"]).GetAtt[0]
+	if !slices.Contains(s.grants(t, role), "lambda:InvokeFunction on "+toJSON(userWorkerArn)) {
+		t.Errorf("the state machine may not invoke the user's worker")
+	}
+}
+
+func TestSweepSchedule(t *testing.T) {
+	for _, c := range []struct {
+		stack, rate string
+		input       obj
+	}{
+		{prodStack, "rate(15 minutes)", obj{"job_ids": []any{"job-a", "job-b"}}},
+		{devStack, "rate(1 hour)", obj{"job_ids": []any{"nightly"}}},
+	} {
+		s := stack(t, c.stack)
+		rule := props(s.resource(t, s.onlyResource(t, "AWS::Events::Rule")))
+		sm := s.onlyResource(t, "AWS::StepFunctions::StateMachine")
+		if rule["ScheduleExpression"] != c.rate || rule["State"] != "ENABLED" {
+			t.Errorf("%s: schedule %v (%v), want %s", c.stack, rule["ScheduleExpression"], rule["State"], c.rate)
+		}
+		targets := rule["Targets"].([]any)
+		if len(targets) != 1 {
+			t.Fatalf("%s: %d targets, want 1", c.stack, len(targets))
+		}
+		target := targets[0].(obj)
+		var input any
+		if err := json.Unmarshal([]byte(target["Input"].(string)), &input); err != nil || !sameJSON(input, c.input) {
+			t.Errorf("%s: input %v, want %s", c.stack, target["Input"], toJSON(c.input))
+		}
+		if !sameJSON(target["Arn"], ref(sm)) {
+			t.Errorf("%s: target %s, want the state machine", c.stack, toJSON(target["Arn"]))
+		}
+		role := fromJSON[struct {
+			GetAtt []string `json:"Fn::GetAtt"`
+		}](target["RoleArn"]).GetAtt[0]
+		if got, want := s.grants(t, role), []string{"states:StartExecution on " + toJSON(ref(sm))}; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
+		}
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	s := stack(t, prodStack)
+	outputs := s.template["Outputs"].(obj)
+	var names []string
+	for k := range outputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	want := []string{OutputClaimFunctionName, OutputCompleteFunctionName, OutputFailFunctionName, OutputListPendingFunctionName,
+		OutputStateMachineArn, OutputTableName, OutputWorkerFunctionName}
+	if !reflect.DeepEqual(names, want) {
+		t.Errorf("outputs %v, want %v", names, want)
+	}
+	check(t, "table name", func() {
+		s.assert.HasOutput(jsii.String(OutputTableName), obj{"Value": ref(s.onlyResource(t, "AWS::DynamoDB::Table"))})
+	})
+	check(t, "state machine", func() {
+		s.assert.HasOutput(jsii.String(OutputStateMachineArn), obj{"Value": ref(s.onlyResource(t, "AWS::StepFunctions::StateMachine"))})
+	})
+	functions := s.resources("AWS::Lambda::Function")
+	seen := map[string]bool{}
+	for name, id := range s.functionIDs(t) {
+		if functions[id] == nil || seen[id] {
+			t.Errorf("output for %s names %s, not its own function", name, id)
+		}
+		seen[id] = true
+	}
+	dev := stack(t, devStack)
+	if dev.template["Outputs"] != nil {
+		t.Errorf("the construct alone made outputs: %v", dev.template["Outputs"])
+	}
+}
+
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	for _, name := range []string{prodStack, devStack} {
+		s := stack(t, name)
+		for _, m := range s.messages {
+			t.Errorf("%s: %s", name, m)
+		}
+		for _, m := range s.warnings {
+			t.Logf("%s: warning: %s", name, m)
+		}
+		// With LogIgnores, each suppressed finding is an info message: proof that the checks ran.
+		if len(s.infos) == 0 {
+			t.Errorf("%s: cdk-nag reported nothing, not even a suppressed finding: did the checks run?", name)
+		}
+		for _, m := range s.infos {
+			t.Logf("%s: %s", name, m)
+		}
+		// Every suppression says why.
+		for id, r := range s.template["Resources"].(obj) {
+			meta, _ := r.(obj)["Metadata"].(obj)
+			nag, _ := meta["cdk_nag"].(obj)
+			for _, sup := range fromJSON[[]struct{ ID, Reason string }](nag["rules_to_suppress"]) {
+				if !strings.HasPrefix(sup.ID, "AwsSolutions-") || len(strings.Fields(sup.Reason)) < 5 {
+					t.Errorf("%s %s: suppression %q without a reason: %q", name, id, sup.ID, sup.Reason)
+				}
+			}
+		}
+	}
+}
+
+func TestConstructRejectsBadProps(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	withAssets := func(p construct.Props) construct.Props {
+		p.AssetDir = stackAssets(t)
+		return p
+	}
+	valid := `{"StartAt": "Claim", "States": {"Claim": {"Type": "Task", "Resource": "${ClaimFunctionArn}", "End": true}}}`
+	for _, c := range []struct {
+		name  string
+		props construct.Props
+		want  string // in the error; "" for none
+	}{
+		{"invalid JSON is caught", withAssets(construct.Props{
+			DefinitionFile: write("comma.json", "{\n  \"StartAt\": \"A\",\n  \"States\": {\"A\": {\"Type\": \"Pass\", \"End\": true},}\n}")}),
+			"not valid JSON: line 3"},
+		{"an unknown placeholder is caught", withAssets(construct.Props{
+			DefinitionFile: write("unknown.json", strings.Replace(valid, "${ClaimFunctionArn}", "${ClaimFunctionArn}${X}", 1))}),
+			"no substitution for ${X}"},
+		{"a definition without its start state is caught", withAssets(construct.Props{
+			DefinitionFile: write("nostart.json", `{"StartAt": "Nowhere", "States": {}}`)}),
+			`StartAt "Nowhere"`},
+		{"a numeric placeholder with a substitution is fine", withAssets(construct.Props{
+			DefinitionFile: write("number.json", strings.Replace(valid, `"End": true`, `"End": true, "TimeoutSeconds": ${Timeout}`, 1)),
+			Substitutions:  map[string]string{"Timeout": "30"}}),
+			""},
+		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), "none.json"},
+		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, "make build"},
+		{"a lease shorter than the worker's timeout is caught", withAssets(construct.Props{
+			DefinitionFile: write("ok.json", valid), Settings: construct.Settings{LeaseDuration: 30 * time.Second}}),
+			"outlive its lease"},
+		{"a function ARN cannot be overridden", withAssets(construct.Props{
+			DefinitionFile: write("ok.json", valid), Substitutions: map[string]string{"ClaimFunctionArn": "x"}}),
+			"must not set ClaimFunctionArn"},
+		{"bad settings are caught", withAssets(construct.Props{DefinitionFile: write("ok.json", valid),
+			Settings: construct.Settings{LogLevel: "loud", Codes: tracker.StatusCodes{Todo: 1, Ignored: 1}},
+			Schedule: construct.Schedule{JobIDs: []string{"a____b"}, Rate: 90 * time.Second}}),
+			"LogLevel"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Check"), nil)
+			var err error
+			if msg := recovered(func() { _, err = construct.New(scope, "Tracker", &c.props) }); msg != "" {
+				t.Fatalf("New panicked: %s", msg)
+			}
+			switch {
+			case c.want == "" && err != nil:
+				t.Errorf("New: %v", err)
+			case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)):
+				t.Errorf("New: %v, want an error with %q", err, c.want)
+			case c.want != "" && len(*scope.Node().Children()) != 0:
+				t.Errorf("New added to the scope before it failed")
+			}
+		})
+	}
+}
+
+// stackAssets returns the test binaries' asset directory.
+func stackAssets(t *testing.T) string {
+	t.Helper()
+	stack(t, prodStack)
+	return assetDir
+}
+
+func TestPropsFromContext(t *testing.T) {
+	t.Run("defaults", func(t *testing.T) {
+		name, p, err := propsFromContext(func(string) any { return nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := construct.Props{AssetDir: "build", DefinitionFile: "statemachine.asl.json"}
+		if name != DefaultStackName || !reflect.DeepEqual(p.Tracker, want) {
+			t.Errorf("got %s %+v, want %s %+v", name, p.Tracker, DefaultStackName, want)
+		}
+	})
+	t.Run("every option, as the CLI and cdk.json give them", func(t *testing.T) {
+		ctx := map[string]any{
+			"tracker:stack-name": "tracker-test", "tracker:dev": "true", "tracker:table-name": "tasks",
+			"tracker:ttl-attribute": "expires_at", "tracker:sweep-jobs": []any{"a", "b"}, "tracker:sweep-minutes": float64(5),
+			"tracker:status-codes": "1,2,3,4,5", "tracker:max-retry": "4", "tracker:lease-seconds": "600",
+			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
+		}
+		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := construct.Props{
+			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
+			Table:    construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
+			Settings: construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
+			Schedule: construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
+		}
+		if name != "tracker-test" || !reflect.DeepEqual(p.Tracker, want) {
+			t.Errorf("got %s %+v\nwant tracker-test %+v", name, p.Tracker, want)
+		}
+	})
+	t.Run("bad values are errors", func(t *testing.T) {
+		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1"}
+		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
+		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes"} {
+			if err == nil || !strings.Contains(err.Error(), key) {
+				t.Errorf("error %v does not name %s", err, key)
+			}
+		}
+	})
+}
