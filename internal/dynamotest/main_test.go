@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -20,12 +21,18 @@ func TestMain(m *testing.M) { os.Exit(Main(m)) }
 // helperEnv makes TestHelperProcess act, in a child test binary that Main started a server in.
 const helperEnv = "DYNAMOTEST_HELPER"
 
-// TestHelperProcess is a test only in a child started by TestMainStopsTheServerItStarted: it
-// prints the server's pid and log, then passes or panics as told.
+// TestHelperProcess checks that Main exported the endpoint of a server that answers. In a child
+// started by TestMainStopsTheServerItStarted it also prints the server's pid and log, then
+// passes or panics as told.
 func TestHelperProcess(t *testing.T) {
+	conn, err := net.DialTimeout("tcp", strings.TrimPrefix(Endpoint(), "http://"), 5*time.Second)
+	if err != nil {
+		t.Fatalf("DYNAMODB_ENDPOINT %q does not answer: %v", Endpoint(), err)
+	}
+	conn.Close()
 	mode := os.Getenv(helperEnv)
 	if mode == "" {
-		t.Skip("runs only as a child of TestMainStopsTheServerItStarted")
+		return
 	}
 	if started == nil {
 		t.Fatal("Main started no server")
