@@ -308,16 +308,23 @@ func TestSweepRecoversCrashedWorker(t *testing.T) {
 
 func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 	t.Parallel()
-	job := newJob(t, numbered(30, `{"sleep_ms": 20}`))
+	// 30 tasks of 100 ms at concurrency 3 keep each execution busy for about a second, so
+	// the two, started together, overlap.
+	job := newJob(t, numbered(30, `{"sleep_ms": 100}`))
 	var wg sync.WaitGroup
 	results := make([][]jobOutput, 2)
 	for i := range results {
-		wg.Go(func() { results[i] = run(t, map[string]any{"job_id": job, "concurrency": 5}, localstack.RunOptions{}) })
+		wg.Go(func() { results[i] = run(t, map[string]any{"job_id": job, "concurrency": 3}, localstack.RunOptions{}) })
 	}
 	wg.Wait()
 	succeeded := 0
-	for _, r := range results {
-		succeeded += r[0].outcomes()["succeeded"]
+	for i, r := range results {
+		got := r[0].outcomes()
+		succeeded += got["succeeded"]
+		if r[0].Tasks == 0 {
+			t.Errorf("execution %d found nothing to do: the two did not overlap", i)
+		}
+		t.Logf("execution %d: %d tasks listed, outcomes %v", i, r[0].Tasks, got)
 	}
 	if succeeded != 30 {
 		t.Errorf("the executions completed %d tasks together, want 30 (%+v / %+v)", succeeded, results[0], results[1])
