@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -37,8 +38,11 @@ when tasks are named, or {"job_id": JOB} to leave the amount to the state machin
 With --local the same input goes, on standard input, to the local runner: the command in
 TRACKER_LOCAL_RUNNER (split on spaces; default ` + defaultLocalRunner + `), run with
 TRACKER_TABLE, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION and the tracker settings in its
-environment. Its output (the run's summary) is printed as it comes; its exit status decides
-ours.`,
+environment. The runner prints the execution's result as one JSON line: run prints a summary
+of it (the tasks and pages run, the job's counts per status, the outcomes of the last page),
+or with --output json the line as it is. A FAILED execution is an error (exit 1). Output
+that is not such a line (a custom runner's) is printed as it is, and the runner's exit
+status decides ours.`,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
@@ -126,28 +130,77 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 	return nil
 }
 
-// runLocal runs the job on the local stack through the runner command.
+// runLocal runs the job on the local stack through the runner command. The runner's result
+// line is summarised (or, with --output json, printed as it is); any other output is passed
+// through as it comes.
 func (a *app) runLocal(ctx context.Context, input []byte) error {
 	runner := a.getenv(envLocalRunner)
 	if runner == "" {
 		runner = defaultLocalRunner
 	}
 	argv := strings.Fields(runner)
+	out := &resultSniffer{w: a.stdout}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(input)
-	cmd.Stdout, cmd.Stderr = a.stdout, a.stderr
+	cmd.Stdout, cmd.Stderr = out, a.stderr
 	cmd.Env = append(os.Environ(), a.runnerEnv()...)
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {
-	case err == nil:
-		return nil
 	case errors.Is(err, exec.ErrNotFound), errors.Is(err, os.ErrNotExist):
 		return fmt.Errorf("local runner %q not found: set %s to the command that runs a job on the local stack", argv[0], envLocalRunner)
-	case errors.As(err, &ee) && ctx.Err() == nil:
+	case err != nil && (!errors.As(err, &ee) || ctx.Err() != nil):
+		out.flush()
+		return fmt.Errorf("local runner %q: %w", runner, err)
+	}
+	runnerErr := func() error {
+		if ee == nil {
+			return nil
+		}
 		return fmt.Errorf("local runner %q failed with exit status %d", runner, ee.ExitCode())
 	}
-	return fmt.Errorf("local runner %q: %w", runner, err)
+	res, ok := parseLocalResult(out.held.Bytes())
+	if !ok {
+		out.flush()
+		return runnerErr()
+	}
+	if a.opts.json {
+		fmt.Fprintf(a.stdout, "%s\n", bytes.TrimSpace(out.held.Bytes()))
+	} else {
+		a.printExecution(a.stdout, res)
+	}
+	if err := res.failure(); err != nil {
+		return err
+	}
+	return runnerErr()
+}
+
+// resultSniffer passes the runner's standard output through as it comes, unless it starts
+// like the result line (with "{"): that output is held until the runner ends, to be parsed.
+type resultSniffer struct {
+	w       io.Writer
+	held    bytes.Buffer
+	passing bool
+}
+
+func (s *resultSniffer) Write(p []byte) (int, error) {
+	if s.passing {
+		return s.w.Write(p)
+	}
+	s.held.Write(p)
+	if rest := bytes.TrimLeft(s.held.Bytes(), " \t\r\n"); len(rest) > 0 && rest[0] != '{' {
+		if err := s.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// flush writes what is held and passes the rest through.
+func (s *resultSniffer) flush() error {
+	s.passing = true
+	_, err := s.held.WriteTo(s.w)
+	return err
 }
 
 // runnerEnv is the configuration the local runner receives.

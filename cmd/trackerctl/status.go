@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"time"
@@ -189,22 +190,7 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 		fmt.Fprint(w, "\x1b[H\x1b[2J")
 	}
 	fmt.Fprintf(w, "job %s in table %s: %s at %s\n\n", rep.JobID, rep.Table, plural(rep.Total, "task"), stamp(rep.Time))
-	largest := 0
-	for _, n := range rep.counts {
-		largest = max(largest, n)
-	}
-	countWidth := len(strconv.Itoa(largest))
-	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
-	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
-	for _, s := range tracker.Statuses {
-		n := rep.counts[s]
-		pct := 0.0
-		if rep.Total > 0 {
-			pct = float64(n) * 100 / float64(rep.Total)
-		}
-		fmt.Fprintf(w, "  %s  %*d  %s  %5.1f%%\n", padRight(s.String(), 11), countWidth, n,
-			a.paint(padRight(bar(n, largest, barWidth), barWidth), s), pct)
-	}
+	a.printCounts(w, rep.counts)
 	fmt.Fprintln(w)
 	if p := rep.OldestPending; p != nil {
 		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)", p.TaskID, p.Status, stamp(p.Since), age(rep.Time, p.Since))
@@ -248,4 +234,26 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 		}
 	}
 	return nil
+}
+
+// printCounts draws the counts per status as a bar chart, one line a status, with each
+// status's share of the total.
+func (a *app) printCounts(w io.Writer, counts map[tracker.Status]int) {
+	largest, total := 0, 0
+	for _, s := range tracker.Statuses {
+		largest = max(largest, counts[s])
+		total += counts[s]
+	}
+	countWidth := len(strconv.Itoa(largest))
+	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
+	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
+	for _, s := range tracker.Statuses {
+		n := counts[s]
+		pct := 0.0
+		if total > 0 {
+			pct = float64(n) * 100 / float64(total)
+		}
+		fmt.Fprintf(w, "  %s  %*d  %s  %5.1f%%\n", padRight(s.String(), 11), countWidth, n,
+			a.paint(padRight(bar(n, largest, barWidth), barWidth), s), pct)
+	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -515,7 +516,7 @@ func TestRunLocal(t *testing.T) {
 		t.Fatal(err)
 	}
 	env := map[string]string{envTable: "tasks", envEndpoint: "http://127.0.0.1:8000", envLocalRunner: runner + " --quiet"}
-	t.Run("the runner gets the input on stdin and the table in its environment", func(t *testing.T) {
+	t.Run("a custom runner gets the input on stdin and the table in its environment", func(t *testing.T) {
 		t.Parallel()
 		r := (&cli{env: env}).run(t, "run", "parse-json", "--local", "--limit", "3").wantCode(t, exitOK)
 		checkGolden(t, "run-local", r.transcript())
@@ -532,6 +533,128 @@ func TestRunLocal(t *testing.T) {
 		env := map[string]string{envTable: "tasks", envLocalRunner: filepath.Join(t.TempDir(), "nope.sh")}
 		(&cli{env: env}).run(t, "run", "j", "--local").wantCode(t, exitError).wantOneLineError(t, "not found: set TRACKER_LOCAL_RUNNER")
 	})
+}
+
+// TestRunLocalResult runs the runner's result lines of testdata/runner/JOB.json through run
+// --local: a summary in text (testdata/run-local-JOB.golden), the line as it is in JSON.
+func TestRunLocalResult(t *testing.T) {
+	t.Parallel()
+	runner, err := filepath.Abs(filepath.Join("testdata", "fake-runner.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{envTable: "tasks", envEndpoint: "http://127.0.0.1:8000", envLocalRunner: runner}
+	for _, tc := range []struct {
+		job  string
+		code int
+		// result is false when the runner's output is not a result line: it is printed as
+		// it is in both formats.
+		result bool
+	}{
+		{"one-page", exitOK, true},
+		{"pages", exitOK, true},
+		{"nothing-pending", exitOK, true},
+		{"failed", exitError, true},
+		{"failed-no-cause", exitError, true},
+		{"job-stopped", exitError, true},
+		{"sweep", exitError, true},
+		{"custom-json", exitOK, false},
+	} {
+		t.Run(tc.job, func(t *testing.T) {
+			t.Parallel()
+			line, err := os.ReadFile(filepath.Join("testdata", "runner", tc.job+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &cli{env: env}
+			text := c.run(t, "run", tc.job, "--local").wantCode(t, tc.code)
+			js := c.run(t, "run", tc.job, "--local", "-o", "json").wantCode(t, tc.code)
+			checkGolden(t, "run-local-"+tc.job, text.transcript()+js.transcript())
+			if js.stdout != string(line) {
+				t.Errorf("JSON output is not the runner's line as it is:\n%s", js.stdout)
+			}
+			if tc.result && !json.Valid([]byte(js.stdout)) {
+				t.Errorf("JSON output is not one JSON document:\n%s", js.stdout)
+			}
+			if tc.code != exitOK {
+				text.wantOneLineError(t)
+				js.wantOneLineError(t)
+			}
+		})
+	}
+}
+
+func TestParseLocalResult(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, out string
+		ok        bool
+		status    string
+		jobs      int
+	}{
+		{"succeeded", `{"status":"SUCCEEDED","output":{"jobs":[{"job_id":"j1","pages":1,"tasks":0,"counts":{},"last_page":[]}]}}`, true, "SUCCEEDED", 1},
+		{"surrounding space", "\n  {\"status\":\"SUCCEEDED\",\"output\":{\"jobs\":[]}}\n\n", true, "SUCCEEDED", 0},
+		{"unknown fields", `{"status":"SUCCEEDED","output":{"jobs":[{"job_id":"j1","new":1}],"more":2},"took":3}`, true, "SUCCEEDED", 1},
+		{"failed", `{"status":"FAILED","error":"States.Runtime","cause":"x"}`, true, "FAILED", 0},
+		{"failed without error", `{"status":"FAILED"}`, true, "FAILED", 0},
+		{"empty", "", false, "", 0},
+		{"text", "summary: 3 succeeded\n", false, "", 0},
+		{"not JSON", `{"status":"SUCCEEDED"`, false, "", 0},
+		{"another status", `{"status":"RUNNING","output":{"jobs":[]}}`, false, "", 0},
+		{"no status", `{"output":{"jobs":[]}}`, false, "", 0},
+		{"succeeded without output", `{"status":"SUCCEEDED"}`, false, "", 0},
+		{"succeeded without jobs", `{"status":"SUCCEEDED","output":{"result":1}}`, false, "", 0},
+		{"a job without id", `{"status":"SUCCEEDED","output":{"jobs":[{"pages":1}]}}`, false, "", 0},
+		{"jobs not a list", `{"status":"SUCCEEDED","output":{"jobs":{}}}`, false, "", 0},
+		{"two lines", "{\"status\":\"FAILED\"}\n{\"status\":\"FAILED\"}\n", false, "", 0},
+		{"two documents", `{"status":"FAILED"} {"status":"FAILED"}`, false, "", 0},
+		{"an array", `[{"status":"FAILED"}]`, false, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, ok := parseLocalResult([]byte(tc.out))
+			if ok != tc.ok {
+				t.Fatalf("parseLocalResult(%q) ok = %v, want %v", tc.out, ok, tc.ok)
+			}
+			if !ok {
+				return
+			}
+			jobs := 0
+			if res.Output != nil && res.Output.Jobs != nil {
+				jobs = len(*res.Output.Jobs)
+			}
+			if res.Status != tc.status || jobs != tc.jobs {
+				t.Errorf("parseLocalResult(%q) = status %s, %d jobs; want %s, %d", tc.out, res.Status, jobs, tc.status, tc.jobs)
+			}
+		})
+	}
+}
+
+func TestResultSniffer(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		writes []string
+		// passed is what reached the writer before flush; held what was kept back.
+		passed, held string
+	}{
+		{"text passes through at once", []string{"step 1\n", "step 2\n"}, "step 1\nstep 2\n", ""},
+		{"a result line is held", []string{"{\"status\":", "\"FAILED\"}\n"}, "", "{\"status\":\"FAILED\"}\n"},
+		{"leading blank lines wait for the first character", []string{"\n", "  ", "x\n"}, "\n  x\n", ""},
+		{"blank output is held", []string{"\n\n"}, "", "\n\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var w bytes.Buffer
+			s := &resultSniffer{w: &w}
+			for _, p := range tc.writes {
+				if n, err := s.Write([]byte(p)); n != len(p) || err != nil {
+					t.Fatalf("Write(%q) = %d, %v", p, n, err)
+				}
+			}
+			if w.String() != tc.passed || s.held.String() != tc.held {
+				t.Errorf("passed %q, held %q; want %q, %q", w.String(), s.held.String(), tc.passed, tc.held)
+			}
+		})
+	}
 }
 
 func TestIsTerminal(t *testing.T) {
