@@ -8,33 +8,27 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
-	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func main() {
-	tr, log := lambdafn.Setup()
-	lambda.Start(handler{tracker: tr, log: log}.Handle)
+	lambda.Start(handler{lambdafn.Setup()}.Handle)
 }
 
-type handler struct {
-	tracker *tracker.Tracker
-	log     *slog.Logger
-}
+type handler struct{ lambdafn.Deps }
 
 // Handle claims the task the event names for the execution it names.
 func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.ClaimOutput, error) {
 	var in contract.ClaimInput
 	if err := lambdafn.Decode(event, &in); err != nil {
-		return nil, lambdafn.Fail(ctx, h.log, "claim", err)
+		return nil, lambdafn.Fail(ctx, h.Log, "claim", err)
 	}
-	log := lambdafn.With(ctx, h.log, in.JobID, in.TaskID, in.ExecutionID)
-	lease, err := h.tracker.Claim(ctx, in.JobID, in.TaskID, in.ExecutionID)
+	log := lambdafn.With(ctx, h.Log, in.JobID, in.TaskID, in.ExecutionID)
+	lease, err := h.Tracker.Claim(ctx, in.JobID, in.TaskID, in.ExecutionID)
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "claim", err)
 	}

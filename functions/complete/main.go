@@ -8,36 +8,30 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
-	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func main() {
-	tr, log := lambdafn.Setup()
-	lambda.Start(handler{tracker: tr, log: log}.Handle)
+	lambda.Start(handler{lambdafn.Setup()}.Handle)
 }
 
-type handler struct {
-	tracker *tracker.Tracker
-	log     *slog.Logger
-}
+type handler struct{ lambdafn.Deps }
 
 // Handle completes the leased task with the event's result.
 func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.TaskOutput, error) {
 	var in contract.CompleteInput
 	if err := lambdafn.Decode(event, &in); err != nil {
-		return nil, lambdafn.Fail(ctx, h.log, "complete", err)
+		return nil, lambdafn.Fail(ctx, h.Log, "complete", err)
 	}
 	if in.Lease == nil {
-		return nil, lambdafn.Fail(ctx, h.log, "complete", lambdafn.Missing("lease"))
+		return nil, lambdafn.Fail(ctx, h.Log, "complete", lambdafn.Missing("lease"))
 	}
-	log := lambdafn.With(ctx, h.log, in.Lease.JobID, in.Lease.TaskID, "")
-	task, err := h.tracker.Complete(ctx, *in.Lease, in.Result)
+	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	task, err := h.Tracker.Complete(ctx, *in.Lease, in.Result)
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "complete", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambda"
@@ -21,30 +20,26 @@ import (
 )
 
 func main() {
-	tr, log := lambdafn.Setup()
-	lambda.Start(handler{tracker: tr, log: log}.Handle)
+	lambda.Start(handler{lambdafn.Setup()}.Handle)
 }
 
-type handler struct {
-	tracker *tracker.Tracker
-	log     *slog.Logger
-}
+type handler struct{ lambdafn.Deps }
 
 // Handle records the event's error against the leased task.
 func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.FailOutput, error) {
 	var in contract.FailInput
 	if err := lambdafn.Decode(event, &in); err != nil {
-		return nil, lambdafn.Fail(ctx, h.log, "fail", err)
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", err)
 	}
 	switch {
 	case in.Lease == nil:
-		return nil, lambdafn.Fail(ctx, h.log, "fail", lambdafn.Missing("lease"))
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("lease"))
 	case in.Error == nil:
-		return nil, lambdafn.Fail(ctx, h.log, "fail", lambdafn.Missing("error"))
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("error"))
 	}
-	log := lambdafn.With(ctx, h.log, in.Lease.JobID, in.Lease.TaskID, "")
+	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
 	failure := failureOf(*in.Error)
-	task, err := h.tracker.Fail(ctx, *in.Lease, failure)
+	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "fail", err)
 	}

@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
@@ -18,22 +17,18 @@ import (
 )
 
 func main() {
-	tr, log := lambdafn.Setup()
-	lambda.Start(handler{tracker: tr, log: log}.Handle)
+	lambda.Start(handler{lambdafn.Setup()}.Handle)
 }
 
-type handler struct {
-	tracker *tracker.Tracker
-	log     *slog.Logger
-}
+type handler struct{ lambdafn.Deps }
 
 // Handle returns one page of the job's pending (or chosen) task ids and the job's counts.
 func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.ListPendingOutput, error) {
 	var in contract.ListPendingInput
 	if err := lambdafn.Decode(event, &in); err != nil {
-		return nil, lambdafn.Fail(ctx, h.log, "list-pending", err)
+		return nil, lambdafn.Fail(ctx, h.Log, "list-pending", err)
 	}
-	log := lambdafn.With(ctx, h.log, in.JobID, "", "")
+	log := lambdafn.With(ctx, h.Log, in.JobID, "", "")
 	if in.JobID == "" {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", lambdafn.Missing("job_id"))
 	}
@@ -52,14 +47,14 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.L
 	switch {
 	case limit <= 0: // the run's budget is spent: list nothing
 	case len(in.Statuses) == 0:
-		page, err = h.tracker.Pending(ctx, in.JobID, limit, in.Cursor)
+		page, err = h.Tracker.Pending(ctx, in.JobID, limit, in.Cursor)
 	default:
-		page, err = h.tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
+		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
 	}
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
 	}
-	counts, err := h.tracker.Count(ctx, in.JobID)
+	counts, err := h.Tracker.Count(ctx, in.JobID)
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
 	}

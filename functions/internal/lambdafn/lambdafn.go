@@ -78,19 +78,25 @@ func NewLogger(level slog.Level) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: level}))
 }
 
+// Deps are what a handler holds: built once at cold start, shared by every invocation.
+type Deps struct {
+	Tracker *tracker.Tracker
+	Log     *slog.Logger
+}
+
 // Setup does a main's cold start: configuration, client, logger. It exits the process on a
 // bad configuration, so a misconfigured function fails at once rather than on each event.
-func Setup() (*tracker.Tracker, *slog.Logger) {
+func Setup() Deps {
 	cfg, err := ConfigFromEnv(os.Getenv)
 	if err == nil {
 		var tr *tracker.Tracker
 		if tr, err = NewTracker(context.Background(), cfg); err == nil {
-			return tr, NewLogger(cfg.LogLevel)
+			return Deps{Tracker: tr, Log: NewLogger(cfg.LogLevel)}
 		}
 	}
 	NewLogger(slog.LevelInfo).Error("cold start failed", "error", err.Error())
 	os.Exit(1)
-	return nil, nil
+	return Deps{}
 }
 
 // With returns log with the ids every line of a step carries, and the Lambda request id
