@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,6 +91,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		call func() error
 	}{
 		{"example-worker", invoke("example-worker", worker, false)},
+		{"example-worker-error", invoke("example-worker", []byte(strings.Replace(string(worker), `"data":{}`, `"data":{"always_fail":true}`, 1)), true)},
 		{"claim-not-found", invoke("claim", claim, true)},
 		{"in-process-claim-not-found", func() error {
 			_, err := tr.Claim(ctx, "bench", "missing", "bench")
@@ -100,7 +102,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			for range 5 { // warm every emulator of the pool
+			for range 50 { // warm every emulator of the pool, and DynamoDB Local's JIT
 				if err := bc.call(); err != nil {
 					b.Fatal(err)
 				}
