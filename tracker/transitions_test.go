@@ -60,6 +60,16 @@ func (e *env) fail(t testing.TB, l *tracker.Lease, msg string) *tracker.Task {
 	return task
 }
 
+// takeover creates task "t", claims it as "slow", lets that lease expire and has "fast"
+// claim the task: slow's lease is stale, fast's is live.
+func (e *env) takeover(t testing.TB) (slow, fast *tracker.Lease) {
+	t.Helper()
+	e.create(t, "t", "")
+	slow = e.claim(t, "t", "slow")
+	e.clock.Advance(tracker.DefaultLeaseDuration)
+	return slow, e.claim(t, "t", "fast")
+}
+
 // wantConflict checks err is a *ConflictError matching reason.
 func wantConflict(t testing.TB, err, reason error) *tracker.ConflictError {
 	t.Helper()
@@ -221,10 +231,7 @@ func TestComplete(t *testing.T) {
 	t.Run("a stale lease is refused and the new holder's result stands", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, tracker.Config{})
-		e.create(t, "t", "")
-		slow := e.claim(t, "t", "slow")
-		e.clock.Advance(tracker.DefaultLeaseDuration + time.Second)
-		fast := e.claim(t, "t", "fast")
+		slow, fast := e.takeover(t)
 		if _, err := e.tr.Complete(ctx, *fast, json.RawMessage(`{"by":"fast"}`)); err != nil {
 			t.Fatal(err)
 		}
@@ -241,10 +248,7 @@ func TestComplete(t *testing.T) {
 	t.Run("a stale lease on a task still in progress is lease lost", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, tracker.Config{})
-		e.create(t, "t", "")
-		slow := e.claim(t, "t", "slow")
-		e.clock.Advance(tracker.DefaultLeaseDuration)
-		e.claim(t, "t", "fast")
+		slow, _ := e.takeover(t)
 		before := e.raw(t, job, "t")
 		_, err := e.tr.Complete(ctx, *slow, nil)
 		wantConflict(t, err, tracker.ErrLeaseLost)
@@ -333,10 +337,7 @@ func TestFail(t *testing.T) {
 	t.Run("a stale lease is refused and counts nothing", func(t *testing.T) {
 		t.Parallel()
 		e := newEnv(t, tracker.Config{})
-		e.create(t, "t", "")
-		slow := e.claim(t, "t", "slow")
-		e.clock.Advance(tracker.DefaultLeaseDuration)
-		e.claim(t, "t", "fast")
+		slow, _ := e.takeover(t)
 		_, err := e.tr.Fail(ctx, *slow, tracker.Failure{Error: "late"})
 		wantConflict(t, err, tracker.ErrLeaseLost)
 		if got, _ := e.tr.Get(ctx, job, "t"); got.Retry != 0 || got.Error != nil || got.LockOwner != "fast" {
