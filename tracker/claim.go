@@ -29,11 +29,12 @@ type Lease struct {
 // execution id; may be empty) as its holder. It is a single conditional UpdateItem with no
 // read before it: it succeeds only when the task exists, is todo, failed, or in progress, and
 // holds no live lock (none, or one older than the lease duration: a crashed worker's task is
-// taken over). It sets the task in progress with a fresh lock and lock time, and counts the
+// taken over), and, when failed, is due (its RetryAt has passed). It sets the task in progress with a fresh lock and lock time, and counts the
 // attempt.
 //
 // A refusal is a *ConflictError matching ErrTaskNotFound, ErrTaskLocked (with the holder and
-// the lease's end), ErrTaskSucceeded, ErrTaskIgnored or ErrWrongStatus.
+// the lease's end), ErrTaskNotDue (with the task's RetryAt), ErrTaskSucceeded,
+// ErrTaskIgnored or ErrWrongStatus.
 func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
@@ -43,17 +44,12 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	token := newToken()
 	stamp := formatTime(now)
 	lockName := expression.Name(attrLock)
-	cond := expression.Name(KeyAttribute).AttributeExists().
-		And(statusIs(job, codes, Todo, Failed, InProgress)).
-		And(expression.Or(
-			lockName.AttributeNotExists(),
-			lockName.AttributeType(expression.Null),
-			expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(now.Add(-t.cfg.LeaseDuration)))),
-		))
+	cond := t.claimable(job, codes, now)
 	update := setStatus(expression.UpdateBuilder{}, job, codes, InProgress, stamp).
 		Set(lockName, expression.Value(token)).
 		Set(expression.Name(attrLockTime), expression.Value(stamp)).
-		Add(expression.Name(attrAttempts), expression.Value(1))
+		Add(expression.Name(attrAttempts), expression.Value(1)).
+		Remove(expression.Name(attrRetryAt))
 	if owner != "" {
 		update = update.Set(expression.Name(attrLockOwner), expression.Value(owner))
 	} else {
@@ -67,6 +63,34 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 		return nil, t.refusal("claim", job, task, got)
 	}
 	return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
+}
+
+// claimable is the condition that makes a task claimable at now, the one definition Claim
+// writes under and Pending lists by: it exists, is todo, failed or in progress, holds no live
+// lock, and is due.
+func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time) expression.ConditionBuilder {
+	return expression.Name(KeyAttribute).AttributeExists().
+		And(statusIs(job, codes, Todo, Failed, InProgress)).
+		And(t.lockFree(now)).
+		And(due(now))
+}
+
+// lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
+// lease duration (its holder is presumed dead), by the seed's rule.
+func (t *Tracker) lockFree(now time.Time) expression.ConditionBuilder {
+	lock := expression.Name(attrLock)
+	return expression.Or(
+		lock.AttributeNotExists(),
+		lock.AttributeType(expression.Null),
+		expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(now.Add(-t.cfg.LeaseDuration)))),
+	)
+}
+
+// due holds when a task has no retry time or it has passed. Only Fail sets retry_at, and
+// every transition out of failed removes it, so on a todo or in-progress task it is absent.
+func due(now time.Time) expression.ConditionBuilder {
+	at := expression.Name(attrRetryAt)
+	return expression.Or(at.AttributeNotExists(), at.LessThanEqual(expression.Value(formatTime(now))))
 }
 
 // newToken returns a lock: a random UUID as 32 lower-case hex characters, as the seed writes.

@@ -11,6 +11,7 @@ import (
 const (
 	outcomeComplete = "complete"
 	outcomeFail     = "fail"
+	outcomeRelease  = "release"
 )
 
 // Complete marks the leased task succeeded, unlocks it and resets its retry counter, in one
@@ -37,7 +38,8 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 		Set(expression.Name(attrLock), null).
 		Set(expression.Name(attrRetry), expression.Value(0)).
 		Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
-		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete))
+		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete)).
+		Remove(expression.Name(attrRetryAt))
 	if data != nil {
 		update = update.Set(expression.Name(attrData), expression.Value(string(data)))
 	}
@@ -54,9 +56,10 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	return got, nil
 }
 
-// replayOf reports whether the task was last finished by this lease with this outcome.
+// replayOf reports whether the task was last finished by this lease with this outcome and
+// nobody holds it since: once another worker has locked it, the old lease has lost it.
 func replayOf(task *Task, lease Lease, outcome string) bool {
-	return task != nil && task.lastLock == lease.Token && task.lastOutcome == outcome
+	return task != nil && task.Lock == "" && task.lastLock == lease.Token && task.lastOutcome == outcome
 }
 
 func validateLease(l Lease) error {

@@ -11,6 +11,9 @@ import (
 const (
 	DefaultMaxRetry      = 3
 	DefaultLeaseDuration = 900 * time.Second
+	DefaultBackoff       = 5 * time.Second
+	// MaxBackoff caps the wait before a failed task's next attempt.
+	MaxBackoff = 300 * time.Second
 )
 
 // Config configures a Tracker. The zero value of every field but Table has a default.
@@ -25,6 +28,10 @@ type Config struct {
 	MaxRetry int
 	// LeaseDuration is how long a claim holds a task; 0 means 15 minutes.
 	LeaseDuration time.Duration
+	// Backoff is the wait after a task's first failure before it may run again; it doubles
+	// with every further failure, up to MaxBackoff (or Backoff, when that is larger). 0 means
+	// 5 seconds.
+	Backoff time.Duration
 	// Now is the clock; nil means time.Now. Tests inject one to expire leases.
 	Now func() time.Time
 }
@@ -67,6 +74,12 @@ func New(client *dynamodb.Client, cfg Config) (*Tracker, error) {
 	if cfg.LeaseDuration == 0 {
 		cfg.LeaseDuration = DefaultLeaseDuration
 	}
+	if cfg.Backoff < 0 {
+		return nil, &ValidationError{Field: "backoff", Reason: "must not be negative"}
+	}
+	if cfg.Backoff == 0 {
+		cfg.Backoff = DefaultBackoff
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -85,3 +98,13 @@ func (t *Tracker) Codes(job string) StatusCodes {
 }
 
 func (t *Tracker) now() time.Time { return t.cfg.Now().UTC().Truncate(time.Microsecond) }
+
+// BackoffAfter is how long a task that has failed retry times waits before its next attempt:
+// Backoff doubling per failure, capped at MaxBackoff (or Backoff when that is larger).
+func (t *Tracker) BackoffAfter(retry int) time.Duration {
+	if retry < 1 {
+		return 0
+	}
+	d := t.cfg.Backoff << min(retry-1, 16)
+	return min(d, max(MaxBackoff, t.cfg.Backoff))
+}

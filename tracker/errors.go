@@ -20,6 +20,8 @@ var (
 	ErrTaskExists = errors.New("task already exists")
 	// ErrTaskLocked: another worker holds a live lease on the task.
 	ErrTaskLocked = errors.New("task is locked by another worker")
+	// ErrTaskNotDue: the task failed and its backoff has not run out (see Task.RetryAt).
+	ErrTaskNotDue = errors.New("task is not due yet: its last failure's backoff has not run out")
 	// ErrTaskSucceeded: the task has succeeded already.
 	ErrTaskSucceeded = errors.New("task already succeeded")
 	// ErrTaskIgnored: the task is ignored.
@@ -67,6 +69,8 @@ func (e *ConflictError) Error() string {
 			owner = "an unnamed worker"
 		}
 		msg += fmt.Sprintf(" (held by %s until %s)", owner, e.LockExpires.UTC().Format(time.RFC3339))
+	} else if errors.Is(e.Reason, ErrTaskNotDue) && e.Task != nil {
+		msg += fmt.Sprintf(" (due at %s)", e.Task.RetryAt.UTC().Format(time.RFC3339))
 	} else if errors.Is(e.Reason, ErrWrongStatus) && e.Task != nil {
 		msg += fmt.Sprintf(" (status %s)", e.Task.Status)
 	}

@@ -72,7 +72,8 @@ func Example() {
 // third failure ignores it.
 func ExampleTracker_Fail() {
 	ctx := context.Background()
-	tr := exampleTracker("example-failure-path", "parse-json", nil)
+	now := time.Now()
+	tr := exampleTracker("example-failure-path", "parse-json", func() time.Time { return now })
 	if _, err := tr.CreateTask(ctx, "parse-json", "t-2", nil); err != nil {
 		log.Fatal(err)
 	}
@@ -89,6 +90,7 @@ func ExampleTracker_Fail() {
 			log.Fatal(err)
 		}
 		fmt.Printf("%s, retry %d, error %s\n", task.Status, task.Retry, task.Error.Error)
+		now = now.Add(tr.BackoffAfter(task.Retry)) // a failed task waits out its backoff
 	}
 	_, err := tr.Claim(ctx, "parse-json", "t-2", "worker-1")
 	fmt.Println(errors.Is(err, tracker.ErrTaskIgnored))

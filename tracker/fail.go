@@ -20,7 +20,8 @@ const maxFailRounds = 3
 // Fail records a failed attempt of the leased task in one conditional write, applied only
 // while the lease's token is the task's lock: it increments retry, stores the failure as the
 // task's errors (cut to MaxErrorBytes and MaxTracebackBytes), unlocks the task, and sets it
-// failed, or ignored when retry reaches MaxRetry.
+// failed with a RetryAt of now plus BackoffAfter(retry) (no run claims it before then), or
+// ignored when retry reaches MaxRetry.
 //
 // The write also checks that retry still equals lease.Retry, which is what lets it choose
 // failed or ignored without reading first. If lease.Retry was out of date, Fail reads the true
@@ -43,7 +44,8 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	codes := t.Codes(lease.JobID)
 	expected := lease.Retry
 	for range maxFailRounds {
-		now := formatTime(t.now())
+		at := t.now()
+		now := formatTime(at)
 		next := Failed
 		if expected+1 >= t.cfg.MaxRetry {
 			next = Ignored
@@ -57,6 +59,11 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
 			Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail))
+		if next == Failed {
+			update = update.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(t.BackoffAfter(expected+1)))))
+		} else {
+			update = update.Remove(expression.Name(attrRetryAt))
+		}
 		got, refused, err := t.apply(ctx, transition{op: "fail", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
 		if err != nil {
 			return nil, err

@@ -120,6 +120,7 @@ func TestItemLayout(t *testing.T) {
 		"lock_owner":   {typ: "S", value: "exec-1"},
 		"last_lock":    {typ: "S", value: lease.Token},
 		"last_outcome": {typ: "S", value: "fail"},
+		"retry_at":     {typ: "S", time: true},
 	}
 	checkItem(t, "failed", e.raw(t, job, "t-1"), failed)
 
@@ -128,6 +129,7 @@ func TestItemLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	done := failed
+	delete(done, "retry_at")
 	done["value"] = attr{typ: "S", value: "parse-json____09"}
 	done["retry"] = attr{typ: "N", value: "0"}
 	done["data"] = attr{typ: "S", value: `{"n_records":100}`, json: true}

@@ -23,7 +23,8 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 	cond := statusIs(job, codes, Failed, Ignored)
 	update := setStatus(expression.UpdateBuilder{}, job, codes, Todo, formatTime(t.now())).
 		Set(expression.Name(attrRetry), expression.Value(0)).
-		Set(expression.Name(attrLock), null)
+		Set(expression.Name(attrLock), null).
+		Remove(expression.Name(attrRetryAt))
 	got, refused, err := t.apply(ctx, transition{op: "retry", job: job, task: task, cond: cond, update: update})
 	if err != nil {
 		return nil, err
@@ -51,7 +52,8 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 	cond := expression.Name(KeyAttribute).AttributeExists().
 		And(expression.Name(StatusAttribute).NotEqual(expression.Value(makeValue(job, codes.Succeeded))))
 	update := setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(t.now())).
-		Set(expression.Name(attrLock), null)
+		Set(expression.Name(attrLock), null).
+		Remove(expression.Name(attrRetryAt))
 	got, refused, err := t.apply(ctx, transition{op: "ignore", job: job, task: task, cond: cond, update: update})
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -68,11 +69,57 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	return t.page(ctx, job, streams, opts.Limit, opts.Cursor)
 }
 
-// Pending returns a page of the tasks a run should pick up, ordered by task id: todo, failed,
-// and in progress with an expired lease (a crashed worker's task, which the seed's catch-up
-// query would leave stuck forever). limit 0 means 100; cursor resumes a previous page.
+// Pending returns a page of the tasks a run should pick up, ordered by task id: todo, failed
+// and due (RetryAt passed), and in progress with an expired lease (a crashed worker's task,
+// which the seed's catch-up query would leave stuck forever): the tasks Claim would take.
+// limit 0 means 100; cursor resumes a previous page.
 func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor string) (*Page, error) {
-	return t.page(ctx, job, []stream{{status: Todo}, {status: Failed}, {status: InProgress, expiredOnly: true}}, limit, cursor)
+	now := t.now()
+	return t.page(ctx, job, []stream{{status: Todo}, {status: Failed, filter: due(now)}, {status: InProgress, filter: t.lockFree(now)}}, limit, cursor)
+}
+
+// NextDue returns the earliest RetryAt among the job's failed tasks that are not due yet, and
+// false when there is none. It reads the job's failed tasks on the index (their keys and
+// retry_at), so a run asks once per round, not per page.
+func (t *Tracker) NextDue(ctx context.Context, job string) (time.Time, bool, error) {
+	if err := ValidateJob(job); err != nil {
+		return time.Time{}, false, err
+	}
+	at := expression.Name(attrRetryAt)
+	b := expression.NewBuilder().
+		WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, t.Codes(job).Failed)))).
+		WithFilter(at.GreaterThan(expression.Value(formatTime(t.now())))).
+		WithProjection(expression.NamesList(expression.Name(KeyAttribute), at))
+	expr, err := b.Build()
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
+		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	var earliest time.Time
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
+		}
+		for _, av := range out.Items {
+			s, ok := av[attrRetryAt].(*types.AttributeValueMemberS)
+			if !ok {
+				continue
+			}
+			v, err := parseTime(s.Value)
+			if err != nil {
+				return time.Time{}, false, err
+			}
+			if earliest.IsZero() || v.Before(earliest) {
+				earliest = v
+			}
+		}
+	}
+	return earliest, !earliest.IsZero(), nil
 }
 
 // Count returns how many tasks of a job are in each status (every status present, zero
@@ -108,8 +155,8 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 
 // stream is one index partition (a job's status) read from the cursor on.
 type stream struct {
-	status      Status
-	expiredOnly bool // in progress with an expired or no lease only
+	status Status
+	filter expression.ConditionBuilder // when set, only the tasks it holds for
 }
 
 func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit int, cursor string) (*Page, error) {
@@ -158,13 +205,8 @@ func (t *Tracker) readStream(ctx context.Context, job string, s stream, after st
 		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(makeKey(job, after))))
 	}
 	b := expression.NewBuilder().WithKeyCondition(kc)
-	if s.expiredOnly {
-		lock := expression.Name(attrLock)
-		b = b.WithFilter(expression.Or(
-			lock.AttributeNotExists(),
-			lock.AttributeType(expression.Null),
-			expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(t.now().Add(-t.cfg.LeaseDuration)))),
-		))
+	if s.filter.IsSet() {
+		b = b.WithFilter(s.filter)
 	}
 	expr, err := b.Build()
 	if err != nil {

@@ -37,6 +37,9 @@ type Task struct {
 	UpdateTime time.Time `json:"update_time"`
 	// CreateTime is when CreateTask wrote the task; zero for tasks written by other code.
 	CreateTime time.Time `json:"create_time"`
+	// RetryAt is when a failed task may run again (Fail sets it from the backoff); zero when
+	// it may run at once. Claim refuses a failed task before then and Pending leaves it out.
+	RetryAt time.Time `json:"retry_at,omitzero"`
 
 	// lastLock and lastOutcome say which lease last finished the task, and how.
 	lastLock, lastOutcome string
@@ -85,11 +88,12 @@ const (
 	attrLockOwner   = "lock_owner"
 	attrLastLock    = "last_lock"
 	attrLastOutcome = "last_outcome"
+	attrRetryAt     = "retry_at"
 )
 
 // IndexProjection lists the non-key attributes the index carries: enough to list tasks and
 // to tell an expired lease, never the task's data or errors.
-var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime}
+var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt}
 
 // TimeLayout is the contract's time format: six fraction digits and a literal +0000.
 const TimeLayout = "2006-01-02T15:04:05.000000-0700"
@@ -114,6 +118,7 @@ type item struct {
 	LockOwner   string  `dynamodbav:"lock_owner,omitempty"`
 	LastLock    string  `dynamodbav:"last_lock,omitempty"`
 	LastOutcome string  `dynamodbav:"last_outcome,omitempty"`
+	RetryAt     string  `dynamodbav:"retry_at,omitempty"`
 }
 
 func makeKey(job, task string) string { return job + Separator + task }
@@ -158,7 +163,7 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 	for _, f := range []struct {
 		text string
 		dst  *time.Time
-	}{{it.UpdateTime, &task.UpdateTime}, {it.LockTime, &task.LockTime}, {it.CreateTime, &task.CreateTime}} {
+	}{{it.UpdateTime, &task.UpdateTime}, {it.LockTime, &task.LockTime}, {it.CreateTime, &task.CreateTime}, {it.RetryAt, &task.RetryAt}} {
 		if f.text == "" {
 			continue
 		}

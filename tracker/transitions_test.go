@@ -51,12 +51,15 @@ func (e *env) claim(t testing.TB, id, owner string) *tracker.Lease {
 	return l
 }
 
+// fail records a failure under l and then lets the task's backoff run out on the clock, so
+// the task is due again.
 func (e *env) fail(t testing.TB, l *tracker.Lease, msg string) *tracker.Task {
 	t.Helper()
 	task, err := e.tr.Fail(context.Background(), *l, tracker.Failure{Error: msg, Traceback: "trace of " + msg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.clock.Advance(e.tr.BackoffAfter(task.Retry))
 	return task
 }
 
@@ -526,5 +529,126 @@ func TestJobStatusCodes(t *testing.T) {
 	bad := tracker.StatusCodes{Todo: 0, InProgress: 3, Failed: 6, Succeeded: 12, Ignored: 10}
 	if _, err := tracker.New(e.db, tracker.Config{Table: "x", JobCodes: map[string]tracker.StatusCodes{"j": bad}}); !errors.Is(err, tracker.ErrInvalidInput) {
 		t.Errorf("codes with ignored not the largest: %v", err)
+	}
+}
+
+func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, tracker.Config{Backoff: 10 * time.Second})
+	e.create(t, "a", "")
+	e.create(t, "b", "")
+	failedAt := e.clock.Now()
+	failed, err := e.tr.Fail(ctx, *e.claim(t, "a", "w"), tracker.Failure{Error: "boom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := failedAt.Add(10 * time.Second); !failed.RetryAt.Equal(want) {
+		t.Fatalf("retry_at = %v, want %v", failed.RetryAt, want)
+	}
+	wantPending := func(want ...string) {
+		t.Helper()
+		p, err := e.tr.Pending(ctx, job, 10, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(p.Tasks); !equal(got, want) {
+			t.Errorf("pending = %v, want %v", got, want)
+		}
+	}
+	wantPending("b")
+	_, err = e.tr.Claim(ctx, job, "a", "w")
+	ce := wantConflict(t, err, tracker.ErrTaskNotDue)
+	if !ce.Task.RetryAt.Equal(failed.RetryAt) {
+		t.Errorf("refusal carries retry_at %v, want %v", ce.Task.RetryAt, failed.RetryAt)
+	}
+	if next, ok, err := e.tr.NextDue(ctx, job); err != nil || !ok || !next.Equal(failed.RetryAt) {
+		t.Errorf("NextDue = %v, %v, %v; want %v", next, ok, err, failed.RetryAt)
+	}
+
+	e.clock.Advance(10*time.Second - time.Microsecond)
+	_, err = e.tr.Claim(ctx, job, "a", "w")
+	wantConflict(t, err, tracker.ErrTaskNotDue)
+	e.clock.Advance(time.Microsecond)
+	wantPending("a", "b")
+	if _, ok, err := e.tr.NextDue(ctx, job); err != nil || ok {
+		t.Errorf("NextDue once due = %v, %v; want none", ok, err)
+	}
+	second := e.claim(t, "a", "w")
+	if raw := e.raw(t, job, "a"); raw["retry_at"] != nil {
+		t.Errorf("a claimed task keeps retry_at %v", raw["retry_at"])
+	}
+	// The second failure doubles the backoff.
+	again, err := e.tr.Fail(ctx, *second, tracker.Failure{Error: "boom"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := e.clock.Now().Add(20 * time.Second); !again.RetryAt.Equal(want) {
+		t.Errorf("second retry_at = %v, want %v", again.RetryAt, want)
+	}
+	// An operator's Retry makes it due at once.
+	if _, err := e.tr.Retry(ctx, job, "a"); err != nil {
+		t.Fatal(err)
+	}
+	e.claim(t, "a", "w")
+}
+
+func TestBackoffAfter(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, tracker.Config{})
+	for _, tc := range []struct {
+		retry int
+		want  time.Duration
+	}{{0, 0}, {1, 5 * time.Second}, {2, 10 * time.Second}, {3, 20 * time.Second}, {7, 300 * time.Second}, {60, 300 * time.Second}} {
+		if got := e.tr.BackoffAfter(tc.retry); got != tc.want {
+			t.Errorf("BackoffAfter(%d) = %v, want %v", tc.retry, got, tc.want)
+		}
+	}
+}
+
+func TestRelease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tests := []struct {
+		name      string
+		failFirst bool
+		want      tracker.Status
+		wantRetry int
+	}{
+		{"a todo task goes back to todo", false, tracker.Todo, 0},
+		{"a failed task goes back to failed, due at once, its retry unchanged", true, tracker.Failed, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, tracker.Config{})
+			e.create(t, "t", "")
+			if tc.failFirst {
+				e.fail(t, e.claim(t, "t", "w"), "boom")
+			}
+			lease := e.claim(t, "t", "w")
+			got, err := e.tr.Release(ctx, *lease)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status != tc.want || got.Retry != tc.wantRetry || got.Lock != "" || !got.RetryAt.IsZero() {
+				t.Fatalf("released = %+v", got)
+			}
+			// A replay answers the same; the task is claimable again at once.
+			if again, err := e.tr.Release(ctx, *lease); err != nil || again.Status != tc.want {
+				t.Fatalf("replayed Release = %+v, %v", again, err)
+			}
+			if p, err := e.tr.Pending(ctx, job, 10, ""); err != nil || !equal(ids(p.Tasks), []string{"t"}) {
+				t.Fatalf("pending after release = %+v, %v", p, err)
+			}
+			next := e.claim(t, "t", "w2")
+			_, err = e.tr.Release(ctx, *lease)
+			wantConflict(t, err, tracker.ErrLeaseLost)
+			// A lease whose Retry is out of date still releases to the right status.
+			next.Retry = 1 - tc.wantRetry
+			if got, err := e.tr.Release(ctx, *next); err != nil || got.Status != tc.want || got.Retry != tc.wantRetry {
+				t.Fatalf("release with a wrong lease.Retry = %+v, %v", got, err)
+			}
+		})
 	}
 }

@@ -67,6 +67,8 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 	case old.Locked(t.now(), t.cfg.LeaseDuration):
 		e.Reason = ErrTaskLocked
 		e.LockExpires = old.LeaseExpires(t.cfg.LeaseDuration)
+	case old.Status == Failed && old.RetryAt.After(t.now()):
+		e.Reason = ErrTaskNotDue
 	default:
 		e.Reason = ErrWrongStatus
 	}

@@ -125,6 +125,8 @@ const (
 	ErrTaskNotFound = "TaskNotFound"
 	// ErrTaskLocked: another worker holds a live lease.
 	ErrTaskLocked = "TaskLocked"
+	// ErrTaskNotDue: the task failed and its backoff has not run out.
+	ErrTaskNotDue = "TaskNotDue"
 	// ErrTaskAlreadySucceeded: the task succeeded already.
 	ErrTaskAlreadySucceeded = "TaskAlreadySucceeded"
 	// ErrTaskIgnored: the task is ignored.

@@ -28,6 +28,8 @@ func ErrorName(err error) string {
 		return contract.ErrTaskNotFound
 	case errors.Is(err, tracker.ErrTaskLocked):
 		return contract.ErrTaskLocked
+	case errors.Is(err, tracker.ErrTaskNotDue):
+		return contract.ErrTaskNotDue
 	case errors.Is(err, tracker.ErrTaskSucceeded):
 		return contract.ErrTaskAlreadySucceeded
 	case errors.Is(err, tracker.ErrTaskIgnored):

@@ -1,0 +1,61 @@
+package tracker
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+)
+
+// Release hands a leased task back without counting a failure, for work that never got to
+// run (the worker was throttled or unavailable, or the process is shutting down). It is one
+// conditional write, applied only while the lease's token is the task's lock: it unlocks the
+// task and sets it back to the status it had before the claim, todo when its retry counter is
+// 0 and failed (due at once) otherwise. retry and the last error stay as they were; the
+// claim's attempt stays counted in Attempts.
+//
+// Release is idempotent: replaying it with the same lease after it applied returns the task's
+// current state. A lease that is no longer the lock gets a *ConflictError matching
+// ErrLeaseLost (or ErrTaskSucceeded, ErrTaskIgnored, ErrTaskNotFound).
+func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
+	if err := validateLease(lease); err != nil {
+		return nil, err
+	}
+	codes := t.Codes(lease.JobID)
+	now := formatTime(t.now())
+	// lease.Retry tells which status the task came from; a wrong guess costs one more write.
+	order := []Status{Todo, Failed}
+	if lease.Retry > 0 {
+		order = []Status{Failed, Todo}
+	}
+	for i, back := range order {
+		cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
+			And(statusIs(lease.JobID, codes, InProgress))
+		if back == Todo {
+			cond = cond.And(expression.Name(attrRetry).Equal(expression.Value(0)))
+		} else {
+			cond = cond.And(expression.Name(attrRetry).GreaterThan(expression.Value(0)))
+		}
+		update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, back, now).
+			Set(expression.Name(attrLock), null).
+			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
+			Set(expression.Name(attrLastOutcome), expression.Value(outcomeRelease)).
+			Remove(expression.Name(attrRetryAt))
+		got, refused, err := t.apply(ctx, transition{op: "release", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
+		if err != nil {
+			return nil, err
+		}
+		if !refused {
+			return got, nil
+		}
+		if replayOf(got, lease, outcomeRelease) {
+			return got, nil
+		}
+		// Refused under our own lock: the retry counter said the other status (a second
+		// write on that path, never a read first).
+		if i == 0 && got != nil && got.Lock == lease.Token && got.Status == InProgress {
+			continue
+		}
+		return nil, t.leaseRefusal("release", lease, got)
+	}
+	return nil, t.leaseRefusal("release", lease, nil)
+}
