@@ -5,12 +5,24 @@
 //
 //   node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
 //                [--execution-name NAME] [--state-machine-name NAME]
-//                [--no-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+//                [--no-waits | --no-retry-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
 //
-// stdout gets exactly one JSON line:
-//   {"status":"SUCCEEDED","output":...}                         exit 0
-//   {"status":"FAILED","error":"...","cause":"..."}              exit 1
-// Usage and definition errors print a message on stderr and exit 2. Everything else is stderr.
+// stdout gets exactly one JSON line, about the execution started here, with every execution
+// the run started listed under "executions" (see executionReport):
+//   {"status":"SUCCEEDED","output":...,"executions":[...]}                  exit 0
+//   {"status":"FAILED","error":"...","cause":"...","executions":[...]}      exit 1
+// exit 1 also when any other execution of the run failed. Usage and definition errors print a
+// message on stderr and exit 2. Everything else is stderr.
+//
+// What the interpreter lacks, served here (and only this):
+// - Task states with Resource arn:aws:states:::states:startExecution (continue-as-new, a
+//   sweep's one execution per job) are served through the interpreter's
+//   taskResourceLocalHandlers: the handler starts a new execution of the same definition with
+//   the given Input and answers {ExecutionArn, StartDate} at once, as the AWS integration does
+//   without .sync. The run ends when every execution has ended.
+// - Step Functions' payload limit: every state's input and output (from the interpreter's
+//   event log) and every Lambda request and response is measured; past 262,144 bytes the
+//   execution is aborted and reported FAILED with States.DataLimitExceeded, as on AWS.
 //
 // Task states call Lambda through the AWS SDK for JavaScript v3, so AWS_ENDPOINT_URL_LAMBDA,
 // AWS_REGION and the credential variables apply. See CAPABILITIES.md for what the interpreter
@@ -25,7 +37,7 @@ import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 
 const USAGE = `usage: node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
                    [--execution-name NAME] [--state-machine-name NAME]
-                   [--no-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+                   [--no-waits | --no-retry-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
 
   --definition FILE          the ASL definition (JSON)
   --input JSON               the execution input (default {})
@@ -33,6 +45,7 @@ const USAGE = `usage: node run.mjs --definition FILE [--input JSON | --input-fil
   --execution-name NAME      the execution's name (default: a random UUID)
   --state-machine-name NAME  the machine's name in ARNs (default: the file's base name)
   --no-waits                 every Wait state and every Retry interval takes 0 ms
+  --no-retry-waits           every Retry interval takes 0 ms; Wait states wait as written
   --aws-errors               call Lambda from this script and name errors as Step Functions
                              does (Lambda.ServiceException, Cause = the error payload's JSON)
                              instead of the interpreter's own names; see CAPABILITIES.md
@@ -64,6 +77,7 @@ function parseArgs(argv) {
       case '--execution-name': opts.executionName = value(++i, arg); break;
       case '--state-machine-name': opts.machineName = value(++i, arg); break;
       case '--no-waits': opts.noWaits = true; break;
+      case '--no-retry-waits': opts.noRetryWaits = true; break;
       case '--aws-errors': opts.awsErrors = true; break;
       case '--trace': opts.trace = true; break;
       case '--subst': {
@@ -138,18 +152,49 @@ export function eachState(machine, fn) {
   }
 }
 
-function overridesFor(definition, opts) {
+function overridesFor(definition, opts, run) {
   const overrides = {};
-  if (opts.noWaits) {
+  if (opts.noWaits || opts.noRetryWaits) {
     overrides.waitTimeOverrides = {};
     overrides.retryIntervalOverrides = {};
     eachState(definition, (name, state) => {
-      if (state.Type === 'Wait') overrides.waitTimeOverrides[name] = 0;
+      if (state.Type === 'Wait' && opts.noWaits) overrides.waitTimeOverrides[name] = 0;
       if (Array.isArray(state.Retry)) overrides.retryIntervalOverrides[name] = 0;
     });
   }
-  if (opts.awsErrors) overrides.taskResourceLocalHandlers = lambdaHandlers(definition);
+  overrides.taskResourceLocalHandlers = {
+    ...(opts.awsErrors ? lambdaHandlers(definition, run) : {}),
+    ...startExecutionHandlers(definition, run),
+  };
   return overrides;
+}
+
+// The payload limit of every state's input and output, and of a task's request and result.
+export const MAX_PAYLOAD_BYTES = 262144;
+const START_EXECUTION = 'arn:aws:states:::states:startExecution';
+
+function payloadBytes(value) {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value), 'utf8');
+}
+
+// startExecutionHandlers serves the startExecution integration: a new execution of the same
+// definition, started without waiting for it, as on AWS.
+function startExecutionHandlers(definition, run) {
+  const handlers = {};
+  eachState(definition, (name, state) => {
+    if (state.Type === 'Task' && state.Resource === START_EXECUTION) {
+      handlers[name] = async (input) => {
+        if (input?.StateMachineArn !== run.machineArn) {
+          throw namedError('StepFunctions.StateMachineDoesNotExistException', `run.mjs serves only this state machine (${run.machineArn}), not ${input?.StateMachineArn}`);
+        }
+        let child = input.Input ?? {};
+        if (typeof child === 'string') child = JSON.parse(child);
+        const ex = run.start(child, input.Name, child?.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID);
+        return { ExecutionArn: ex.arn, StartDate: ex.startDate };
+      };
+    }
+  });
+  return handlers;
 }
 
 // --aws-errors: Task states whose Resource is a Lambda function are invoked from here, so that
@@ -157,7 +202,7 @@ function overridesFor(definition, opts) {
 // the error payload's JSON as Cause; Lambda.<Exception> for an API error; Lambda.SdkClientException
 // when the API cannot be reached. The SDK does not retry (unless AWS_MAX_ATTEMPTS says so): the
 // definition's Retry does.
-function lambdaHandlers(definition) {
+function lambdaHandlers(definition, run) {
   const byName = new Map();
   eachState(definition, (name, state) => {
     if (state.Type !== 'Task' || !isLambdaFunction(state.Resource)) return;
@@ -169,7 +214,14 @@ function lambdaHandlers(definition) {
   });
   const client = new LambdaClient({ maxAttempts: Number(process.env.AWS_MAX_ATTEMPTS) || 1 });
   const handlers = {};
-  for (const [name, resource] of byName) handlers[name] = (input) => invokeLambda(client, resource, input);
+  for (const [name, resource] of byName) {
+    handlers[name] = async (input) => {
+      run.checkPayload(name, 'request', input);
+      const out = await invokeLambda(client, resource, input);
+      run.checkPayload(name, 'result', out);
+      return out;
+    };
+  }
   return handlers;
 }
 
@@ -212,10 +264,6 @@ export async function invokeLambda(client, functionName, input) {
   return JSON.parse(text);
 }
 
-async function trace(eventLogs) {
-  for await (const event of eventLogs) process.stderr.write(JSON.stringify(event) + '\n');
-}
-
 function failure(err) {
   if (err instanceof ExecutionTimeoutError) return { error: 'States.Timeout', cause: 'The execution timed out (TimeoutSeconds)' };
   const inner = err instanceof ExecutionError && err.cause ? err.cause : err;
@@ -241,33 +289,165 @@ async function main(argv) {
   } catch (err) {
     throw new UsageError(err.message);
   }
-  const overrides = overridesFor(definition, opts);
-
   const machineName = opts.machineName ?? (basename(opts.definition).replace(/(\.asl)?\.json$/, '') || 'statemachine');
-  const executionName = opts.executionName ?? randomUUID();
-  const context = {
-    Execution: {
-      Id: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${machineName}:${executionName}`,
-      Name: executionName,
-      RoleArn: `arn:aws:iam::${ACCOUNT}:role/${machineName}-role`,
-      // Input and StartTime are set by the interpreter.
-    },
-    StateMachine: {
-      Id: `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machineName}`,
-      Name: machineName,
-    },
-  };
-  process.stderr.write(`run.mjs: execution ${context.Execution.Id}\n`);
+  const run = new Run(machine, definition, machineName, opts);
+  run.overrides = overridesFor(definition, opts, run);
+  const root = run.start(input, opts.executionName, undefined);
+  await run.settled();
+  const line = { ...root.report(), executions: run.executions.map((ex) => ex.report()) };
+  emit(line);
+  return run.executions.every((ex) => ex.status === 'SUCCEEDED') ? 0 : 1;
+}
 
-  const execution = machine.run(input, { context, overrides });
-  if (opts.trace) trace(execution.eventLogs).catch(() => {});
-  try {
-    const output = await execution.result;
-    emit({ status: 'SUCCEEDED', output: output === undefined ? null : output });
-    return 0;
-  } catch (err) {
-    emit({ status: 'FAILED', ...failure(err) });
-    return 1;
+// Run holds every execution of one run: the one started from the command line and those its
+// startExecution states started.
+class Run {
+  constructor(machine, definition, machineName, opts) {
+    this.machine = machine;
+    this.opts = opts;
+    this.machineName = machineName;
+    this.machineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machineName}`;
+    this.executions = [];
+    this.pending = new Set();
+    this.current = new Map(); // state name -> the execution whose handler runs (see checkPayload)
+    // Which states belong to a Distributed Map's children: their events count for the children.
+    this.childStates = new Set();
+    this.distributedMaps = new Set();
+    eachState(definition, (name, state) => {
+      if (state.Type === 'Map' && state.ItemProcessor?.ProcessorConfig?.Mode === 'DISTRIBUTED') {
+        this.distributedMaps.add(name);
+        eachState(state.ItemProcessor, (inner) => this.childStates.add(inner));
+      }
+    });
+  }
+
+  start(input, name, parentArn) {
+    const executionName = name ?? randomUUID();
+    const ex = new Execution(this, executionName, parentArn);
+    this.executions.push(ex);
+    const context = {
+      Execution: {
+        Id: ex.arn,
+        Name: executionName,
+        RoleArn: `arn:aws:iam::${ACCOUNT}:role/${this.machineName}-role`,
+        // Input and StartTime are set by the interpreter.
+      },
+      StateMachine: { Id: this.machineArn, Name: this.machineName },
+    };
+    process.stderr.write(`run.mjs: execution ${ex.arn}${parentArn ? ` (started by ${parentArn})` : ''}\n`);
+    const execution = this.machine.run(input, { context, overrides: this.overrides });
+    ex.abort = () => execution.abort();
+    const logs = ex.follow(execution.eventLogs);
+    const done = execution.result.then(
+      (output) => ex.succeeded(output),
+      (err) => ex.failed(err),
+    ).then(() => logs);
+    this.pending.add(done);
+    done.finally(() => this.pending.delete(done));
+    return ex;
+  }
+
+  async settled() {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  // checkPayload aborts the execution that runs state `name` when payload passes the limit.
+  // Lambda handlers do not know their execution, so every running execution with that state in
+  // flight is a suspect; the first one found running it is charged.
+  checkPayload(name, what, payload) {
+    const bytes = payloadBytes(payload);
+    const running = this.executions.filter((ex) => ex.status === 'RUNNING');
+    // The event log may not have told yet that the state was entered: then the first running
+    // execution is charged (a run's executions share one definition and its limits).
+    const ex = running.find((e) => e.inFlight.has(name)) ?? running[0];
+    ex?.measure(name, what, bytes);
+  }
+}
+
+// Execution is one execution's record, built from the interpreter's event log.
+class Execution {
+  constructor(run, name, parentArn) {
+    this.run = run;
+    this.name = name;
+    this.arn = `arn:aws:states:${REGION}:${ACCOUNT}:execution:${run.machineName}:${name}`;
+    this.parent = parentArn;
+    this.startDate = new Date().toISOString();
+    this.status = 'RUNNING';
+    this.states = {}; // state name -> times entered
+    this.retries = {}; // state name -> retries
+    this.children = 0; // Distributed Map iterations: child executions
+    this.childStates = 0; // states entered by those children
+    this.maxPayload = { bytes: 0 };
+    this.inFlight = new Map();
+  }
+
+  async follow(eventLogs) {
+    for await (const event of eventLogs) {
+      if (this.run.opts.trace) process.stderr.write(JSON.stringify({ execution: this.name, ...event }) + '\n');
+      const state = event.state;
+      switch (event.type) {
+        case 'StateEntered':
+          this.inFlight.set(state.name, (this.inFlight.get(state.name) ?? 0) + 1);
+          if (this.run.childStates.has(state.name)) this.childStates++;
+          else this.states[state.name] = (this.states[state.name] ?? 0) + 1;
+          this.measure(state.name, 'input', payloadBytes(state.input));
+          break;
+        case 'StateExited':
+          this.measure(state.name, 'output', payloadBytes(state.output));
+          // falls through
+        case 'StateFailed':
+        case 'StateCaught': {
+          const n = (this.inFlight.get(state.name) ?? 1) - 1;
+          if (n > 0) this.inFlight.set(state.name, n); else this.inFlight.delete(state.name);
+          break;
+        }
+        case 'StateRetried':
+          if (!this.run.childStates.has(state.name)) this.retries[state.name] = (this.retries[state.name] ?? 0) + 1;
+          break;
+        case 'MapIterationStarted':
+          if (this.run.distributedMaps.has(event.parentState?.name)) this.children++;
+          break;
+        default:
+      }
+    }
+  }
+
+  measure(stateName, what, bytes) {
+    if (bytes > this.maxPayload.bytes) this.maxPayload = { bytes, state: stateName, what };
+    if (bytes > MAX_PAYLOAD_BYTES && this.status === 'RUNNING' && this.limitError === undefined) {
+      this.limitError = {
+        error: 'States.DataLimitExceeded',
+        cause: `The state/task '${stateName}' ${what} is ${bytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit (run.mjs measures it: the interpreter does not)`,
+      };
+      this.abort?.();
+    }
+  }
+
+  succeeded(output) {
+    if (this.limitError) return this.failed();
+    this.status = 'SUCCEEDED';
+    this.output = output === undefined ? null : output;
+  }
+
+  failed(err) {
+    this.status = 'FAILED';
+    Object.assign(this, this.limitError ?? failure(err));
+  }
+
+  result() {
+    return this.status === 'SUCCEEDED' ? { status: this.status, output: this.output }
+      : { status: this.status, error: this.error, cause: this.cause };
+  }
+
+  // report is one entry of "executions": the outcome, who started it, the states it entered
+  // by name (its children's apart), its retries, its Distributed Map children and the largest
+  // payload it carried.
+  report() {
+    return {
+      name: this.name, arn: this.arn, started_by: this.parent ?? null, ...this.result(),
+      states: this.states, retries: this.retries, children: this.children, child_states: this.childStates,
+      max_payload: this.maxPayload,
+    };
   }
 }
 

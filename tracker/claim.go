@@ -75,6 +75,19 @@ func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time) expres
 		And(due(now))
 }
 
+// Claimable reports whether Claim would take task now, by the same rule as its condition
+// (claimable), for a task read whole: todo, failed and due, or in progress without a live
+// lock.
+func (t *Tracker) Claimable(task *Task) bool {
+	now := t.now()
+	switch task.Status {
+	case Todo, Failed, InProgress:
+	default:
+		return false
+	}
+	return !task.Locked(now, t.cfg.LeaseDuration) && !task.RetryAt.After(now)
+}
+
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
 // lease duration (its holder is presumed dead), by the seed's rule.
 func (t *Tracker) lockFree(now time.Time) expression.ConditionBuilder {

@@ -78,12 +78,12 @@ func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor str
 	return t.page(ctx, job, []stream{{status: Todo}, {status: Failed, filter: due(now)}, {status: InProgress, filter: t.lockFree(now)}}, limit, cursor)
 }
 
-// NextDue returns the earliest RetryAt among the job's failed tasks that are not due yet, and
-// false when there is none. It reads the job's failed tasks on the index (their keys and
-// retry_at), so a run asks once per round, not per page.
-func (t *Tracker) NextDue(ctx context.Context, job string) (time.Time, bool, error) {
+// NextDue returns the earliest and the latest RetryAt among the job's failed tasks that are
+// not due yet, and false when there is none. It reads the job's failed tasks on the index
+// (their keys and retry_at), so a run asks once per round, not per page.
+func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Time, ok bool, err error) {
 	if err := ValidateJob(job); err != nil {
-		return time.Time{}, false, err
+		return time.Time{}, time.Time{}, false, err
 	}
 	at := expression.Name(attrRetryAt)
 	b := expression.NewBuilder().
@@ -92,18 +92,17 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (time.Time, bool, err
 		WithProjection(expression.NamesList(expression.Name(KeyAttribute), at))
 	expr, err := b.Build()
 	if err != nil {
-		return time.Time{}, false, err
+		return time.Time{}, time.Time{}, false, err
 	}
 	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
 		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
 		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
 	})
-	var earliest time.Time
 	for p.HasMorePages() {
 		out, err := p.NextPage(ctx)
 		if err != nil {
-			return time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
+			return time.Time{}, time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
 		}
 		for _, av := range out.Items {
 			s, ok := av[attrRetryAt].(*types.AttributeValueMemberS)
@@ -112,14 +111,17 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (time.Time, bool, err
 			}
 			v, err := parseTime(s.Value)
 			if err != nil {
-				return time.Time{}, false, err
+				return time.Time{}, time.Time{}, false, err
 			}
-			if earliest.IsZero() || v.Before(earliest) {
-				earliest = v
+			if first.IsZero() || v.Before(first) {
+				first = v
+			}
+			if v.After(last) {
+				last = v
 			}
 		}
 	}
-	return earliest, !earliest.IsZero(), nil
+	return first, last, !first.IsZero(), nil
 }
 
 // Count returns how many tasks of a job are in each status (every status present, zero
@@ -264,4 +266,14 @@ func decodeCursor(c string) (string, error) {
 		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
 	}
 	return string(b), nil
+}
+
+// Truncate cuts the page to its first n tasks (n ≥ 1), with a cursor that resumes after
+// them: for a caller that must bound a page by more than its count (its encoded size, say).
+func (p *Page) Truncate(n int) {
+	if n < 1 || n >= len(p.Tasks) {
+		return
+	}
+	p.Tasks = p.Tasks[:n]
+	p.Cursor = encodeCursor(p.Tasks[n-1].TaskID)
 }

@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -71,8 +72,8 @@ func TestValidateID(t *testing.T) {
 		{"rejects the separator in a task id", "j", "x____y", "task_id"},
 		{"rejects a job id ending in an underscore", "j_", "t", "job_id"},
 		{"rejects invalid UTF-8", "j", "\xff", "task_id"},
-		{"rejects a key over 2048 bytes", "j", string(make([]byte, 2044)), "task_id"},
-		{"accepts a key of exactly 2048 bytes", "j", string(make([]byte, 2043)), ""},
+		{"rejects a key over 1024 bytes", "j", strings.Repeat("a", 1020), "task_id"},
+		{"accepts a key of exactly 1024 bytes", "j", strings.Repeat("a", 1019), ""},
 	}
 	for _, tc := range tests {
 		err := tracker.ValidateID(tc.job, tc.task)

@@ -562,8 +562,8 @@ func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
 	if !ce.Task.RetryAt.Equal(failed.RetryAt) {
 		t.Errorf("refusal carries retry_at %v, want %v", ce.Task.RetryAt, failed.RetryAt)
 	}
-	if next, ok, err := e.tr.NextDue(ctx, job); err != nil || !ok || !next.Equal(failed.RetryAt) {
-		t.Errorf("NextDue = %v, %v, %v; want %v", next, ok, err, failed.RetryAt)
+	if next, last, ok, err := e.tr.NextDue(ctx, job); err != nil || !ok || !next.Equal(failed.RetryAt) || !last.Equal(failed.RetryAt) {
+		t.Errorf("NextDue = %v, %v, %v, %v; want %v", next, last, ok, err, failed.RetryAt)
 	}
 
 	e.clock.Advance(10*time.Second - time.Microsecond)
@@ -571,7 +571,7 @@ func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
 	wantConflict(t, err, tracker.ErrTaskNotDue)
 	e.clock.Advance(time.Microsecond)
 	wantPending("a", "b")
-	if _, ok, err := e.tr.NextDue(ctx, job); err != nil || ok {
+	if _, _, ok, err := e.tr.NextDue(ctx, job); err != nil || ok {
 		t.Errorf("NextDue once due = %v, %v; want none", ok, err)
 	}
 	second := e.claim(t, "a", "w")

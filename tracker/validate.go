@@ -10,11 +10,15 @@ import (
 
 // Limits enforced before any write.
 const (
-	// MaxKeyBytes is DynamoDB's limit on a partition key: {job_id}____{task_id} must fit.
-	MaxKeyBytes = 2048
-	// MaxDataBytes bounds a task's data (compact JSON) so that the item, with its error
-	// record and bookkeeping, stays under DynamoDB's 400 KB item limit.
-	MaxDataBytes = 350 * 1024
+	// MaxKeyBytes bounds {job_id}____{task_id}: the key is also the index's range key, and
+	// DynamoDB limits an index key attribute to 1,024 bytes.
+	MaxKeyBytes = 1024
+	// MaxDataBytes bounds a task's data (compact JSON). The state machine carries the data
+	// to the worker (and the worker's result back) inside one state, and Step Functions fails
+	// an execution whose state passes 262,144 bytes, uncatchably: 192 KiB leaves room for the
+	// ids and the lease beside it, at their longest (see the budget test in
+	// internal/localstack). It also keeps the item far under DynamoDB's 400 KB.
+	MaxDataBytes = 192 * 1024
 	// MaxErrorBytes and MaxTracebackBytes bound a failure record; longer text is cut with a
 	// note rather than refused, since a failure must always be recorded.
 	MaxErrorBytes     = 4 * 1024

@@ -9,14 +9,12 @@ import (
 	"context"
 	"encoding/json"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 )
 
 func main() {
-	lambda.Start(handler{lambdafn.Setup()}.Handle)
+	lambdafn.Start(handler{lambdafn.Setup()}.Handle)
 }
 
 type handler struct{ lambdafn.Deps }
@@ -36,6 +34,7 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.C
 	return &contract.ClaimOutput{
 		JobID: in.JobID, TaskID: in.TaskID, Data: dataOrEmpty(lease.Task.Data),
 		Retry: lease.Retry, Attempt: lease.Task.Attempts, Lease: *lease, LeaseExpires: lease.Expires,
+		WorkTimeout: h.Config.WorkTimeout,
 	}, nil
 }
 

@@ -1,22 +1,26 @@
 // Command complete is the Lambda function that marks a leased task succeeded
-// (tracker.Complete). Replaying it with the same lease returns the task's current state.
+// (tracker.Complete) with the worker's result. Replaying it with the same lease returns the
+// task's current state.
 //
-// Event: contract.CompleteInput. Result: contract.TaskOutput. Errors: InvalidInput,
-// StaleLease, TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable.
+// Event: contract.CompleteInput. Result: contract.TaskOutput. Errors: InvalidWorkerOutput
+// (the result is not a JSON object or null; nothing is written), InvalidInput, StaleLease,
+// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable.
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 
-	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 )
 
 func main() {
-	lambda.Start(handler{lambdafn.Setup()}.Handle)
+	lambdafn.Start(handler{lambdafn.Setup()}.Handle)
 }
 
 type handler struct{ lambdafn.Deps }
@@ -31,6 +35,10 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.T
 		return nil, lambdafn.Fail(ctx, h.Log, "complete", lambdafn.Missing("lease"))
 	}
 	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	if err := checkWorkerOutput(in.Result); err != nil {
+		log.WarnContext(ctx, "complete refused", "error_type", contract.ErrInvalidWorkerOutput, "error", err.Error())
+		return nil, err
+	}
 	task, err := h.Tracker.Complete(ctx, *in.Lease, in.Result)
 	if err != nil {
 		return nil, lambdafn.Fail(ctx, log, "complete", err)
@@ -40,4 +48,28 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.T
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		Attempts: task.Attempts, Data: task.Data, UpdateTime: task.UpdateTime,
 	}, nil
+}
+
+// checkWorkerOutput refuses a worker result that is neither a JSON object nor null, naming
+// what the worker returned, as an InvalidWorkerOutput error.
+func checkWorkerOutput(result json.RawMessage) error {
+	trimmed := bytes.TrimSpace(result)
+	if len(trimmed) == 0 || trimmed[0] == '{' || bytes.Equal(trimmed, []byte("null")) {
+		return nil
+	}
+	kind := "a number"
+	switch trimmed[0] {
+	case '"':
+		kind = "a string"
+	case '[':
+		kind = "an array"
+	case 't', 'f':
+		kind = "a boolean"
+	}
+	shown := string(trimmed)
+	if len(shown) > 200 {
+		shown = shown[:200] + "…"
+	}
+	return messages.InvokeResponse_Error{Type: contract.ErrInvalidWorkerOutput,
+		Message: fmt.Sprintf("the worker returned %s (%s), not a JSON object or null", kind, shown)}
 }

@@ -1,6 +1,8 @@
 // Command fail is the Lambda function that records a failed attempt of a leased task
 // (tracker.Fail) from the error a Step Functions Catch hands over, and says whether the task
-// will be retried or is now ignored. Replaying it with the same lease counts nothing twice.
+// will be retried (and when) or is now ignored. With "release": true it hands the task back
+// without counting a failure instead (tracker.Release), for work a throttle kept from
+// running. Replaying it with the same lease counts nothing twice.
 //
 // Event: contract.FailInput. Result: contract.FailOutput. Errors: InvalidInput, StaleLease,
 // TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable.
@@ -11,8 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/aws/aws-lambda-go/lambda"
+	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
@@ -20,7 +21,7 @@ import (
 )
 
 func main() {
-	lambda.Start(handler{lambdafn.Setup()}.Handle)
+	lambdafn.Start(handler{lambdafn.Setup()}.Handle)
 }
 
 type handler struct{ lambdafn.Deps }
@@ -38,6 +39,15 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.F
 		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("error"))
 	}
 	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	if in.Release {
+		task, err := h.Tracker.Release(ctx, *in.Lease)
+		if err != nil {
+			return nil, lambdafn.Fail(ctx, log, "release", err)
+		}
+		log.InfoContext(ctx, "released", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
+		return &contract.FailOutput{JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
+			WillRetry: true, Released: true}, nil
+	}
 	failure := failureOf(*in.Error)
 	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)
 	if err != nil {
@@ -47,16 +57,8 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.F
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,
-		BackoffSeconds: backoff(task.Retry),
+		BackoffSeconds: int(h.Tracker.BackoffAfter(task.Retry) / time.Second), RetryAt: task.RetryAt,
 	}, nil
-}
-
-// backoff is the wait before attempt retry+1: 5 s doubling per failure, at most 300 s.
-func backoff(retry int) int {
-	if retry < 1 {
-		return 0
-	}
-	return min(5<<min(retry-1, 6), 300)
 }
 
 // failureOf turns a Step Functions error into the task's error record. When Cause is the JSON

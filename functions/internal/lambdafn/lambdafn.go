@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -25,7 +27,13 @@ type Config struct {
 	Codes         tracker.StatusCodes // TRACKER_STATUS_CODES, "0,3,6,9,10" by default
 	MaxRetry      int                 // TRACKER_MAX_RETRY, 3 by default
 	LeaseDuration time.Duration       // TRACKER_LEASE_SECONDS, 900 by default
+	Backoff       time.Duration       // TRACKER_BACKOFF_SECONDS, 5 by default
 	LogLevel      slog.Level          // LOG_LEVEL: debug, info, warn, error
+	// The defaults of a run (list-pending answers them to the state machine).
+	PageSize    int // TRACKER_PAGE_SIZE, contract.DefaultPageSize by default
+	BatchSize   int // TRACKER_BATCH_SIZE, contract.DefaultBatchSize by default
+	Concurrency int // TRACKER_CONCURRENCY, contract.DefaultConcurrency by default
+	WorkTimeout int // TRACKER_WORKER_TIMEOUT_SECONDS: the worker's timeout, 60 by default
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in a main) and reports
@@ -46,13 +54,32 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return cfg, fmt.Errorf("TRACKER_MAX_RETRY=%q is not a positive whole number", v)
 		}
 	}
-	if v := getenv("TRACKER_LEASE_SECONDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return cfg, fmt.Errorf("TRACKER_LEASE_SECONDS=%q is not a positive whole number", v)
+	cfg = cfg.WithDefaults()
+	var lease, backoff int
+	for _, v := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"TRACKER_LEASE_SECONDS", &lease, 1, 1 << 30},
+		{"TRACKER_BACKOFF_SECONDS", &backoff, 1, 86400},
+		{"TRACKER_PAGE_SIZE", &cfg.PageSize, 1, tracker.MaxPageLimit},
+		{"TRACKER_BATCH_SIZE", &cfg.BatchSize, 1, contract.MaxBatchSize},
+		{"TRACKER_CONCURRENCY", &cfg.Concurrency, 1, contract.MaxConcurrency},
+		{"TRACKER_WORKER_TIMEOUT_SECONDS", &cfg.WorkTimeout, 1, 86400},
+	} {
+		text := getenv(v.name)
+		if text == "" {
+			continue
 		}
-		cfg.LeaseDuration = time.Duration(n) * time.Second
+		n, err := strconv.Atoi(text)
+		if err != nil || n < v.min || n > v.max {
+			return cfg, fmt.Errorf("%s=%q is not a whole number within %d..%d", v.name, text, v.min, v.max)
+		}
+		*v.dst = n
 	}
+	cfg.LeaseDuration = time.Duration(lease) * time.Second
+	cfg.Backoff = time.Duration(backoff) * time.Second
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := cfg.LogLevel.UnmarshalText([]byte(strings.ToUpper(v))); err != nil {
 			return cfg, fmt.Errorf("LOG_LEVEL=%q: want debug, info, warn or error", v)
@@ -60,6 +87,26 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	return cfg, nil
 }
+
+// WithDefaults returns c with the run defaults filled in where they are zero.
+func (c Config) WithDefaults() Config {
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{&c.PageSize, contract.DefaultPageSize}, {&c.BatchSize, contract.DefaultBatchSize},
+		{&c.Concurrency, contract.DefaultConcurrency}, {&c.WorkTimeout, DefaultWorkTimeout},
+	} {
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	return c
+}
+
+// DefaultWorkTimeout is the worker's timeout in seconds when TRACKER_WORKER_TIMEOUT_SECONDS
+// is unset: the example worker's.
+const DefaultWorkTimeout = 60
 
 // NewTracker builds the DynamoDB client from the default AWS configuration (which honours
 // AWS_ENDPOINT_URL_DYNAMODB for local runs) and a Tracker over it.
@@ -69,7 +116,7 @@ func NewTracker(ctx context.Context, cfg Config) (*tracker.Tracker, error) {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
 	return tracker.New(dynamodb.NewFromConfig(awsCfg), tracker.Config{
-		Table: cfg.Table, Codes: cfg.Codes, MaxRetry: cfg.MaxRetry, LeaseDuration: cfg.LeaseDuration,
+		Table: cfg.Table, Codes: cfg.Codes, MaxRetry: cfg.MaxRetry, LeaseDuration: cfg.LeaseDuration, Backoff: cfg.Backoff,
 	})
 }
 
@@ -82,6 +129,7 @@ func NewLogger(level slog.Level) *slog.Logger {
 type Deps struct {
 	Tracker *tracker.Tracker
 	Log     *slog.Logger
+	Config  Config
 }
 
 // Setup does a main's cold start: configuration, client, logger. It exits the process on a
@@ -91,7 +139,7 @@ func Setup() Deps {
 	if err == nil {
 		var tr *tracker.Tracker
 		if tr, err = NewTracker(context.Background(), cfg); err == nil {
-			return Deps{Tracker: tr, Log: NewLogger(cfg.LogLevel)}
+			return Deps{Tracker: tr, Log: NewLogger(cfg.LogLevel), Config: cfg}
 		}
 	}
 	NewLogger(slog.LevelInfo).Error("cold start failed", "error", err.Error())
@@ -110,4 +158,10 @@ func With(ctx context.Context, log *slog.Logger, jobID, taskID, executionID stri
 		log = log.With("request_id", lc.AwsRequestID)
 	}
 	return log
+}
+
+// Start runs handler as the Lambda function. Responses are encoded without HTML escaping, so
+// that a '<' in task data stays one byte and payload sizes are what Step Functions counts.
+func Start(handler any) {
+	lambda.StartWithOptions(handler, lambda.WithSetEscapeHTML(false))
 }
