@@ -92,14 +92,14 @@ const (
 	MaxBatchSize       = 100
 	DefaultConcurrency = 10
 	MaxConcurrency     = 1000
-	MaxRounds          = 100
+	MaxRounds          = 50
 	// DefaultMaxSteps is how many pages (or waits) one parent execution lists before it
 	// continues as a new execution; MaxSteps is the most the history budget allows.
-	DefaultMaxSteps = 500
-	MaxSteps        = 600
+	DefaultMaxSteps = 400
+	MaxSteps        = 500
 	// MaxTaskIDs bounds an explicit list of task ids, and MaxJobIDs a sweep's jobs.
 	MaxTaskIDs = 100
-	MaxJobIDs  = 1000
+	MaxJobIDs  = 500
 	// MaxPageBytes bounds a page's ids as encoded JSON; MaxInputBytes an execution's input.
 	MaxPageBytes  = 96 * 1024
 	MaxInputBytes = 96 * 1024
