@@ -586,26 +586,31 @@ func TestRunLocalResult(t *testing.T) {
 
 func TestParseLocalResult(t *testing.T) {
 	t.Parallel()
+	job := `{"job_id":"j1","rounds":1,"pages":2,"listed":3,"executions":1,"counts":{"succeeded":3}}`
 	for _, tc := range []struct {
 		name, out string
 		ok        bool
 		status    string
 		jobs      int
 	}{
-		{"succeeded", `{"status":"SUCCEEDED","output":{"jobs":[{"job_id":"j1","pages":1,"tasks":0,"counts":{},"last_page":[]}]}}`, true, "SUCCEEDED", 1},
-		{"surrounding space", "\n  {\"status\":\"SUCCEEDED\",\"output\":{\"jobs\":[]}}\n\n", true, "SUCCEEDED", 0},
-		{"unknown fields", `{"status":"SUCCEEDED","output":{"jobs":[{"job_id":"j1","new":1}],"more":2},"took":3}`, true, "SUCCEEDED", 1},
+		{"succeeded", `{"status":"SUCCEEDED","output":` + job + `,"arn":"a","executions":[{"arn":"a","status":"SUCCEEDED","output":` + job + `}]}`, true, "SUCCEEDED", 1},
+		{"surrounding space", "\n  {\"status\":\"SUCCEEDED\",\"output\":{\"job_id\":\"j\"},\"executions\":[]}\n\n", true, "SUCCEEDED", 0},
+		{"unknown fields", `{"status":"SUCCEEDED","output":{"job_id":"j1","new":1},"took":3}`, true, "SUCCEEDED", 0},
+		{"continued as new", `{"status":"SUCCEEDED","output":{"job_id":"j1","continued_as":"b"},"arn":"a","executions":[` +
+			`{"arn":"a","status":"SUCCEEDED","states":{"Handover":1},"output":{"job_id":"j1","continued_as":"b"}},` +
+			`{"arn":"b","started_by":"a","status":"SUCCEEDED","output":` + job + `}]}`, true, "SUCCEEDED", 1},
+		{"a sweep", `{"status":"SUCCEEDED","output":{"swept":2},"arn":"s","executions":[{"arn":"s","status":"SUCCEEDED","output":{"swept":2}},` +
+			`{"arn":"a","started_by":"s","status":"SUCCEEDED","output":` + job + `},{"arn":"b","started_by":"s","status":"SUCCEEDED","output":` + job + `}]}`, true, "SUCCEEDED", 2},
 		{"failed", `{"status":"FAILED","error":"States.Runtime","cause":"x"}`, true, "FAILED", 0},
 		{"failed without error", `{"status":"FAILED"}`, true, "FAILED", 0},
 		{"empty", "", false, "", 0},
 		{"text", "summary: 3 succeeded\n", false, "", 0},
 		{"not JSON", `{"status":"SUCCEEDED"`, false, "", 0},
-		{"another status", `{"status":"RUNNING","output":{"jobs":[]}}`, false, "", 0},
-		{"no status", `{"output":{"jobs":[]}}`, false, "", 0},
+		{"another status", `{"status":"RUNNING","output":{"job_id":"j"}}`, false, "", 0},
+		{"no status", `{"output":{"job_id":"j"}}`, false, "", 0},
 		{"succeeded without output", `{"status":"SUCCEEDED"}`, false, "", 0},
-		{"succeeded without jobs", `{"status":"SUCCEEDED","output":{"result":1}}`, false, "", 0},
-		{"a job without id", `{"status":"SUCCEEDED","output":{"jobs":[{"pages":1}]}}`, false, "", 0},
-		{"jobs not a list", `{"status":"SUCCEEDED","output":{"jobs":{}}}`, false, "", 0},
+		{"succeeded without a job", `{"status":"SUCCEEDED","output":{"result":1}}`, false, "", 0},
+		{"output not an object", `{"status":"SUCCEEDED","output":[1]}`, false, "", 0},
 		{"two lines", "{\"status\":\"FAILED\"}\n{\"status\":\"FAILED\"}\n", false, "", 0},
 		{"two documents", `{"status":"FAILED"} {"status":"FAILED"}`, false, "", 0},
 		{"an array", `[{"status":"FAILED"}]`, false, "", 0},
@@ -618,11 +623,7 @@ func TestParseLocalResult(t *testing.T) {
 			if !ok {
 				return
 			}
-			jobs := 0
-			if res.Output != nil && res.Output.Jobs != nil {
-				jobs = len(*res.Output.Jobs)
-			}
-			if res.Status != tc.status || jobs != tc.jobs {
+			if jobs := len(res.chains()); res.Status != tc.status || jobs != tc.jobs {
 				t.Errorf("parseLocalResult(%q) = status %s, %d jobs; want %s, %d", tc.out, res.Status, jobs, tc.status, tc.jobs)
 			}
 		})

@@ -49,7 +49,7 @@ func TestMain(m *testing.M) {
 }
 
 // start brings the stack up once, for every test of the binary.
-func start(t *testing.T) {
+func start(t testing.TB) {
 	t.Helper()
 	env.once.Do(func() {
 		ctx := context.Background()
@@ -77,10 +77,14 @@ func start(t *testing.T) {
 }
 
 // newJob creates a job of tasks whose data is given by id, and returns its id.
-func newJob(t *testing.T, tasks map[string]string) string {
+func newJob(t testing.TB, tasks map[string]string) string {
+	return newJobAs(t, strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name())), tasks)
+}
+
+// newJobAs creates job with tasks whose data is given by id.
+func newJobAs(t testing.TB, job string, tasks map[string]string) string {
 	t.Helper()
 	start(t)
-	job := strings.ToLower(strings.NewReplacer("/", "-", "_", "-").Replace(t.Name()))
 	var nts []tracker.NewTask
 	for id, data := range tasks {
 		nt := tracker.NewTask{ID: id}
