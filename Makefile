@@ -38,9 +38,11 @@ check:
 test: deps build check
 	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
 
-## bench: the benchmarks (counted DynamoDB calls, capacity, throughput)
+## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost of a
+## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
 
 clean:
 	rm -rf build cdk.out

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -38,8 +39,9 @@ func main() {
 func run() error {
 	var (
 		n           = flag.Int("tasks", 300, "tasks in the job")
-		concurrency = flag.Int("concurrency", 10, "the Map state's concurrency")
-		waits       = flag.Bool("waits", false, "keep the backoff waits between attempts (5 s, 10 s, ...)")
+		concurrency = flag.Int("concurrency", 4, "child executions at once")
+		waits       = flag.Bool("waits", false, "keep the Retry intervals of the steps as written")
+		backoff     = flag.Int("backoff", 1, "seconds a failed task waits before its next attempt, doubling per failure (5 on AWS by default)")
 		table       = flag.String("table", "demo-tasks", "the table in DynamoDB Local")
 		job         = flag.String("job", "parse-json", "the job id")
 	)
@@ -84,14 +86,15 @@ func run() error {
 	}
 
 	step("start the local Lambda endpoint: 5 functions under the Runtime Interface Emulator")
-	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: endpoint, Pool: *concurrency})
+	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: endpoint, Pool: *concurrency,
+		Env: map[string]string{"TRACKER_BACKOFF_SECONDS": fmt.Sprint(*backoff)}})
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
 
-	step("run the state machine (concurrency %d)", *concurrency)
-	if err := execute(ctx, stack, map[string]any{"job_id": *job, "concurrency": *concurrency}, *waits); err != nil {
+	step("run the state machine: pages of 100, batches of 10, %d child executions at once; failed tasks wait %d s, doubling", *concurrency, *backoff)
+	if err := execute(ctx, stack, map[string]any{"job_id": *job, "concurrency": *concurrency, "page_size": 100, "batch_size": 10}, *waits); err != nil {
 		return err
 	}
 	if err := printCounts(ctx, tr, *job); err != nil {
@@ -130,31 +133,37 @@ func run() error {
 
 func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...) }
 
-// execute runs the state machine and prints how it went.
+// execute runs the state machine and prints how it went: the executions it took (a sweep
+// starts one per job; a job continues as new before its history budget runs out), and per
+// job the rounds and pages.
 func execute(ctx context.Context, stack *localstack.Stack, input any, waits bool) error {
 	start := time.Now()
 	ex, err := stack.Run(ctx, input, localstack.RunOptions{Waits: waits})
 	if err != nil {
 		return err
 	}
-	if ex.Status != "SUCCEEDED" {
-		return fmt.Errorf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
+	children := 0
+	for _, e := range ex.Executions {
+		if e.Status != "SUCCEEDED" {
+			return fmt.Errorf("execution %s %s: %s: %s", e.Name, e.Status, e.Error, e.Cause)
+		}
+		children += e.Children
 	}
-	var out struct {
-		Jobs []struct {
-			JobID    string `json:"job_id"`
-			Pages    int    `json:"pages"`
-			Tasks    int    `json:"tasks"`
-			LastPage []struct {
-				Outcome string `json:"outcome"`
-			} `json:"last_page"`
-		} `json:"jobs"`
-	}
-	if err := json.Unmarshal(ex.Output, &out); err != nil {
-		return err
-	}
-	for _, j := range out.Jobs {
-		fmt.Printf("execution SUCCEEDED in %s: job %s, %d tasks in %d pages\n", time.Since(start).Round(10*time.Millisecond), j.JobID, j.Tasks, j.Pages)
+	fmt.Printf("SUCCEEDED in %s: %d Standard executions, %d Express child executions (one per batch)\n",
+		time.Since(start).Round(10*time.Millisecond), len(ex.Executions), children)
+	for _, e := range ex.Executions {
+		var out contract.RunOutput
+		if err := json.Unmarshal(e.Output, &out); err != nil {
+			return err
+		}
+		switch {
+		case out.Swept > 0:
+			fmt.Printf("  sweep: started %d job executions\n", out.Swept)
+		case out.ContinuedAs != "":
+			fmt.Printf("  job %s: continued as a new execution after %d pages\n", out.JobID, out.Pages)
+		default:
+			fmt.Printf("  job %s: %d tasks listed in %d pages over %d rounds, %d executions\n", out.JobID, out.Listed, out.Pages, out.Rounds, out.Executions)
+		}
 	}
 	return nil
 }
