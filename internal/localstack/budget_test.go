@@ -280,9 +280,9 @@ func TestHistoryBudgetOfAMillionTasks(t *testing.T) {
 func TestPayloadBudget(t *testing.T) {
 	t.Parallel()
 	const limit = 262144
-	idWorst := 6 * tracker.MaxKeyBytes // an id, encoded, at worst
-	arn := 200                         // an execution ARN
-	settings := 400                    // the run's numbers and field names
+	idWorst := 6 * tracker.MaxKeyBytes            // an id, encoded, at worst
+	arn := 200                                    // an execution ARN
+	settings := 400                               // the run's numbers and field names
 	parent := contract.MaxInputBytes + settings + // the run, with its task ids
 		contract.MaxPageBytes + 2*idWorst + 200 + // the page: batches, cursor, due times
 		idWorst + 300 // where the pass is, the counters, the due answer
