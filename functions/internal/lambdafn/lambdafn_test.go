@@ -85,9 +85,18 @@ func TestConfigFromEnv(t *testing.T) {
 		return func(k string) string { return m[k] }
 	}
 	cfg, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
-		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug"))
+		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
+		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_PAGE_SIZE", "50", "TRACKER_BATCH_SIZE", "7", "TRACKER_CONCURRENCY", "3",
+		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if cfg.Backoff != 2*time.Second || cfg.PageSize != 50 || cfg.BatchSize != 7 || cfg.Concurrency != 3 || cfg.WorkTimeout != 120 {
+		t.Errorf("run settings = %+v", cfg)
+	}
+	if def, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t")); err != nil || def.PageSize != 500 || def.BatchSize != 20 ||
+		def.Concurrency != 10 || def.WorkTimeout != 60 || def.Backoff != 0 {
+		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
 	if cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.LogLevel.String() != "DEBUG" {
@@ -99,6 +108,9 @@ func TestConfigFromEnv(t *testing.T) {
 		"TRACKER_MAX_RETRY":     env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
 		"TRACKER_LEASE_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
 		"LOG_LEVEL":             env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
+		"TRACKER_BATCH_SIZE":    env("TRACKER_TABLE", "t", "TRACKER_BATCH_SIZE", "101"),
+		"TRACKER_PAGE_SIZE":     env("TRACKER_TABLE", "t", "TRACKER_PAGE_SIZE", "0"),
+		"TRACKER_CONCURRENCY":   env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "1001"),
 	} {
 		if _, err := lambdafn.ConfigFromEnv(bad); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("bad %s: error %v does not name it", name, err)
