@@ -51,6 +51,8 @@ type cli struct {
 	wait func(ctx context.Context, d time.Duration) error
 	// stdin is standard input.
 	stdin string
+	// version replaces the version the version command prints, when set.
+	version string
 }
 
 // result is what one run printed and returned.
@@ -71,6 +73,9 @@ func (c *cli) run(t testing.TB, args ...string) result {
 	a.stdinTTY, a.stdoutTTY, a.stderrTTY = c.stdinTTY, c.stdoutTTY, c.stderrTTY
 	if c.wait != nil {
 		a.wait = c.wait
+	}
+	if c.version != "" {
+		a.version = c.version
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/version"
 )
 
 func main() {
@@ -57,6 +59,8 @@ type app struct {
 	// stdinTTY, stdoutTTY and stderrTTY say whether each stream is a terminal: prompts need
 	// stdin to be one, colors stdout, the progress bar stderr.
 	stdinTTY, stdoutTTY, stderrTTY bool
+	// version is what the version command prints: version.Get() outside tests.
+	version string
 
 	opts options // the common flags of the running command
 }
@@ -69,6 +73,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, env func(string) string) 
 		stdinTTY:  isTerminal(stdin),
 		stdoutTTY: isTerminal(stdout),
 		stderrTTY: isTerminal(stderr),
+		version:   version.Get(),
 	}
 }
 
@@ -123,6 +128,7 @@ func commands() []*command {
 		runCommand(),
 		createTableCommand(),
 		deleteJobCommand(),
+		versionCommand(),
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/version"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -91,6 +92,7 @@ func Setup() Deps {
 	if err == nil {
 		var tr *tracker.Tracker
 		if tr, err = NewTracker(context.Background(), cfg); err == nil {
+			NewLogger(cfg.LogLevel).Info("cold start", "version", version.Get())
 			return Deps{Tracker: tr, Log: NewLogger(cfg.LogLevel)}
 		}
 	}
