@@ -300,7 +300,7 @@ func (a *app) printChange(rep *changeReport, note string) error {
 	}
 	w := a.stdout
 	if note != "" {
-		fmt.Fprintln(w, note)
+		fmt.Fprintln(w, escape(note))
 		return nil
 	}
 	verb, past := rep.Action, retryChange.past
@@ -308,9 +308,9 @@ func (a *app) printChange(rep *changeReport, note string) error {
 		past = ignoreChange.past
 	}
 	if rep.DryRun {
-		fmt.Fprintf(w, "dry run, nothing written: would %s %s of job %s", verb, plural(len(rep.Changed), "task"), rep.JobID)
+		fmt.Fprintf(w, "dry run, nothing written: would %s %s of job %s", verb, plural(len(rep.Changed), "task"), escape(rep.JobID))
 	} else {
-		fmt.Fprintf(w, "%s %s of job %s", past, plural(len(rep.Changed), "task"), rep.JobID)
+		fmt.Fprintf(w, "%s %s of job %s", past, plural(len(rep.Changed), "task"), escape(rep.JobID))
 	}
 	if len(rep.Changed) > 0 {
 		fmt.Fprintf(w, ": %s", idList(rep.Changed, 20))
@@ -318,9 +318,9 @@ func (a *app) printChange(rep *changeReport, note string) error {
 	fmt.Fprintln(w)
 	for _, r := range rep.Refused {
 		if rep.DryRun {
-			fmt.Fprintf(w, "would not %s %s: %s\n", verb, r.TaskID, r.Reason)
+			fmt.Fprintf(w, "would not %s %s: %s\n", verb, escape(r.TaskID), escape(r.Reason))
 		} else {
-			fmt.Fprintf(w, "not %s %s: %s\n", past, r.TaskID, r.Reason)
+			fmt.Fprintf(w, "not %s %s: %s\n", past, escape(r.TaskID), escape(r.Reason))
 		}
 	}
 	return nil
@@ -337,7 +337,7 @@ func (a *app) confirm(what string, yes bool) error {
 	if !a.stdinTTY {
 		return usagef("refusing to %s without confirmation: standard input is not a terminal; pass --yes", what)
 	}
-	fmt.Fprintf(a.stderr, "%s? [y/N] ", capitalize(what))
+	fmt.Fprintf(a.stderr, "%s? [y/N] ", escape(capitalize(what)))
 	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

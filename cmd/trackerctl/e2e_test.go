@@ -770,3 +770,70 @@ func TestDeleteJob(t *testing.T) {
 		}
 	})
 }
+
+// hostile matches what a terminal would act on: C0 and C1 controls (ESC among them), DEL
+// and the bidi embedding, override and isolate characters.
+var hostile = regexp.MustCompile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u202a-\u202e\u2066-\u2069]")
+
+func TestTextEscapesWhatATerminalWouldActOn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	red, rtl := "t-\x1b[31mred", "t-\u202egnp.exe"
+	input := writeFile(t, "tasks.jsonl", `{"task_id": "t-\u001b[31mred", "data": {"bell": "\u0007", "note": "`+"\u202eabc"+`"}}`+"\n"+
+		`{"task_id": "t-\u202egnp.exe"}`+"\n")
+	c := f.cli()
+	runs := []result{
+		c.run(t, "enqueue", job, input).wantCode(t, exitOK),
+		c.run(t, "enqueue", job, input).wantCode(t, exitOK),
+	}
+	f.clock.Set(t0.Add(-10 * time.Minute))
+	l, err := f.tr.Claim(ctx, job, rtl, "exec-\x1b]0;pwned\x07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0.Add(-5 * time.Minute))
+	if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: "boom \x1b[2J\u2066x", Traceback: "line 1\n\x1b[1Aline 2\n"}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0)
+	runs = append(runs,
+		c.run(t, "list", job).wantCode(t, exitOK),
+		c.run(t, "show", job, red).wantCode(t, exitOK),
+		c.run(t, "show", job, rtl).wantCode(t, exitOK),
+		c.run(t, "status", job).wantCode(t, exitOK),
+		c.run(t, "retry", job, rtl, red, "--dry-run").wantCode(t, exitOK),
+		c.run(t, "retry", job, red).wantCode(t, exitError),
+		c.run(t, "list", "job-\u2066x").wantCode(t, exitError),
+	)
+	for _, r := range runs {
+		if loc := hostile.FindStringIndex(r.stdout + r.stderr); loc != nil {
+			t.Errorf("trackerctl %q printed %q raw", r.args, (r.stdout + r.stderr)[loc[0]:loc[1]])
+		}
+	}
+	var b strings.Builder
+	for _, r := range runs {
+		r.args = escapeArgs(r.args)
+		b.WriteString(r.transcript())
+	}
+	checkGolden(t, "escape", b.String(), f.table, "TABLE", f.endpoint, "ENDPOINT", input, "INPUT")
+
+	var page struct {
+		JobID  string     `json:"job_id"`
+		Tasks  []taskJSON `json:"tasks"`
+		Cursor string     `json:"cursor"`
+	}
+	decodeStrict(t, c.run(t, "list", job, "-o", "json").wantCode(t, exitOK).stdout, &page)
+	if len(page.Tasks) != 2 || page.Tasks[0].TaskID != red || page.Tasks[1].TaskID != rtl || page.Tasks[1].LockOwner != "exec-\x1b]0;pwned\x07" {
+		t.Errorf("JSON does not carry the ids as they are: %+v", page.Tasks)
+	}
+}
+
+// escapeArgs escapes the arguments of a run for its transcript.
+func escapeArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = escape(a)
+	}
+	return out
+}

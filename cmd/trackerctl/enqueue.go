@@ -158,7 +158,7 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 				name, rej[0].Line, rej[0].Reason, plural(len(lines), "valid task"))
 		}
 		for _, r := range rej {
-			fmt.Fprintf(a.stderr, "%s:%d: %s\n", name, r.Line, r.Reason)
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
 		}
 		return fmt.Errorf("%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
 			len(rej), sum.Read, name, plural(len(lines), "valid task"))
@@ -210,7 +210,7 @@ func (a *app) write(ctx context.Context, job string, lines []inputTask, batch in
 
 func (a *app) printEnqueue(sum *enqueueSummary, dryRun bool) {
 	w := a.stdout
-	fmt.Fprintf(w, "job %s: %s read from %s\n", sum.JobID, plural(sum.Read, "task"), sum.Input)
+	fmt.Fprintf(w, "job %s: %s read from %s\n", escape(sum.JobID), plural(sum.Read, "task"), escape(sum.Input))
 	if dryRun {
 		fmt.Fprintf(w, "  valid     %d (dry run: nothing written)\n", sum.Valid)
 	} else {
@@ -223,7 +223,7 @@ func (a *app) printEnqueue(sum *enqueueSummary, dryRun bool) {
 	}
 	fmt.Fprintf(w, "  rejected  %d\n", len(sum.Rejected))
 	for _, r := range sum.Rejected {
-		fmt.Fprintf(w, "    line %d: %s\n", r.Line, r.Reason)
+		fmt.Fprintf(w, "    line %d: %s\n", r.Line, escape(r.Reason))
 	}
 }
 

@@ -108,7 +108,7 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 		} else if len(statuses) > 0 {
 			what = statuses.String() + " tasks"
 		}
-		fmt.Fprintf(a.stdout, "job %s has no %s\n", job, what)
+		fmt.Fprintf(a.stdout, "job %s has no %s\n", escape(job), what)
 	} else {
 		now := a.now()
 		tw := newTable(a.stdout)
@@ -123,7 +123,7 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 			case t.Lock != "":
 				l = fmt.Sprintf("expired (%s)", orDash(t.LockOwner))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", t.TaskID, a.paint(t.Status.String(), t.Status), t.Retry, t.Attempts, stamp(t.UpdateTime), l)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", escape(t.TaskID), a.paint(t.Status.String(), t.Status), t.Retry, t.Attempts, stamp(t.UpdateTime), l)
 		}
 		tw.Flush()
 	}
@@ -133,11 +133,12 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 	return nil
 }
 
+// orDash returns s escaped for the terminal, or "-" when it is empty.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return escape(s)
 }
 
 func showCommand() *command {
@@ -181,8 +182,8 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	now := a.now()
 	w := a.stdout
 	tw := newTable(w)
-	fmt.Fprintf(tw, "task\t%s\n", t.TaskID)
-	fmt.Fprintf(tw, "job\t%s\n", t.JobID)
+	fmt.Fprintf(tw, "task\t%s\n", escape(t.TaskID))
+	fmt.Fprintf(tw, "job\t%s\n", escape(t.JobID))
 	fmt.Fprintf(tw, "status\t%s (code %d)\n", a.paint(t.Status.String(), t.Status), t.Code)
 	fmt.Fprintf(tw, "retry\t%d (ignored after %d failed attempts)\n", t.Retry, cfg.MaxRetry)
 	fmt.Fprintf(tw, "attempts\t%d\n", t.Attempts)
@@ -200,12 +201,12 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 		exp := t.LeaseExpires(cfg.LeaseDuration)
 		fmt.Fprintf(tw, "lease\texpired %s (%s), held by %s since %s; a run claims the task again\n", stamp(exp), age(now, exp), orDash(t.LockOwner), stamp(t.LockTime))
 	case t.LockOwner != "":
-		fmt.Fprintf(tw, "lease\tnone (last held by %s, taken %s)\n", t.LockOwner, stamp(t.LockTime))
+		fmt.Fprintf(tw, "lease\tnone (last held by %s, taken %s)\n", escape(t.LockOwner), stamp(t.LockTime))
 	default:
 		fmt.Fprintf(tw, "lease\tnone\n")
 	}
 	if t.Error != nil {
-		fmt.Fprintf(tw, "error\t%s\n", oneLine(t.Error.Error))
+		fmt.Fprintf(tw, "error\t%s\n", escape(oneLine(t.Error.Error)))
 	} else {
 		fmt.Fprintf(tw, "error\t-\n")
 	}
@@ -215,7 +216,7 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	tw.Flush()
 	if t.Error != nil && strings.TrimSpace(t.Error.Traceback) != "" {
 		fmt.Fprintln(w, "traceback:")
-		fmt.Fprintln(w, indent(strings.TrimRight(t.Error.Traceback, "\n"), "    "))
+		fmt.Fprintln(w, indent(escapeLines(strings.TrimRight(t.Error.Traceback, "\n")), "    "))
 	}
 	if len(t.Data) == 0 {
 		return nil
@@ -226,7 +227,7 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 		buf.Write(t.Data)
 	}
 	fmt.Fprintln(w, "data:")
-	fmt.Fprintln(w, indent(buf.String(), "    "))
+	fmt.Fprintln(w, indent(escapeLines(buf.String()), "    "))
 	return nil
 }
 

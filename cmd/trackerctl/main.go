@@ -242,7 +242,7 @@ func (a *app) fail(err error) int {
 		fmt.Fprintln(a.stderr, "trackerctl: interrupted")
 		return exitError
 	}
-	fmt.Fprintf(a.stderr, "trackerctl: %s\n", oneLine(a.explain(err)))
+	fmt.Fprintf(a.stderr, "trackerctl: %s\n", escape(oneLine(a.explain(err))))
 	var ue *usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -19,7 +19,7 @@ log the same version at cold start.`,
 			if a.opts.json {
 				return printJSON(a.stdout, out)
 			}
-			fmt.Fprintf(a.stdout, "trackerctl %s (%s %s)\n", out.Version, out.Go, out.Platform)
+			fmt.Fprintf(a.stdout, "trackerctl %s (%s %s)\n", escape(out.Version), out.Go, out.Platform)
 			return nil
 		},
 	}
