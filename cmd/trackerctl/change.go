@@ -204,13 +204,13 @@ func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job st
 		return firstErr // nothing applied: the table or the endpoint is at fault, not the tasks
 	}
 	if len(ids) == 1 && len(rep.Refused) == 1 && !a.opts.json {
-		return fmt.Errorf("%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
+		return failf(kindRefused, "%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
 	}
 	if err := a.printChange(rep, ""); err != nil {
 		return err
 	}
 	if len(rep.Refused) > 0 {
-		return fmt.Errorf("%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
+		return failf(kindRefused, "%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
 	}
 	return nil
 }
@@ -327,7 +327,7 @@ func (a *app) printChange(rep *changeReport, note string) error {
 }
 
 // errAborted is a change the operator declined.
-var errAborted = errors.New("aborted: nothing was changed")
+var errAborted error = &opError{kind: kindAborted, msg: "aborted: nothing was changed"}
 
 // confirm asks the operator to confirm what on the terminal, unless yes.
 func (a *app) confirm(what string, yes bool) error {

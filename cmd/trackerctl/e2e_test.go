@@ -266,7 +266,7 @@ func TestEnqueue(t *testing.T) {
 		f := newFixture(t, true)
 		path := writeFile(t, "tasks.jsonl", "{\"task_id\":\"t-1\"}\n{\"task_id\":\"\"}\n")
 		r := f.cli().run(t, "enqueue", job, path, "-o", "json").wantCode(t, exitError)
-		r.wantOneLineError(t, "tasks.jsonl:2: invalid task_id: must not be empty; nothing was written")
+		r.wantJSONError(t, "invalid_input", path+":2: invalid task_id: must not be empty; nothing was written (fix the line, or pass --skip-invalid to write the 1 valid task)")
 		var sum enqueueJSON
 		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
 		if sum.Written || sum.Created != 0 || len(sum.Rejected) != 1 || sum.Rejected[0].Line != 2 {
@@ -706,7 +706,7 @@ func TestRetryAndIgnore(t *testing.T) {
 			len(rep.Refused) != 1 || rep.Refused[0].TaskID != "t-07" || rep.Refused[0].Reason != "task already succeeded" {
 			t.Errorf("report = %+v", rep)
 		}
-		r.wantOneLineError(t, "1 of 2 tasks not retried")
+		r.wantJSONError(t, "refused", "1 of 2 tasks not retried")
 		task, err := f.tr.Get(context.Background(), job, "t-06")
 		if err != nil {
 			t.Fatal(err)
@@ -836,4 +836,75 @@ func escapeArgs(args []string) []string {
 		out[i] = escape(a)
 	}
 	return out
+}
+
+func TestJSONErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	invalid := writeFile(t, "tasks.jsonl", "{\"task_id\":\"t-1\"}\n{\"task_id\":\"\"}\n[1]\n")
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string // with a terminal on stdin when set
+		code       int
+		kind, msg  string
+		wantStdout bool // the command's JSON report comes first on stdout
+	}{
+		{name: "a bad flag value is a usage error", args: []string{"list", job, "--limit", "0", "-o", "json"},
+			code: exitUsage, kind: "usage", msg: "--limit 0: want 1..1000"},
+		{name: "an unknown flag before --output json is still reported in JSON", args: []string{"status", job, "--wach", "-o", "json"},
+			code: exitUsage, kind: "usage", msg: "unknown flag --wach (see trackerctl status --help)"},
+		{name: "an unknown command is a usage error", args: []string{"-o", "json", "stats", job},
+			code: exitUsage, kind: "usage", msg: `unknown command "stats" (see trackerctl help)`},
+		{name: "an unknown job is not found", args: []string{"status", "no-such-job", "--output=json"},
+			code: exitError, kind: "not_found", msg: fmt.Sprintf(`job "no-such-job" has no tasks in table %q (check the job id, or enqueue its tasks first)`, f.table)},
+		{name: "an unknown task is not found", args: []string{"show", job, "t-99", "-o", "json"},
+			code: exitError, kind: "not_found", msg: fmt.Sprintf(`job "parse-json" has no task "t-99" in table %q`, f.table)},
+		{name: "a refused change follows its report", args: []string{"retry", job, "t-07", "-o", "json"},
+			code: exitError, kind: "refused", msg: "1 of 1 task not retried", wantStdout: true},
+		{name: "a declined confirmation is aborted", args: []string{"ignore", job, "t-01", "t-02", "-o", "json"}, stdin: "n\n",
+			code: exitError, kind: "aborted", msg: "aborted: nothing was changed"},
+		{name: "several invalid lines are one JSON error after the summary", args: []string{"enqueue", job, invalid, "-o", "json"},
+			code: exitError, kind: "invalid_input", wantStdout: true,
+			msg: "2 of 3 lines of " + invalid + " are invalid; nothing was written (fix them, or pass --skip-invalid to write the 1 valid task)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			if tc.stdin != "" {
+				prompt := "Ignore 2 tasks of job parse-json? [y/N] "
+				if !strings.HasPrefix(r.stderr, prompt) {
+					t.Fatalf("stderr %q does not start with the question", r.stderr)
+				}
+				r.stderr = strings.TrimPrefix(r.stderr, prompt)
+			}
+			r.wantJSONError(t, tc.kind, tc.msg)
+			if tc.wantStdout != (r.stdout != "") || (r.stdout != "" && !json.Valid([]byte(r.stdout))) {
+				t.Errorf("stdout = %q, want a JSON report: %v", r.stdout, tc.wantStdout)
+			}
+			if got := f.statuses(t, job); !reflect.DeepEqual(got, seeded) {
+				t.Errorf("statuses after = %v, want the seed's", got)
+			}
+		})
+	}
+	t.Run("a missing table is named", func(t *testing.T) {
+		t.Parallel()
+		g := newFixture(t, false)
+		g.cli().run(t, "list", job, "-o", "json").wantCode(t, exitError).wantJSONError(t, "table_not_found",
+			fmt.Sprintf("table %q does not exist at %s (create it with 'trackerctl create-table' on DynamoDB Local, or deploy the stack on AWS)", g.table, g.endpoint))
+	})
+	t.Run("an unreachable endpoint is named", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		c.env[envEndpoint] = closedPort(t)
+		r := c.run(t, "status", job, "-o", "json").wantCode(t, exitError)
+		r.wantJSONError(t, "unreachable", "")
+		if !strings.Contains(r.stderr, "cannot reach DynamoDB at "+c.env[envEndpoint]) {
+			t.Errorf("stderr = %s", r.stderr)
+		}
+	})
 }

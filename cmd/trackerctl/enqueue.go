@@ -137,7 +137,7 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 	}
 	var le *lineError
 	if errors.As(err, &le) {
-		return fmt.Errorf("%s:%d: %s; nothing was written", name, le.line, le.msg)
+		return failf(kindInvalidInput, "%s:%d: %s; nothing was written", name, le.line, le.msg)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
@@ -145,7 +145,7 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 	lines, rej = validate(job, lines, rej)
 	sum := &enqueueSummary{JobID: job, Input: name, Read: len(lines) + len(rej), Valid: len(lines), Rejected: rej}
 	if sum.Read == 0 {
-		return fmt.Errorf("%s holds no tasks", name)
+		return failf(kindInvalidInput, "%s holds no tasks", name)
 	}
 	if len(rej) > 0 && !o.skipInvalid {
 		if a.opts.json {
@@ -154,13 +154,15 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 			}
 		}
 		if len(rej) == 1 {
-			return fmt.Errorf("%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
+			return failf(kindInvalidInput, "%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
 				name, rej[0].Line, rej[0].Reason, plural(len(lines), "valid task"))
 		}
-		for _, r := range rej {
-			fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
+		if !a.opts.json { // the JSON summary on stdout lists them
+			for _, r := range rej {
+				fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
+			}
 		}
-		return fmt.Errorf("%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
+		return failf(kindInvalidInput, "%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
 			len(rej), sum.Read, name, plural(len(lines), "valid task"))
 	}
 	if !o.dryRun && len(lines) > 0 {

@@ -122,6 +122,29 @@ func (r result) wantOneLineError(t testing.TB, want ...string) {
 	}
 }
 
+// jsonErrorLine is the schema of an error on stderr under --output json.
+type jsonErrorLine struct {
+	Error string `json:"error"`
+	Type  string `json:"type"`
+}
+
+// wantJSONError checks that a failed run printed exactly one line on stderr, the JSON
+// object {"error": msg, "type": kind}; an empty msg is not compared.
+func (r result) wantJSONError(t testing.TB, kind, msg string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("trackerctl %s succeeded, want an error", strings.Join(r.args, " "))
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Fatalf("trackerctl %s: stderr is not one line:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
+	var got jsonErrorLine
+	decodeStrict(t, r.stderr, &got, "error", "type")
+	if got.Type != kind || (msg != "" && got.Error != msg) || got.Error == "" {
+		t.Errorf("trackerctl %s: stderr error %+v, want type %q and message %q", strings.Join(r.args, " "), got, kind, msg)
+	}
+}
+
 // checkGolden compares got with testdata/name.golden, or rewrites it under -update.
 // replace pairs normalise per-run values (the table name, the endpoint) first.
 func checkGolden(t testing.TB, name, got string, replace ...string) {

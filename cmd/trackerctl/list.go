@@ -164,7 +164,7 @@ pretty-printed.`,
 				if _, _, cerr := a.countJob(ctx, tr, job); cerr != nil {
 					return cerr
 				}
-				return fmt.Errorf("job %q has no task %q in table %q", job, id, a.opts.table)
+				return failf(kindNotFound, "job %q has no task %q in table %q", job, id, a.opts.table)
 			}
 			if err != nil {
 				return err

@@ -52,7 +52,7 @@ table; pass --aws to create it there anyway.`,
 				return err
 			default:
 				if err := checkLayout(desc.Table); err != nil {
-					return fmt.Errorf("table %q exists %s but %v", a.opts.table, a.where(), err)
+					return failf(kindTableLayout, "table %q exists %s but %v", a.opts.table, a.where(), err)
 				}
 			}
 			out := struct {

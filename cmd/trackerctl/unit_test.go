@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,7 +143,7 @@ func TestCommonFlagsBeforeTheCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"common flags move after the command", []string{"--table", "tasks", "--endpoint=" + endpoint, "-o", "json", "status", "j"}, exitError, "cannot reach DynamoDB at " + endpoint},
+		{"common flags move after the command", []string{"--table", "tasks", "--endpoint=" + endpoint, "-o", "text", "status", "j"}, exitError, "cannot reach DynamoDB at " + endpoint},
 		{"a command flag before the command is refused", []string{"--watch", "status", "j"}, exitUsage, "flag --watch must follow the command"},
 		{"flags without a command", []string{"--table", "tasks"}, exitUsage, "no command"},
 	}
@@ -578,7 +580,7 @@ func TestRunLocalResult(t *testing.T) {
 			}
 			if tc.code != exitOK {
 				text.wantOneLineError(t)
-				js.wantOneLineError(t)
+				js.wantJSONError(t, "error", strings.TrimPrefix(strings.TrimSuffix(text.stderr, "\n"), "trackerctl: "))
 			}
 		})
 	}
@@ -677,5 +679,23 @@ func TestIsTerminal(t *testing.T) {
 	defer f.Close()
 	if isTerminal(f) {
 		t.Error("a file counts as a terminal")
+	}
+}
+
+func TestFailReportsAnInterruptionInBothFormats(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		json bool
+		want string
+	}{
+		{false, "trackerctl: interrupted\n"},
+		{true, `{"error":"interrupted","type":"interrupted"}` + "\n"},
+	} {
+		var stderr bytes.Buffer
+		a := newApp(nil, io.Discard, &stderr, func(string) string { return "" })
+		a.opts.json = tc.json
+		if code := a.fail(fmt.Errorf("list: %w", context.Canceled)); code != exitError || stderr.String() != tc.want {
+			t.Errorf("json %v: exit %d, stderr %q; want exit %d, %q", tc.json, code, stderr.String(), exitError, tc.want)
+		}
 	}
 }
