@@ -5,11 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -506,6 +511,8 @@ type taskJSON struct {
 		Expires time.Time `json:"expires"`
 		Live    bool      `json:"live"`
 	} `json:"lease"`
+	// list only
+	LastError *string `json:"last_error"`
 	// show only
 	Data  json.RawMessage `json:"data"`
 	Error *struct {
@@ -550,11 +557,15 @@ func TestList(t *testing.T) {
 				Cursor string     `json:"cursor"`
 			}
 			decodeStrict(t, c.run(t, args...).wantCode(t, exitOK).stdout, &page, "job_id", "tasks", "cursor",
-				"tasks[].task_id", "tasks[].status", "tasks[].update_time", "tasks[].lease", "tasks[].create_time")
+				"tasks[].task_id", "tasks[].status", "tasks[].update_time", "tasks[].lease", "tasks[].create_time", "tasks[].last_error")
 			for _, task := range page.Tasks {
 				ids = append(ids, task.TaskID)
 				if task.Data != nil || task.Error != nil {
-					t.Errorf("list carries data or error: %+v", task)
+					t.Errorf("list carries data or the error record: %+v", task)
+				}
+				if wantErr := task.TaskID == "t-06"; wantErr != (task.LastError != nil) ||
+					(wantErr && *task.LastError != "WorkerError: timeout after 30s") {
+					t.Errorf("%s's last error = %v", task.TaskID, task.LastError)
 				}
 				if task.TaskID == "t-04" && (task.Lease == nil || !task.Lease.Live || task.LockOwner != "exec-live") {
 					t.Errorf("t-04's lease = %+v", task.Lease)
@@ -906,5 +917,200 @@ func TestJSONErrors(t *testing.T) {
 		if !strings.Contains(r.stderr, "cannot reach DynamoDB at "+c.env[envEndpoint]) {
 			t.Errorf("stderr = %s", r.stderr)
 		}
+	})
+}
+
+// seedErrors adds to the seed tasks whose last errors differ: t-09 failed on a full disk
+// (an error longer than the list's column), t-10 ignored after a timeout, t-11 succeeded
+// after a timeout, t-12 failed with a message over two lines. With the seed's t-06 (failed,
+// "WorkerError: timeout after 30s"), "timeout" is in the last error of t-06, t-10 and t-11.
+func (f *fixture) seedErrors(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	fail := func(id, msg string) tracker.Lease {
+		t.Helper()
+		if _, err := f.tr.CreateTask(ctx, job, id, nil); err != nil {
+			t.Fatal(err)
+		}
+		l, err := f.tr.Claim(ctx, job, id, "exec-c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: msg}); err != nil {
+			t.Fatal(err)
+		}
+		return *l
+	}
+	f.clock.Set(t0.Add(-15 * time.Minute))
+	fail("t-09", "OSError: [Errno 28] No space left on device: '/tmp/work/output/part-00017.parquet'")
+	fail("t-10", "WorkerError: timeout after 60s")
+	if _, err := f.tr.Ignore(ctx, job, "t-10"); err != nil {
+		t.Fatal(err)
+	}
+	fail("t-11", "WorkerError: timeout after 10s")
+	l, err := f.tr.Claim(ctx, job, "t-11", "exec-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tr.Complete(ctx, *l, nil); err != nil {
+		t.Fatal(err)
+	}
+	fail("t-12", "ValueError: bad record\n  at line 7")
+	f.clock.Set(t0)
+}
+
+// seededErrors are the statuses after seed and seedErrors.
+func seededErrors() map[string]string {
+	want := map[string]string{"t-09": "failed", "t-10": "ignored", "t-11": "succeeded", "t-12": "failed"}
+	for id, s := range seeded {
+		want[id] = s
+	}
+	return want
+}
+
+// countingProxy forwards to endpoint and counts the DynamoDB operations it passes on, by
+// name (GetItem, Query).
+type countingProxy struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+func newCountingProxy(t *testing.T, endpoint string) (*countingProxy, string) {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ops: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		p.mu.Lock()
+		p.ops[op]++
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return p, srv.URL
+}
+
+func (p *countingProxy) count(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ops[op]
+}
+
+func TestListErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	f.seedErrors(t)
+	t.Run("text shows the last error, cut to the column, and filters on it", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		f.golden(t, "list-errors",
+			c.run(t, "list", job).wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--status", "failed,ignored").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--limit", "3").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--limit", "3", "--all").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "Timeout").wantCode(t, exitOK),
+		)
+	})
+	t.Run("JSON carries the whole message", func(t *testing.T) {
+		t.Parallel()
+		var page struct {
+			JobID  string     `json:"job_id"`
+			Tasks  []taskJSON `json:"tasks"`
+			Cursor string     `json:"cursor"`
+		}
+		decodeStrict(t, f.cli().run(t, "list", job, "--error", "Errno", "-o", "json").wantCode(t, exitOK).stdout, &page, "tasks[].last_error")
+		want := "OSError: [Errno 28] No space left on device: '/tmp/work/output/part-00017.parquet'"
+		if len(page.Tasks) != 1 || page.Tasks[0].TaskID != "t-09" || page.Tasks[0].LastError == nil || *page.Tasks[0].LastError != want || page.Cursor != "" {
+			t.Errorf("page = %+v", page)
+		}
+	})
+	t.Run("only tasks that were claimed are read", func(t *testing.T) {
+		t.Parallel()
+		proxy, endpoint := newCountingProxy(t, f.endpoint)
+		c := f.cli()
+		c.env[envEndpoint] = endpoint
+		r := c.run(t, "list", job).wantCode(t, exitOK)
+		// t-04..t-07 and t-09..t-12 have been claimed; t-01..t-03 and t-08 never were.
+		if got := proxy.count("GetItem"); got != 8 {
+			t.Errorf("list read %d tasks with GetItem, want 8 (the claimed ones)", got)
+		}
+		if n := strings.Count(r.stdout, "\nt-"); n != 12 {
+			t.Errorf("listed %d tasks, want 12", n)
+		}
+		proxy, endpoint = newCountingProxy(t, f.endpoint)
+		c.env[envEndpoint] = endpoint
+		c.run(t, "list", job, "--status", "todo").wantCode(t, exitOK)
+		if got := proxy.count("GetItem"); got != 0 {
+			t.Errorf("listing never-claimed tasks read %d of them, want none", got)
+		}
+	})
+}
+
+func TestRetryAndIgnoreByError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string // with a terminal on stdin when set
+		code   int
+		golden string
+		after  map[string]string // statuses that changed from seed and seedErrors
+	}{
+		{name: "a dry run lists the failed and ignored tasks whose error matches", args: []string{"retry", job, "--error", "timeout", "--dry-run"},
+			golden: "retry-error-dry-run"},
+		{name: "retry by error asks before changing several tasks", args: []string{"retry", job, "--error", "timeout"}, stdin: "y\n",
+			golden: "retry-error-confirmed", after: map[string]string{"t-06": "todo", "t-10": "todo"}},
+		{name: "retry by error without a terminal needs --yes", args: []string{"retry", job, "--error", "timeout"},
+			code: exitUsage, golden: "retry-error-no-yes"},
+		{name: "--status narrows the selection", args: []string{"retry", job, "--error", "timeout", "--status", "ignored", "--yes"},
+			golden: "retry-error-status", after: map[string]string{"t-10": "todo"}},
+		{name: "ignore by error", args: []string{"ignore", job, "--error", "No space left"},
+			golden: "ignore-error", after: map[string]string{"t-09": "ignored"}},
+		{name: "declining changes nothing", args: []string{"ignore", job, "--error", "Error"}, stdin: "n\n",
+			code: exitError, golden: "ignore-error-declined"},
+		{name: "no match is nothing to do", args: []string{"retry", job, "--error", "no such error", "--yes"},
+			golden: "retry-error-none"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			f.seed(t)
+			f.seedErrors(t)
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			f.golden(t, tc.golden, r)
+			want := seededErrors()
+			for id, s := range tc.after {
+				want[id] = s
+			}
+			if got := f.statuses(t, job); !reflect.DeepEqual(got, want) {
+				t.Errorf("statuses after = %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("JSON lists what changed", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		f.seedErrors(t)
+		var rep changeJSON
+		decodeStrict(t, f.cli().run(t, "ignore", job, "--error", "Error", "--yes", "-o", "json").wantCode(t, exitOK).stdout, &rep)
+		if rep.Action != "ignore" || rep.DryRun || !reflect.DeepEqual(rep.Changed, []string{"t-06", "t-09", "t-12"}) || len(rep.Refused) != 0 {
+			t.Errorf("report = %+v", rep)
+		}
+	})
+	t.Run("task ids and --error exclude each other", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.cli().run(t, "retry", job, "t-06", "--error", "timeout").wantCode(t, exitUsage).
+			wantOneLineError(t, "give task ids or --status/--error, not both")
 	})
 }

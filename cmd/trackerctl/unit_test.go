@@ -54,7 +54,7 @@ func TestUsageErrors(t *testing.T) {
 		{"a bad lease names the variable", with(envLeaseSeconds, "-5"), []string{"status", "j"}, []string{`TRACKER_LEASE_SECONDS="-5"`}},
 		{"an endpoint without a scheme is refused", with(envEndpoint, "localhost:8000"), []string{"status", "j"}, []string{"TRACKER_ENDPOINT or AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8000"}},
 		{"no table says how to give one", with(envTable, ""), []string{"status", "j"}, []string{"no table: pass --table or set TRACKER_TABLE"}},
-		{"retry needs ids or a status", base, []string{"retry", "j"}, []string{"retry needs task ids or --status"}},
+		{"retry needs ids or a status", base, []string{"retry", "j"}, []string{"retry needs task ids, --status or --error"}},
 		{"retry takes ids or a status, not both", base, []string{"retry", "j", "t-1", "--status", "failed"}, []string{"not both"}},
 		{"retry refuses a status it cannot start from", base, []string{"retry", "j", "--status", "todo"}, []string{"--status todo: retry applies to failed, ignored tasks"}},
 		{"ignore refuses succeeded tasks as a status", base, []string{"ignore", "j", "--status", "succeeded"}, []string{"ignore applies to todo, in_progress, failed tasks"}},
