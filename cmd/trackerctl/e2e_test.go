@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -309,6 +310,88 @@ func TestEnqueue(t *testing.T) {
 		}
 		if n := len(f.statuses(t, job)); n != 7 {
 			t.Errorf("%d tasks in the table, want 7", n)
+		}
+	})
+	t.Run("a byte order mark before JSON lines is skipped, in a file and on standard input", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		const input = "\ufeff{\"task_id\": \"t-1\", \"data\": {\"k\": 1}}\n{\"task_id\": \"t-2\"}\n"
+		path := writeFile(t, "tasks.jsonl", input)
+		c := f.cli()
+		fromFile := c.run(t, "enqueue", job, path).wantCode(t, exitOK)
+		c.stdin = strings.Replace(input, "t-1", "t-3", 1)
+		fromStdin := c.run(t, "enqueue", job).wantCode(t, exitOK)
+		checkGolden(t, "enqueue-bom", fromFile.transcript()+fromStdin.transcript(), path, "FILE")
+		if got := f.statuses(t, job); !reflect.DeepEqual(got, map[string]string{"t-1": "todo", "t-2": "todo", "t-3": "todo"}) {
+			t.Errorf("tasks = %v", got)
+		}
+		task, err := f.tr.Get(context.Background(), job, "t-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(task.Data) != `{"k":1}` {
+			t.Errorf("t-1's data = %s", task.Data)
+		}
+	})
+	t.Run("standard input is read again from a temporary copy, removed at the end", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		tmp := t.TempDir()
+		c := f.cli()
+		c.env["TMPDIR"] = tmp
+		c.stdin = "{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-1\"}\nnot json\n{\"task_id\":\"t-2\",\"data\":{\"a\":[1, 2]}}\n"
+		r := c.run(t, "enqueue", job, "--skip-invalid", "--batch", "1", "-o", "json").wantCode(t, exitOK)
+		var sum enqueueJSON
+		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
+		want := enqueueJSON{JobID: job, Input: "stdin", Read: 4, Valid: 2, Created: 2, Rejected: []rejectionJSON{
+			{Line: 2, TaskID: "t-1", Reason: `task_id "t-1" repeats line 1`},
+			{Line: 3, Reason: `not a JSON object: want {"task_id": "...", "data": {...}}`},
+		}, Written: true}
+		if !reflect.DeepEqual(sum, want) {
+			t.Errorf("summary = %+v, want %+v", sum, want)
+		}
+		task, err := f.tr.Get(context.Background(), job, "t-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(task.Data) != `{"a":[1,2]}` {
+			t.Errorf("t-2's data = %s", task.Data)
+		}
+		if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+			t.Errorf("temporary directory holds %v (%v), want nothing", left, err)
+		}
+	})
+	t.Run("an input that reads differently the second time stops before writing it", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		a := newApp(nil, io.Discard, io.Discard, func(k string) string { return f.env[k] })
+		fs := newFlagSet(enqueueCommand(), a)
+		if err := a.setOptions(fs); err != nil {
+			t.Fatal(err)
+		}
+		// The first pass found two valid tasks; the second reads the second one as invalid.
+		second := newInput(strings.NewReader("{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-2\",\"data\":[1]}\n"))
+		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, 10, &enqueueSummary{JobID: job, Valid: 2})
+		if want := "in.jsonl: " + errInputChanged.Error(); err == nil || err.Error() != want {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+		if got := f.statuses(t, job); len(got) != 0 {
+			t.Errorf("tasks were written: %v", got)
+		}
+	})
+	t.Run("the summary names the first five existing tasks across batches", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		var in strings.Builder
+		for i := 1; i <= 7; i++ {
+			fmt.Fprintf(&in, "{\"task_id\":\"t-%02d\"}\n", i)
+		}
+		c := f.cli()
+		c.stdin = in.String()
+		c.run(t, "enqueue", job, "--batch", "3").wantCode(t, exitOK)
+		r := c.run(t, "enqueue", job, "--batch", "3").wantCode(t, exitOK)
+		if want := "  existing  7 (left as they are: t-01, t-02, t-03, t-04, t-05, … (2 more))\n"; !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
 	})
 	t.Run("status codes from the environment are the ones written", func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -53,6 +54,9 @@ type cli struct {
 	stdin string
 	// version replaces the version the version command prints, when set.
 	version string
+	// stderrTee, when set, also receives everything written on standard error as it is
+	// written (the memory test samples the heap on each progress bar update).
+	stderrTee io.Writer
 }
 
 // result is what one run printed and returned.
@@ -66,7 +70,11 @@ func (c *cli) run(t testing.TB, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string { return c.env[k] }
-	a := newApp(strings.NewReader(c.stdin), &stdout, &stderr, getenv)
+	var errw io.Writer = &stderr
+	if c.stderrTee != nil {
+		errw = io.MultiWriter(&stderr, c.stderrTee)
+	}
+	a := newApp(strings.NewReader(c.stdin), &stdout, errw, getenv)
 	if c.clock != nil {
 		a.now = c.clock.Now
 	}

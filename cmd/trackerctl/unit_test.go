@@ -179,6 +179,12 @@ func TestParseJSONLines(t *testing.T) {
 			"{\"task_id\":7}\n", nil, []string{"1:task_id must be a string, got 7"}},
 		{"two objects on a line",
 			"{\"task_id\":\"a\"} {\"task_id\":\"b\"}\n", nil, []string{"1:text after the object"}},
+		{"a line over 4 MiB is rejected without holding it, and the next line is read",
+			"{\"task_id\":\"a\",\"data\":{\"pad\":\"" + strings.Repeat("x", 5<<20) + "\"}}\n{\"task_id\":\"b\"}\n",
+			[]string{"2:b"}, []string{"1:line longer than 4 MiB"}},
+		{"a line longer than the read buffer is read whole",
+			"{\"task_id\":\"a\",\"data\":{\"pad\":\"" + strings.Repeat("x", 200<<10) + "\"}}\n",
+			[]string{"1:a"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -698,4 +704,44 @@ func TestFailReportsAnInterruptionInBothFormats(t *testing.T) {
 			t.Errorf("json %v: exit %d, stderr %q; want exit %d, %q", tc.json, code, stderr.String(), exitError, tc.want)
 		}
 	}
+}
+
+// parseJSONLines, parseCSV and validate collect what the streaming readers and the
+// validator give, for the table tests above.
+func parseJSONLines(r *bufio.Reader) ([]inputTask, []rejection, error) {
+	return collect(func(each func(inputTask, *rejection) error) error { return eachJSONLine(r, each) })
+}
+
+func parseCSV(r io.Reader) ([]inputTask, []rejection, error) {
+	return collect(func(each func(inputTask, *rejection) error) error { return eachCSV(r, each) })
+}
+
+func collect(read func(each func(inputTask, *rejection) error) error) ([]inputTask, []rejection, error) {
+	var (
+		tasks []inputTask
+		rej   []rejection
+	)
+	err := read(func(l inputTask, r *rejection) error {
+		if r != nil {
+			rej = append(rej, *r)
+		} else {
+			tasks = append(tasks, l)
+		}
+		return nil
+	})
+	return tasks, rej, err
+}
+
+func validate(job string, lines []inputTask, rej []rejection) ([]inputTask, []rejection) {
+	v := newValidator(job)
+	var valid []inputTask
+	for _, l := range lines {
+		if l, r := v.check(l); r != nil {
+			rej = append(rej, *r)
+		} else {
+			valid = append(valid, l)
+		}
+	}
+	sortRejections(rej)
+	return valid, rej
 }
