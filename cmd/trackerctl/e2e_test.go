@@ -5,11 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -266,7 +272,7 @@ func TestEnqueue(t *testing.T) {
 		f := newFixture(t, true)
 		path := writeFile(t, "tasks.jsonl", "{\"task_id\":\"t-1\"}\n{\"task_id\":\"\"}\n")
 		r := f.cli().run(t, "enqueue", job, path, "-o", "json").wantCode(t, exitError)
-		r.wantOneLineError(t, "tasks.jsonl:2: invalid task_id: must not be empty; nothing was written")
+		r.wantJSONError(t, "invalid_input", path+":2: invalid task_id: must not be empty; nothing was written (fix the line, or pass --skip-invalid to write the 1 valid task)")
 		var sum enqueueJSON
 		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
 		if sum.Written || sum.Created != 0 || len(sum.Rejected) != 1 || sum.Rejected[0].Line != 2 {
@@ -304,6 +310,88 @@ func TestEnqueue(t *testing.T) {
 		}
 		if n := len(f.statuses(t, job)); n != 7 {
 			t.Errorf("%d tasks in the table, want 7", n)
+		}
+	})
+	t.Run("a byte order mark before JSON lines is skipped, in a file and on standard input", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		const input = "\ufeff{\"task_id\": \"t-1\", \"data\": {\"k\": 1}}\n{\"task_id\": \"t-2\"}\n"
+		path := writeFile(t, "tasks.jsonl", input)
+		c := f.cli()
+		fromFile := c.run(t, "enqueue", job, path).wantCode(t, exitOK)
+		c.stdin = strings.Replace(input, "t-1", "t-3", 1)
+		fromStdin := c.run(t, "enqueue", job).wantCode(t, exitOK)
+		checkGolden(t, "enqueue-bom", fromFile.transcript()+fromStdin.transcript(), path, "FILE")
+		if got := f.statuses(t, job); !reflect.DeepEqual(got, map[string]string{"t-1": "todo", "t-2": "todo", "t-3": "todo"}) {
+			t.Errorf("tasks = %v", got)
+		}
+		task, err := f.tr.Get(context.Background(), job, "t-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(task.Data) != `{"k":1}` {
+			t.Errorf("t-1's data = %s", task.Data)
+		}
+	})
+	t.Run("standard input is read again from a temporary copy, removed at the end", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		tmp := t.TempDir()
+		c := f.cli()
+		c.env["TMPDIR"] = tmp
+		c.stdin = "{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-1\"}\nnot json\n{\"task_id\":\"t-2\",\"data\":{\"a\":[1, 2]}}\n"
+		r := c.run(t, "enqueue", job, "--skip-invalid", "--batch", "1", "-o", "json").wantCode(t, exitOK)
+		var sum enqueueJSON
+		decodeStrict(t, r.stdout, &sum, enqueueRequired...)
+		want := enqueueJSON{JobID: job, Input: "stdin", Read: 4, Valid: 2, Created: 2, Rejected: []rejectionJSON{
+			{Line: 2, TaskID: "t-1", Reason: `task_id "t-1" repeats line 1`},
+			{Line: 3, Reason: `not a JSON object: want {"task_id": "...", "data": {...}}`},
+		}, Written: true}
+		if !reflect.DeepEqual(sum, want) {
+			t.Errorf("summary = %+v, want %+v", sum, want)
+		}
+		task, err := f.tr.Get(context.Background(), job, "t-2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(task.Data) != `{"a":[1,2]}` {
+			t.Errorf("t-2's data = %s", task.Data)
+		}
+		if left, err := os.ReadDir(tmp); err != nil || len(left) != 0 {
+			t.Errorf("temporary directory holds %v (%v), want nothing", left, err)
+		}
+	})
+	t.Run("an input that reads differently the second time stops before writing it", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		a := newApp(nil, io.Discard, io.Discard, func(k string) string { return f.env[k] })
+		fs := newFlagSet(enqueueCommand(), a)
+		if err := a.setOptions(fs); err != nil {
+			t.Fatal(err)
+		}
+		// The first pass found two valid tasks; the second reads the second one as invalid.
+		second := newInput(strings.NewReader("{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-2\",\"data\":[1]}\n"))
+		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, 10, &enqueueSummary{JobID: job, Valid: 2})
+		if want := "in.jsonl: " + errInputChanged.Error(); err == nil || err.Error() != want {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+		if got := f.statuses(t, job); len(got) != 0 {
+			t.Errorf("tasks were written: %v", got)
+		}
+	})
+	t.Run("the summary names the first five existing tasks across batches", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		var in strings.Builder
+		for i := 1; i <= 7; i++ {
+			fmt.Fprintf(&in, "{\"task_id\":\"t-%02d\"}\n", i)
+		}
+		c := f.cli()
+		c.stdin = in.String()
+		c.run(t, "enqueue", job, "--batch", "3").wantCode(t, exitOK)
+		r := c.run(t, "enqueue", job, "--batch", "3").wantCode(t, exitOK)
+		if want := "  existing  7 (left as they are: t-01, t-02, t-03, t-04, t-05, … (2 more))\n"; !strings.Contains(r.stdout, want) {
+			t.Errorf("summary lacks %q:\n%s", want, r.stdout)
 		}
 	})
 	t.Run("status codes from the environment are the ones written", func(t *testing.T) {
@@ -506,6 +594,8 @@ type taskJSON struct {
 		Expires time.Time `json:"expires"`
 		Live    bool      `json:"live"`
 	} `json:"lease"`
+	// list only
+	LastError *string `json:"last_error"`
 	// show only
 	Data  json.RawMessage `json:"data"`
 	Error *struct {
@@ -550,11 +640,15 @@ func TestList(t *testing.T) {
 				Cursor string     `json:"cursor"`
 			}
 			decodeStrict(t, c.run(t, args...).wantCode(t, exitOK).stdout, &page, "job_id", "tasks", "cursor",
-				"tasks[].task_id", "tasks[].status", "tasks[].update_time", "tasks[].lease", "tasks[].create_time")
+				"tasks[].task_id", "tasks[].status", "tasks[].update_time", "tasks[].lease", "tasks[].create_time", "tasks[].last_error")
 			for _, task := range page.Tasks {
 				ids = append(ids, task.TaskID)
 				if task.Data != nil || task.Error != nil {
-					t.Errorf("list carries data or error: %+v", task)
+					t.Errorf("list carries data or the error record: %+v", task)
+				}
+				if wantErr := task.TaskID == "t-06"; wantErr != (task.LastError != nil) ||
+					(wantErr && *task.LastError != "WorkerError: timeout after 30s") {
+					t.Errorf("%s's last error = %v", task.TaskID, task.LastError)
 				}
 				if task.TaskID == "t-04" && (task.Lease == nil || !task.Lease.Live || task.LockOwner != "exec-live") {
 					t.Errorf("t-04's lease = %+v", task.Lease)
@@ -706,7 +800,7 @@ func TestRetryAndIgnore(t *testing.T) {
 			len(rep.Refused) != 1 || rep.Refused[0].TaskID != "t-07" || rep.Refused[0].Reason != "task already succeeded" {
 			t.Errorf("report = %+v", rep)
 		}
-		r.wantOneLineError(t, "1 of 2 tasks not retried")
+		r.wantJSONError(t, "refused", "1 of 2 tasks not retried")
 		task, err := f.tr.Get(context.Background(), job, "t-06")
 		if err != nil {
 			t.Fatal(err)
@@ -768,5 +862,339 @@ func TestDeleteJob(t *testing.T) {
 		if out.Tasks != 8 || out.Deleted != 8 || out.DryRun {
 			t.Errorf("JSON = %+v", out)
 		}
+	})
+}
+
+// hostile matches what a terminal would act on: C0 and C1 controls (ESC among them), DEL
+// and the bidi embedding, override and isolate characters.
+var hostile = regexp.MustCompile("[\x00-\x08\x0b-\x1f\x7f\u0080-\u009f\u202a-\u202e\u2066-\u2069]")
+
+func TestTextEscapesWhatATerminalWouldActOn(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	ctx := context.Background()
+	red, rtl := "t-\x1b[31mred", "t-\u202egnp.exe"
+	input := writeFile(t, "tasks.jsonl", `{"task_id": "t-\u001b[31mred", "data": {"bell": "\u0007", "note": "`+"\u202eabc"+`"}}`+"\n"+
+		`{"task_id": "t-\u202egnp.exe"}`+"\n")
+	c := f.cli()
+	runs := []result{
+		c.run(t, "enqueue", job, input).wantCode(t, exitOK),
+		c.run(t, "enqueue", job, input).wantCode(t, exitOK),
+	}
+	f.clock.Set(t0.Add(-10 * time.Minute))
+	l, err := f.tr.Claim(ctx, job, rtl, "exec-\x1b]0;pwned\x07")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0.Add(-5 * time.Minute))
+	if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: "boom \x1b[2J\u2066x", Traceback: "line 1\n\x1b[1Aline 2\n"}); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(t0)
+	runs = append(runs,
+		c.run(t, "list", job).wantCode(t, exitOK),
+		c.run(t, "show", job, red).wantCode(t, exitOK),
+		c.run(t, "show", job, rtl).wantCode(t, exitOK),
+		c.run(t, "status", job).wantCode(t, exitOK),
+		c.run(t, "retry", job, rtl, red, "--dry-run").wantCode(t, exitOK),
+		c.run(t, "retry", job, red).wantCode(t, exitError),
+		c.run(t, "list", "job-\u2066x").wantCode(t, exitError),
+	)
+	for _, r := range runs {
+		if loc := hostile.FindStringIndex(r.stdout + r.stderr); loc != nil {
+			t.Errorf("trackerctl %q printed %q raw", r.args, (r.stdout + r.stderr)[loc[0]:loc[1]])
+		}
+	}
+	var b strings.Builder
+	for _, r := range runs {
+		r.args = escapeArgs(r.args)
+		b.WriteString(r.transcript())
+	}
+	checkGolden(t, "escape", b.String(), f.table, "TABLE", f.endpoint, "ENDPOINT", input, "INPUT")
+
+	var page struct {
+		JobID  string     `json:"job_id"`
+		Tasks  []taskJSON `json:"tasks"`
+		Cursor string     `json:"cursor"`
+	}
+	decodeStrict(t, c.run(t, "list", job, "-o", "json").wantCode(t, exitOK).stdout, &page)
+	if len(page.Tasks) != 2 || page.Tasks[0].TaskID != red || page.Tasks[1].TaskID != rtl || page.Tasks[1].LockOwner != "exec-\x1b]0;pwned\x07" {
+		t.Errorf("JSON does not carry the ids as they are: %+v", page.Tasks)
+	}
+}
+
+// escapeArgs escapes the arguments of a run for its transcript.
+func escapeArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		out[i] = escape(a)
+	}
+	return out
+}
+
+func TestJSONErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	invalid := writeFile(t, "tasks.jsonl", "{\"task_id\":\"t-1\"}\n{\"task_id\":\"\"}\n[1]\n")
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string // with a terminal on stdin when set
+		code       int
+		kind, msg  string
+		wantStdout bool // the command's JSON report comes first on stdout
+	}{
+		{name: "a bad flag value is a usage error", args: []string{"list", job, "--limit", "0", "-o", "json"},
+			code: exitUsage, kind: "usage", msg: "--limit 0: want 1..1000"},
+		{name: "an unknown flag before --output json is still reported in JSON", args: []string{"status", job, "--wach", "-o", "json"},
+			code: exitUsage, kind: "usage", msg: "unknown flag --wach (see trackerctl status --help)"},
+		{name: "an unknown command is a usage error", args: []string{"-o", "json", "stats", job},
+			code: exitUsage, kind: "usage", msg: `unknown command "stats" (see trackerctl help)`},
+		{name: "an unknown job is not found", args: []string{"status", "no-such-job", "--output=json"},
+			code: exitError, kind: "not_found", msg: fmt.Sprintf(`job "no-such-job" has no tasks in table %q (check the job id, or enqueue its tasks first)`, f.table)},
+		{name: "an unknown task is not found", args: []string{"show", job, "t-99", "-o", "json"},
+			code: exitError, kind: "not_found", msg: fmt.Sprintf(`job "parse-json" has no task "t-99" in table %q`, f.table)},
+		{name: "a refused change follows its report", args: []string{"retry", job, "t-07", "-o", "json"},
+			code: exitError, kind: "refused", msg: "1 of 1 task not retried", wantStdout: true},
+		{name: "a declined confirmation is aborted", args: []string{"ignore", job, "t-01", "t-02", "-o", "json"}, stdin: "n\n",
+			code: exitError, kind: "aborted", msg: "aborted: nothing was changed"},
+		{name: "several invalid lines are one JSON error after the summary", args: []string{"enqueue", job, invalid, "-o", "json"},
+			code: exitError, kind: "invalid_input", wantStdout: true,
+			msg: "2 of 3 lines of " + invalid + " are invalid; nothing was written (fix them, or pass --skip-invalid to write the 1 valid task)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			if tc.stdin != "" {
+				prompt := "Ignore 2 tasks of job parse-json? [y/N] "
+				if !strings.HasPrefix(r.stderr, prompt) {
+					t.Fatalf("stderr %q does not start with the question", r.stderr)
+				}
+				r.stderr = strings.TrimPrefix(r.stderr, prompt)
+			}
+			r.wantJSONError(t, tc.kind, tc.msg)
+			if tc.wantStdout != (r.stdout != "") || (r.stdout != "" && !json.Valid([]byte(r.stdout))) {
+				t.Errorf("stdout = %q, want a JSON report: %v", r.stdout, tc.wantStdout)
+			}
+			if got := f.statuses(t, job); !reflect.DeepEqual(got, seeded) {
+				t.Errorf("statuses after = %v, want the seed's", got)
+			}
+		})
+	}
+	t.Run("a missing table is named", func(t *testing.T) {
+		t.Parallel()
+		g := newFixture(t, false)
+		g.cli().run(t, "list", job, "-o", "json").wantCode(t, exitError).wantJSONError(t, "table_not_found",
+			fmt.Sprintf("table %q does not exist at %s (create it with 'trackerctl create-table' on DynamoDB Local, or deploy the stack on AWS)", g.table, g.endpoint))
+	})
+	t.Run("an unreachable endpoint is named", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		c.env[envEndpoint] = closedPort(t)
+		r := c.run(t, "status", job, "-o", "json").wantCode(t, exitError)
+		r.wantJSONError(t, "unreachable", "")
+		if !strings.Contains(r.stderr, "cannot reach DynamoDB at "+c.env[envEndpoint]) {
+			t.Errorf("stderr = %s", r.stderr)
+		}
+	})
+}
+
+// seedErrors adds to the seed tasks whose last errors differ: t-09 failed on a full disk
+// (an error longer than the list's column), t-10 ignored after a timeout, t-11 succeeded
+// after a timeout, t-12 failed with a message over two lines. With the seed's t-06 (failed,
+// "WorkerError: timeout after 30s"), "timeout" is in the last error of t-06, t-10 and t-11.
+func (f *fixture) seedErrors(t *testing.T) {
+	t.Helper()
+	ctx := context.Background()
+	fail := func(id, msg string) tracker.Lease {
+		t.Helper()
+		if _, err := f.tr.CreateTask(ctx, job, id, nil); err != nil {
+			t.Fatal(err)
+		}
+		l, err := f.tr.Claim(ctx, job, id, "exec-c")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: msg}); err != nil {
+			t.Fatal(err)
+		}
+		return *l
+	}
+	f.clock.Set(t0.Add(-15 * time.Minute))
+	fail("t-09", "OSError: [Errno 28] No space left on device: '/tmp/work/output/part-00017.parquet'")
+	fail("t-10", "WorkerError: timeout after 60s")
+	if _, err := f.tr.Ignore(ctx, job, "t-10"); err != nil {
+		t.Fatal(err)
+	}
+	fail("t-11", "WorkerError: timeout after 10s")
+	f.clock.Set(t0.Add(-15*time.Minute + f.tr.BackoffAfter(1))) // t-11 waits out its backoff
+	l, err := f.tr.Claim(ctx, job, "t-11", "exec-d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.tr.Complete(ctx, *l, nil); err != nil {
+		t.Fatal(err)
+	}
+	fail("t-12", "ValueError: bad record\n  at line 7")
+	f.clock.Set(t0)
+}
+
+// seededErrors are the statuses after seed and seedErrors.
+func seededErrors() map[string]string {
+	want := map[string]string{"t-09": "failed", "t-10": "ignored", "t-11": "succeeded", "t-12": "failed"}
+	for id, s := range seeded {
+		want[id] = s
+	}
+	return want
+}
+
+// countingProxy forwards to endpoint and counts the DynamoDB operations it passes on, by
+// name (GetItem, Query).
+type countingProxy struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+func newCountingProxy(t *testing.T, endpoint string) (*countingProxy, string) {
+	t.Helper()
+	target, err := url.Parse(endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &countingProxy{ops: map[string]int{}}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+		p.mu.Lock()
+		p.ops[op]++
+		p.mu.Unlock()
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	return p, srv.URL
+}
+
+func (p *countingProxy) count(op string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ops[op]
+}
+
+func TestListErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	f.seedErrors(t)
+	t.Run("text shows the last error, cut to the column, and filters on it", func(t *testing.T) {
+		t.Parallel()
+		c := f.cli()
+		f.golden(t, "list-errors",
+			c.run(t, "list", job).wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--status", "failed,ignored").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--limit", "3").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "timeout", "--limit", "3", "--all").wantCode(t, exitOK),
+			c.run(t, "list", job, "--error", "Timeout").wantCode(t, exitOK),
+		)
+	})
+	t.Run("JSON carries the whole message", func(t *testing.T) {
+		t.Parallel()
+		var page struct {
+			JobID  string     `json:"job_id"`
+			Tasks  []taskJSON `json:"tasks"`
+			Cursor string     `json:"cursor"`
+		}
+		decodeStrict(t, f.cli().run(t, "list", job, "--error", "Errno", "-o", "json").wantCode(t, exitOK).stdout, &page, "tasks[].last_error")
+		want := "OSError: [Errno 28] No space left on device: '/tmp/work/output/part-00017.parquet'"
+		if len(page.Tasks) != 1 || page.Tasks[0].TaskID != "t-09" || page.Tasks[0].LastError == nil || *page.Tasks[0].LastError != want || page.Cursor != "" {
+			t.Errorf("page = %+v", page)
+		}
+	})
+	t.Run("only tasks that were claimed are read", func(t *testing.T) {
+		t.Parallel()
+		proxy, endpoint := newCountingProxy(t, f.endpoint)
+		c := f.cli()
+		c.env[envEndpoint] = endpoint
+		r := c.run(t, "list", job).wantCode(t, exitOK)
+		// t-04..t-07 and t-09..t-12 have been claimed; t-01..t-03 and t-08 never were.
+		if got := proxy.count("GetItem"); got != 8 {
+			t.Errorf("list read %d tasks with GetItem, want 8 (the claimed ones)", got)
+		}
+		if n := strings.Count(r.stdout, "\nt-"); n != 12 {
+			t.Errorf("listed %d tasks, want 12", n)
+		}
+		proxy, endpoint = newCountingProxy(t, f.endpoint)
+		c.env[envEndpoint] = endpoint
+		c.run(t, "list", job, "--status", "todo").wantCode(t, exitOK)
+		if got := proxy.count("GetItem"); got != 0 {
+			t.Errorf("listing never-claimed tasks read %d of them, want none", got)
+		}
+	})
+}
+
+func TestRetryAndIgnoreByError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		args   []string
+		stdin  string // with a terminal on stdin when set
+		code   int
+		golden string
+		after  map[string]string // statuses that changed from seed and seedErrors
+	}{
+		{name: "a dry run lists the failed and ignored tasks whose error matches", args: []string{"retry", job, "--error", "timeout", "--dry-run"},
+			golden: "retry-error-dry-run"},
+		{name: "retry by error asks before changing several tasks", args: []string{"retry", job, "--error", "timeout"}, stdin: "y\n",
+			golden: "retry-error-confirmed", after: map[string]string{"t-06": "todo", "t-10": "todo"}},
+		{name: "retry by error without a terminal needs --yes", args: []string{"retry", job, "--error", "timeout"},
+			code: exitUsage, golden: "retry-error-no-yes"},
+		{name: "--status narrows the selection", args: []string{"retry", job, "--error", "timeout", "--status", "ignored", "--yes"},
+			golden: "retry-error-status", after: map[string]string{"t-10": "todo"}},
+		{name: "ignore by error", args: []string{"ignore", job, "--error", "No space left"},
+			golden: "ignore-error", after: map[string]string{"t-09": "ignored"}},
+		{name: "declining changes nothing", args: []string{"ignore", job, "--error", "Error"}, stdin: "n\n",
+			code: exitError, golden: "ignore-error-declined"},
+		{name: "no match is nothing to do", args: []string{"retry", job, "--error", "no such error", "--yes"},
+			golden: "retry-error-none"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, true)
+			f.seed(t)
+			f.seedErrors(t)
+			c := f.cli()
+			c.stdin, c.stdinTTY = tc.stdin, tc.stdin != ""
+			r := c.run(t, tc.args...).wantCode(t, tc.code)
+			f.golden(t, tc.golden, r)
+			want := seededErrors()
+			for id, s := range tc.after {
+				want[id] = s
+			}
+			if got := f.statuses(t, job); !reflect.DeepEqual(got, want) {
+				t.Errorf("statuses after = %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("JSON lists what changed", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		f.seedErrors(t)
+		var rep changeJSON
+		decodeStrict(t, f.cli().run(t, "ignore", job, "--error", "Error", "--yes", "-o", "json").wantCode(t, exitOK).stdout, &rep)
+		if rep.Action != "ignore" || rep.DryRun || !reflect.DeepEqual(rep.Changed, []string{"t-06", "t-09", "t-12"}) || len(rep.Refused) != 0 {
+			t.Errorf("report = %+v", rep)
+		}
+	})
+	t.Run("task ids and --error exclude each other", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.cli().run(t, "retry", job, "t-06", "--error", "timeout").wantCode(t, exitUsage).
+			wantOneLineError(t, "give task ids or --status/--error, not both")
 	})
 }

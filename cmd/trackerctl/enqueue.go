@@ -110,6 +110,7 @@ type enqueueSummary struct {
 	// --dry-run.
 	Written bool `json:"written"`
 
+	// existingIDs are the first maxExistingShown of the tasks that existed.
 	existingIDs []string
 }
 
@@ -119,33 +120,51 @@ type inputTask struct {
 	task tracker.NewTask
 }
 
+// enqueue reads the input twice, holding one batch of tasks at a time: a first pass parses
+// and validates every line, so that invalid input writes nothing; a second pass reads it
+// again and writes the valid tasks a batch at a time. A file is read twice; standard input,
+// unless it is redirected from a file, is copied to a temporary file during the first pass.
+// What stays in memory for the whole input is one small entry per task id (to refuse a
+// repeated id) and the rejections, which the summary lists.
 func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enqueueOptions) error {
-	br := bufio.NewReaderSize(in, 64*1024)
+	src, err := newReplayable(in, !o.dryRun, a.getenv("TMPDIR"))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	defer src.close()
+	br := newInput(src.first())
 	format := o.format
 	if format == "auto" {
 		format = detectFormat(name, br)
 	}
-	var (
-		lines []inputTask
-		rej   []rejection
-		err   error
-	)
-	if format == "csv" {
-		lines, rej, err = parseCSV(br)
-	} else {
-		lines, rej, err = parseJSONLines(br)
-	}
+	v := newValidator(job)
+	var rej []rejection
+	valid := 0
+	err = readInput(format, br, func(l inputTask, r *rejection) error {
+		if r == nil {
+			_, r = v.check(l)
+		}
+		if r != nil {
+			rej = append(rej, *r)
+			return nil
+		}
+		valid++
+		return nil
+	})
 	var le *lineError
 	if errors.As(err, &le) {
-		return fmt.Errorf("%s:%d: %s; nothing was written", name, le.line, le.msg)
+		return failf(kindInvalidInput, "%s:%d: %s; nothing was written", name, le.line, le.msg)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	lines, rej = validate(job, lines, rej)
-	sum := &enqueueSummary{JobID: job, Input: name, Read: len(lines) + len(rej), Valid: len(lines), Rejected: rej}
+	sortRejections(rej)
+	if rej == nil {
+		rej = []rejection{}
+	}
+	sum := &enqueueSummary{JobID: job, Input: name, Read: valid + len(rej), Valid: valid, Rejected: rej}
 	if sum.Read == 0 {
-		return fmt.Errorf("%s holds no tasks", name)
+		return failf(kindInvalidInput, "%s holds no tasks", name)
 	}
 	if len(rej) > 0 && !o.skipInvalid {
 		if a.opts.json {
@@ -154,17 +173,27 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 			}
 		}
 		if len(rej) == 1 {
-			return fmt.Errorf("%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
-				name, rej[0].Line, rej[0].Reason, plural(len(lines), "valid task"))
+			return failf(kindInvalidInput, "%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
+				name, rej[0].Line, rej[0].Reason, plural(valid, "valid task"))
 		}
-		for _, r := range rej {
-			fmt.Fprintf(a.stderr, "%s:%d: %s\n", name, r.Line, r.Reason)
+		if !a.opts.json { // the JSON summary on stdout lists them
+			for _, r := range rej {
+				fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
+			}
 		}
-		return fmt.Errorf("%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
-			len(rej), sum.Read, name, plural(len(lines), "valid task"))
+		return failf(kindInvalidInput, "%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
+			len(rej), sum.Read, name, plural(valid, "valid task"))
 	}
-	if !o.dryRun && len(lines) > 0 {
-		if err := a.write(ctx, job, lines, o.batch, sum); err != nil {
+	if !o.dryRun && valid > 0 {
+		second, err := src.again()
+		if err != nil {
+			return fmt.Errorf("%s: read again: %w", name, err)
+		}
+		skip := make(map[int]bool, len(rej))
+		for _, r := range rej {
+			skip[r.Line] = true
+		}
+		if err := a.write(ctx, job, name, format, newInput(second), skip, o.batch, sum); err != nil {
 			return err
 		}
 		sum.Written = true
@@ -176,54 +205,104 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 	return nil
 }
 
-// write creates the tasks in batches, counting into sum.
-func (a *app) write(ctx context.Context, job string, lines []inputTask, batch int, sum *enqueueSummary) error {
+// errInputChanged is an input that read differently the second time.
+var errInputChanged = errors.New("the input changed while enqueue read it; run the same command again: tasks that exist are skipped")
+
+// write reads the input again, skipping the lines the first pass rejected, and creates the
+// tasks in batches, counting into sum.
+func (a *app) write(ctx context.Context, job, name, format string, br *bufio.Reader, skip map[int]bool, batch int, sum *enqueueSummary) error {
 	tr, err := a.tracker(ctx)
 	if err != nil {
 		return err
 	}
-	bar := a.progress("enqueue "+job, len(lines))
+	bar := a.progress("enqueue "+job, sum.Valid)
 	bar.set(0)
-	for start := 0; start < len(lines); start += batch {
-		chunk := lines[start:min(start+batch, len(lines))]
-		tasks := make([]tracker.NewTask, len(chunk))
-		for i, l := range chunk {
-			tasks[i] = l.task
+	defer bar.done()
+	v := newValidator(job)
+	chunk := make([]inputTask, 0, batch)
+	tasks := make([]tracker.NewTask, 0, batch)
+	done := 0
+	flush := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		tasks = tasks[:0]
+		for _, l := range chunk {
+			tasks = append(tasks, l.task)
 		}
 		res, err := tr.CreateTasks(ctx, job, tasks)
 		if err != nil {
-			bar.done()
-			if start == 0 {
+			if done == 0 {
 				return err
 			}
 			return fmt.Errorf("enqueue stopped at line %d after %d of %d tasks (%d created, %d existing): %s; run the same command again to finish: tasks that exist are skipped",
-				chunk[0].line, start, len(lines), sum.Created, sum.Existing, oneLine(a.explain(err)))
+				chunk[0].line, done, sum.Valid, sum.Created, sum.Existing, oneLine(a.explain(err)))
 		}
 		sum.Created += len(res.Created)
 		sum.Existing += len(res.Existing)
-		sum.existingIDs = append(sum.existingIDs, res.Existing...)
-		bar.set(start + len(chunk))
+		if room := maxExistingShown - len(sum.existingIDs); room > 0 {
+			sum.existingIDs = append(sum.existingIDs, res.Existing[:min(room, len(res.Existing))]...)
+		}
+		done += len(chunk)
+		bar.set(done)
+		// Drop the batch's data, so that only the next batch's stays reachable.
+		clear(chunk)
+		clear(tasks)
+		chunk = chunk[:0]
+		return nil
 	}
-	bar.done()
-	return nil
+	err = readInput(format, br, func(l inputTask, r *rejection) error {
+		if skip[l.line] || (r != nil && skip[r.Line]) {
+			return nil
+		}
+		if r != nil {
+			return errInputChanged
+		}
+		l, r = v.check(l)
+		if r != nil {
+			return errInputChanged
+		}
+		chunk = append(chunk, l)
+		if len(chunk) == batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err == nil && done != sum.Valid {
+		err = errInputChanged
+	}
+	if errors.Is(err, errInputChanged) {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return err
 }
+
+// maxExistingShown is how many ids of existing tasks the summary names.
+const maxExistingShown = 5
 
 func (a *app) printEnqueue(sum *enqueueSummary, dryRun bool) {
 	w := a.stdout
-	fmt.Fprintf(w, "job %s: %s read from %s\n", sum.JobID, plural(sum.Read, "task"), sum.Input)
+	fmt.Fprintf(w, "job %s: %s read from %s\n", escape(sum.JobID), plural(sum.Read, "task"), escape(sum.Input))
 	if dryRun {
 		fmt.Fprintf(w, "  valid     %d (dry run: nothing written)\n", sum.Valid)
 	} else {
 		fmt.Fprintf(w, "  created   %d\n", sum.Created)
 		fmt.Fprintf(w, "  existing  %d", sum.Existing)
 		if len(sum.existingIDs) > 0 {
-			fmt.Fprintf(w, " (left as they are: %s)", idList(sum.existingIDs, 5))
+			fmt.Fprintf(w, " (left as they are: %s", idList(sum.existingIDs, maxExistingShown))
+			if more := sum.Existing - len(sum.existingIDs); more > 0 {
+				fmt.Fprintf(w, ", … (%d more)", more)
+			}
+			fmt.Fprint(w, ")")
 		}
 		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "  rejected  %d\n", len(sum.Rejected))
 	for _, r := range sum.Rejected {
-		fmt.Fprintf(w, "    line %d: %s\n", r.Line, r.Reason)
+		fmt.Fprintf(w, "    line %d: %s\n", r.Line, escape(r.Reason))
 	}
 }
 
@@ -251,28 +330,77 @@ func detectFormat(name string, br *bufio.Reader) string {
 	}
 }
 
-// parseJSONLines reads one task a line; blank lines are skipped.
-func parseJSONLines(r *bufio.Reader) ([]inputTask, []rejection, error) {
-	var (
-		tasks []inputTask
-		rej   []rejection
-	)
+// newInput buffers r and drops a UTF-8 byte order mark at its start, which editors on
+// Windows write in front of CSV and JSON lines alike.
+func newInput(r io.Reader) *bufio.Reader {
+	br := bufio.NewReaderSize(r, 64*1024)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte("\ufeff")) {
+		br.Discard(3)
+	}
+	return br
+}
+
+// readInput calls each for every record of the input in order: a task and its line, or
+// the rejection of a line that cannot become a task (then the task is zero). It stops at
+// the first error, each's or the input's.
+func readInput(format string, br *bufio.Reader, each func(inputTask, *rejection) error) error {
+	if format == "csv" {
+		return eachCSV(br, each)
+	}
+	return eachJSONLine(br, each)
+}
+
+// maxLineBytes bounds a JSON line, so that one runaway line cannot fill the memory: a task's
+// data is at most tracker.MaxDataBytes once compacted.
+const maxLineBytes = 4 << 20
+
+// eachJSONLine reads one task a line; blank lines are skipped.
+func eachJSONLine(r *bufio.Reader, each func(inputTask, *rejection) error) error {
 	for line := 1; ; line++ {
-		b, err := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(b)) > 0 {
+		b, tooLong, err := readLine(r)
+		var ferr error
+		switch {
+		case tooLong:
+			ferr = each(inputTask{line: line}, &rejection{Line: line, Reason: fmt.Sprintf("line longer than %d MiB", maxLineBytes>>20)})
+		case len(bytes.TrimSpace(b)) > 0:
 			nt, perr := parseJSONTask(b)
 			if perr != nil {
-				rej = append(rej, rejection{Line: line, TaskID: nt.ID, Reason: perr.Error()})
+				ferr = each(inputTask{line: line}, &rejection{Line: line, TaskID: nt.ID, Reason: perr.Error()})
 			} else {
-				tasks = append(tasks, inputTask{line: line, task: nt})
+				ferr = each(inputTask{line: line, task: nt}, nil)
 			}
 		}
+		if ferr != nil {
+			return ferr
+		}
 		if errors.Is(err, io.EOF) {
-			return tasks, rej, nil
+			return nil
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("read line %d: %w", line, err)
+			return fmt.Errorf("read line %d: %w", line, err)
 		}
+	}
+}
+
+// readLine returns the next line, or skips it to its end and reports it too long when it
+// is over maxLineBytes. The line is valid until the next read from r.
+func readLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		frag, err := r.ReadSlice('\n')
+		if len(buf)+len(frag) > maxLineBytes {
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = r.ReadSlice('\n')
+			}
+			return nil, true, err
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			if buf == nil {
+				return frag, false, err
+			}
+			return append(buf, frag...), false, err
+		}
+		buf = append(buf, frag...)
 	}
 }
 
@@ -307,16 +435,16 @@ func parseJSONTask(b []byte) (tracker.NewTask, error) {
 	return tracker.NewTask{ID: id, Data: rec.Data}, nil
 }
 
-// parseCSV reads a header "task_id,data" (or "task_id") and one task a record.
-func parseCSV(r io.Reader) ([]inputTask, []rejection, error) {
+// eachCSV reads a header "task_id,data" (or "task_id") and one task a record.
+func eachCSV(r io.Reader, each func(inputTask, *rejection) error) error {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
 	if errors.Is(err, io.EOF) {
-		return nil, nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, nil, &lineError{line: 1, msg: "invalid CSV header: " + err.Error()}
+		return &lineError{line: 1, msg: "invalid CSV header: " + err.Error()}
 	}
 	header[0] = strings.TrimPrefix(header[0], "\ufeff")
 	idCol, dataCol, bad := -1, -1, len(header) > 2
@@ -331,16 +459,12 @@ func parseCSV(r io.Reader) ([]inputTask, []rejection, error) {
 		}
 	}
 	if bad || idCol < 0 {
-		return nil, nil, &lineError{line: 1, msg: fmt.Sprintf("the CSV header must be task_id,data (or task_id alone), got %q", strings.Join(header, ","))}
+		return &lineError{line: 1, msg: fmt.Sprintf("the CSV header must be task_id,data (or task_id alone), got %q", strings.Join(header, ","))}
 	}
-	var (
-		tasks []inputTask
-		rej   []rejection
-	)
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
-			return tasks, rej, nil
+			return nil
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -348,58 +472,133 @@ func parseCSV(r io.Reader) ([]inputTask, []rejection, error) {
 			if errors.Is(pe.Err, csv.ErrBareQuote) {
 				reason += " (quote data that holds quotes or commas, doubling its inner quotes)"
 			}
-			rej = append(rej, rejection{Line: pe.Line, Reason: reason})
+			if err := each(inputTask{line: pe.Line}, &rejection{Line: pe.Line, Reason: reason}); err != nil {
+				return err
+			}
 			continue
 		}
 		if err != nil {
-			return nil, nil, err
+			return err
 		}
 		line, _ := cr.FieldPos(0)
 		if len(rec) != len(header) {
-			rej = append(rej, rejection{Line: line, Reason: fmt.Sprintf("want %d fields (%s), got %d: quote data that holds commas, doubling its inner quotes",
-				len(header), strings.Join(header, ","), len(rec))})
+			r := rejection{Line: line, Reason: fmt.Sprintf("want %d fields (%s), got %d: quote data that holds commas, doubling its inner quotes",
+				len(header), strings.Join(header, ","), len(rec))}
+			if err := each(inputTask{line: line}, &r); err != nil {
+				return err
+			}
 			continue
 		}
 		nt := tracker.NewTask{ID: rec[idCol]}
 		if dataCol >= 0 && strings.TrimSpace(rec[dataCol]) != "" {
 			nt.Data = json.RawMessage(rec[dataCol])
 		}
-		tasks = append(tasks, inputTask{line: line, task: nt})
+		if err := each(inputTask{line: line, task: nt}, nil); err != nil {
+			return err
+		}
 	}
 }
 
-// validate checks every task as CreateTasks will, and that no task id repeats, moving the
-// invalid ones to the rejections ordered by line.
-func validate(job string, lines []inputTask, rej []rejection) ([]inputTask, []rejection) {
-	seen := make(map[string]int, len(lines))
-	valid := lines[:0]
-	for _, l := range lines {
-		if err := tracker.ValidateID(job, l.task.ID); err != nil {
-			rej = append(rej, rejection{Line: l.line, TaskID: l.task.ID, Reason: err.Error()})
-			continue
-		}
-		data, err := tracker.NormalizeData(l.task.Data)
-		if err != nil {
-			rej = append(rej, rejection{Line: l.line, TaskID: l.task.ID, Reason: err.Error()})
-			continue
-		}
-		if first, dup := seen[l.task.ID]; dup {
-			rej = append(rej, rejection{Line: l.line, TaskID: l.task.ID, Reason: fmt.Sprintf("task_id %q repeats line %d", l.task.ID, first)})
-			continue
-		}
-		seen[l.task.ID] = l.line
-		l.task.Data = data
-		valid = append(valid, l)
+// validator checks tasks one at a time as CreateTasks will, and that no task id repeats.
+type validator struct {
+	job string
+	// seen holds the line of each valid task id; the id is copied, since a CSV field
+	// shares its memory with the whole record.
+	seen map[string]int
+}
+
+func newValidator(job string) *validator { return &validator{job: job, seen: map[string]int{}} }
+
+// check returns the task with its data compacted, or why it is invalid. A rejection holds
+// a copy of the id, like seen.
+func (v *validator) check(l inputTask) (inputTask, *rejection) {
+	reject := func(reason string) (inputTask, *rejection) {
+		return l, &rejection{Line: l.line, TaskID: strings.Clone(l.task.ID), Reason: reason}
 	}
-	sortRejections(rej)
-	if rej == nil {
-		rej = []rejection{}
+	if err := tracker.ValidateID(v.job, l.task.ID); err != nil {
+		return reject(err.Error())
 	}
-	return valid, rej
+	data, err := tracker.NormalizeData(l.task.Data)
+	if err != nil {
+		return reject(err.Error())
+	}
+	if first, dup := v.seen[l.task.ID]; dup {
+		return reject(fmt.Sprintf("task_id %q repeats line %d", l.task.ID, first))
+	}
+	v.seen[strings.Clone(l.task.ID)] = l.line
+	l.task.Data = data
+	return l, nil
 }
 
 func sortRejections(rej []rejection) {
 	sort.SliceStable(rej, func(i, j int) bool { return rej[i].Line < rej[j].Line })
+}
+
+// replayable is an input enqueue reads twice.
+type replayable struct {
+	in io.Reader
+	// file is the input when it is a regular file, read again from offset.
+	file   *os.File
+	offset int64
+	// spool is a temporary copy of an input that cannot be read again (a pipe), written
+	// during the first read through w.
+	spool *os.File
+	w     *bufio.Writer
+}
+
+// newReplayable prepares in to be read twice, or once when twice is false. A copy goes in
+// tmpDir (TMPDIR), or the system's temporary directory when it is empty.
+func newReplayable(in io.Reader, twice bool, tmpDir string) (*replayable, error) {
+	r := &replayable{in: in}
+	if !twice {
+		return r, nil
+	}
+	if f, ok := in.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+			if off, err := f.Seek(0, io.SeekCurrent); err == nil {
+				r.file, r.offset = f, off
+				return r, nil
+			}
+		}
+	}
+	spool, err := os.CreateTemp(tmpDir, "trackerctl-enqueue-*")
+	if err != nil {
+		return nil, fmt.Errorf("copy standard input to read it twice: %w", err)
+	}
+	r.spool, r.w = spool, bufio.NewWriterSize(spool, 64*1024)
+	return r, nil
+}
+
+// first returns the reader of the first pass.
+func (r *replayable) first() io.Reader {
+	if r.spool != nil {
+		return io.TeeReader(r.in, r.w)
+	}
+	return r.in
+}
+
+// again returns the reader of the second pass, from where the first began.
+func (r *replayable) again() (io.Reader, error) {
+	switch {
+	case r.file != nil:
+		_, err := r.file.Seek(r.offset, io.SeekStart)
+		return r.file, err
+	case r.spool != nil:
+		if err := r.w.Flush(); err != nil {
+			return nil, err
+		}
+		_, err := r.spool.Seek(0, io.SeekStart)
+		return r.spool, err
+	}
+	return nil, errors.New("input read once only")
+}
+
+// close removes the temporary copy, if any.
+func (r *replayable) close() {
+	if r.spool != nil {
+		r.spool.Close()
+		os.Remove(r.spool.Name())
+	}
 }
 
 // lineError is a fault that makes the whole input unreadable, at a line.

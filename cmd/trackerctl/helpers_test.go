@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -51,6 +52,11 @@ type cli struct {
 	wait func(ctx context.Context, d time.Duration) error
 	// stdin is standard input.
 	stdin string
+	// version replaces the version the version command prints, when set.
+	version string
+	// stderrTee, when set, also receives everything written on standard error as it is
+	// written (the memory test samples the heap on each progress bar update).
+	stderrTee io.Writer
 }
 
 // result is what one run printed and returned.
@@ -64,13 +70,20 @@ func (c *cli) run(t testing.TB, args ...string) result {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
 	getenv := func(k string) string { return c.env[k] }
-	a := newApp(strings.NewReader(c.stdin), &stdout, &stderr, getenv)
+	var errw io.Writer = &stderr
+	if c.stderrTee != nil {
+		errw = io.MultiWriter(&stderr, c.stderrTee)
+	}
+	a := newApp(strings.NewReader(c.stdin), &stdout, errw, getenv)
 	if c.clock != nil {
 		a.now = c.clock.Now
 	}
 	a.stdinTTY, a.stdoutTTY, a.stderrTTY = c.stdinTTY, c.stdoutTTY, c.stderrTTY
 	if c.wait != nil {
 		a.wait = c.wait
+	}
+	if c.version != "" {
+		a.version = c.version
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -114,6 +127,29 @@ func (r result) wantOneLineError(t testing.TB, want ...string) {
 		if !strings.Contains(r.stderr, w) {
 			t.Errorf("trackerctl %s: stderr %q lacks %q", strings.Join(r.args, " "), r.stderr, w)
 		}
+	}
+}
+
+// jsonErrorLine is the schema of an error on stderr under --output json.
+type jsonErrorLine struct {
+	Error string `json:"error"`
+	Type  string `json:"type"`
+}
+
+// wantJSONError checks that a failed run printed exactly one line on stderr, the JSON
+// object {"error": msg, "type": kind}; an empty msg is not compared.
+func (r result) wantJSONError(t testing.TB, kind, msg string) {
+	t.Helper()
+	if r.code == 0 {
+		t.Fatalf("trackerctl %s succeeded, want an error", strings.Join(r.args, " "))
+	}
+	if strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "\n") {
+		t.Fatalf("trackerctl %s: stderr is not one line:\n%s", strings.Join(r.args, " "), r.stderr)
+	}
+	var got jsonErrorLine
+	decodeStrict(t, r.stderr, &got, "error", "type")
+	if got.Type != kind || (msg != "" && got.Error != msg) || got.Error == "" {
+		t.Errorf("trackerctl %s: stderr error %+v, want type %q and message %q", strings.Join(r.args, " "), got, kind, msg)
 	}
 }
 

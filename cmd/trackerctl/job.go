@@ -20,7 +20,7 @@ func checkJob(job string) error {
 
 // errNoTasks says that a job has no task at all.
 func (a *app) errNoTasks(job string) error {
-	return fmt.Errorf("job %q has no tasks in table %q (check the job id, or enqueue its tasks first)", job, a.opts.table)
+	return failf(kindNotFound, "job %q has no tasks in table %q (check the job id, or enqueue its tasks first)", job, a.opts.table)
 }
 
 // countJob counts the tasks of job per status and fails when the job has none.

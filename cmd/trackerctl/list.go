@@ -18,6 +18,7 @@ func listCommand() *command {
 		limit    int
 		cursor   string
 		all      bool
+		errText  string
 	)
 	return &command{
 		name:    "list",
@@ -29,7 +30,13 @@ progress with an expired lease).
 
 A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
 standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
---all follows the cursors to the end.`,
+--all follows the cursors to the end.
+
+The ERROR column shows the start of each task's last error (the whole message under --output
+json, as "last_error"). The index does not carry errors, so each listed task that has been
+claimed at least once costs one read of the task (8 at a time); tasks never claimed cost
+none. --error TEXT keeps the tasks whose last error contains TEXT (case-sensitive) among
+each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor to go on.`,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.Var(&statuses, "status", "only tasks in these `statuses` (comma-separated or repeated): todo, in_progress, failed, succeeded, ignored")
@@ -37,6 +44,7 @@ standard error (and is the "cursor" field of the JSON output); pass it back with
 			fs.IntVar(&limit, "limit", tracker.DefaultPageLimit, fmt.Sprintf("`N` tasks per page, 1..%d", tracker.MaxPageLimit))
 			fs.StringVar(&cursor, "cursor", "", "resume after the page that printed this `cursor`")
 			fs.BoolVar(&all, "all", false, "list every page")
+			fs.StringVar(&errText, "error", "", "only tasks whose last error contains `TEXT`")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job := args[0]
@@ -53,7 +61,11 @@ standard error (and is the "cursor" field of the JSON output); pass it back with
 			if err != nil {
 				return err
 			}
-			var tasks []tracker.Task
+			var (
+				tasks []tracker.Task
+				msgs  []string
+			)
+			filter := errorMatch{errText}
 			for {
 				var page *tracker.Page
 				if pending {
@@ -68,7 +80,16 @@ standard error (and is the "cursor" field of the JSON output); pass it back with
 				if err != nil {
 					return err
 				}
-				tasks = append(tasks, page.Tasks...)
+				pageMsgs, err := a.lastErrors(ctx, tr, job, page.Tasks)
+				if err != nil {
+					return err
+				}
+				for i, t := range page.Tasks {
+					if filter.match(pageMsgs[i]) {
+						tasks = append(tasks, t)
+						msgs = append(msgs, pageMsgs[i])
+					}
+				}
 				cursor = page.Cursor
 				if !all || cursor == "" {
 					break
@@ -79,7 +100,7 @@ standard error (and is the "cursor" field of the JSON output); pass it back with
 					return err
 				}
 			}
-			return a.printList(tr, job, tasks, cursor, statuses, pending)
+			return a.printList(tr, job, tasks, msgs, cursor, listSelection{statuses: statuses, pending: pending, errors: filter})
 		},
 	}
 }
@@ -87,35 +108,63 @@ standard error (and is the "cursor" field of the JSON output); pass it back with
 // listPage is the JSON output of list.
 type listPage struct {
 	JobID string     `json:"job_id"`
-	Tasks []taskView `json:"tasks"`
+	Tasks []listTask `json:"tasks"`
 	// Cursor resumes after this page; empty at the end.
 	Cursor string `json:"cursor"`
 }
 
-func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, cursor string, statuses statusList, pending bool) error {
+// listTask is a task in the JSON output of list.
+type listTask struct {
+	taskView
+	// LastError is the message of the task's last error; null when it has none.
+	LastError *string `json:"last_error"`
+}
+
+// listSelection is what list was asked for, to say what it found none of.
+type listSelection struct {
+	statuses statusList
+	pending  bool
+	errors   errorMatch
+}
+
+func (s listSelection) String() string {
+	what := "tasks"
+	if s.pending {
+		what = "pending tasks"
+	} else if len(s.statuses) > 0 {
+		what = s.statuses.String() + " tasks"
+	}
+	if s.errors.on() {
+		what += fmt.Sprintf(" whose last error contains %q", s.errors.text)
+	}
+	return what
+}
+
+func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, msgs []string, cursor string, sel listSelection) error {
 	lease := tr.Config().LeaseDuration
 	if a.opts.json {
-		out := listPage{JobID: job, Tasks: make([]taskView, len(tasks)), Cursor: cursor}
+		out := listPage{JobID: job, Tasks: make([]listTask, len(tasks)), Cursor: cursor}
 		for i := range tasks {
-			out.Tasks[i] = a.view(&tasks[i], lease)
+			out.Tasks[i] = listTask{taskView: a.view(&tasks[i], lease)}
+			if msgs[i] != "" {
+				out.Tasks[i].LastError = &msgs[i]
+			}
 		}
 		return printJSON(a.stdout, out)
 	}
 	if len(tasks) == 0 {
-		what := "tasks"
-		if pending {
-			what = "pending tasks"
-		} else if len(statuses) > 0 {
-			what = statuses.String() + " tasks"
+		if cursor != "" {
+			fmt.Fprintf(a.stdout, "no %s in this page of job %s\n", escape(sel.String()), escape(job))
+		} else {
+			fmt.Fprintf(a.stdout, "job %s has no %s\n", escape(job), escape(sel.String()))
 		}
-		fmt.Fprintf(a.stdout, "job %s has no %s\n", job, what)
 	} else {
 		now := a.now()
 		tw := newTable(a.stdout)
 		// The header is bold when the status cells are colored, so that every cell of the
 		// column carries escape codes of the same length and tabwriter keeps it aligned.
-		fmt.Fprintf(tw, "TASK\t%s\tRETRY\tATTEMPTS\tUPDATED\tLEASE\n", a.bold("STATUS"))
-		for _, t := range tasks {
+		fmt.Fprintf(tw, "TASK\t%s\tRETRY\tATTEMPTS\tUPDATED\tLEASE\tERROR\n", a.bold("STATUS"))
+		for i, t := range tasks {
 			l := "-"
 			switch {
 			case t.Locked(now, lease):
@@ -123,7 +172,11 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 			case t.Lock != "":
 				l = fmt.Sprintf("expired (%s)", orDash(t.LockOwner))
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", t.TaskID, a.paint(t.Status.String(), t.Status), t.Retry, t.Attempts, stamp(t.UpdateTime), l)
+			msg := "-"
+			if msgs[i] != "" {
+				msg = escape(clip(oneLine(msgs[i]), errorWidth))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", escape(t.TaskID), a.paint(t.Status.String(), t.Status), t.Retry, t.Attempts, stamp(t.UpdateTime), l, msg)
 		}
 		tw.Flush()
 	}
@@ -133,11 +186,12 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, c
 	return nil
 }
 
+// orDash returns s escaped for the terminal, or "-" when it is empty.
 func orDash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return escape(s)
 }
 
 func showCommand() *command {
@@ -163,7 +217,7 @@ pretty-printed.`,
 				if _, _, cerr := a.countJob(ctx, tr, job); cerr != nil {
 					return cerr
 				}
-				return fmt.Errorf("job %q has no task %q in table %q", job, id, a.opts.table)
+				return failf(kindNotFound, "job %q has no task %q in table %q", job, id, a.opts.table)
 			}
 			if err != nil {
 				return err
@@ -181,8 +235,8 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	now := a.now()
 	w := a.stdout
 	tw := newTable(w)
-	fmt.Fprintf(tw, "task\t%s\n", t.TaskID)
-	fmt.Fprintf(tw, "job\t%s\n", t.JobID)
+	fmt.Fprintf(tw, "task\t%s\n", escape(t.TaskID))
+	fmt.Fprintf(tw, "job\t%s\n", escape(t.JobID))
 	fmt.Fprintf(tw, "status\t%s (code %d)\n", a.paint(t.Status.String(), t.Status), t.Code)
 	fmt.Fprintf(tw, "retry\t%d (ignored after %d failed attempts)\n", t.Retry, cfg.MaxRetry)
 	fmt.Fprintf(tw, "attempts\t%d\n", t.Attempts)
@@ -200,12 +254,12 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 		exp := t.LeaseExpires(cfg.LeaseDuration)
 		fmt.Fprintf(tw, "lease\texpired %s (%s), held by %s since %s; a run claims the task again\n", stamp(exp), age(now, exp), orDash(t.LockOwner), stamp(t.LockTime))
 	case t.LockOwner != "":
-		fmt.Fprintf(tw, "lease\tnone (last held by %s, taken %s)\n", t.LockOwner, stamp(t.LockTime))
+		fmt.Fprintf(tw, "lease\tnone (last held by %s, taken %s)\n", escape(t.LockOwner), stamp(t.LockTime))
 	default:
 		fmt.Fprintf(tw, "lease\tnone\n")
 	}
 	if t.Error != nil {
-		fmt.Fprintf(tw, "error\t%s\n", oneLine(t.Error.Error))
+		fmt.Fprintf(tw, "error\t%s\n", escape(oneLine(t.Error.Error)))
 	} else {
 		fmt.Fprintf(tw, "error\t-\n")
 	}
@@ -215,7 +269,7 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	tw.Flush()
 	if t.Error != nil && strings.TrimSpace(t.Error.Traceback) != "" {
 		fmt.Fprintln(w, "traceback:")
-		fmt.Fprintln(w, indent(strings.TrimRight(t.Error.Traceback, "\n"), "    "))
+		fmt.Fprintln(w, indent(escapeLines(strings.TrimRight(t.Error.Traceback, "\n")), "    "))
 	}
 	if len(t.Data) == 0 {
 		return nil
@@ -226,7 +280,7 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 		buf.Write(t.Data)
 	}
 	fmt.Fprintln(w, "data:")
-	fmt.Fprintln(w, indent(buf.String(), "    "))
+	fmt.Fprintln(w, indent(escapeLines(buf.String()), "    "))
 	return nil
 }
 

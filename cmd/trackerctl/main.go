@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/version"
 )
 
 func main() {
@@ -57,6 +60,8 @@ type app struct {
 	// stdinTTY, stdoutTTY and stderrTTY say whether each stream is a terminal: prompts need
 	// stdin to be one, colors stdout, the progress bar stderr.
 	stdinTTY, stdoutTTY, stderrTTY bool
+	// version is what the version command prints: version.Get() outside tests.
+	version string
 
 	opts options // the common flags of the running command
 }
@@ -69,6 +74,7 @@ func newApp(stdin io.Reader, stdout, stderr io.Writer, env func(string) string) 
 		stdinTTY:  isTerminal(stdin),
 		stdoutTTY: isTerminal(stdout),
 		stderrTTY: isTerminal(stderr),
+		version:   version.Get(),
 	}
 }
 
@@ -123,6 +129,7 @@ func commands() []*command {
 		runCommand(),
 		createTableCommand(),
 		deleteJobCommand(),
+		versionCommand(),
 	}
 }
 
@@ -136,6 +143,7 @@ func findCommand(name string) *command {
 }
 
 func (a *app) run(ctx context.Context, args []string) int {
+	a.opts.json = wantsJSON(args)
 	if len(args) == 0 {
 		a.topUsage(a.stderr)
 		return exitUsage
@@ -218,12 +226,35 @@ func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
 
+// opError is an operational error (exit code 1) of a kind scripts can tell apart: kind is
+// the "type" of the error under --output json.
+type opError struct{ kind, msg string }
+
+func (e *opError) Error() string { return e.msg }
+
+// Kinds of operational errors, the "type" of a JSON error. Errors of no kind below are
+// "error".
+const (
+	kindNotFound     = "not_found"     // the job, or the task, does not exist
+	kindRefused      = "refused"       // a transition did not apply to a task
+	kindAborted      = "aborted"       // the operator declined the confirmation
+	kindInvalidInput = "invalid_input" // enqueue's input holds invalid lines
+	kindTableLayout  = "table_layout"  // create-table found a table of another layout
+)
+
+// failf returns an operational error of kind.
+func failf(kind, format string, args ...any) error {
+	return &opError{kind: kind, msg: fmt.Sprintf(format, args...)}
+}
+
 // silentError carries an exit code for a failure already reported on stderr.
 type silentError struct{ code int }
 
 func (e *silentError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
-// fail reports err as one line on stderr and returns the exit code it calls for.
+// fail reports err as one line on stderr and returns the exit code it calls for. Under
+// --output json the line is a JSON object, {"error": message, "type": kind}; else it is
+// "trackerctl: message", escaped for the terminal.
 func (a *app) fail(err error) int {
 	if err == nil {
 		return exitOK
@@ -232,16 +263,46 @@ func (a *app) fail(err error) int {
 	if errors.As(err, &se) {
 		return se.code
 	}
-	if errors.Is(err, context.Canceled) {
-		fmt.Fprintln(a.stderr, "trackerctl: interrupted")
-		return exitError
+	msg, kind := a.describe(err)
+	msg = oneLine(msg)
+	if a.opts.json {
+		line, _ := json.Marshal(jsonError{Error: msg, Type: kind})
+		fmt.Fprintf(a.stderr, "%s\n", line)
+	} else {
+		fmt.Fprintf(a.stderr, "trackerctl: %s\n", escape(msg))
 	}
-	fmt.Fprintf(a.stderr, "trackerctl: %s\n", oneLine(a.explain(err)))
-	var ue *usageError
-	if errors.As(err, &ue) {
+	if kind == kindUsage {
 		return exitUsage
 	}
 	return exitError
+}
+
+// jsonError is an error on stderr under --output json.
+type jsonError struct {
+	Error string `json:"error"`
+	// Type is the kind of error: usage (exit code 2), interrupted, not_found, refused,
+	// aborted, invalid_input, table_not_found, table_layout, unreachable, no_credentials,
+	// or error for any other (exit code 1).
+	Type string `json:"type"`
+}
+
+// wantsJSON reports whether args ask for --output json, for the errors found before the
+// flags are parsed (or when parsing stops before the flag).
+func wantsJSON(args []string) bool {
+	for i, arg := range args {
+		if arg == "--" {
+			return false
+		}
+		switch arg {
+		case "-o", "--o", "-output", "--output":
+			if i+1 < len(args) && args[i+1] == "json" {
+				return true
+			}
+		case "-o=json", "--o=json", "-output=json", "--output=json":
+			return true
+		}
+	}
+	return false
 }
 
 // oneLine folds a message onto one line.

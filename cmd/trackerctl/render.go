@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -124,7 +125,7 @@ type progress struct {
 }
 
 func (a *app) progress(label string, total int) *progress {
-	return &progress{w: a.stderr, on: a.stderrTTY && total > 0, label: label, total: total, width: a.width()}
+	return &progress{w: a.stderr, on: a.stderrTTY && total > 0, label: escape(label), total: total, width: a.width()}
 }
 
 // set draws the bar at done of total.
@@ -154,12 +155,16 @@ func clip(s string, n int) string {
 	return string(r[:n-1]) + "…"
 }
 
-// idList joins up to n ids, saying how many more there are.
+// idList joins up to n ids, escaped for the terminal, saying how many more there are.
 func idList(ids []string, n int) string {
-	if len(ids) <= n {
-		return strings.Join(ids, ", ")
+	shown := make([]string, min(n, len(ids)))
+	for i := range shown {
+		shown[i] = escape(ids[i])
 	}
-	return strings.Join(ids[:n], ", ") + fmt.Sprintf(", … (%d more)", len(ids)-n)
+	if len(ids) <= n {
+		return strings.Join(shown, ", ")
+	}
+	return strings.Join(shown, ", ") + fmt.Sprintf(", … (%d more)", len(ids)-n)
 }
 
 // plural returns "1 task" or "3 tasks".
@@ -168,4 +173,54 @@ func plural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// escape makes s safe to print on a terminal. What a terminal would act on instead of
+// showing becomes a visible escape: control characters (C0, including the ESC that starts
+// every ANSI escape sequence, DEL and C1) as \n, \t, \x1b, \u009b; the Unicode bidi
+// embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069), which reorder
+// the text after them, as \u202e; invalid UTF-8 as \xff. Everything else, other non-ASCII
+// text included, is left as it is. Every text renderer passes ids, owners, errors and data
+// through it; JSON output carries the values as they are.
+func escape(s string) string {
+	if strings.IndexFunc(s, mustEscape) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80 && mustEscape(r):
+			fmt.Fprintf(&b, `\x%02x`, r)
+		case mustEscape(r):
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteString(s[:size])
+		}
+		s = s[size:]
+	}
+	return b.String()
+}
+
+// mustEscape reports whether a terminal would act on r rather than show it.
+func mustEscape(r rune) bool {
+	return unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
+}
+
+// escapeLines is escape for text printed over several lines: each line is escaped, and
+// the line breaks are kept.
+func escapeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = escape(l)
+	}
+	return strings.Join(lines, "\n")
 }

@@ -189,11 +189,11 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 	if watch && a.stdoutTTY {
 		fmt.Fprint(w, "\x1b[H\x1b[2J")
 	}
-	fmt.Fprintf(w, "job %s in table %s: %s at %s\n\n", rep.JobID, rep.Table, plural(rep.Total, "task"), stamp(rep.Time))
+	fmt.Fprintf(w, "job %s in table %s: %s at %s\n\n", escape(rep.JobID), escape(rep.Table), plural(rep.Total, "task"), stamp(rep.Time))
 	a.printCounts(w, rep.counts)
 	fmt.Fprintln(w)
 	if p := rep.OldestPending; p != nil {
-		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)", p.TaskID, p.Status, stamp(p.Since), age(rep.Time, p.Since))
+		fmt.Fprintf(w, "oldest pending  %s, %s since %s (%s)", escape(p.TaskID), p.Status, stamp(p.Since), age(rep.Time, p.Since))
 		if rep.PendingPartial {
 			fmt.Fprintf(w, ", among the first %d pending", scanLimit)
 		}
@@ -219,11 +219,7 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 				fmt.Fprintf(tw, "  … %d more\t\t\t\t\n", len(rep.Leases)-maxLeases)
 				break
 			}
-			owner := l.Owner
-			if owner == "" {
-				owner = "-"
-			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s (%s)\t%d\n", l.TaskID, owner, stamp(l.Taken), stamp(l.Expires), age(rep.Time, l.Expires), l.Attempts)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s (%s)\t%d\n", escape(l.TaskID), orDash(l.Owner), stamp(l.Taken), stamp(l.Expires), age(rep.Time, l.Expires), l.Attempts)
 		}
 		tw.Flush()
 	}

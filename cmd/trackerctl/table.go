@@ -52,7 +52,7 @@ table; pass --aws to create it there anyway.`,
 				return err
 			default:
 				if err := checkLayout(desc.Table); err != nil {
-					return fmt.Errorf("table %q exists %s but %v", a.opts.table, a.where(), err)
+					return failf(kindTableLayout, "table %q exists %s but %v", a.opts.table, a.where(), err)
 				}
 			}
 			out := struct {
@@ -65,9 +65,9 @@ table; pass --aws to create it there anyway.`,
 				return printJSON(a.stdout, out)
 			}
 			if created {
-				fmt.Fprintf(a.stdout, "created table %s %s (hash key %s, index %s)\n", a.opts.table, a.where(), tracker.KeyAttribute, tracker.IndexName)
+				fmt.Fprintf(a.stdout, "created table %s %s (hash key %s, index %s)\n", escape(a.opts.table), escape(a.where()), tracker.KeyAttribute, tracker.IndexName)
 			} else {
-				fmt.Fprintf(a.stdout, "table %s exists %s with the tracker's layout; left as it is\n", a.opts.table, a.where())
+				fmt.Fprintf(a.stdout, "table %s exists %s with the tracker's layout; left as it is\n", escape(a.opts.table), escape(a.where()))
 			}
 			return nil
 		},

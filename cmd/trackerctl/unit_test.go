@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -52,7 +54,7 @@ func TestUsageErrors(t *testing.T) {
 		{"a bad lease names the variable", with(envLeaseSeconds, "-5"), []string{"status", "j"}, []string{`TRACKER_LEASE_SECONDS="-5"`}},
 		{"an endpoint without a scheme is refused", with(envEndpoint, "localhost:8000"), []string{"status", "j"}, []string{"TRACKER_ENDPOINT or AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8000"}},
 		{"no table says how to give one", with(envTable, ""), []string{"status", "j"}, []string{"no table: pass --table or set TRACKER_TABLE"}},
-		{"retry needs ids or a status", base, []string{"retry", "j"}, []string{"retry needs task ids or --status"}},
+		{"retry needs ids or a status", base, []string{"retry", "j"}, []string{"retry needs task ids, --status or --error"}},
 		{"retry takes ids or a status, not both", base, []string{"retry", "j", "t-1", "--status", "failed"}, []string{"not both"}},
 		{"retry refuses a status it cannot start from", base, []string{"retry", "j", "--status", "todo"}, []string{"--status todo: retry applies to failed, ignored tasks"}},
 		{"ignore refuses succeeded tasks as a status", base, []string{"ignore", "j", "--status", "succeeded"}, []string{"ignore applies to todo, in_progress, failed tasks"}},
@@ -141,7 +143,7 @@ func TestCommonFlagsBeforeTheCommand(t *testing.T) {
 		code int
 		want string
 	}{
-		{"common flags move after the command", []string{"--table", "tasks", "--endpoint=" + endpoint, "-o", "json", "status", "j"}, exitError, "cannot reach DynamoDB at " + endpoint},
+		{"common flags move after the command", []string{"--table", "tasks", "--endpoint=" + endpoint, "-o", "text", "status", "j"}, exitError, "cannot reach DynamoDB at " + endpoint},
 		{"a command flag before the command is refused", []string{"--watch", "status", "j"}, exitUsage, "flag --watch must follow the command"},
 		{"flags without a command", []string{"--table", "tasks"}, exitUsage, "no command"},
 	}
@@ -177,6 +179,12 @@ func TestParseJSONLines(t *testing.T) {
 			"{\"task_id\":7}\n", nil, []string{"1:task_id must be a string, got 7"}},
 		{"two objects on a line",
 			"{\"task_id\":\"a\"} {\"task_id\":\"b\"}\n", nil, []string{"1:text after the object"}},
+		{"a line over 4 MiB is rejected without holding it, and the next line is read",
+			"{\"task_id\":\"a\",\"data\":{\"pad\":\"" + strings.Repeat("x", 5<<20) + "\"}}\n{\"task_id\":\"b\"}\n",
+			[]string{"2:b"}, []string{"1:line longer than 4 MiB"}},
+		{"a line longer than the read buffer is read whole",
+			"{\"task_id\":\"a\",\"data\":{\"pad\":\"" + strings.Repeat("x", 200<<10) + "\"}}\n",
+			[]string{"1:a"}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -578,7 +586,7 @@ func TestRunLocalResult(t *testing.T) {
 			}
 			if tc.code != exitOK {
 				text.wantOneLineError(t)
-				js.wantOneLineError(t)
+				js.wantJSONError(t, "error", strings.TrimPrefix(strings.TrimSuffix(text.stderr, "\n"), "trackerctl: "))
 			}
 		})
 	}
@@ -679,4 +687,62 @@ func TestIsTerminal(t *testing.T) {
 	if isTerminal(f) {
 		t.Error("a file counts as a terminal")
 	}
+}
+
+func TestFailReportsAnInterruptionInBothFormats(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		json bool
+		want string
+	}{
+		{false, "trackerctl: interrupted\n"},
+		{true, `{"error":"interrupted","type":"interrupted"}` + "\n"},
+	} {
+		var stderr bytes.Buffer
+		a := newApp(nil, io.Discard, &stderr, func(string) string { return "" })
+		a.opts.json = tc.json
+		if code := a.fail(fmt.Errorf("list: %w", context.Canceled)); code != exitError || stderr.String() != tc.want {
+			t.Errorf("json %v: exit %d, stderr %q; want exit %d, %q", tc.json, code, stderr.String(), exitError, tc.want)
+		}
+	}
+}
+
+// parseJSONLines, parseCSV and validate collect what the streaming readers and the
+// validator give, for the table tests above.
+func parseJSONLines(r *bufio.Reader) ([]inputTask, []rejection, error) {
+	return collect(func(each func(inputTask, *rejection) error) error { return eachJSONLine(r, each) })
+}
+
+func parseCSV(r io.Reader) ([]inputTask, []rejection, error) {
+	return collect(func(each func(inputTask, *rejection) error) error { return eachCSV(r, each) })
+}
+
+func collect(read func(each func(inputTask, *rejection) error) error) ([]inputTask, []rejection, error) {
+	var (
+		tasks []inputTask
+		rej   []rejection
+	)
+	err := read(func(l inputTask, r *rejection) error {
+		if r != nil {
+			rej = append(rej, *r)
+		} else {
+			tasks = append(tasks, l)
+		}
+		return nil
+	})
+	return tasks, rej, err
+}
+
+func validate(job string, lines []inputTask, rej []rejection) ([]inputTask, []rejection) {
+	v := newValidator(job)
+	var valid []inputTask
+	for _, l := range lines {
+		if l, r := v.check(l); r != nil {
+			rej = append(rej, *r)
+		} else {
+			valid = append(valid, l)
+		}
+	}
+	sortRejections(rej)
+	return valid, rej
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/version"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -139,7 +140,9 @@ func Setup() Deps {
 	if err == nil {
 		var tr *tracker.Tracker
 		if tr, err = NewTracker(context.Background(), cfg); err == nil {
-			return Deps{Tracker: tr, Log: NewLogger(cfg.LogLevel), Config: cfg}
+			log := NewLogger(cfg.LogLevel)
+			log.Info("cold start", "version", version.Get())
+			return Deps{Tracker: tr, Log: log, Config: cfg}
 		}
 	}
 	NewLogger(slog.LevelInfo).Error("cold start failed", "error", err.Error())
