@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -117,6 +118,16 @@ func synthesize() (err error) {
 			MaxRetry:      5,
 			LeaseDuration: 5 * time.Minute,
 			LogLevel:      "debug",
+		},
+		// Two minutes of worker and two of retries fit in the 5-minute lease; STANDARD
+		// children need not fit in Express's 5 minutes, but this would too.
+		WorkerTimeout: 2 * time.Minute,
+		Run: construct.RunOptions{
+			ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
+			PageSize:           200,
+			BatchSize:          10,
+			Concurrency:        50,
+			Backoff:            10 * time.Second,
 		},
 		Schedule:   construct.Schedule{JobIDs: []string{"nightly"}, Rate: time.Hour},
 		Disposable: true,
@@ -358,11 +369,16 @@ func TestFunctions(t *testing.T) {
 			"Timeout":       float64(deployed[name].timeout),
 			"TracingConfig": obj{"Mode": "Active"},
 			"Environment": obj{"Variables": obj{
-				"TRACKER_TABLE":         ref(table),
-				"TRACKER_STATUS_CODES":  "0,3,6,9,10",
-				"TRACKER_MAX_RETRY":     "3",
-				"TRACKER_LEASE_SECONDS": "900",
-				"LOG_LEVEL":             "info",
+				"TRACKER_TABLE":                  ref(table),
+				"TRACKER_STATUS_CODES":           "0,3,6,9,10",
+				"TRACKER_MAX_RETRY":              "3",
+				"TRACKER_LEASE_SECONDS":          "900",
+				"LOG_LEVEL":                      "info",
+				"TRACKER_PAGE_SIZE":              "500",
+				"TRACKER_BATCH_SIZE":             "20",
+				"TRACKER_CONCURRENCY":            "10",
+				"TRACKER_WORKER_TIMEOUT_SECONDS": "60",
+				"TRACKER_BACKOFF_SECONDS":        "5",
 			}},
 		}
 		for k, v := range want {
@@ -384,10 +400,15 @@ func TestDevFunctionsCarryTheSettings(t *testing.T) {
 	check(t, "no example worker", func() { s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(4)) })
 	check(t, "settings", func() {
 		s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{
-			"TRACKER_STATUS_CODES":  "10,20,30,40,50",
-			"TRACKER_MAX_RETRY":     "5",
-			"TRACKER_LEASE_SECONDS": "300",
-			"LOG_LEVEL":             "debug",
+			"TRACKER_STATUS_CODES":           "10,20,30,40,50",
+			"TRACKER_MAX_RETRY":              "5",
+			"TRACKER_LEASE_SECONDS":          "300",
+			"LOG_LEVEL":                      "debug",
+			"TRACKER_PAGE_SIZE":              "200",
+			"TRACKER_BATCH_SIZE":             "10",
+			"TRACKER_CONCURRENCY":            "50",
+			"TRACKER_WORKER_TIMEOUT_SECONDS": "120",
+			"TRACKER_BACKOFF_SECONDS":        "10",
 		}}})
 	})
 }
@@ -499,12 +520,16 @@ func TestStateMachine(t *testing.T) {
 	}
 	subs, _ := sm["DefinitionSubstitutions"].(obj)
 	fns := s.functionIDs(t)
-	wantSubs := obj{
+	wantArns := obj{
 		"ListPendingFunctionArn": getAtt(fns[construct.ListPending], "Arn"),
 		"ClaimFunctionArn":       getAtt(fns[construct.Claim], "Arn"),
 		"CompleteFunctionArn":    getAtt(fns[construct.Complete], "Arn"),
 		"FailFunctionArn":        getAtt(fns[construct.Fail], "Arn"),
 		"WorkerFunctionArn":      getAtt(fns[construct.ExampleWorker], "Arn"),
+	}
+	wantSubs := obj{"ChildExecutionType": "EXPRESS"}
+	for k, v := range wantArns {
+		wantSubs[k] = v
 	}
 	if !sameJSON(subs, wantSubs) {
 		t.Errorf("DefinitionSubstitutions = %s\nwant %s", toJSON(subs), toJSON(wantSubs))
@@ -516,7 +541,8 @@ func TestStateMachine(t *testing.T) {
 	if !json.Valid([]byte(resolved)) {
 		t.Errorf("the resolved definition is not valid JSON")
 	}
-	for name := range wantSubs {
+	// ${ChildExecutionType} is not required: the definition gets it with its Distributed Map.
+	for name := range wantArns {
 		if !slices.Contains(used, name) {
 			t.Errorf("the definition never uses ${%s}", name)
 		}
@@ -554,8 +580,8 @@ func TestDevStateMachineRunsTheUsersWorker(t *testing.T) {
 	s := stack(t, devStack)
 	sm := props(s.resource(t, s.onlyResource(t, "AWS::StepFunctions::StateMachine")))
 	subs := sm["DefinitionSubstitutions"].(obj)
-	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" {
-		t.Errorf("DefinitionSubstitutions = %s, want the user's worker and MaxConcurrency 5", toJSON(subs))
+	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" || subs["ChildExecutionType"] != "STANDARD" {
+		t.Errorf("DefinitionSubstitutions = %s, want the user's worker, MaxConcurrency 5 and STANDARD children", toJSON(subs))
 	}
 	role := fromJSON[struct {
 		GetAtt []string `json:"Fn::GetAtt"`
@@ -676,39 +702,105 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		return p
 	}
 	valid := `{"StartAt": "Claim", "States": {"Claim": {"Type": "Task", "Resource": "${ClaimFunctionArn}", "End": true}}}`
+	ok := write("ok.json", valid)
 	for _, c := range []struct {
-		name  string
-		props construct.Props
-		want  string // in the error; "" for none
+		name       string
+		props      construct.Props
+		userWorker bool   // deploy with a user's worker imported by ARN
+		want       string // in the error; "" for none
 	}{
 		{"invalid JSON is caught", withAssets(construct.Props{
 			DefinitionFile: write("comma.json", "{\n  \"StartAt\": \"A\",\n  \"States\": {\"A\": {\"Type\": \"Pass\", \"End\": true},}\n}")}),
-			"not valid JSON: line 3"},
+			false, "not valid JSON: line 3"},
 		{"an unknown placeholder is caught", withAssets(construct.Props{
 			DefinitionFile: write("unknown.json", strings.Replace(valid, "${ClaimFunctionArn}", "${ClaimFunctionArn}${X}", 1))}),
-			"no substitution for ${X}"},
+			false, "no substitution for ${X}"},
 		{"a definition without its start state is caught", withAssets(construct.Props{
 			DefinitionFile: write("nostart.json", `{"StartAt": "Nowhere", "States": {}}`)}),
-			`StartAt "Nowhere"`},
+			false, `StartAt "Nowhere"`},
 		{"a numeric placeholder with a substitution is fine", withAssets(construct.Props{
 			DefinitionFile: write("number.json", strings.Replace(valid, `"End": true`, `"End": true, "TimeoutSeconds": ${Timeout}`, 1)),
 			Substitutions:  map[string]string{"Timeout": "30"}}),
-			""},
-		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), "none.json"},
-		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, "make build"},
+			false, ""},
+		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), false, "none.json"},
+		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, false, "make build"},
 		{"a lease shorter than the worker's timeout is caught", withAssets(construct.Props{
 			DefinitionFile: write("ok.json", valid), Settings: construct.Settings{LeaseDuration: 30 * time.Second}}),
-			"outlive its lease"},
+			false, "outlive its lease"},
 		{"a function ARN cannot be overridden", withAssets(construct.Props{
 			DefinitionFile: write("ok.json", valid), Substitutions: map[string]string{"ClaimFunctionArn": "x"}}),
-			"must not set ClaimFunctionArn"},
+			false, "must not set ClaimFunctionArn"},
 		{"bad settings are caught", withAssets(construct.Props{DefinitionFile: write("ok.json", valid),
 			Settings: construct.Settings{LogLevel: "loud", Codes: tracker.StatusCodes{Todo: 1, Ignored: 1}},
 			Schedule: construct.Schedule{JobIDs: []string{"a____b"}, Rate: 90 * time.Second}}),
-			"LogLevel"},
+			false, "LogLevel"},
+		{"a definition with the child execution type placeholder is fine", withAssets(construct.Props{
+			DefinitionFile: write("distributed.json", `{"StartAt": "Page", "States": {"Page": {"Type": "Map", "ItemProcessor": {
+				"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"},
+				"StartAt": "Claim", "States": {"Claim": {"Type": "Task", "Resource": "${ClaimFunctionArn}", "End": true}}}, "End": true}}}`)}),
+			false, ""},
+		{"the child execution type cannot be overridden", withAssets(construct.Props{
+			DefinitionFile: ok, Substitutions: map[string]string{"ChildExecutionType": "STANDARD"}}),
+			false, "must not set ChildExecutionType"},
+		{"an unknown child execution type is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: "express"}}),
+			false, `Run.ChildExecutionType "express" is not EXPRESS or STANDARD`},
+		{"STANDARD children are fine", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			false, ""},
+		{"a page of more than 1000 task ids is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1001}}),
+			false, "Run.PageSize 1001 is not between 1 and 1000"},
+		{"a negative page size is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: -1}}),
+			false, "Run.PageSize -1"},
+		{"a batch of more than 100 task ids is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{BatchSize: 101}}),
+			false, "Run.BatchSize 101 is not between 1 and 100"},
+		{"more than 1000 child executions at once are refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 1001}}),
+			false, "Run.Concurrency 1001 is not between 1 and 1000"},
+		{"the largest page, batch and concurrency are fine", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1000, BatchSize: 100, Concurrency: 1000}}),
+			false, ""},
+		{"a backoff of part of a second is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 1500 * time.Millisecond}}),
+			false, "Run.Backoff 1.5s"},
+		{"a backoff beyond its cap is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 6 * time.Minute}}),
+			false, "Run.Backoff 6m0s"},
+		{"a user's worker needs its timeout", withAssets(construct.Props{DefinitionFile: ok}),
+			true, "WorkerTimeout is required with Worker"},
+		{"a user's worker with its timeout is fine", withAssets(construct.Props{DefinitionFile: ok, WorkerTimeout: 3 * time.Minute}),
+			true, ""},
+		{"a worker timeout beyond Lambda's 15 minutes is refused", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 16 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			true, "WorkerTimeout 16m0s is not a positive number of whole seconds"},
+		{"a lease that does not cover the worker and its retries is refused", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5 * time.Minute}}),
+			true, "Settings.LeaseDuration 5m0s is not longer than WorkerTimeout 3m0s + RetryAllowance 2m0s"},
+		{"a lease just longer than the worker and its retries is fine", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5*time.Minute + time.Second}}),
+			true, ""},
+		{"the example worker's timeout is checked against the lease", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD},
+			Settings: construct.Settings{LeaseDuration: 11 * time.Minute}}),
+			false, "outlive its lease"},
+		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
+			true, "set Run.ChildExecutionType to STANDARD"},
+		{"STANDARD children take a long worker", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Check"), nil)
+			app := awscdk.NewApp(nil)
+			scope := awscdk.NewStack(app, jsii.String("Check"), nil)
+			if c.userWorker {
+				// In a stack of its own, so that scope stays empty when New refuses.
+				workers := awscdk.NewStack(app, jsii.String("Workers"), nil)
+				c.props.Worker = awslambda.Function_FromFunctionArn(workers, jsii.String("UserWorker"), jsii.String(userWorkerArn))
+			}
 			var err error
 			if msg := recovered(func() { _, err = construct.New(scope, "Tracker", &c.props) }); msg != "" {
 				t.Fatalf("New panicked: %s", msg)
