@@ -273,6 +273,24 @@ func (s *synthesized) functionIDs(t *testing.T) map[string]string {
 	return ids
 }
 
+// trackerFunctionIDs maps the name of each function the construct deployed to its logical
+// id, found through the construct's ids: for a stack without outputs.
+func (s *synthesized) trackerFunctionIDs(t *testing.T) map[string]string {
+	t.Helper()
+	names := map[string]string{"Claim": construct.Claim, "Complete": construct.Complete, "Fail": construct.Fail,
+		"ListPending": construct.ListPending, "ExampleWorker": construct.ExampleWorker}
+	id := regexp.MustCompile(`^Tracker([A-Za-z]+)[0-9A-F]{8}$`)
+	ids := map[string]string{}
+	for logical := range s.resources("AWS::Lambda::Function") {
+		m := id.FindStringSubmatch(logical)
+		if m == nil || names[m[1]] == "" {
+			t.Fatalf("function %s is none of the tracker's", logical)
+		}
+		ids[names[m[1]]] = logical
+	}
+	return ids
+}
+
 func TestTableHasTheTrackerLayout(t *testing.T) {
 	s := stack(t, prodStack)
 	def := tracker.TableDefinition("")
@@ -547,32 +565,82 @@ func TestStateMachine(t *testing.T) {
 			t.Errorf("the definition never uses ${%s}", name)
 		}
 	}
-	check(t, "logs and tracing", func() {
+	// The log group of its own (not a function's) takes the logs of the parent and, under
+	// the same logging configuration, of its Express children.
+	var logs string
+	for id := range s.resources("AWS::Logs::LogGroup") {
+		if strings.HasPrefix(id, "TrackerStateMachineLogs") {
+			logs = id
+		}
+	}
+	check(t, "a standard state machine, its logs and tracing", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), obj{
-			"LoggingConfiguration": obj{
+			"StateMachineType": "STANDARD",
+			"LoggingConfiguration": assertions.Match_ObjectEquals(&obj{
 				"Level":                "ALL",
 				"IncludeExecutionData": false,
-				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": assertions.Match_AnyValue()}}}),
-			},
+				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt(logs, "Arn")}}}),
+			}),
 			"TracingConfiguration": obj{"Enabled": true},
 		})
 	})
-	var invokes []string
-	for _, fn := range []string{construct.ListPending, construct.Claim, construct.Complete, construct.Fail, construct.ExampleWorker} {
-		invokes = append(invokes, "lambda:InvokeFunction on "+toJSON(getAtt(fns[fn], "Arn")))
-	}
-	role := fromJSON[struct {
-		GetAtt []string `json:"Fn::GetAtt"`
-	}](sm["RoleArn"]).GetAtt[0]
-	var got []string
-	for _, g := range s.grants(t, role) {
-		if strings.HasPrefix(g, "lambda:") {
-			got = append(got, g)
-		}
-	}
-	sort.Strings(invokes)
-	if !reflect.DeepEqual(got, invokes) {
-		t.Errorf("the state machine may:\n\t%s\nwant exactly:\n\t%s", strings.Join(got, "\n\t"), strings.Join(invokes, "\n\t"))
+}
+
+// statesArn is the ARN of a Step Functions resource of the stack's account and region, as
+// the template spells it.
+func statesArn(resource string) obj {
+	return obj{"Fn::Join": []any{"", []any{
+		"arn:", ref("AWS::Partition"), ":states:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":" + resource,
+	}}}
+}
+
+func TestStateMachineMayRunOnlyItsFunctionsAndItself(t *testing.T) {
+	for _, c := range []struct {
+		stack, name string
+		worker      any // the worker's ARN as the template gives it; nil for the example worker
+	}{
+		{prodStack, "dynamodb-tracker-Tracker-", nil},
+		{devStack, "tracker-dev-Tracker-", userWorkerArn},
+	} {
+		t.Run(c.stack, func(t *testing.T) {
+			s := stack(t, c.stack)
+			sm := props(s.resource(t, s.onlyResource(t, "AWS::StepFunctions::StateMachine")))
+			// A name of its own, from the construct's path, which the policy can name without
+			// referring to the state machine (that would be a circular dependency).
+			name, _ := sm["StateMachineName"].(string)
+			if !regexp.MustCompile("^" + c.name + "[0-9A-F]{8}$").MatchString(name) {
+				t.Fatalf("StateMachineName %q, want %s and a hash of the construct's path", name, c.name)
+			}
+			fns := s.trackerFunctionIDs(t)
+			var want []string
+			for _, fn := range []string{construct.ListPending, construct.Claim, construct.Complete, construct.Fail, construct.ExampleWorker} {
+				arn := any(getAtt(fns[fn], "Arn"))
+				if fn == construct.ExampleWorker && c.worker != nil {
+					arn = c.worker
+				}
+				want = append(want, "lambda:InvokeFunction on "+toJSON(arn))
+			}
+			want = append(want,
+				// The Distributed Map's children, continue-as-new and a sweep's executions.
+				"states:StartExecution on "+toJSON(statesArn("stateMachine:"+name)),
+				// The Distributed Map watches and stops its children.
+				"states:DescribeExecution on "+toJSON(statesArn("execution:"+name+":*")),
+				"states:StopExecution on "+toJSON(statesArn("execution:"+name+":*")),
+			)
+			// Log delivery and X-Ray, which have no resource-level permissions.
+			for _, a := range []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+				"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+				"xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"} {
+				want = append(want, a+` on "*"`)
+			}
+			sort.Strings(want)
+			role := fromJSON[struct {
+				GetAtt []string `json:"Fn::GetAtt"`
+			}](sm["RoleArn"]).GetAtt[0]
+			if got := s.grants(t, role); !reflect.DeepEqual(got, want) {
+				t.Errorf("the state machine may:\n\t%s\nwant exactly:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+			}
+		})
 	}
 }
 
@@ -582,12 +650,6 @@ func TestDevStateMachineRunsTheUsersWorker(t *testing.T) {
 	subs := sm["DefinitionSubstitutions"].(obj)
 	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" || subs["ChildExecutionType"] != "STANDARD" {
 		t.Errorf("DefinitionSubstitutions = %s, want the user's worker, MaxConcurrency 5 and STANDARD children", toJSON(subs))
-	}
-	role := fromJSON[struct {
-		GetAtt []string `json:"Fn::GetAtt"`
-	}](sm["RoleArn"]).GetAtt[0]
-	if !slices.Contains(s.grants(t, role), "lambda:InvokeFunction on "+toJSON(userWorkerArn)) {
-		t.Errorf("the state machine may not invoke the user's worker")
 	}
 }
 

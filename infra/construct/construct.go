@@ -177,7 +177,8 @@ type Tracker struct {
 	Claim, Complete, Fail, ListPending awslambda.Function
 	// Worker is the function run on each claimed task: Props.Worker or the example worker.
 	Worker awslambda.IFunction
-	// StateMachine runs a job's tasks: claim, work, then complete or fail each.
+	// StateMachine runs a job's tasks: claim, work, then complete or fail each. It is a
+	// STANDARD state machine named after the construct's path (stack name, path, hash).
 	StateMachine awsstepfunctions.StateMachine
 	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job.
 	Sweep awsevents.Rule
@@ -551,7 +552,25 @@ func (c *Tracker) arns() []*string {
 
 // newStateMachine makes the state machine from the definition text, kept literal in the
 // template, with its placeholders filled by definition substitutions.
+//
+// Its role may invoke the five functions and start, describe and stop executions of this
+// state machine only: the Distributed Map starts a child execution per batch and manages the
+// children, the parent continues as a new execution of itself, and a sweep starts one
+// execution per job. The state machine has a name of its own, derived from the construct's
+// path, so that the role's policy can name the state machine and its executions without
+// referring to the state machine resource, which itself depends on the policy.
 func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMachine {
+	name := awscdk.Names_UniqueResourceName(c.Construct, &awscdk.UniqueResourceNameOptions{
+		MaxLength: jsii.Number(80), Separator: jsii.String("-"), AllowedSpecialCharacters: jsii.String("-_"),
+	})
+	stack := awscdk.Stack_Of(c.Construct)
+	arn := func(resource, name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("states"), Resource: jsii.String(resource), ResourceName: jsii.String(name),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
+	self, executions := arn("stateMachine", *name), arn("execution", *name+":*")
 	arns := c.arns()
 	subs := map[string]*string{}
 	for i, arn := range arns {
@@ -566,8 +585,13 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		RemovalPolicy: p.removalPolicy(),
 	})
 	sm := awsstepfunctions.NewStateMachine(c.Construct, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: name,
+		// One long-running execution per job; its children are Run.ChildExecutionType.
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
 		DefinitionSubstitutions: &subs,
+		// The Distributed Map's Express children log under this configuration too, to the
+		// same log group; the log-delivery permissions the CDK gives the role cover them.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs,
 			Level:       awsstepfunctions.LogLevel_ALL,
@@ -582,11 +606,24 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: &arns,
 	}))
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:StartExecution"),
+		Resources: &[]*string{self},
+	}))
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution"),
+		Resources: &[]*string{executions},
+	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Logging to CloudWatch Logs (logs:CreateLogDelivery and the other log-delivery actions) and X-Ray tracing " +
 			"(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions, so their resource is *."),
 		AppliesTo: &[]any{"Resource::*"},
+	}, {
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Executions are named at run time (Distributed Map children, continue-as-new, one per job of a sweep): " +
+			"DescribeExecution and StopExecution apply to any execution of this state machine, and of no other."),
+		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:%s:*", *name)},
 	}}, jsii.Bool(true))
 	return sm
 }
