@@ -13,7 +13,7 @@
 //	tracker:dev             true: the table has no deletion protection and is destroyed with the stack (false)
 //	tracker:table-name      table name (chosen by CloudFormation)
 //	tracker:ttl-attribute   attribute for DynamoDB TTL (off)
-//	tracker:sweep-jobs      comma-separated job ids to sweep on a schedule (none: no schedule)
+//	tracker:sweep-jobs      comma-separated job ids each sweep runs (none: every job with pending tasks)
 //	tracker:sweep-minutes   minutes between sweeps (15)
 //	tracker:status-codes    todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry       failed attempts before a task is ignored (3)

@@ -27,7 +27,7 @@ import (
 )
 
 // The stacks the tests synthesize, once, in one app: the app's own stack as the CLI would make
-// it with `-c tracker:sweep-jobs=job-a,job-b`, and a development stack with every option set.
+// it with no options, and a development stack with every option set.
 const (
 	prodStack = DefaultStackName
 	devStack  = "tracker-dev"
@@ -99,7 +99,6 @@ func synthesize() (err error) {
 	context := map[string]any{
 		"tracker:asset-dir":  assetDir,
 		"tracker:definition": definitionFile,
-		"tracker:sweep-jobs": "job-a,job-b",
 	}
 	name, props, err := propsFromContext(func(k string) any { return context[k] })
 	if err != nil {
@@ -658,7 +657,8 @@ func TestSweepSchedule(t *testing.T) {
 		stack, rate string
 		input       obj
 	}{
-		{prodStack, "rate(15 minutes)", obj{"job_ids": []any{"job-a", "job-b"}}},
+		// With no jobs configured, a sweep covers every job with pending tasks.
+		{prodStack, "rate(15 minutes)", obj{}},
 		{devStack, "rate(1 hour)", obj{"job_ids": []any{"nightly"}}},
 	} {
 		s := stack(t, c.stack)
@@ -686,6 +686,22 @@ func TestSweepSchedule(t *testing.T) {
 			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
 		}
 	}
+}
+
+func TestSweepCanBeDisabled(t *testing.T) {
+	scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("NoSweep"), nil)
+	tr, err := construct.New(scope, "Tracker", &construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile, Schedule: construct.Schedule{Disabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Sweep != nil {
+		t.Errorf("Tracker.Sweep is set")
+	}
+	check(t, "no schedule", func() {
+		assertions.Template_FromStack(scope, nil).ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(0))
+	})
 }
 
 func TestOutputs(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package construct is dynamodb-tracker as a reusable CDK construct: the task table, the claim,
 // complete, fail and list-pending functions, a worker, the state machine that runs a job's tasks
-// through them, and an optional schedule of catch-up sweeps.
+// through them, and a schedule of catch-up sweeps.
 //
 // The table has exactly the layout tracker.CreateTable makes (it is built from
 // tracker.TableDefinition), and each function may make only the DynamoDB calls it makes.
@@ -159,13 +159,16 @@ type RunOptions struct {
 }
 
 // Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
-// with the input {"job_ids": [...]} runs the pending tasks of each job (todo, failed, or with
-// an expired lease), so tasks that a lost execution left behind are picked up again.
+// with the input {"job_ids": [...]}, or {} for every job with pending tasks, starts one
+// execution per job that runs its pending tasks (todo, failed, or with an expired lease), so
+// tasks that a lost execution left behind are picked up again.
 type Schedule struct {
-	// JobIDs are the jobs each sweep runs; none means no schedule.
+	// JobIDs are the jobs each sweep runs; none means every job with pending tasks.
 	JobIDs []string
 	// Rate is the time between sweeps, in whole minutes; 0 means DefaultSweepRate.
 	Rate time.Duration
+	// Disabled turns the sweeps off: no schedule is deployed.
+	Disabled bool
 }
 
 // Tracker is a deployed dynamodb-tracker.
@@ -180,7 +183,7 @@ type Tracker struct {
 	// StateMachine runs a job's tasks: claim, work, then complete or fail each. It is a
 	// STANDARD state machine named after the construct's path (stack name, path, hash).
 	StateMachine awsstepfunctions.StateMachine
-	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job.
+	// Sweep is the schedule of catch-up executions; nil when Props.Schedule.Disabled.
 	Sweep awsevents.Rule
 }
 
@@ -264,7 +267,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	}
 	c.grantTableAccess()
 	c.StateMachine = c.newStateMachine(p, string(asl))
-	if len(p.Schedule.JobIDs) > 0 {
+	if !p.Schedule.Disabled {
 		c.Sweep = c.newSweep(p)
 	}
 	return c, nil
@@ -628,17 +631,22 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 	return sm
 }
 
-// newSweep starts a catch-up execution for the configured jobs on a fixed rate.
+// newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
+	input, description := map[string]any{}, "dynamodb-tracker: catch-up sweep of the pending tasks of every job"
+	if len(p.Schedule.JobIDs) > 0 {
+		input["job_ids"] = p.Schedule.JobIDs
+		description = "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
+	}
 	rate := awscdk.Duration_Minutes(jsii.Number(p.Schedule.Rate.Minutes()))
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
 	maxAge := min(max(p.Schedule.Rate, time.Minute), 24*time.Hour)
 	return awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
-		Description: jsii.String("dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"),
+		Description: jsii.String(description),
 		Schedule:    awsevents.Schedule_Rate(rate),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(c.StateMachine, &awseventstargets.SfnStateMachineProps{
-			Input:         awsevents.RuleTargetInput_FromObject(map[string]any{"job_ids": p.Schedule.JobIDs}),
+			Input:         awsevents.RuleTargetInput_FromObject(input),
 			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
 			RetryAttempts: jsii.Number(3),
 		})},
