@@ -919,6 +919,8 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:ttl-attribute": "expires_at", "tracker:sweep-jobs": []any{"a", "b"}, "tracker:sweep-minutes": float64(5),
 			"tracker:status-codes": "1,2,3,4,5", "tracker:max-retry": "4", "tracker:lease-seconds": "600",
 			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
+			"tracker:child-execution-type": "STANDARD", "tracker:page-size": "250", "tracker:batch-size": float64(25),
+			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
 		}
 		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
 		if err != nil {
@@ -926,18 +928,24 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
-			Table:    construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
-			Settings: construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
-			Schedule: construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
+			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
+			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
+			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
+			WorkerTimeout: 3 * time.Minute,
+			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD, PageSize: 250, BatchSize: 25,
+				Concurrency: 40, Backoff: 15 * time.Second},
 		}
 		if name != "tracker-test" || !reflect.DeepEqual(p.Tracker, want) {
 			t.Errorf("got %s %+v\nwant tracker-test %+v", name, p.Tracker, want)
 		}
 	})
 	t.Run("bad values are errors", func(t *testing.T) {
-		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1"}
+		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1",
+			"tracker:page-size": "lots", "tracker:batch-size": "-1", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
+			"tracker:worker-timeout-seconds": "1m"}
 		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
-		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes"} {
+		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes",
+			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds"} {
 			if err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("error %v does not name %s", err, key)
 			}
