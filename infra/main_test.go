@@ -704,6 +704,27 @@ func TestSweepCanBeDisabled(t *testing.T) {
 	})
 }
 
+func TestExampleWorkerHasTheWorkerTimeout(t *testing.T) {
+	scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("SlowWorker"), nil)
+	tr, err := construct.New(scope, "Tracker", &construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile, WorkerTimeout: 90 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := assertions.Template_FromStack(scope, nil)
+	worker := *awscdk.Stack_Of(scope).GetLogicalId(tr.Worker.Node().DefaultChild().(awscdk.CfnElement))
+	fn := fromJSON[obj](template.ToJSON())["Resources"].(obj)[worker].(obj)
+	if got := props(fn)["Timeout"]; got != float64(90) {
+		t.Errorf("the example worker's timeout is %v, want 90", got)
+	}
+	check(t, "every function knows it", func() {
+		template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{
+			"TRACKER_WORKER_TIMEOUT_SECONDS": "90",
+		}}})
+	})
+}
+
 func TestOutputs(t *testing.T) {
 	s := stack(t, prodStack)
 	outputs := s.template["Outputs"].(obj)

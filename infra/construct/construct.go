@@ -153,8 +153,9 @@ type RunOptions struct {
 	// Concurrency is how many child executions run at once, 1 to 1000; 0 means
 	// DefaultConcurrency.
 	Concurrency int
-	// Backoff is the wait before a failed task is retried, in whole seconds, at most 5
-	// minutes; it doubles with each failure, up to 5 minutes. 0 means DefaultBackoff.
+	// Backoff is the wait before a failed task is first retried, in whole seconds up to 5
+	// minutes; the wait doubles with each further failure, capped at 5 minutes. 0 means
+	// DefaultBackoff.
 	Backoff time.Duration
 }
 
