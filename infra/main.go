@@ -9,18 +9,24 @@
 //
 // Options are context values, given as `cdk deploy -c key=value` or in cdk.json's "context":
 //
-//	tracker:stack-name      stack name (dynamodb-tracker)
-//	tracker:dev             true: the table has no deletion protection and is destroyed with the stack (false)
-//	tracker:table-name      table name (chosen by CloudFormation)
-//	tracker:ttl-attribute   attribute for DynamoDB TTL (off)
-//	tracker:sweep-jobs      comma-separated job ids to sweep on a schedule (none: no schedule)
-//	tracker:sweep-minutes   minutes between sweeps (15)
-//	tracker:status-codes    todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
-//	tracker:max-retry       failed attempts before a task is ignored (3)
-//	tracker:lease-seconds   lease duration (900)
-//	tracker:log-level       debug, info, warn or error (info)
-//	tracker:asset-dir       directory of <name>/bootstrap (build)
-//	tracker:definition      state machine definition (statemachine.asl.json)
+//	tracker:stack-name              stack name (dynamodb-tracker)
+//	tracker:dev                     true: the table has no deletion protection and is destroyed with the stack (false)
+//	tracker:table-name              table name (chosen by CloudFormation)
+//	tracker:ttl-attribute           attribute for DynamoDB TTL (off)
+//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: every job with pending tasks)
+//	tracker:sweep-minutes           minutes between sweeps (15)
+//	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
+//	tracker:max-retry               failed attempts before a task is ignored (3)
+//	tracker:lease-seconds           lease duration (900)
+//	tracker:log-level               debug, info, warn or error (info)
+//	tracker:child-execution-type    EXPRESS or STANDARD: the type of the child executions, one per batch (EXPRESS)
+//	tracker:page-size               task ids per page, 1 to 1000 (500)
+//	tracker:batch-size              task ids per child execution, 1 to 100 (20)
+//	tracker:concurrency             child executions at once, 1 to 1000 (10)
+//	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
+//	tracker:worker-timeout-seconds  the worker's timeout (60)
+//	tracker:asset-dir               directory of <name>/bootstrap (build)
+//	tracker:definition              state machine definition (statemachine.asl.json)
 package main
 
 import (
@@ -33,6 +39,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
@@ -141,6 +148,14 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 			MaxRetry:      num("tracker:max-retry"),
 			LeaseDuration: time.Duration(num("tracker:lease-seconds")) * time.Second,
 			LogLevel:      str("tracker:log-level", ""),
+		},
+		WorkerTimeout: time.Duration(num("tracker:worker-timeout-seconds")) * time.Second,
+		Run: construct.RunOptions{
+			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", "")),
+			PageSize:           num("tracker:page-size"),
+			BatchSize:          num("tracker:batch-size"),
+			Concurrency:        num("tracker:concurrency"),
+			Backoff:            time.Duration(num("tracker:backoff-seconds")) * time.Second,
 		},
 		Schedule:   construct.Schedule{JobIDs: jobs, Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
 		Disposable: dev,

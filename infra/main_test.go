@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
@@ -26,7 +27,7 @@ import (
 )
 
 // The stacks the tests synthesize, once, in one app: the app's own stack as the CLI would make
-// it with `-c tracker:sweep-jobs=job-a,job-b`, and a development stack with every option set.
+// it with no options, and a development stack with every option set.
 const (
 	prodStack = DefaultStackName
 	devStack  = "tracker-dev"
@@ -98,7 +99,6 @@ func synthesize() (err error) {
 	context := map[string]any{
 		"tracker:asset-dir":  assetDir,
 		"tracker:definition": definitionFile,
-		"tracker:sweep-jobs": "job-a,job-b",
 	}
 	name, props, err := propsFromContext(func(k string) any { return context[k] })
 	if err != nil {
@@ -117,6 +117,16 @@ func synthesize() (err error) {
 			MaxRetry:      5,
 			LeaseDuration: 5 * time.Minute,
 			LogLevel:      "debug",
+		},
+		// Two minutes of worker and two of retries fit in the 5-minute lease; STANDARD
+		// children need not fit in Express's 5 minutes, but this would too.
+		WorkerTimeout: 2 * time.Minute,
+		Run: construct.RunOptions{
+			ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
+			PageSize:           200,
+			BatchSize:          10,
+			Concurrency:        50,
+			Backoff:            10 * time.Second,
 		},
 		Schedule:   construct.Schedule{JobIDs: []string{"nightly"}, Rate: time.Hour},
 		Disposable: true,
@@ -262,6 +272,24 @@ func (s *synthesized) functionIDs(t *testing.T) map[string]string {
 	return ids
 }
 
+// trackerFunctionIDs maps the name of each function the construct deployed to its logical
+// id, found through the construct's ids: for a stack without outputs.
+func (s *synthesized) trackerFunctionIDs(t *testing.T) map[string]string {
+	t.Helper()
+	names := map[string]string{"Claim": construct.Claim, "Complete": construct.Complete, "Fail": construct.Fail,
+		"ListPending": construct.ListPending, "ExampleWorker": construct.ExampleWorker}
+	id := regexp.MustCompile(`^Tracker([A-Za-z]+)[0-9A-F]{8}$`)
+	ids := map[string]string{}
+	for logical := range s.resources("AWS::Lambda::Function") {
+		m := id.FindStringSubmatch(logical)
+		if m == nil || names[m[1]] == "" {
+			t.Fatalf("function %s is none of the tracker's", logical)
+		}
+		ids[names[m[1]]] = logical
+	}
+	return ids
+}
+
 func TestTableHasTheTrackerLayout(t *testing.T) {
 	s := stack(t, prodStack)
 	def := tracker.TableDefinition("")
@@ -358,11 +386,16 @@ func TestFunctions(t *testing.T) {
 			"Timeout":       float64(deployed[name].timeout),
 			"TracingConfig": obj{"Mode": "Active"},
 			"Environment": obj{"Variables": obj{
-				"TRACKER_TABLE":         ref(table),
-				"TRACKER_STATUS_CODES":  "0,3,6,9,10",
-				"TRACKER_MAX_RETRY":     "3",
-				"TRACKER_LEASE_SECONDS": "900",
-				"LOG_LEVEL":             "info",
+				"TRACKER_TABLE":                  ref(table),
+				"TRACKER_STATUS_CODES":           "0,3,6,9,10",
+				"TRACKER_MAX_RETRY":              "3",
+				"TRACKER_LEASE_SECONDS":          "900",
+				"LOG_LEVEL":                      "info",
+				"TRACKER_PAGE_SIZE":              "500",
+				"TRACKER_BATCH_SIZE":             "20",
+				"TRACKER_CONCURRENCY":            "10",
+				"TRACKER_WORKER_TIMEOUT_SECONDS": "60",
+				"TRACKER_BACKOFF_SECONDS":        "5",
 			}},
 		}
 		for k, v := range want {
@@ -384,10 +417,15 @@ func TestDevFunctionsCarryTheSettings(t *testing.T) {
 	check(t, "no example worker", func() { s.assert.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(4)) })
 	check(t, "settings", func() {
 		s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{
-			"TRACKER_STATUS_CODES":  "10,20,30,40,50",
-			"TRACKER_MAX_RETRY":     "5",
-			"TRACKER_LEASE_SECONDS": "300",
-			"LOG_LEVEL":             "debug",
+			"TRACKER_STATUS_CODES":           "10,20,30,40,50",
+			"TRACKER_MAX_RETRY":              "5",
+			"TRACKER_LEASE_SECONDS":          "300",
+			"LOG_LEVEL":                      "debug",
+			"TRACKER_PAGE_SIZE":              "200",
+			"TRACKER_BATCH_SIZE":             "10",
+			"TRACKER_CONCURRENCY":            "50",
+			"TRACKER_WORKER_TIMEOUT_SECONDS": "120",
+			"TRACKER_BACKOFF_SECONDS":        "10",
 		}}})
 	})
 }
@@ -499,12 +537,16 @@ func TestStateMachine(t *testing.T) {
 	}
 	subs, _ := sm["DefinitionSubstitutions"].(obj)
 	fns := s.functionIDs(t)
-	wantSubs := obj{
+	wantArns := obj{
 		"ListPendingFunctionArn": getAtt(fns[construct.ListPending], "Arn"),
 		"ClaimFunctionArn":       getAtt(fns[construct.Claim], "Arn"),
 		"CompleteFunctionArn":    getAtt(fns[construct.Complete], "Arn"),
 		"FailFunctionArn":        getAtt(fns[construct.Fail], "Arn"),
 		"WorkerFunctionArn":      getAtt(fns[construct.ExampleWorker], "Arn"),
+	}
+	wantSubs := obj{"ChildExecutionType": "EXPRESS"}
+	for k, v := range wantArns {
+		wantSubs[k] = v
 	}
 	if !sameJSON(subs, wantSubs) {
 		t.Errorf("DefinitionSubstitutions = %s\nwant %s", toJSON(subs), toJSON(wantSubs))
@@ -516,37 +558,88 @@ func TestStateMachine(t *testing.T) {
 	if !json.Valid([]byte(resolved)) {
 		t.Errorf("the resolved definition is not valid JSON")
 	}
-	for name := range wantSubs {
+	// ${ChildExecutionType} is not required: the definition gets it with its Distributed Map.
+	for name := range wantArns {
 		if !slices.Contains(used, name) {
 			t.Errorf("the definition never uses ${%s}", name)
 		}
 	}
-	check(t, "logs and tracing", func() {
+	// The log group of its own (not a function's) takes the logs of the parent and, under
+	// the same logging configuration, of its Express children.
+	var logs string
+	for id := range s.resources("AWS::Logs::LogGroup") {
+		if strings.HasPrefix(id, "TrackerStateMachineLogs") {
+			logs = id
+		}
+	}
+	check(t, "a standard state machine, its logs and tracing", func() {
 		s.assert.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), obj{
-			"LoggingConfiguration": obj{
+			"StateMachineType": "STANDARD",
+			"LoggingConfiguration": assertions.Match_ObjectEquals(&obj{
 				"Level":                "ALL",
 				"IncludeExecutionData": false,
-				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": assertions.Match_AnyValue()}}}),
-			},
+				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt(logs, "Arn")}}}),
+			}),
 			"TracingConfiguration": obj{"Enabled": true},
 		})
 	})
-	var invokes []string
-	for _, fn := range []string{construct.ListPending, construct.Claim, construct.Complete, construct.Fail, construct.ExampleWorker} {
-		invokes = append(invokes, "lambda:InvokeFunction on "+toJSON(getAtt(fns[fn], "Arn")))
-	}
-	role := fromJSON[struct {
-		GetAtt []string `json:"Fn::GetAtt"`
-	}](sm["RoleArn"]).GetAtt[0]
-	var got []string
-	for _, g := range s.grants(t, role) {
-		if strings.HasPrefix(g, "lambda:") {
-			got = append(got, g)
-		}
-	}
-	sort.Strings(invokes)
-	if !reflect.DeepEqual(got, invokes) {
-		t.Errorf("the state machine may:\n\t%s\nwant exactly:\n\t%s", strings.Join(got, "\n\t"), strings.Join(invokes, "\n\t"))
+}
+
+// statesArn is the ARN of a Step Functions resource of the stack's account and region, as
+// the template spells it.
+func statesArn(resource string) obj {
+	return obj{"Fn::Join": []any{"", []any{
+		"arn:", ref("AWS::Partition"), ":states:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":" + resource,
+	}}}
+}
+
+func TestStateMachineMayRunOnlyItsFunctionsAndItself(t *testing.T) {
+	for _, c := range []struct {
+		stack, name string
+		worker      any // the worker's ARN as the template gives it; nil for the example worker
+	}{
+		{prodStack, "dynamodb-tracker-Tracker-", nil},
+		{devStack, "tracker-dev-Tracker-", userWorkerArn},
+	} {
+		t.Run(c.stack, func(t *testing.T) {
+			s := stack(t, c.stack)
+			sm := props(s.resource(t, s.onlyResource(t, "AWS::StepFunctions::StateMachine")))
+			// A name of its own, from the construct's path, which the policy can name without
+			// referring to the state machine (that would be a circular dependency).
+			name, _ := sm["StateMachineName"].(string)
+			if !regexp.MustCompile("^" + c.name + "[0-9A-F]{8}$").MatchString(name) {
+				t.Fatalf("StateMachineName %q, want %s and a hash of the construct's path", name, c.name)
+			}
+			fns := s.trackerFunctionIDs(t)
+			var want []string
+			for _, fn := range []string{construct.ListPending, construct.Claim, construct.Complete, construct.Fail, construct.ExampleWorker} {
+				arn := any(getAtt(fns[fn], "Arn"))
+				if fn == construct.ExampleWorker && c.worker != nil {
+					arn = c.worker
+				}
+				want = append(want, "lambda:InvokeFunction on "+toJSON(arn))
+			}
+			want = append(want,
+				// The Distributed Map's children, continue-as-new and a sweep's executions.
+				"states:StartExecution on "+toJSON(statesArn("stateMachine:"+name)),
+				// The Distributed Map watches and stops its children.
+				"states:DescribeExecution on "+toJSON(statesArn("execution:"+name+":*")),
+				"states:StopExecution on "+toJSON(statesArn("execution:"+name+":*")),
+			)
+			// Log delivery and X-Ray, which have no resource-level permissions.
+			for _, a := range []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+				"logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+				"xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"} {
+				want = append(want, a+` on "*"`)
+			}
+			sort.Strings(want)
+			role := fromJSON[struct {
+				GetAtt []string `json:"Fn::GetAtt"`
+			}](sm["RoleArn"]).GetAtt[0]
+			if got := s.grants(t, role); !reflect.DeepEqual(got, want) {
+				t.Errorf("the state machine may:\n\t%s\nwant exactly:\n\t%s", strings.Join(got, "\n\t"), strings.Join(want, "\n\t"))
+			}
+		})
 	}
 }
 
@@ -554,14 +647,8 @@ func TestDevStateMachineRunsTheUsersWorker(t *testing.T) {
 	s := stack(t, devStack)
 	sm := props(s.resource(t, s.onlyResource(t, "AWS::StepFunctions::StateMachine")))
 	subs := sm["DefinitionSubstitutions"].(obj)
-	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" {
-		t.Errorf("DefinitionSubstitutions = %s, want the user's worker and MaxConcurrency 5", toJSON(subs))
-	}
-	role := fromJSON[struct {
-		GetAtt []string `json:"Fn::GetAtt"`
-	}](sm["RoleArn"]).GetAtt[0]
-	if !slices.Contains(s.grants(t, role), "lambda:InvokeFunction on "+toJSON(userWorkerArn)) {
-		t.Errorf("the state machine may not invoke the user's worker")
+	if subs["WorkerFunctionArn"] != userWorkerArn || subs["MaxConcurrency"] != "5" || subs["ChildExecutionType"] != "STANDARD" {
+		t.Errorf("DefinitionSubstitutions = %s, want the user's worker, MaxConcurrency 5 and STANDARD children", toJSON(subs))
 	}
 }
 
@@ -570,7 +657,8 @@ func TestSweepSchedule(t *testing.T) {
 		stack, rate string
 		input       obj
 	}{
-		{prodStack, "rate(15 minutes)", obj{"job_ids": []any{"job-a", "job-b"}}},
+		// With no jobs configured, a sweep covers every job with pending tasks.
+		{prodStack, "rate(15 minutes)", obj{}},
 		{devStack, "rate(1 hour)", obj{"job_ids": []any{"nightly"}}},
 	} {
 		s := stack(t, c.stack)
@@ -598,6 +686,43 @@ func TestSweepSchedule(t *testing.T) {
 			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
 		}
 	}
+}
+
+func TestSweepCanBeDisabled(t *testing.T) {
+	scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("NoSweep"), nil)
+	tr, err := construct.New(scope, "Tracker", &construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile, Schedule: construct.Schedule{Disabled: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Sweep != nil {
+		t.Errorf("Tracker.Sweep is set")
+	}
+	check(t, "no schedule", func() {
+		assertions.Template_FromStack(scope, nil).ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(0))
+	})
+}
+
+func TestExampleWorkerHasTheWorkerTimeout(t *testing.T) {
+	scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("SlowWorker"), nil)
+	tr, err := construct.New(scope, "Tracker", &construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile, WorkerTimeout: 90 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	template := assertions.Template_FromStack(scope, nil)
+	worker := *awscdk.Stack_Of(scope).GetLogicalId(tr.Worker.Node().DefaultChild().(awscdk.CfnElement))
+	fn := fromJSON[obj](template.ToJSON())["Resources"].(obj)[worker].(obj)
+	if got := props(fn)["Timeout"]; got != float64(90) {
+		t.Errorf("the example worker's timeout is %v, want 90", got)
+	}
+	check(t, "every function knows it", func() {
+		template.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{
+			"TRACKER_WORKER_TIMEOUT_SECONDS": "90",
+		}}})
+	})
 }
 
 func TestOutputs(t *testing.T) {
@@ -676,39 +801,105 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		return p
 	}
 	valid := `{"StartAt": "Claim", "States": {"Claim": {"Type": "Task", "Resource": "${ClaimFunctionArn}", "End": true}}}`
+	ok := write("ok.json", valid)
 	for _, c := range []struct {
-		name  string
-		props construct.Props
-		want  string // in the error; "" for none
+		name       string
+		props      construct.Props
+		userWorker bool   // deploy with a user's worker imported by ARN
+		want       string // in the error; "" for none
 	}{
 		{"invalid JSON is caught", withAssets(construct.Props{
 			DefinitionFile: write("comma.json", "{\n  \"StartAt\": \"A\",\n  \"States\": {\"A\": {\"Type\": \"Pass\", \"End\": true},}\n}")}),
-			"not valid JSON: line 3"},
+			false, "not valid JSON: line 3"},
 		{"an unknown placeholder is caught", withAssets(construct.Props{
 			DefinitionFile: write("unknown.json", strings.Replace(valid, "${ClaimFunctionArn}", "${ClaimFunctionArn}${X}", 1))}),
-			"no substitution for ${X}"},
+			false, "no substitution for ${X}"},
 		{"a definition without its start state is caught", withAssets(construct.Props{
 			DefinitionFile: write("nostart.json", `{"StartAt": "Nowhere", "States": {}}`)}),
-			`StartAt "Nowhere"`},
+			false, `StartAt "Nowhere"`},
 		{"a numeric placeholder with a substitution is fine", withAssets(construct.Props{
 			DefinitionFile: write("number.json", strings.Replace(valid, `"End": true`, `"End": true, "TimeoutSeconds": ${Timeout}`, 1)),
 			Substitutions:  map[string]string{"Timeout": "30"}}),
-			""},
-		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), "none.json"},
-		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, "make build"},
+			false, ""},
+		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), false, "none.json"},
+		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, false, "make build"},
 		{"a lease shorter than the worker's timeout is caught", withAssets(construct.Props{
 			DefinitionFile: write("ok.json", valid), Settings: construct.Settings{LeaseDuration: 30 * time.Second}}),
-			"outlive its lease"},
+			false, "outlive its lease"},
 		{"a function ARN cannot be overridden", withAssets(construct.Props{
 			DefinitionFile: write("ok.json", valid), Substitutions: map[string]string{"ClaimFunctionArn": "x"}}),
-			"must not set ClaimFunctionArn"},
+			false, "must not set ClaimFunctionArn"},
 		{"bad settings are caught", withAssets(construct.Props{DefinitionFile: write("ok.json", valid),
 			Settings: construct.Settings{LogLevel: "loud", Codes: tracker.StatusCodes{Todo: 1, Ignored: 1}},
 			Schedule: construct.Schedule{JobIDs: []string{"a____b"}, Rate: 90 * time.Second}}),
-			"LogLevel"},
+			false, "LogLevel"},
+		{"a definition with the child execution type placeholder is fine", withAssets(construct.Props{
+			DefinitionFile: write("distributed.json", `{"StartAt": "Page", "States": {"Page": {"Type": "Map", "ItemProcessor": {
+				"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"},
+				"StartAt": "Claim", "States": {"Claim": {"Type": "Task", "Resource": "${ClaimFunctionArn}", "End": true}}}, "End": true}}}`)}),
+			false, ""},
+		{"the child execution type cannot be overridden", withAssets(construct.Props{
+			DefinitionFile: ok, Substitutions: map[string]string{"ChildExecutionType": "STANDARD"}}),
+			false, "must not set ChildExecutionType"},
+		{"an unknown child execution type is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: "express"}}),
+			false, `Run.ChildExecutionType "express" is not EXPRESS or STANDARD`},
+		{"STANDARD children are fine", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			false, ""},
+		{"a page of more than 1000 task ids is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1001}}),
+			false, "Run.PageSize 1001 is not between 1 and 1000"},
+		{"a negative page size is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: -1}}),
+			false, "Run.PageSize -1"},
+		{"a batch of more than 100 task ids is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{BatchSize: 101}}),
+			false, "Run.BatchSize 101 is not between 1 and 100"},
+		{"more than 1000 child executions at once are refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 1001}}),
+			false, "Run.Concurrency 1001 is not between 1 and 1000"},
+		{"the largest page, batch and concurrency are fine", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1000, BatchSize: 100, Concurrency: 1000}}),
+			false, ""},
+		{"a backoff of part of a second is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 1500 * time.Millisecond}}),
+			false, "Run.Backoff 1.5s"},
+		{"a backoff beyond its cap is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 6 * time.Minute}}),
+			false, "Run.Backoff 6m0s"},
+		{"a user's worker needs its timeout", withAssets(construct.Props{DefinitionFile: ok}),
+			true, "WorkerTimeout is required with Worker"},
+		{"a user's worker with its timeout is fine", withAssets(construct.Props{DefinitionFile: ok, WorkerTimeout: 3 * time.Minute}),
+			true, ""},
+		{"a worker timeout beyond Lambda's 15 minutes is refused", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 16 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			true, "WorkerTimeout 16m0s is not a positive number of whole seconds"},
+		{"a lease that does not cover the worker and its retries is refused", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5 * time.Minute}}),
+			true, "Settings.LeaseDuration 5m0s is not longer than WorkerTimeout 3m0s + RetryAllowance 2m0s"},
+		{"a lease just longer than the worker and its retries is fine", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5*time.Minute + time.Second}}),
+			true, ""},
+		{"the example worker's timeout is checked against the lease", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD},
+			Settings: construct.Settings{LeaseDuration: 11 * time.Minute}}),
+			false, "outlive its lease"},
+		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
+			true, "set Run.ChildExecutionType to STANDARD"},
+		{"STANDARD children take a long worker", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("Check"), nil)
+			app := awscdk.NewApp(nil)
+			scope := awscdk.NewStack(app, jsii.String("Check"), nil)
+			if c.userWorker {
+				// In a stack of its own, so that scope stays empty when New refuses.
+				workers := awscdk.NewStack(app, jsii.String("Workers"), nil)
+				c.props.Worker = awslambda.Function_FromFunctionArn(workers, jsii.String("UserWorker"), jsii.String(userWorkerArn))
+			}
 			var err error
 			if msg := recovered(func() { _, err = construct.New(scope, "Tracker", &c.props) }); msg != "" {
 				t.Fatalf("New panicked: %s", msg)
@@ -749,6 +940,8 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:ttl-attribute": "expires_at", "tracker:sweep-jobs": []any{"a", "b"}, "tracker:sweep-minutes": float64(5),
 			"tracker:status-codes": "1,2,3,4,5", "tracker:max-retry": "4", "tracker:lease-seconds": "600",
 			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
+			"tracker:child-execution-type": "STANDARD", "tracker:page-size": "250", "tracker:batch-size": float64(25),
+			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
 		}
 		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
 		if err != nil {
@@ -756,18 +949,24 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
-			Table:    construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
-			Settings: construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
-			Schedule: construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
+			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
+			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
+			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
+			WorkerTimeout: 3 * time.Minute,
+			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD, PageSize: 250, BatchSize: 25,
+				Concurrency: 40, Backoff: 15 * time.Second},
 		}
 		if name != "tracker-test" || !reflect.DeepEqual(p.Tracker, want) {
 			t.Errorf("got %s %+v\nwant tracker-test %+v", name, p.Tracker, want)
 		}
 	})
 	t.Run("bad values are errors", func(t *testing.T) {
-		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1"}
+		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1",
+			"tracker:page-size": "lots", "tracker:batch-size": "-1", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
+			"tracker:worker-timeout-seconds": "1m"}
 		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
-		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes"} {
+		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes",
+			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds"} {
 			if err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("error %v does not name %s", err, key)
 			}

@@ -1,6 +1,6 @@
 // Package construct is dynamodb-tracker as a reusable CDK construct: the task table, the claim,
 // complete, fail and list-pending functions, a worker, the state machine that runs a job's tasks
-// through them, and an optional schedule of catch-up sweeps.
+// through them, and a schedule of catch-up sweeps.
 //
 // The table has exactly the layout tracker.CreateTable makes (it is built from
 // tracker.TableDefinition), and each function may make only the DynamoDB calls it makes.
@@ -41,13 +41,35 @@ const (
 
 // Defaults for the zero values of Props.
 const (
-	DefaultSweepRate    = 15 * time.Minute
-	DefaultLogRetention = awslogs.RetentionDays_ONE_MONTH
-	DefaultLogLevel     = "info"
+	DefaultSweepRate          = 15 * time.Minute
+	DefaultLogRetention       = awslogs.RetentionDays_ONE_MONTH
+	DefaultLogLevel           = "info"
+	DefaultChildExecutionType = awsstepfunctions.StateMachineType_EXPRESS
+	DefaultPageSize           = 500
+	DefaultBatchSize          = 20
+	DefaultConcurrency        = 10
+	DefaultBackoff            = 5 * time.Second
 )
 
-// Props configures a Tracker. Every field but AssetDir and DefinitionFile has a zero-value
-// default.
+// RetryAllowance is how long a task may stay claimed beyond its worker's timeout: the state
+// machine retries the claim, complete and fail steps and a throttled worker invocation with
+// backoff, and the lease must cover those waits too. New requires WorkerTimeout +
+// RetryAllowance to be shorter than Settings.LeaseDuration, or the lease of a task still being
+// worked on could expire and another execution claim it.
+const RetryAllowance = 2 * time.Minute
+
+const (
+	// expressLimit is the longest an Express execution may run: an EXPRESS child execution
+	// must finish its tasks, retries included, within it.
+	expressLimit = 5 * time.Minute
+	// maxFunctionTimeout is the longest timeout Lambda allows a function.
+	maxFunctionTimeout = 15 * time.Minute
+	// maxBackoff caps the retry backoff, which doubles per failure from RunOptions.Backoff.
+	maxBackoff = 5 * time.Minute
+)
+
+// Props configures a Tracker. Every field but AssetDir, DefinitionFile and (with Worker)
+// WorkerTimeout has a zero-value default.
 type Props struct {
 	// AssetDir holds the function binaries as <AssetDir>/<name>/bootstrap, built for
 	// linux/arm64: the layout `make build` writes to build/. Required.
@@ -56,18 +78,27 @@ type Props struct {
 	// (statemachine.asl.json). It goes into the template as it is, with its ${Name}
 	// placeholders filled by definition substitutions. Required.
 	DefinitionFile string
-	// Substitutions gives values to ${Name} placeholders of the definition beyond the five
-	// function ARNs the construct fills (ListPendingFunctionArn, ClaimFunctionArn,
-	// CompleteFunctionArn, FailFunctionArn, WorkerFunctionArn), e.g. "MaxConcurrency".
+	// Substitutions gives values to ${Name} placeholders of the definition beyond those the
+	// construct fills: the five function ARNs (ListPendingFunctionArn, ClaimFunctionArn,
+	// CompleteFunctionArn, FailFunctionArn, WorkerFunctionArn) and ChildExecutionType
+	// (Run.ChildExecutionType), e.g. "MaxConcurrency".
 	Substitutions map[string]string
 	// Worker is the function the state machine runs on each claimed task; nil deploys the
-	// example worker from AssetDir. Its timeout must be shorter than Settings.LeaseDuration,
-	// or a slow worker outlives its lease and another execution may claim the task.
+	// example worker from AssetDir.
 	Worker awslambda.IFunction
+	// WorkerTimeout is the worker's timeout, in whole seconds, at most Lambda's 15 minutes.
+	// With Worker it is required and must be that function's timeout (the construct cannot
+	// read the timeout of an imported function); without, it is the example worker's timeout
+	// and 0 means 1 minute. WorkerTimeout + RetryAllowance must be shorter than
+	// Settings.LeaseDuration, or a slow worker outlives its lease and another execution may
+	// claim the task, and with EXPRESS child executions it must fit in their 5 minutes.
+	WorkerTimeout time.Duration
 	// Table configures the task table.
 	Table TableOptions
 	// Settings are the tracker settings every function gets in its environment.
 	Settings Settings
+	// Run configures how the state machine runs a job's tasks.
+	Run RunOptions
 	// Schedule configures the catch-up sweeps.
 	Schedule Schedule
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
@@ -104,14 +135,41 @@ type Settings struct {
 	LogLevel string
 }
 
+// RunOptions configure how the state machine runs a job: a parent execution pages over the
+// job's pending tasks and, for each page, a Distributed Map runs one child execution per batch
+// of task ids. The state machine reads them from the list-pending function, so every function
+// gets them in its environment (TRACKER_PAGE_SIZE, TRACKER_BATCH_SIZE, TRACKER_CONCURRENCY,
+// TRACKER_BACKOFF_SECONDS, and TRACKER_WORKER_TIMEOUT_SECONDS from Props.WorkerTimeout);
+// ChildExecutionType fills the definition's ${ChildExecutionType}.
+type RunOptions struct {
+	// ChildExecutionType is the type of the child executions: EXPRESS (cheaper, at most 5
+	// minutes each) or STANDARD; "" means DefaultChildExecutionType.
+	ChildExecutionType awsstepfunctions.StateMachineType
+	// PageSize is how many task ids a page holds, 1 to 1000; 0 means DefaultPageSize.
+	PageSize int
+	// BatchSize is how many task ids one child execution runs, 1 to 100; 0 means
+	// DefaultBatchSize.
+	BatchSize int
+	// Concurrency is how many child executions run at once, 1 to 1000; 0 means
+	// DefaultConcurrency.
+	Concurrency int
+	// Backoff is the wait before a failed task is first retried, in whole seconds up to 5
+	// minutes; the wait doubles with each further failure, capped at 5 minutes. 0 means
+	// DefaultBackoff.
+	Backoff time.Duration
+}
+
 // Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
-// with the input {"job_ids": [...]} runs the pending tasks of each job (todo, failed, or with
-// an expired lease), so tasks that a lost execution left behind are picked up again.
+// with the input {"job_ids": [...]}, or {} for every job with pending tasks, starts one
+// execution per job that runs its pending tasks (todo, failed, or with an expired lease), so
+// tasks that a lost execution left behind are picked up again.
 type Schedule struct {
-	// JobIDs are the jobs each sweep runs; none means no schedule.
+	// JobIDs are the jobs each sweep runs; none means every job with pending tasks.
 	JobIDs []string
 	// Rate is the time between sweeps, in whole minutes; 0 means DefaultSweepRate.
 	Rate time.Duration
+	// Disabled turns the sweeps off: no schedule is deployed.
+	Disabled bool
 }
 
 // Tracker is a deployed dynamodb-tracker.
@@ -123,9 +181,10 @@ type Tracker struct {
 	Claim, Complete, Fail, ListPending awslambda.Function
 	// Worker is the function run on each claimed task: Props.Worker or the example worker.
 	Worker awslambda.IFunction
-	// StateMachine runs a job's tasks: claim, work, then complete or fail each.
+	// StateMachine runs a job's tasks: claim, work, then complete or fail each. It is a
+	// STANDARD state machine named after the construct's path (stack name, path, hash).
 	StateMachine awsstepfunctions.StateMachine
-	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job.
+	// Sweep is the schedule of catch-up executions; nil when Props.Schedule.Disabled.
 	Sweep awsevents.Rule
 }
 
@@ -154,8 +213,9 @@ var (
 		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute},
 	}
 	// exampleWorker makes no AWS call and only sleeps as long as its task data asks: the
-	// minimum memory, and a minute, plenty for demos and well inside the default 15-minute
-	// lease (New checks that it is inside the lease).
+	// minimum memory, and by default a minute (Props.WorkerTimeout sets it), plenty for
+	// demos and well inside the default 15-minute lease (New checks that it is inside the
+	// lease).
 	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute}
 )
 
@@ -173,13 +233,17 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if err != nil {
 		return nil, fmt.Errorf("state machine definition: %w", err)
 	}
-	names := append(slices.Clone(arnNames), sortedKeys(p.Substitutions)...)
+	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
+	// is then unused, which Step Functions allows.
+	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
 	if err := checkDefinition(asl, names); err != nil {
 		return nil, fmt.Errorf("state machine definition %s: %w", p.DefinitionFile, err)
 	}
 	deployed := slices.Clone(functions)
 	if p.Worker == nil {
-		deployed = append(deployed, exampleWorker)
+		w := exampleWorker
+		w.timeout = p.WorkerTimeout
+		deployed = append(deployed, w)
 	}
 	for _, f := range deployed {
 		bootstrap := filepath.Join(p.AssetDir, f.name, "bootstrap")
@@ -204,7 +268,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	}
 	c.grantTableAccess()
 	c.StateMachine = c.newStateMachine(p, string(asl))
-	if len(p.Schedule.JobIDs) > 0 {
+	if !p.Schedule.Disabled {
 		c.Sweep = c.newSweep(p)
 	}
 	return c, nil
@@ -221,7 +285,7 @@ func (p *Props) withDefaults() (*Props, error) {
 		errs = append(errs, errors.New("DefinitionFile is required (e.g. statemachine.asl.json)"))
 	}
 	for _, name := range sortedKeys(q.Substitutions) {
-		if slices.Contains(arnNames, name) {
+		if slices.Contains(filledNames, name) {
 			errs = append(errs, fmt.Errorf("Substitutions must not set %s: the construct fills it", name))
 		}
 	}
@@ -244,8 +308,24 @@ func (p *Props) withDefaults() (*Props, error) {
 	case s.LeaseDuration == 0:
 		s.LeaseDuration = tracker.DefaultLeaseDuration
 	}
-	if q.Worker == nil && exampleWorker.timeout >= s.LeaseDuration {
-		errs = append(errs, fmt.Errorf("LeaseDuration %v is not longer than the example worker's %v timeout: a worker would outlive its lease", s.LeaseDuration, exampleWorker.timeout))
+	errs = append(errs, q.Run.withDefaults()...)
+	switch {
+	case q.WorkerTimeout < 0 || q.WorkerTimeout%time.Second != 0 || q.WorkerTimeout > maxFunctionTimeout:
+		errs = append(errs, fmt.Errorf("WorkerTimeout %v is not a positive number of whole seconds up to Lambda's %v", q.WorkerTimeout, maxFunctionTimeout))
+	case q.WorkerTimeout == 0 && q.Worker != nil:
+		errs = append(errs, errors.New("WorkerTimeout is required with Worker: the construct cannot read an imported function's timeout"))
+	case q.WorkerTimeout == 0:
+		q.WorkerTimeout = exampleWorker.timeout
+	}
+	if held := q.WorkerTimeout + RetryAllowance; q.WorkerTimeout > 0 && s.LeaseDuration > 0 {
+		if held >= s.LeaseDuration {
+			errs = append(errs, fmt.Errorf("Settings.LeaseDuration %v is not longer than WorkerTimeout %v + RetryAllowance %v: a worker would outlive its lease",
+				s.LeaseDuration, q.WorkerTimeout, RetryAllowance))
+		}
+		if q.Run.ChildExecutionType == awsstepfunctions.StateMachineType_EXPRESS && held > expressLimit {
+			errs = append(errs, fmt.Errorf("WorkerTimeout %v + RetryAllowance %v does not fit in the %v an EXPRESS child execution may run: set Run.ChildExecutionType to STANDARD",
+				q.WorkerTimeout, RetryAllowance, expressLimit))
+		}
 	}
 	if s.LogLevel == "" {
 		s.LogLevel = DefaultLogLevel
@@ -271,6 +351,41 @@ func (p *Props) withDefaults() (*Props, error) {
 		return nil, fmt.Errorf("tracker construct: %w", err)
 	}
 	return &q, nil
+}
+
+// withDefaults fills in r's defaults and returns why r is wrong.
+func (r *RunOptions) withDefaults() []error {
+	var errs []error
+	switch r.ChildExecutionType {
+	case "":
+		r.ChildExecutionType = DefaultChildExecutionType
+	case awsstepfunctions.StateMachineType_EXPRESS, awsstepfunctions.StateMachineType_STANDARD:
+	default:
+		errs = append(errs, fmt.Errorf("Run.ChildExecutionType %q is not EXPRESS or STANDARD", r.ChildExecutionType))
+	}
+	for _, f := range []struct {
+		name          string
+		n             *int
+		def, min, max int
+	}{
+		{"PageSize", &r.PageSize, DefaultPageSize, 1, 1000},
+		{"BatchSize", &r.BatchSize, DefaultBatchSize, 1, 100},
+		{"Concurrency", &r.Concurrency, DefaultConcurrency, 1, 1000},
+	} {
+		if *f.n == 0 {
+			*f.n = f.def
+		}
+		if *f.n < f.min || *f.n > f.max {
+			errs = append(errs, fmt.Errorf("Run.%s %d is not between %d and %d", f.name, *f.n, f.min, f.max))
+		}
+	}
+	switch {
+	case r.Backoff < 0 || r.Backoff%time.Second != 0 || r.Backoff > maxBackoff:
+		errs = append(errs, fmt.Errorf("Run.Backoff %v is not a positive number of whole seconds up to %v", r.Backoff, maxBackoff))
+	case r.Backoff == 0:
+		r.Backoff = DefaultBackoff
+	}
+	return errs
 }
 
 func (p *Props) removalPolicy() awscdk.RemovalPolicy {
@@ -349,12 +464,18 @@ func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
 // environment is every function's environment (docs/design.md), defaults written out so a
 // reader of the console sees the settings in force.
 func environment(p *Props, table awsdynamodb.Table) *map[string]*string {
+	seconds := func(d time.Duration) *string { return jsii.String(strconv.Itoa(int(d / time.Second))) }
 	return &map[string]*string{
-		"TRACKER_TABLE":         table.TableName(),
-		"TRACKER_STATUS_CODES":  jsii.String(p.Settings.Codes.String()),
-		"TRACKER_MAX_RETRY":     jsii.String(strconv.Itoa(p.Settings.MaxRetry)),
-		"TRACKER_LEASE_SECONDS": jsii.String(strconv.Itoa(int(p.Settings.LeaseDuration / time.Second))),
-		"LOG_LEVEL":             jsii.String(p.Settings.LogLevel),
+		"TRACKER_TABLE":                  table.TableName(),
+		"TRACKER_STATUS_CODES":           jsii.String(p.Settings.Codes.String()),
+		"TRACKER_MAX_RETRY":              jsii.String(strconv.Itoa(p.Settings.MaxRetry)),
+		"TRACKER_LEASE_SECONDS":          seconds(p.Settings.LeaseDuration),
+		"LOG_LEVEL":                      jsii.String(p.Settings.LogLevel),
+		"TRACKER_PAGE_SIZE":              jsii.String(strconv.Itoa(p.Run.PageSize)),
+		"TRACKER_BATCH_SIZE":             jsii.String(strconv.Itoa(p.Run.BatchSize)),
+		"TRACKER_CONCURRENCY":            jsii.String(strconv.Itoa(p.Run.Concurrency)),
+		"TRACKER_WORKER_TIMEOUT_SECONDS": seconds(p.WorkerTimeout),
+		"TRACKER_BACKOFF_SECONDS":        seconds(p.Run.Backoff),
 	}
 }
 
@@ -422,18 +543,44 @@ func (c *Tracker) grantTableAccess() {
 // arnNames are the definition's function ARN placeholders, in the order of arns.
 var arnNames = []string{"ListPendingFunctionArn", "ClaimFunctionArn", "CompleteFunctionArn", "FailFunctionArn", "WorkerFunctionArn"}
 
+// childExecutionType is the definition's placeholder for the Distributed Map's
+// ProcessorConfig.ExecutionType.
+const childExecutionType = "ChildExecutionType"
+
+// filledNames are the placeholders the construct fills; Props.Substitutions may not set them.
+var filledNames = append(slices.Clone(arnNames), childExecutionType)
+
 func (c *Tracker) arns() []*string {
 	return []*string{c.ListPending.FunctionArn(), c.Claim.FunctionArn(), c.Complete.FunctionArn(), c.Fail.FunctionArn(), c.Worker.FunctionArn()}
 }
 
 // newStateMachine makes the state machine from the definition text, kept literal in the
 // template, with its placeholders filled by definition substitutions.
+//
+// Its role may invoke the five functions and start, describe and stop executions of this
+// state machine only: the Distributed Map starts a child execution per batch and manages the
+// children, the parent continues as a new execution of itself, and a sweep starts one
+// execution per job. The state machine has a name of its own, derived from the construct's
+// path, so that the role's policy can name the state machine and its executions without
+// referring to the state machine resource, which itself depends on the policy.
 func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMachine {
+	name := awscdk.Names_UniqueResourceName(c.Construct, &awscdk.UniqueResourceNameOptions{
+		MaxLength: jsii.Number(80), Separator: jsii.String("-"), AllowedSpecialCharacters: jsii.String("-_"),
+	})
+	stack := awscdk.Stack_Of(c.Construct)
+	arn := func(resource, name string) *string {
+		return stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("states"), Resource: jsii.String(resource), ResourceName: jsii.String(name),
+			ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})
+	}
+	self, executions := arn("stateMachine", *name), arn("execution", *name+":*")
 	arns := c.arns()
 	subs := map[string]*string{}
 	for i, arn := range arns {
 		subs[arnNames[i]] = arn
 	}
+	subs[childExecutionType] = jsii.String(string(p.Run.ChildExecutionType))
 	for _, name := range sortedKeys(p.Substitutions) {
 		subs[name] = jsii.String(p.Substitutions[name])
 	}
@@ -442,8 +589,13 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		RemovalPolicy: p.removalPolicy(),
 	})
 	sm := awsstepfunctions.NewStateMachine(c.Construct, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: name,
+		// One long-running execution per job; its children are Run.ChildExecutionType.
+		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
 		DefinitionSubstitutions: &subs,
+		// The Distributed Map's Express children log under this configuration too, to the
+		// same log group; the log-delivery permissions the CDK gives the role cover them.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs,
 			Level:       awsstepfunctions.LogLevel_ALL,
@@ -458,26 +610,44 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
 		Resources: &arns,
 	}))
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:StartExecution"),
+		Resources: &[]*string{self},
+	}))
+	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution"),
+		Resources: &[]*string{executions},
+	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Logging to CloudWatch Logs (logs:CreateLogDelivery and the other log-delivery actions) and X-Ray tracing " +
 			"(xray:PutTraceSegments, xray:PutTelemetryRecords, xray:GetSampling*) support no resource-level permissions, so their resource is *."),
 		AppliesTo: &[]any{"Resource::*"},
+	}, {
+		Id: jsii.String("AwsSolutions-IAM5"),
+		Reason: jsii.String("Executions are named at run time (Distributed Map children, continue-as-new, one per job of a sweep): " +
+			"DescribeExecution and StopExecution apply to any execution of this state machine, and of no other."),
+		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:%s:*", *name)},
 	}}, jsii.Bool(true))
 	return sm
 }
 
-// newSweep starts a catch-up execution for the configured jobs on a fixed rate.
+// newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
+	input, description := map[string]any{}, "dynamodb-tracker: catch-up sweep of the pending tasks of every job"
+	if len(p.Schedule.JobIDs) > 0 {
+		input["job_ids"] = p.Schedule.JobIDs
+		description = "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
+	}
 	rate := awscdk.Duration_Minutes(jsii.Number(p.Schedule.Rate.Minutes()))
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
 	maxAge := min(max(p.Schedule.Rate, time.Minute), 24*time.Hour)
 	return awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
-		Description: jsii.String("dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"),
+		Description: jsii.String(description),
 		Schedule:    awsevents.Schedule_Rate(rate),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(c.StateMachine, &awseventstargets.SfnStateMachineProps{
-			Input:         awsevents.RuleTargetInput_FromObject(map[string]any{"job_ids": p.Schedule.JobIDs}),
+			Input:         awsevents.RuleTargetInput_FromObject(input),
 			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
 			RetryAttempts: jsii.Number(3),
 		})},
