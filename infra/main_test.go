@@ -657,8 +657,6 @@ func TestSweepSchedule(t *testing.T) {
 		stack, rate string
 		input       obj
 	}{
-		// With no jobs configured, a sweep covers every job with pending tasks.
-		{prodStack, "rate(15 minutes)", obj{}},
 		{devStack, "rate(1 hour)", obj{"job_ids": []any{"nightly"}}},
 	} {
 		s := stack(t, c.stack)
@@ -686,6 +684,14 @@ func TestSweepSchedule(t *testing.T) {
 			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
 		}
 	}
+}
+
+func TestNoSweepWithoutJobs(t *testing.T) {
+	// The state machine refuses an input that names no job, and the table keeps no list of
+	// jobs to sweep them all: the default stack has no schedule.
+	check(t, "no schedule in the default stack", func() {
+		stack(t, prodStack).assert.ResourceCountIs(jsii.String("AWS::Events::Rule"), jsii.Number(0))
+	})
 }
 
 func TestSweepCanBeDisabled(t *testing.T) {

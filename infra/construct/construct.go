@@ -27,6 +27,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -45,10 +46,10 @@ const (
 	DefaultLogRetention       = awslogs.RetentionDays_ONE_MONTH
 	DefaultLogLevel           = "info"
 	DefaultChildExecutionType = awsstepfunctions.StateMachineType_EXPRESS
-	DefaultPageSize           = 500
-	DefaultBatchSize          = 20
-	DefaultConcurrency        = 10
-	DefaultBackoff            = 5 * time.Second
+	DefaultPageSize           = contract.DefaultPageSize
+	DefaultBatchSize          = contract.DefaultBatchSize
+	DefaultConcurrency        = contract.DefaultConcurrency
+	DefaultBackoff            = tracker.DefaultBackoff
 )
 
 // RetryAllowance is how long a task may stay claimed beyond its worker's timeout: the state
@@ -160,11 +161,12 @@ type RunOptions struct {
 }
 
 // Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
-// with the input {"job_ids": [...]}, or {} for every job with pending tasks, starts one
-// execution per job that runs its pending tasks (todo, failed, or with an expired lease), so
-// tasks that a lost execution left behind are picked up again.
+// with the input {"job_ids": [...]} starts one execution per job that runs its pending tasks
+// (todo, failed and due, or with an expired lease), so tasks that a lost execution left behind
+// are picked up again.
 type Schedule struct {
-	// JobIDs are the jobs each sweep runs; none means every job with pending tasks.
+	// JobIDs are the jobs each sweep runs; none means no schedule (sweeping every job needs a
+	// registry of jobs the table does not keep yet).
 	JobIDs []string
 	// Rate is the time between sweeps, in whole minutes; 0 means DefaultSweepRate.
 	Rate time.Duration
@@ -184,7 +186,8 @@ type Tracker struct {
 	// StateMachine runs a job's tasks: claim, work, then complete or fail each. It is a
 	// STANDARD state machine named after the construct's path (stack name, path, hash).
 	StateMachine awsstepfunctions.StateMachine
-	// Sweep is the schedule of catch-up executions; nil when Props.Schedule.Disabled.
+	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job or
+	// is disabled.
 	Sweep awsevents.Rule
 }
 
@@ -268,7 +271,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	}
 	c.grantTableAccess()
 	c.StateMachine = c.newStateMachine(p, string(asl))
-	if !p.Schedule.Disabled {
+	if !p.Schedule.Disabled && len(p.Schedule.JobIDs) > 0 {
 		c.Sweep = c.newSweep(p)
 	}
 	return c, nil
@@ -368,9 +371,9 @@ func (r *RunOptions) withDefaults() []error {
 		n             *int
 		def, min, max int
 	}{
-		{"PageSize", &r.PageSize, DefaultPageSize, 1, 1000},
-		{"BatchSize", &r.BatchSize, DefaultBatchSize, 1, 100},
-		{"Concurrency", &r.Concurrency, DefaultConcurrency, 1, 1000},
+		{"PageSize", &r.PageSize, DefaultPageSize, 1, tracker.MaxPageLimit},
+		{"BatchSize", &r.BatchSize, DefaultBatchSize, 1, contract.MaxBatchSize},
+		{"Concurrency", &r.Concurrency, DefaultConcurrency, 1, contract.MaxConcurrency},
 	} {
 		if *f.n == 0 {
 			*f.n = f.def
@@ -634,11 +637,8 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 
 // newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
-	input, description := map[string]any{}, "dynamodb-tracker: catch-up sweep of the pending tasks of every job"
-	if len(p.Schedule.JobIDs) > 0 {
-		input["job_ids"] = p.Schedule.JobIDs
-		description = "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
-	}
+	input := map[string]any{"job_ids": p.Schedule.JobIDs}
+	description := "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
 	rate := awscdk.Duration_Minutes(jsii.Number(p.Schedule.Rate.Minutes()))
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
