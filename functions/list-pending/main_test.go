@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
@@ -20,4 +24,69 @@ func TestFixtures(t *testing.T) {
 		h := handler{lambdafn.Deps{Tracker: tr, Log: log}}
 		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
 	})
+}
+
+// TestPageStaysWithinItsBytes lists the largest page (1,000 tasks) of the longest ids
+// validation accepts, made of characters JSON escapes: the page is cut at MaxPageBytes, and
+// its cursor resumes where it was cut, so every task is listed once.
+func TestPageStaysWithinItsBytes(t *testing.T) {
+	ctx := context.Background()
+	db := dynamotest.Client(t)
+	table := dynamotest.TableName(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracker.New(db, tracker.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const job = "j"
+	long := strings.Repeat(`"\`, (tracker.MaxKeyBytes-len(job)-len(tracker.Separator)-4)/2)
+	var tasks []tracker.NewTask
+	for i := range 300 {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("%04d", i) + long})
+	}
+	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	h := handler{lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	seen := map[string]bool{}
+	cursor, pages := "", 0
+	for {
+		event, _ := json.Marshal(contract.ListPendingInput{JobID: job, Limit: tracker.MaxPageLimit, BatchSize: contract.MaxBatchSize, Cursor: cursor})
+		res, err := h.Handle(ctx, event)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		enc := json.NewEncoder(&out)
+		enc.SetEscapeHTML(false)
+		enc.Encode(res)
+		page := res.(*contract.ListPendingOutput)
+		batches, _ := json.Marshal(page.Batches)
+		if len(batches) > contract.MaxPageBytes {
+			t.Fatalf("page %d: its batches are %d bytes, over %d", pages, len(batches), contract.MaxPageBytes)
+		}
+		if out.Len() > contract.MaxPageBytes+4096 {
+			t.Fatalf("page %d: the answer is %d bytes", pages, out.Len())
+		}
+		for _, b := range page.Batches {
+			if len(b) > contract.MaxBatchSize {
+				t.Fatalf("a batch of %d ids", len(b))
+			}
+			for _, id := range b {
+				if seen[id] {
+					t.Fatalf("%q listed twice", id[:4])
+				}
+				seen[id] = true
+			}
+		}
+		pages++
+		if cursor = page.Cursor; !page.HasMore {
+			break
+		}
+	}
+	if len(seen) != len(tasks) || pages < 2 {
+		t.Errorf("listed %d of %d tasks in %d pages; a page must be cut by its bytes", len(seen), len(tasks), pages)
+	}
 }
