@@ -414,15 +414,7 @@ func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 	if got := counts(t, job); !reflect.DeepEqual(got, map[string]int{"succeeded": 30}) {
 		t.Errorf("counts %v", got)
 	}
-	invs := invocations(t, job)
-	if len(invs) != 30 {
-		t.Errorf("the worker ran %d distinct tasks, want 30", len(invs))
-	}
-	for id, list := range invs {
-		if len(list) != 1 {
-			t.Errorf("%s ran %d times", id, len(list))
-		}
-	}
+	wantEachRanOnce(t, job, 30)
 }
 
 func TestPaginationWithinLimit(t *testing.T) {
@@ -492,9 +484,15 @@ func TestContinueAsNew(t *testing.T) {
 			t.Errorf("execution %d was started by %s, not by the one before", i+1, e.StartedBy)
 		}
 	}
+	wantEachRanOnce(t, job, 12)
+}
+
+// wantEachRanOnce checks from the worker's log that n tasks of job ran, each exactly once.
+func wantEachRanOnce(t *testing.T, job string, n int) {
+	t.Helper()
 	invs := invocations(t, job)
-	if len(invs) != 12 {
-		t.Errorf("%d tasks ran, want 12", len(invs))
+	if len(invs) != n {
+		t.Errorf("the worker ran %d distinct tasks, want %d", len(invs), n)
 	}
 	for id, list := range invs {
 		if len(list) != 1 {
