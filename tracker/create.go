@@ -35,12 +35,16 @@ const (
 	batchRounds    = 8
 )
 
-// CreateTask writes a new todo task in one conditional PutItem. An existing task is never
+// CreateTask writes a new todo task in one conditional PutItem, after recording its job in
+// the registry (see Jobs) with one UpdateItem. An existing task is never
 // overwritten: CreateTask then returns a *ConflictError matching ErrTaskExists that holds the
 // task as it is.
 func (t *Tracker) CreateTask(ctx context.Context, job, id string, data json.RawMessage) (*Task, error) {
 	av, err := t.newItem(job, NewTask{ID: id, Data: data})
 	if err != nil {
+		return nil, err
+	}
+	if err := t.register(ctx, job); err != nil {
 		return nil, err
 	}
 	expr, err := expression.NewBuilder().WithCondition(expression.Name(KeyAttribute).AttributeNotExists()).Build()
@@ -69,7 +73,8 @@ func (t *Tracker) CreateTask(ctx context.Context, job, id string, data json.RawM
 }
 
 // CreateTasks creates many todo tasks of a job in batches. It validates every task first and
-// writes nothing if any id or data is invalid or an id repeats. It then looks up which ids
+// writes nothing if any id or data is invalid or an id repeats. It records the job in the
+// registry (see Jobs), then looks up which ids
 // already exist (consistent BatchGetItem, 100 keys a call) and writes only the new ones with
 // BatchWriteItem, 25 a call, retrying unprocessed items with backoff. Existing tasks are never
 // reset: they are reported in CreateResult.Existing.
@@ -94,6 +99,9 @@ func (t *Tracker) CreateTasks(ctx context.Context, job string, tasks []NewTask) 
 		}
 		seen[nt.ID] = i
 		items[i] = av
+	}
+	if err := t.register(ctx, job); err != nil {
+		return nil, err
 	}
 	existing, err := t.existingKeys(ctx, job, tasks)
 	if err != nil {

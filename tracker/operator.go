@@ -66,7 +66,8 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 
 // DeleteJob deletes every task of a job (in any of the job's status codes), in
 // BatchWriteItem calls of 25, and returns how many it deleted. It is meant for finished or
-// abandoned jobs: a worker still holding a lease then gets ErrTaskNotFound.
+// abandoned jobs: a worker still holding a lease then gets ErrTaskNotFound. It removes the
+// job from the registry too.
 func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 	if err := ValidateJob(job); err != nil {
 		return 0, err
@@ -104,6 +105,9 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 				break
 			}
 		}
+	}
+	if _, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.cfg.Table), Key: keyAVRaw(registryKeyPrefix + job)}); err != nil {
+		return deleted, fmt.Errorf("delete job %s from the registry: %w", job, err)
 	}
 	return deleted, nil
 }

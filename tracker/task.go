@@ -93,7 +93,7 @@ const (
 
 // IndexProjection lists the non-key attributes the index carries: enough to list tasks and
 // to tell an expired lease, never the task's data or errors.
-var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt}
+var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt, attrLastRun}
 
 // TimeLayout is the contract's time format: six fraction digits and a literal +0000.
 const TimeLayout = "2006-01-02T15:04:05.000000-0700"
@@ -125,8 +125,10 @@ func makeKey(job, task string) string { return job + Separator + task }
 
 func makeValue(job string, code int) string { return fmt.Sprintf("%s%s%02d", job, Separator, code) }
 
-func keyAV(job, task string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: makeKey(job, task)}}
+func keyAV(job, task string) map[string]types.AttributeValue { return keyAVRaw(makeKey(job, task)) }
+
+func keyAVRaw(key string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{KeyAttribute: &types.AttributeValueMemberS{Value: key}}
 }
 
 // splitKey splits a key at its first separator; validation guarantees job ids never end in

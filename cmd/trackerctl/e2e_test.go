@@ -1198,3 +1198,21 @@ func TestRetryAndIgnoreByError(t *testing.T) {
 			wantOneLineError(t, "give task ids or --status/--error, not both")
 	})
 }
+
+func TestJobs(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	c := f.cli()
+	f.golden(t, "jobs-empty", c.run(t, "jobs").wantCode(t, exitOK))
+	ctx := context.Background()
+	for i, job := range []string{"resize", "parse-json", "copy"} {
+		f.clock.Set(t0.Add(time.Duration(i) * time.Minute))
+		if _, err := f.tr.CreateTasks(ctx, job, []tracker.NewTask{{ID: "t-1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.tr.RecordRun(ctx, "parse-json"); err != nil {
+		t.Fatal(err)
+	}
+	f.golden(t, "jobs", c.run(t, "jobs").wantCode(t, exitOK), c.run(t, "jobs", "-o", "json").wantCode(t, exitOK))
+}

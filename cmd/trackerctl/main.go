@@ -129,6 +129,7 @@ func commands() []*command {
 		runCommand(),
 		createTableCommand(),
 		deleteJobCommand(),
+		jobsCommand(),
 		versionCommand(),
 	}
 }

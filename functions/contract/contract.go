@@ -111,6 +111,9 @@ const (
 type RunInput struct {
 	JobID  string   `json:"job_id,omitempty"`
 	JobIDs []string `json:"job_ids,omitempty"`
+	// AllJobs sweeps every registered job (tracker.Jobs) that has pending tasks, the least
+	// recently run first, at most MaxJobIDs of them.
+	AllJobs bool `json:"all_jobs,omitempty"`
 	// TaskIDs runs only these tasks of the job (at most MaxTaskIDs).
 	TaskIDs []string `json:"task_ids,omitempty"`
 	// Limit caps how many task ids the run lists over all its pages and rounds (a retried

@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
@@ -32,7 +33,7 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (any, error)
 		return nil, lambdafn.Fail(ctx, h.Log, "list-pending", err)
 	}
 	if in.Run != nil {
-		state, err := h.check(*in.Run)
+		state, err := h.check(ctx, *in.Run)
 		if err != nil {
 			return nil, lambdafn.Fail(ctx, h.Log, "check-input", err)
 		}
@@ -210,7 +211,7 @@ func encodedLen(s string) int {
 }
 
 // check validates an execution's input and fills in its defaults.
-func (h handler) check(in contract.RunInput) (*contract.RunState, error) {
+func (h handler) check(ctx context.Context, in contract.RunInput) (*contract.RunState, error) {
 	cfg := h.Config.WithDefaults()
 	invalid := func(field, format string, args ...any) error {
 		return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
@@ -221,8 +222,16 @@ func (h handler) check(in contract.RunInput) (*contract.RunState, error) {
 	}
 	run := contract.Run{JobID: in.JobID, JobIDs: in.JobIDs, TaskIDs: in.TaskIDs, Limit: in.Limit}
 	switch {
+	case in.AllJobs && (in.JobID != "" || len(in.JobIDs) > 0):
+		return nil, invalid("all_jobs", "give all_jobs alone, not with job_id or job_ids")
+	case in.AllJobs:
+		jobs, err := h.pendingJobs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &contract.RunState{Run: contract.Run{JobIDs: jobs, Sweep: true, TaskIDs: []string{}}, N: contract.Progress{Round: 1}}, nil
 	case in.JobID == "" && len(in.JobIDs) == 0:
-		return nil, invalid("job_id", "the input names no job: give job_id, or job_ids for a sweep")
+		return nil, invalid("job_id", "the input names no job: give job_id, job_ids for a sweep, or all_jobs")
 	case in.JobID != "" && len(in.JobIDs) > 0:
 		return nil, invalid("job_ids", "give job_id or job_ids, not both")
 	case len(in.JobIDs) > contract.MaxJobIDs:
@@ -282,6 +291,11 @@ func (h handler) check(in contract.RunInput) (*contract.RunState, error) {
 	}
 	run.WorkTimeout = cfg.WorkTimeout
 	state := &contract.RunState{Run: run, N: contract.Progress{Round: 1}}
+	if !run.Sweep && in.Resume == nil {
+		if err := h.Tracker.RecordRun(ctx, run.JobID); err != nil {
+			return nil, err
+		}
+	}
 	if r := in.Resume; r != nil {
 		if r.Round < 1 || r.Pages < 0 || r.Listed < 0 || r.Executions < 0 || r.Round > run.MaxRounds+1 {
 			return nil, invalid("resume", "is not progress this state machine handed over")
@@ -290,4 +304,43 @@ func (h handler) check(in contract.RunInput) (*contract.RunState, error) {
 		state.At.Cursor = r.Cursor
 	}
 	return state, nil
+}
+
+// pendingJobs lists the registered jobs with a pending task, the least recently run first (so
+// that a sweep capped at MaxJobIDs reaches every job in turn).
+func (h handler) pendingJobs(ctx context.Context) ([]string, error) {
+	jobs, err := h.Tracker.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].LastRun.Before(jobs[j].LastRun) })
+	ids := []string{}
+	for _, j := range jobs {
+		if len(ids) == contract.MaxJobIDs {
+			break
+		}
+		pending, err := h.anyPending(ctx, j.JobID)
+		if err != nil {
+			return nil, err
+		}
+		if pending {
+			ids = append(ids, j.JobID)
+		}
+	}
+	return ids, nil
+}
+
+// anyPending reports whether job has a pending task (a page may come back empty with a
+// cursor: follow it).
+func (h handler) anyPending(ctx context.Context, job string) (bool, error) {
+	cursor := ""
+	for {
+		page, err := h.Tracker.Pending(ctx, job, 1, cursor)
+		if err != nil || len(page.Tasks) > 0 {
+			return err == nil && len(page.Tasks) > 0, err
+		}
+		if cursor = page.Cursor; cursor == "" {
+			return false, nil
+		}
+	}
 }

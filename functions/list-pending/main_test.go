@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
@@ -88,5 +90,63 @@ func TestPageStaysWithinItsBytes(t *testing.T) {
 	}
 	if len(seen) != len(tasks) || pages < 2 {
 		t.Errorf("listed %d of %d tasks in %d pages; a page must be cut by its bytes", len(seen), len(tasks), pages)
+	}
+}
+
+// TestSweepOfAllJobs checks {"run": {"all_jobs": true}}: the registered jobs with a pending
+// task, the least recently run first, a job created after the first sweep included.
+func TestSweepOfAllJobs(t *testing.T) {
+	ctx := context.Background()
+	db := dynamotest.Client(t)
+	table := dynamotest.TableName(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	tr, err := tracker.New(db, tracker.Config{Table: table, Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handler{lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	sweep := func() []string {
+		t.Helper()
+		res, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true}}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := res.(*contract.RunState)
+		if !state.Run.Sweep {
+			t.Fatalf("state %+v is not a sweep", state)
+		}
+		return state.Run.JobIDs
+	}
+	for _, job := range []string{"b-pending", "a-done", "c-pending"} {
+		if _, err := tr.CreateTasks(ctx, job, []tracker.NewTask{{ID: "t"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lease, err := tr.Claim(ctx, "a-done", "t", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Complete(ctx, *lease, nil); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	// A run of c-pending is recorded when its execution checks its input.
+	if _, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "c-pending"}}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sweep(), []string{"b-pending", "c-pending"}; !slices.Equal(got, want) {
+		t.Errorf("sweep = %v, want %v (never-run jobs first)", got, want)
+	}
+	if _, err := tr.CreateTasks(ctx, "d-new", []tracker.NewTask{{ID: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := sweep(), []string{"b-pending", "d-new", "c-pending"}; !slices.Equal(got, want) {
+		t.Errorf("sweep after a new job = %v, want %v", got, want)
+	}
+	if _, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true, "job_id": "x"}}`)); err == nil {
+		t.Error("all_jobs with job_id was accepted")
 	}
 }
