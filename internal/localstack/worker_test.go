@@ -1,0 +1,147 @@
+package localstack_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// squareWorker is a worker of the kind a user writes: it squares the task's "n", and fails
+// with its own errorType for a negative one.
+const squareWorker = `package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+)
+
+func main() { lambda.Start(handle) }
+
+func handle(ctx context.Context, in contract.ClaimOutput) (map[string]any, error) {
+	var data struct{ N int }
+	if err := json.Unmarshal(in.Data, &data); err != nil {
+		return nil, err
+	}
+	if data.N < 0 {
+		return nil, messages.InvokeResponse_Error{Type: "NegativeInput", Message: fmt.Sprintf("%s: n is %d", in.TaskID, data.N)}
+	}
+	return map[string]any{"task_id": in.TaskID, "square": data.N * data.N, "attempt": in.Attempt, "worker": "square"}, nil
+}
+`
+
+// TestOwnWorker serves a worker built from a Go package written into the module by the test
+// in place of example-worker, runs a job with it, and finds in the table what it returned.
+func TestOwnWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Inside the module, so that it imports functions/contract and aws-lambda-go as the
+	// module requires them; under testdata, so that ./... patterns never see it.
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pkg, err := os.MkdirTemp("testdata", "worker-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(pkg)
+		os.Remove("testdata") // only when empty: it was made for this test
+	})
+	if err := os.WriteFile(filepath.Join(pkg, "main.go"), []byte(squareWorker), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	db := dynamotest.Client(t)
+	table := dynamotest.TableName(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	tr, _ := tracker.New(db, tracker.Config{Table: table})
+	stack, err := localstack.Start(ctx, localstack.Config{
+		Root: root, Table: table, DynamoEndpoint: dynamotest.Endpoint(), Pool: 2, Worker: pkg,
+		// One failure ignores a task, so that a single round shows the worker's error.
+		Env: map[string]string{"TRACKER_MAX_RETRY": "1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Close() })
+
+	const job = "squares"
+	tasks := []tracker.NewTask{
+		{ID: "t-1", Data: json.RawMessage(`{"n": 1}`)},
+		{ID: "t-2", Data: json.RawMessage(`{"n": 2}`)},
+		{ID: "t-3", Data: json.RawMessage(`{"n": 12}`)},
+		{ID: "t-4", Data: json.RawMessage(`{"n": -4}`)},
+	}
+	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := stack.Run(ctx, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
+	}
+
+	for _, tc := range []struct {
+		id     string
+		status tracker.Status
+		data   string
+		err    string
+	}{
+		{"t-1", tracker.Succeeded, `{"attempt": 1, "square": 1, "task_id": "t-1", "worker": "square"}`, ""},
+		{"t-2", tracker.Succeeded, `{"attempt": 1, "square": 4, "task_id": "t-2", "worker": "square"}`, ""},
+		{"t-3", tracker.Succeeded, `{"attempt": 1, "square": 144, "task_id": "t-3", "worker": "square"}`, ""},
+		{"t-4", tracker.Ignored, `{"n": -4}`, "NegativeInput: t-4: n is -4"},
+	} {
+		task, err := tr.Get(ctx, job, tc.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Status != tc.status {
+			t.Errorf("%s: status %s, want %s", tc.id, task.Status, tc.status)
+		}
+		if !sameJSON(t, task.Data, []byte(tc.data)) {
+			t.Errorf("%s: data %s, want %s", tc.id, task.Data, tc.data)
+		}
+		got := ""
+		if task.Error != nil {
+			got = task.Error.Error
+		}
+		if got != tc.err {
+			t.Errorf("%s: error %q, want %q", tc.id, got, tc.err)
+		}
+	}
+}
+
+// sameJSON reports whether a and b hold the same JSON value.
+func sameJSON(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal(a, &va); err != nil {
+		t.Fatalf("%s: %v", a, err)
+	}
+	if err := json.Unmarshal(b, &vb); err != nil {
+		t.Fatalf("%s: %v", b, err)
+	}
+	return reflect.DeepEqual(va, vb)
+}
