@@ -49,10 +49,12 @@ bench: deps build
 clean:
 	rm -rf build cdk.out
 
-## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more)
+## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more;
+## make demo WORKER=examples/go-worker runs your worker, a Go package or a built bootstrap)
 TASKS ?= 300
+WORKER ?=
 demo: deps
-	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS)
+	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS) -worker "$(WORKER)"
 
 ## invoke: one function's binary with an event, like sam local invoke
 ## (make invoke FN=claim EVENT=events/claim/ok.json)
