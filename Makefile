@@ -56,10 +56,11 @@ WORKER ?=
 demo: deps
 	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS) -worker "$(WORKER)"
 
-## invoke: one function's binary with an event, like sam local invoke
-## (make invoke FN=claim EVENT=events/claim/ok.json)
+## invoke: one function's binary with an event, like sam local invoke; fails when the
+## function returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any
+## bootstrap: make invoke BIN=path/to/bootstrap EVENT=event.json)
 invoke: deps build
-	scripts/invoke.sh $(FN) $(EVENT)
+	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 
 ## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)
 synth: build

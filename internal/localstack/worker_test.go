@@ -1,11 +1,16 @@
 package localstack_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
@@ -144,4 +149,43 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 		t.Fatalf("%s: %v", b, err)
 	}
 	return reflect.DeepEqual(va, vb)
+}
+
+// TestInvokeExitStatus runs scripts/invoke.sh (make invoke BIN=...) on a built bootstrap: it
+// prints the function's result, and exits 1 when the result is an error.
+func TestInvokeExitStatus(t *testing.T) {
+	t.Parallel()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := localstack.Build(context.Background(), root, bin, runtime.GOARCH); err != nil {
+		t.Fatal(err)
+	}
+	// One after the other: every invocation seeds the same fixtures table again.
+	for _, tc := range []struct {
+		event, result string
+		code          int
+	}{
+		{"events/claim/locked.json", `"errorType":"TaskLocked"`, 1},
+		{"events/claim/ok.json", `"task_id":"t-todo"`, 0},
+	} {
+		cmd := exec.Command(filepath.Join(root, "scripts", "invoke.sh"), filepath.Join(bin, "claim", "bootstrap"), filepath.Join(root, tc.event))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		if ee, ok := errors.AsType[*exec.ExitError](err); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if code != tc.code || !strings.Contains(stdout.String(), tc.result) {
+			t.Errorf("invoke.sh claim %s: exit %d, stdout %q; want exit %d and %s\nstderr: %s", tc.event, code, stdout.String(), tc.code, tc.result, stderr.String())
+		}
+		if fnErr := strings.Contains(stderr.String(), "X-Amz-Function-Error: Unhandled"); fnErr != (tc.code != 0) {
+			t.Errorf("invoke.sh claim %s: stderr %q", tc.event, stderr.String())
+		}
+	}
 }
