@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -51,11 +52,6 @@ func handle(ctx context.Context, in contract.ClaimOutput) (map[string]any, error
 // in place of example-worker, runs a job with it, and finds in the table what it returned.
 func TestOwnWorker(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	root, err := dynamotest.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Inside the module, so that it imports functions/contract and aws-lambda-go as the
 	// module requires them; under testdata, so that ./... patterns never see it.
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
@@ -73,40 +69,13 @@ func TestOwnWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	db := dynamotest.Client(t)
-	table := dynamotest.TableName(t)
-	if err := tracker.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	tr, _ := tracker.New(db, tracker.Config{Table: table})
-	stack, err := localstack.Start(ctx, localstack.Config{
-		Root: root, Table: table, DynamoEndpoint: dynamotest.Endpoint(), Pool: 2, Worker: pkg,
-		// One failure ignores a task, so that a single round shows the worker's error.
-		Env: map[string]string{"TRACKER_MAX_RETRY": "1"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { stack.Close() })
-
 	const job = "squares"
-	tasks := []tracker.NewTask{
+	tr := runWithWorker(t, pkg, job, []tracker.NewTask{
 		{ID: "t-1", Data: json.RawMessage(`{"n": 1}`)},
 		{ID: "t-2", Data: json.RawMessage(`{"n": 2}`)},
 		{ID: "t-3", Data: json.RawMessage(`{"n": 12}`)},
 		{ID: "t-4", Data: json.RawMessage(`{"n": -4}`)},
-	}
-	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
-		t.Fatal(err)
-	}
-	ex, err := stack.Run(ctx, map[string]any{"job_id": job}, localstack.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ex.Status != "SUCCEEDED" {
-		t.Fatalf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
-	}
-
+	})
 	for _, tc := range []struct {
 		id     string
 		status tracker.Status
@@ -118,7 +87,7 @@ func TestOwnWorker(t *testing.T) {
 		{"t-3", tracker.Succeeded, `{"attempt": 1, "square": 144, "task_id": "t-3", "worker": "square"}`, ""},
 		{"t-4", tracker.Ignored, `{"n": -4}`, "NegativeInput: t-4: n is -4"},
 	} {
-		task, err := tr.Get(ctx, job, tc.id)
+		task, err := tr.Get(context.Background(), job, tc.id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +105,111 @@ func TestOwnWorker(t *testing.T) {
 			t.Errorf("%s: error %q, want %q", tc.id, got, tc.err)
 		}
 	}
+}
+
+// TestExampleGoWorker builds examples/go-worker into a bootstrap, serves that file as the
+// worker, and runs a job of the fixtures' first attempts (examples/fixtures, the answers the
+// Python and TypeScript handlers give too): the table holds each fixture's output, or its
+// error.
+func TestExampleGoWorker(t *testing.T) {
+	t.Parallel()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "./examples/go-worker")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build examples/go-worker: %v\n%s", err, out)
+	}
+	paths, err := filepath.Glob(filepath.Join(root, "examples", "fixtures", "*.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	type fixture struct {
+		Input  contract.ClaimOutput  `json:"input"`
+		Output json.RawMessage       `json:"output"`
+		Error  *contract.LambdaError `json:"error"`
+	}
+	job, want := "", map[string]fixture{}
+	var tasks []tracker.NewTask
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fx fixture
+		if err := json.Unmarshal(raw, &fx); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if fx.Input.Attempt != 1 || fx.Input.Retry != 0 {
+			continue // a later attempt: a run's first attempt answers otherwise
+		}
+		job, want[fx.Input.TaskID] = fx.Input.JobID, fx
+		tasks = append(tasks, tracker.NewTask{ID: fx.Input.TaskID, Data: fx.Input.Data})
+	}
+	if len(tasks) < 3 {
+		t.Fatalf("%d first-attempt fixtures in examples/fixtures, want at least 3", len(tasks))
+	}
+	tr := runWithWorker(t, bootstrap, job, tasks)
+	for id, fx := range want {
+		task, err := tr.Get(context.Background(), job, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fx.Error != nil {
+			wantErr := fx.Error.ErrorType + ": " + fx.Error.ErrorMessage
+			if task.Status != tracker.Ignored || task.Error == nil || task.Error.Error != wantErr || !sameJSON(t, task.Data, fx.Input.Data) {
+				t.Errorf("%s: %s, data %s, error %+v; want ignored with its data and the error %q", id, task.Status, task.Data, task.Error, wantErr)
+			}
+			continue
+		}
+		if task.Status != tracker.Succeeded || !sameJSON(t, task.Data, fx.Output) {
+			t.Errorf("%s: %s, data %s; want succeeded with %s", id, task.Status, task.Data, fx.Output)
+		}
+	}
+}
+
+// runWithWorker starts a stack on a table of its own with worker as the Work step's
+// function, creates the job's tasks, runs the job to its end and returns the table's tracker.
+// A failure ignores a task (TRACKER_MAX_RETRY 1), so one round shows the worker's error.
+func runWithWorker(t *testing.T, worker, job string, tasks []tracker.NewTask) *tracker.Tracker {
+	t.Helper()
+	ctx := context.Background()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := dynamotest.Client(t)
+	table := dynamotest.TableName(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracker.New(db, tracker.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stack, err := localstack.Start(ctx, localstack.Config{
+		Root: root, Table: table, DynamoEndpoint: dynamotest.Endpoint(), Pool: 2, Worker: worker,
+		Env: map[string]string{"TRACKER_MAX_RETRY": "1"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stack.Close() })
+	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	ex, err := stack.Run(ctx, map[string]any{"job_id": job}, localstack.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != "SUCCEEDED" {
+		t.Fatalf("execution %s: %s: %s", ex.Status, ex.Error, ex.Cause)
+	}
+	return tr
 }
 
 // sameJSON reports whether a and b hold the same JSON value.
