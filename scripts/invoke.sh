@@ -4,7 +4,7 @@
 # The first argument is one of our functions (build/amd64/NAME/bootstrap) or the path of any
 # bootstrap built for linux on this machine (a path holds a /). It prints the function's
 # result and exits 1 when that result is an error (the X-Amz-Function-Error header, printed
-# on stderr), 2 on a usage error.
+# on stderr) or the Invoke API refused the request, 2 on a usage error.
 #
 #   scripts/invoke.sh claim events/claim/ok.json              (make invoke FN=claim EVENT=...)
 #   scripts/invoke.sh path/to/bootstrap event.json            (make invoke BIN=path EVENT=...)
@@ -39,8 +39,11 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$ready" "$ready.log" "$ready.headers"; true' EXIT
 for _ in $(seq 600); do [ -s "$ready" ] && break; kill -0 $pid 2>/dev/null || { cat "$ready.log" >&2; exit 1; }; sleep 0.1; done
 url=$(sed -n 's/^LAMBDA_ENDPOINT=//p' "$ready")
-curl -sS -D "$ready.headers" -X POST --data-binary @"$event" "$url/2015-03-31/functions/$fn/invocations"
+# A function error is HTTP 200 with X-Amz-Function-Error; a refused request (an event that is
+# not JSON, say) is an HTTP error, which --fail-with-body turns into curl's exit status 22.
+status=0
+curl -sS --fail-with-body -D "$ready.headers" -X POST --data-binary @"$event" "$url/2015-03-31/functions/$fn/invocations" || status=$?
 echo
-if grep -i '^x-amz-function-error' "$ready.headers" >&2; then
+if grep -i '^x-amz-function-error' "$ready.headers" >&2 || [ $status -ne 0 ]; then
 	exit 1
 fi

@@ -237,15 +237,22 @@ func TestInvokeExitStatus(t *testing.T) {
 	if err := localstack.Build(context.Background(), root, bin, runtime.GOARCH); err != nil {
 		t.Fatal(err)
 	}
+	notJSON := filepath.Join(t.TempDir(), "not-json.json")
+	if err := os.WriteFile(notJSON, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	// One after the other: every invocation seeds the same fixtures table again.
 	for _, tc := range []struct {
 		event, result string
 		code          int
+		functionError bool
 	}{
-		{"events/claim/locked.json", `"errorType":"TaskLocked"`, 1},
-		{"events/claim/ok.json", `"task_id":"t-todo"`, 0},
+		{filepath.Join(root, "events/claim/locked.json"), `"errorType":"TaskLocked"`, 1, true},
+		{filepath.Join(root, "events/claim/ok.json"), `"task_id":"t-todo"`, 0, false},
+		// The Invoke API refuses it (HTTP 400): no function error, still a failure.
+		{notJSON, `"message":"Could not parse request body into json"`, 1, false},
 	} {
-		cmd := exec.Command(filepath.Join(root, "scripts", "invoke.sh"), filepath.Join(bin, "claim", "bootstrap"), filepath.Join(root, tc.event))
+		cmd := exec.Command(filepath.Join(root, "scripts", "invoke.sh"), filepath.Join(bin, "claim", "bootstrap"), tc.event)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -258,7 +265,7 @@ func TestInvokeExitStatus(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout.String(), tc.result) {
 			t.Errorf("invoke.sh claim %s: exit %d, stdout %q; want exit %d and %s\nstderr: %s", tc.event, code, stdout.String(), tc.code, tc.result, stderr.String())
 		}
-		if fnErr := strings.Contains(stderr.String(), "X-Amz-Function-Error: Unhandled"); fnErr != (tc.code != 0) {
+		if fnErr := strings.Contains(stderr.String(), "X-Amz-Function-Error: Unhandled"); fnErr != tc.functionError {
 			t.Errorf("invoke.sh claim %s: stderr %q", tc.event, stderr.String())
 		}
 	}
