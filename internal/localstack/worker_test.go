@@ -270,3 +270,39 @@ func TestInvokeExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerRefused: Start says what is wrong with a worker it cannot serve, and starts
+// nothing.
+func TestWorkerRefused(t *testing.T) {
+	t.Parallel()
+	root, err := dynamotest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "bootstrap.txt")
+	if err := os.WriteFile(plain, []byte("not a program"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noMain := filepath.Join(dir, "empty")
+	if err := os.Mkdir(noMain, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, worker, want string }{
+		{"a missing path", filepath.Join(dir, "nope"), "localstack: worker: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
+		{"a file that is not executable", plain, "localstack: worker " + plain + " is not executable"},
+		{"a directory with no Go package", noMain, "localstack: build the worker " + noMain + ": "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			stack, err := localstack.Start(context.Background(), localstack.Config{Root: root, Table: "t", DynamoEndpoint: "http://127.0.0.1:1", Worker: tc.worker})
+			if err == nil {
+				stack.Close()
+				t.Fatal("Start served the worker")
+			}
+			if !strings.HasPrefix(err.Error(), tc.want) {
+				t.Errorf("Start: %v\nwant it to start with %q", err, tc.want)
+			}
+		})
+	}
+}
