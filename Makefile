@@ -49,15 +49,18 @@ bench: deps build
 clean:
 	rm -rf build cdk.out
 
-## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more)
+## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more;
+## make demo WORKER=examples/go-worker runs your worker, a Go package or a built bootstrap)
 TASKS ?= 300
+WORKER ?=
 demo: deps
-	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS)
+	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS) -worker "$(WORKER)"
 
-## invoke: one function's binary with an event, like sam local invoke
-## (make invoke FN=claim EVENT=events/claim/ok.json)
+## invoke: one function's binary with an event, like sam local invoke; fails when the
+## function returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any
+## bootstrap: make invoke BIN=path/to/bootstrap EVENT=event.json)
 invoke: deps build
-	scripts/invoke.sh $(FN) $(EVENT)
+	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 
 ## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)
 synth: build

@@ -1,25 +1,49 @@
 #!/usr/bin/env bash
 # Invoke one function's built binary with an event, the way `sam local invoke -e` does: under
 # the Lambda Runtime Interface Emulator, against DynamoDB Local seeded with the fixture tasks.
+# The first argument is one of our functions (build/amd64/NAME/bootstrap) or the path of any
+# bootstrap built for linux on this machine (a path holds a /). It prints the function's
+# result and exits 1 when that result is an error (the X-Amz-Function-Error header, printed
+# on stderr) or the Invoke API refused the request, 2 on a usage error.
 #
-#   scripts/invoke.sh claim events/claim/ok.json      (make invoke FN=claim EVENT=...)
+#   scripts/invoke.sh claim events/claim/ok.json              (make invoke FN=claim EVENT=...)
+#   scripts/invoke.sh path/to/bootstrap event.json            (make invoke BIN=path EVENT=...)
 set -euo pipefail
-fn=${1:?usage: invoke.sh FUNCTION EVENT.json}
-event=${2:?usage: invoke.sh FUNCTION EVENT.json}
-cd "$(dirname "$0")/.."
-[ -x "build/amd64/$fn/bootstrap" ] || { echo "invoke: build/amd64/$fn/bootstrap is missing: make build" >&2; exit 2; }
+usage="usage: invoke.sh FUNCTION|path/to/bootstrap EVENT.json"
+what=${1:?$usage}
+event=${2:?$usage}
+if [[ $what == */* ]]; then
+	[ -f "$what" ] && [ -x "$what" ] || { echo "invoke: $what is not an executable bootstrap" >&2; exit 2; }
+	bin=$(cd "$(dirname "$what")" && pwd)/$(basename "$what")
+	fn=$(basename "$(dirname "$bin")")
+else
+	fn=$what
+	bin=
+fi
 [ -f "$event" ] || { echo "invoke: no event file $event" >&2; exit 2; }
-if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then exec scripts/with-dynamodb.sh "$0" "$@"; fi
+event=$(cd "$(dirname "$event")" && pwd)/$(basename "$event")
+cd "$(dirname "$0")/.."
+if [ -z "$bin" ]; then
+	bin=build/amd64/$fn/bootstrap
+	[ -x "$bin" ] || { echo "invoke: $bin is missing: make build" >&2; exit 2; }
+fi
+if [ -z "${DYNAMODB_ENDPOINT:-}" ]; then exec scripts/with-dynamodb.sh scripts/invoke.sh "$bin" "$event"; fi
 
 go run ./internal/fixtures/seed -table fixtures
 # Built, not `go run`: a signal to `go run` would not reach the server it started.
 go build -o build/lambda-local ./cmd/lambda-local
 ready=$(mktemp -u)
 TRACKER_TABLE=fixtures AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT \
-	build/lambda-local -function "$fn=build/amd64/$fn/bootstrap" -ready-file "$ready" >/dev/null 2>"$ready.log" &
+	build/lambda-local -function "$fn=$bin" -ready-file "$ready" >/dev/null 2>"$ready.log" &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$ready" "$ready.log"; true' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null || true; rm -f "$ready" "$ready.log" "$ready.headers"; true' EXIT
 for _ in $(seq 600); do [ -s "$ready" ] && break; kill -0 $pid 2>/dev/null || { cat "$ready.log" >&2; exit 1; }; sleep 0.1; done
 url=$(sed -n 's/^LAMBDA_ENDPOINT=//p' "$ready")
-curl -sS -D /dev/stderr -X POST --data-binary @"$event" "$url/2015-03-31/functions/$fn/invocations" 2> >(grep -i '^x-amz-function-error' >&2)
+# A function error is HTTP 200 with X-Amz-Function-Error; a refused request (an event that is
+# not JSON, say) is an HTTP error, which --fail-with-body turns into curl's exit status 22.
+status=0
+curl -sS --fail-with-body -D "$ready.headers" -X POST --data-binary @"$event" "$url/2015-03-31/functions/$fn/invocations" || status=$?
 echo
+if grep -i '^x-amz-function-error' "$ready.headers" >&2 || [ $status -ne 0 ]; then
+	exit 1
+fi

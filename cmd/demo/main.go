@@ -44,6 +44,7 @@ func run() error {
 		backoff     = flag.Int("backoff", 1, "seconds a failed task waits before its next attempt, doubling per failure (5 on AWS by default)")
 		table       = flag.String("table", "demo-tasks", "the table in DynamoDB Local")
 		job         = flag.String("job", "parse-json", "the job id")
+		worker      = flag.String("worker", "", "run your worker instead of example-worker: a built bootstrap or a Go package directory")
 	)
 	flag.Parse()
 	endpoint := os.Getenv("DYNAMODB_ENDPOINT")
@@ -87,7 +88,7 @@ func run() error {
 
 	step("start the local Lambda endpoint: 5 functions under the Runtime Interface Emulator")
 	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: endpoint, Pool: *concurrency,
-		Env: map[string]string{"TRACKER_BACKOFF_SECONDS": fmt.Sprint(*backoff)}})
+		Env: map[string]string{"TRACKER_BACKOFF_SECONDS": fmt.Sprint(*backoff)}, Worker: *worker})
 	if err != nil {
 		return err
 	}

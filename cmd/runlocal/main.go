@@ -3,6 +3,8 @@
 // Local table that TRACKER_TABLE and AWS_ENDPOINT_URL_DYNAMODB name, and the output is the
 // execution's {"status", "output"} line from sfnlocal/run.mjs. It is `trackerctl run
 // --local`'s runner (through sfnlocal/run-job.sh); it exits 1 when the execution fails.
+// TRACKER_LOCAL_WORKER, when set, is the worker to run instead of example-worker: a built
+// bootstrap or a Go package directory (localstack.Config.Worker).
 package main
 
 import (
@@ -51,7 +53,8 @@ func run() (int, error) {
 			env[k] = v
 		}
 	}
-	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: table, DynamoEndpoint: endpoint, Pool: 10, Env: env})
+	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: table, DynamoEndpoint: endpoint, Pool: 10, Env: env,
+		Worker: os.Getenv("TRACKER_LOCAL_WORKER")})
 	if err != nil {
 		return 1, err
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -20,9 +21,13 @@ import (
 // defaultLocalRunner runs a job on the local stack; TRACKER_LOCAL_RUNNER overrides it.
 const defaultLocalRunner = "sfnlocal/run-job.sh"
 
+// envLocalWorker tells the local runner which worker to serve (--worker), as an absolute path.
+const envLocalWorker = "TRACKER_LOCAL_WORKER"
+
 func runCommand() *command {
 	var (
 		arn, name, endpoint string
+		worker              string
 		limit, concurrency  int
 		local               bool
 	)
@@ -42,7 +47,12 @@ environment. The runner prints the execution's result as one JSON line: run prin
 of it (the tasks and pages run, the job's counts per status, the outcomes of the last page),
 or with --output json the line as it is. A FAILED execution is an error (exit 1). Output
 that is not such a line (a custom runner's) is printed as it is, and the runner's exit
-status decides ours.`,
+status decides ours.
+
+--worker PATH (with --local) runs the job with your own worker instead of the example
+worker: PATH is a bootstrap built for linux on this machine's architecture, or a directory
+holding a Go main package, which the runner builds. The runner receives it, made absolute,
+in ` + envLocalWorker + `.`,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
@@ -53,6 +63,7 @@ status decides ours.`,
 			fs.StringVar(&endpoint, "sfn-endpoint", "", "Step Functions endpoint `URL`")
 			fs.env["sfn-endpoint"] = envSFNEndpoint
 			fs.BoolVar(&local, "local", false, "run on the local stack through TRACKER_LOCAL_RUNNER instead of AWS")
+			fs.StringVar(&worker, "worker", "", "the worker to run with --local: a built bootstrap or a Go package directory at `PATH`")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job, tasks := args[0], unique(args[1:])
@@ -75,12 +86,25 @@ status decides ours.`,
 			if concurrency > 0 {
 				input["concurrency"] = concurrency
 			}
+			if worker != "" {
+				if !local {
+					return usagef("--worker needs --local: on AWS the stack deploys the worker")
+				}
+				abs, err := filepath.Abs(worker)
+				if err != nil {
+					return err
+				}
+				if _, err := os.Stat(abs); err != nil {
+					return usagef("--worker %s: %v", worker, errors.Unwrap(err))
+				}
+				worker = abs
+			}
 			body, err := json.Marshal(input)
 			if err != nil {
 				return err
 			}
 			if local {
-				return a.runLocal(ctx, body)
+				return a.runLocal(ctx, body, worker)
 			}
 			if arn == "" {
 				arn = a.getenv(envStateMachine)
@@ -132,8 +156,8 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 
 // runLocal runs the job on the local stack through the runner command. The runner's result
 // line is summarised (or, with --output json, printed as it is); any other output is passed
-// through as it comes.
-func (a *app) runLocal(ctx context.Context, input []byte) error {
+// through as it comes. A worker other than "" is passed on in TRACKER_LOCAL_WORKER.
+func (a *app) runLocal(ctx context.Context, input []byte, worker string) error {
 	runner := a.getenv(envLocalRunner)
 	if runner == "" {
 		runner = defaultLocalRunner
@@ -144,6 +168,9 @@ func (a *app) runLocal(ctx context.Context, input []byte) error {
 	cmd.Stdin = bytes.NewReader(input)
 	cmd.Stdout, cmd.Stderr = out, a.stderr
 	cmd.Env = append(os.Environ(), a.runnerEnv()...)
+	if worker != "" {
+		cmd.Env = append(cmd.Env, envLocalWorker+"="+worker)
+	}
 	err := cmd.Run()
 	var ee *exec.ExitError
 	switch {

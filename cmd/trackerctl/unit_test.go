@@ -536,6 +536,27 @@ func TestRunLocal(t *testing.T) {
 			t.Errorf("stderr = %q", r.stderr)
 		}
 	})
+	t.Run("--worker reaches the runner as an absolute path", func(t *testing.T) {
+		t.Parallel()
+		abs, err := filepath.Abs(filepath.Join("testdata", "runner"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := (&cli{env: env}).run(t, "run", "parse-json", "--local", "--worker", filepath.Join("testdata", "runner")).wantCode(t, exitOK)
+		if !strings.Contains(r.stdout, "\nTRACKER_LOCAL_WORKER="+abs+"\n") {
+			t.Errorf("stdout = %q, want the line TRACKER_LOCAL_WORKER=%s", r.stdout, abs)
+		}
+	})
+	t.Run("--worker must exist", func(t *testing.T) {
+		t.Parallel()
+		(&cli{env: env}).run(t, "run", "parse-json", "--local", "--worker", "testdata/no-such-worker").wantCode(t, exitUsage).
+			wantOneLineError(t, "--worker testdata/no-such-worker: no such file or directory")
+	})
+	t.Run("--worker needs --local", func(t *testing.T) {
+		t.Parallel()
+		(&cli{env: env}).run(t, "run", "parse-json", "--worker", "testdata/runner", "--state-machine-arn", "arn:x").wantCode(t, exitUsage).
+			wantOneLineError(t, "--worker needs --local")
+	})
 	t.Run("a missing runner says which variable to set", func(t *testing.T) {
 		t.Parallel()
 		env := map[string]string{envTable: "tasks", envLocalRunner: filepath.Join(t.TempDir(), "nope.sh")}

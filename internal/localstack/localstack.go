@@ -37,6 +37,12 @@ type Config struct {
 	Env map[string]string
 	// Timeout is a function's timeout; 0 means 30 s.
 	Timeout time.Duration
+	// Worker is the worker the state machine's Work step invokes (WorkerFunctionArn) instead
+	// of example-worker: the path of a built bootstrap (linux/GOARCH), or of a directory
+	// holding a Go main package, which Start builds like the functions (it must be inside a
+	// module that can resolve its imports). A relative path is relative to the current
+	// directory. It is served under example-worker's name and ARN. "" means example-worker.
+	Worker string
 }
 
 // Stack is a running local pipeline.
@@ -70,6 +76,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
+	worker, err := s.worker(ctx)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	env := map[string]string{
 		"TRACKER_TABLE":             cfg.Table,
 		"AWS_ENDPOINT_URL_DYNAMODB": cfg.DynamoEndpoint,
@@ -83,11 +94,14 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 	lc := lambdalocal.Config{}
 	for _, fn := range Functions {
+		bootstrap := filepath.Join(s.cfg.Bin, fn, "bootstrap")
+		if fn == workerFunction {
+			bootstrap = worker
+		}
 		lc.Functions = append(lc.Functions, lambdalocal.Function{
-			Name: fn, Bootstrap: filepath.Join(s.cfg.Bin, fn, "bootstrap"), Env: env, Timeout: cfg.Timeout, PoolSize: cfg.Pool,
+			Name: fn, Bootstrap: bootstrap, Env: env, Timeout: cfg.Timeout, PoolSize: cfg.Pool,
 		})
 	}
-	var err error
 	if s.server, err = lambdalocal.Start(ctx, lc); err != nil {
 		s.Close()
 		return nil, err
@@ -95,16 +109,54 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	return s, nil
 }
 
+// workerFunction is the function the state machine's Work step invokes.
+const workerFunction = "example-worker"
+
+// worker returns the bootstrap to serve as the worker: example-worker's, Config.Worker when it
+// is a file, or Config.Worker built into Bin/worker/bootstrap when it is a directory.
+func (s *Stack) worker(ctx context.Context) (string, error) {
+	if s.cfg.Worker == "" {
+		return filepath.Join(s.cfg.Bin, workerFunction, "bootstrap"), nil
+	}
+	path, err := filepath.Abs(s.cfg.Worker)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("localstack: worker: %w", err)
+	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
+		return "", fmt.Errorf("localstack: worker %s is not executable: want a bootstrap built for linux/%s, or a Go package directory", path, runtime.GOARCH)
+	case fi.Mode().IsRegular():
+		return path, nil
+	case !fi.IsDir():
+		return "", fmt.Errorf("localstack: worker %s is neither a bootstrap nor a Go package directory", path)
+	}
+	out := filepath.Join(s.cfg.Bin, "worker", "bootstrap")
+	if err := build(ctx, path, ".", out, runtime.GOARCH); err != nil {
+		return "", fmt.Errorf("localstack: build the worker %s: %w", path, err)
+	}
+	return out, nil
+}
+
 // Build builds every function for linux/arch into dir/<name>/bootstrap, as `make build` does.
 func Build(ctx context.Context, root, dir, arch string) error {
 	for _, fn := range Functions {
-		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w",
-			"-o", filepath.Join(dir, fn, "bootstrap"), "./functions/"+fn)
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("localstack: build %s: %v\n%s", fn, err, out)
+		if err := build(ctx, root, "./functions/"+fn, filepath.Join(dir, fn, "bootstrap"), arch); err != nil {
+			return fmt.Errorf("localstack: build %s: %w", fn, err)
 		}
+	}
+	return nil
+}
+
+// build builds the main package pkg, relative to dir, for linux/arch into the file out.
+func build(ctx context.Context, dir, pkg, out, arch string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w", "-o", out, pkg)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%v\n%s", err, msg)
 	}
 	return nil
 }
@@ -199,7 +251,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 		"--subst",
 		"ListPendingFunctionArn=" + FunctionArn("list-pending"), "ClaimFunctionArn=" + FunctionArn("claim"),
 		"CompleteFunctionArn=" + FunctionArn("complete"), "FailFunctionArn=" + FunctionArn("fail"),
-		"WorkerFunctionArn=" + FunctionArn("example-worker"), "ChildExecutionType=EXPRESS"}
+		"WorkerFunctionArn=" + FunctionArn(workerFunction), "ChildExecutionType=EXPRESS"}
 	if !opts.Waits {
 		args = append(args, "--no-retry-waits")
 	}
