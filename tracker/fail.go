@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
@@ -34,13 +35,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	errs, err := json.Marshal(TaskError{
-		Error:     truncate(failure.Error, MaxErrorBytes),
-		Traceback: truncate(failure.Traceback, MaxTracebackBytes),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fail %s/%s: encode error: %w", lease.JobID, lease.TaskID, err)
-	}
+	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback})
 	codes := t.Codes(lease.JobID)
 	expected := lease.Retry
 	for range maxFailRounds {
@@ -55,7 +50,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 			And(expression.Name(attrRetry).Equal(expression.Value(expected)))
 		update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, next, now).
 			Set(expression.Name(attrRetry), expression.Value(expected+1)).
-			Set(expression.Name(attrErrors), expression.Value(string(errs))).
+			Set(expression.Name(attrErrors), expression.Value(errs)).
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
 			Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail))
@@ -81,4 +76,17 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		return nil, t.leaseRefusal("fail", lease, got)
 	}
 	return nil, fmt.Errorf("fail %s/%s: retry counter kept changing under the lease", lease.JobID, lease.TaskID)
+}
+
+// encodeErrors is the `errors` attribute of a failure: the seed's {"error", "traceback"}
+// object, each cut to its limit (MaxErrorBytes, MaxTracebackBytes), without Go's HTML
+// escaping (which would grow a '<' to six bytes).
+func encodeErrors(e TaskError) string {
+	e.Error = truncate(e.Error, MaxErrorBytes)
+	e.Traceback = truncate(e.Traceback, MaxTracebackBytes)
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(e) // two strings always encode
+	return strings.TrimSuffix(b.String(), "\n")
 }

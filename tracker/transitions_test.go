@@ -69,7 +69,7 @@ func (e *env) takeover(t testing.TB) (slow, fast *tracker.Lease) {
 	t.Helper()
 	e.create(t, "t", "")
 	slow = e.claim(t, "t", "slow")
-	e.clock.Advance(tracker.DefaultLeaseDuration)
+	e.clock.Advance(e.expiry())
 	return slow, e.claim(t, "t", "fast")
 }
 
@@ -99,15 +99,15 @@ func TestClaim(t *testing.T) {
 			e.create(t, "t", "")
 			e.fail(t, e.claim(t, "t", "w0"), "boom")
 		}, nil, 1},
-		{"claims an in-progress task whose lease expired", func(t *testing.T, e *env) {
+		{"claims an in-progress task whose lease expired, counting the lost attempt", func(t *testing.T, e *env) {
 			e.create(t, "t", "")
 			e.claim(t, "t", "crashed")
-			e.clock.Advance(tracker.DefaultLeaseDuration)
-		}, nil, 0},
+			e.clock.Advance(e.expiry())
+		}, nil, 1},
 		{"refuses a task locked by another worker", func(t *testing.T, e *env) {
 			e.create(t, "t", "")
 			e.claim(t, "t", "other")
-			e.clock.Advance(tracker.DefaultLeaseDuration - time.Second)
+			e.clock.Advance(e.expiry() - time.Second)
 		}, tracker.ErrTaskLocked, 0},
 		{"refuses a succeeded task", func(t *testing.T, e *env) {
 			e.create(t, "t", "")
@@ -343,8 +343,9 @@ func TestFail(t *testing.T) {
 		slow, _ := e.takeover(t)
 		_, err := e.tr.Fail(ctx, *slow, tracker.Failure{Error: "late"})
 		wantConflict(t, err, tracker.ErrLeaseLost)
-		if got, _ := e.tr.Get(ctx, job, "t"); got.Retry != 0 || got.Error != nil || got.LockOwner != "fast" {
-			t.Errorf("task after the stale Fail = %+v", got)
+		// The takeover counted slow's attempt once; slow's own late Fail adds nothing.
+		if got, _ := e.tr.Get(ctx, job, "t"); got.Retry != 1 || got.Error == nil || !strings.HasPrefix(got.Error.Error, "lease lost: slow held") || got.LockOwner != "fast" {
+			t.Errorf("task after the stale Fail = %+v, error %+v", got, got.Error)
 		}
 	})
 
