@@ -64,6 +64,9 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	}
 	streams := make([]stream, 0, len(statuses))
 	for _, s := range dedupe(statuses) {
+		if !s.known() {
+			return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("%d is not a status", int(s))}
+		}
 		streams = append(streams, stream{status: s})
 	}
 	return t.page(ctx, job, streams, opts.Limit, opts.Cursor)
@@ -169,7 +172,7 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	if limit == 0 {
 		limit = DefaultPageLimit
 	}
-	after, err := decodeCursor(cursor)
+	after, err := decodeCursor(job, cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +192,7 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	}
 	page := &Page{Tasks: all}
 	if more && len(all) > 0 {
-		page.Cursor = encodeCursor(all[len(all)-1].TaskID)
+		page.Cursor = encodeCursor(job, all[len(all)-1].TaskID)
 	} else if more {
 		page.Cursor = cursor
 	}
@@ -253,9 +256,14 @@ func dedupe(ss []Status) []Status {
 	return out
 }
 
-func encodeCursor(taskID string) string { return base64.RawURLEncoding.EncodeToString([]byte(taskID)) }
+// encodeCursor names the last task of a page by its key, so that a cursor carries its job
+// and cannot resume another job's listing.
+func encodeCursor(job, taskID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(makeKey(job, taskID)))
+}
 
-func decodeCursor(c string) (string, error) {
+// decodeCursor returns the task id a cursor of job resumes after.
+func decodeCursor(job, c string) (string, error) {
 	if c == "" {
 		return "", nil
 	}
@@ -263,5 +271,12 @@ func decodeCursor(c string) (string, error) {
 	if err != nil || len(b) == 0 {
 		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
 	}
-	return string(b), nil
+	cjob, task, err := splitKey(string(b))
+	if err != nil || task == "" {
+		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
+	}
+	if cjob != job {
+		return "", &ValidationError{Field: "cursor", Reason: fmt.Sprintf("belongs to job %q, not %q", clip(cjob), clip(job))}
+	}
+	return task, nil
 }
