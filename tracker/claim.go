@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/google/uuid"
@@ -52,6 +53,9 @@ const maxClaimRounds = 3
 func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
+	}
+	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
+		return nil, &ValidationError{Field: "owner", Reason: fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)}
 	}
 	codes := t.Codes(job)
 	now := t.now()
@@ -110,7 +114,7 @@ func (t *Tracker) takeover(job string, codes StatusCodes, old *Task, now time.Ti
 		cond: t.abandoned(job, codes, old, now),
 		update: claimUpdate(job, codes, token, owner, formatTime(now)).
 			Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old))))}
+			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old), maxErrorsBytes(job, old.TaskID))))}
 }
 
 // abandon sets ignored a task whose holder's lease ran out when that lost attempt is the
@@ -121,7 +125,7 @@ func (t *Tracker) abandon(job string, codes StatusCodes, old *Task, now time.Tim
 		update: setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(now)).
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old)))).
+			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old), maxErrorsBytes(job, old.TaskID)))).
 			Remove(expression.Name(attrRetryAt))}
 }
 

@@ -2,9 +2,7 @@ package tracker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
@@ -20,7 +18,8 @@ const maxFailRounds = 3
 
 // Fail records a failed attempt of the leased task in one conditional write, applied only
 // while the lease's token is the task's lock: it increments retry, stores the failure as the
-// task's errors (cut to MaxErrorBytes and MaxTracebackBytes), unlocks the task, and sets it
+// task's errors (cut, by its size as stored, so that the item stays under DynamoDB's 400 KB
+// whatever the task's data: see encodeErrors), unlocks the task, and sets it
 // failed with a RetryAt of now plus BackoffAfter(retry) (no run claims it before then), or
 // ignored when retry reaches MaxRetry.
 //
@@ -35,7 +34,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback})
+	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback}, maxErrorsBytes(lease.JobID, lease.TaskID))
 	codes := t.Codes(lease.JobID)
 	expected := lease.Retry
 	for range maxFailRounds {
@@ -76,17 +75,4 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		return nil, t.leaseRefusal("fail", lease, got)
 	}
 	return nil, fmt.Errorf("fail %s/%s: retry counter kept changing under the lease", lease.JobID, lease.TaskID)
-}
-
-// encodeErrors is the `errors` attribute of a failure: the seed's {"error", "traceback"}
-// object, each cut to its limit (MaxErrorBytes, MaxTracebackBytes), without Go's HTML
-// escaping (which would grow a '<' to six bytes).
-func encodeErrors(e TaskError) string {
-	e.Error = truncate(e.Error, MaxErrorBytes)
-	e.Traceback = truncate(e.Traceback, MaxTracebackBytes)
-	var b strings.Builder
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(e) // two strings always encode
-	return strings.TrimSuffix(b.String(), "\n")
 }
