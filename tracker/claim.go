@@ -163,8 +163,9 @@ func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, status
 		And(due(now))
 }
 
-// expiry is how old a lock must be before another worker may take the task over.
-func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration }
+// expiry is how old a lock must be before another worker may take the task over: the lease
+// and the allowance for clock skew between its holder and us.
+func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration + t.cfg.ClockSkew }
 
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
 // lease expiry (its holder is presumed dead), by the seed's rule.

@@ -125,4 +125,4 @@ func TestTakeoverCountsTheLostAttempt(t *testing.T) {
 }
 
 // expiry is how long after its lock time a lease may be taken over.
-func (e *env) expiry() time.Duration { return e.tr.Config().LeaseDuration }
+func (e *env) expiry() time.Duration { return e.tr.Config().LeaseDuration + e.tr.Config().ClockSkew }

@@ -64,9 +64,9 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 		e.Reason = ErrTaskSucceeded
 	case old.Status == Ignored:
 		e.Reason = ErrTaskIgnored
-	case old.Locked(t.now(), t.cfg.LeaseDuration):
+	case old.Locked(t.now(), t.expiry()):
 		e.Reason = ErrTaskLocked
-		e.LockExpires = old.LeaseExpires(t.cfg.LeaseDuration)
+		e.LockExpires = old.LeaseExpires(t.expiry())
 	case old.Status == Failed && old.RetryAt.After(t.now()):
 		e.Reason = ErrTaskNotDue
 	default:
