@@ -459,10 +459,13 @@ func TestCreate(t *testing.T) {
 
 	counts, _ := e.tr.Count(ctx, job)
 	for name, bad := range map[string][]tracker.NewTask{
-		"invalid id":     {{ID: "fine-1"}, {ID: "a____b"}},
-		"array data":     {{ID: "fine-2"}, {ID: "x", Data: json.RawMessage(`[1]`)}},
-		"repeated id":    {{ID: "fine-3"}, {ID: "fine-3"}},
-		"oversized data": {{ID: "fine-4"}, {ID: "y", Data: json.RawMessage(`{"x":"` + strings.Repeat("a", tracker.MaxDataBytes) + `"}`)}},
+		"invalid id":                 {{ID: "fine-1"}, {ID: "a____b"}},
+		"array data":                 {{ID: "fine-2"}, {ID: "x", Data: json.RawMessage(`[1]`)}},
+		"repeated id":                {{ID: "fine-3"}, {ID: "fine-3"}},
+		"control character in an id": {{ID: "fine-5"}, {ID: "a\tb"}},
+		"invalid UTF-8 data":         {{ID: "fine-6"}, {ID: "z", Data: json.RawMessage("{\"a\":\"\xff\"}")}},
+		"key over 1,024 bytes":       {{ID: "fine-7"}, {ID: strings.Repeat("k", 1024)}},
+		"oversized data":             {{ID: "fine-4"}, {ID: "y", Data: json.RawMessage(`{"x":"` + strings.Repeat("a", tracker.MaxDataBytes) + `"}`)}},
 	} {
 		_, err := e.tr.CreateTasks(ctx, job, bad)
 		var ve *tracker.ValidationError
