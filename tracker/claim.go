@@ -21,6 +21,10 @@ type Lease struct {
 	// Retry is the task's retry counter when claimed. Fail uses it to decide, in its single
 	// write, whether this failure makes the task ignored; a wrong value costs one more call.
 	Retry int `json:"retry"`
+	// Attempt is the claim's number among the task's claims (Task.Attempts), and Owner the
+	// owner given to Claim: Fail records both in the task's history.
+	Attempt int    `json:"attempt,omitempty"`
+	Owner   string `json:"owner,omitempty"`
 	// Expires is when the lease runs out unless extended.
 	Expires time.Time `json:"expires"`
 	// Task is the task as the claim left it.
@@ -62,8 +66,9 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	token := newToken()
 	stamp := formatTime(now)
 	next := transition{op: "claim", job: job, task: task,
-		cond:   t.claimable(job, codes, now, Todo, Failed),
-		update: claimUpdate(job, codes, token, owner, stamp)}
+		cond: t.claimable(job, codes, now, Todo, Failed),
+		update: claimUpdate(job, codes, token, owner, stamp).
+			Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))}
 	ignoring := false
 	for range maxClaimRounds {
 		got, refused, err := t.apply(ctx, next)
@@ -76,7 +81,8 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 		// Refused under our own token: an earlier send of this very write applied and its
 		// answer was lost.
 		if !refused || (got != nil && got.Lock == token && got.Status == InProgress) {
-			return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
+			return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Attempt: got.Attempts, Owner: owner,
+				Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
 		}
 		if got == nil || got.Status != InProgress || got.Locked(now, t.expiry()) {
 			return nil, t.refusal("claim", job, task, got)
@@ -110,23 +116,33 @@ func claimUpdate(job string, codes StatusCodes, token, owner, stamp string) expr
 // failure in the same write. Its condition pins the task as old showed it (same lock, same
 // retry, still in progress, lease still expired), so the recorded error is true.
 func (t *Tracker) takeover(job string, codes StatusCodes, old *Task, now time.Time, token, owner string) transition {
+	lost := t.leaseLostError(old)
 	return transition{op: "claim", job: job, task: old.TaskID,
 		cond: t.abandoned(job, codes, old, now),
-		update: claimUpdate(job, codes, token, owner, formatTime(now)).
-			Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old), maxErrorsBytes(job, old.TaskID))))}
+		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
+			return claimUpdate(job, codes, token, owner, formatTime(now)).
+				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(path), entry)
+		},
+		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
 }
 
 // abandon sets ignored a task whose holder's lease ran out when that lost attempt is the
 // one that reaches MaxRetry, under the same condition as takeover.
 func (t *Tracker) abandon(job string, codes StatusCodes, old *Task, now time.Time) transition {
+	lost := t.leaseLostError(old)
 	return transition{op: "claim", job: job, task: old.TaskID,
 		cond: t.abandoned(job, codes, old, now),
-		update: setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(now)).
-			Set(expression.Name(attrLock), null).
-			Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-			Set(expression.Name(attrErrors), expression.Value(encodeErrors(t.leaseLostError(old), maxErrorsBytes(job, old.TaskID)))).
-			Remove(expression.Name(attrRetryAt))}
+		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
+			return setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(now)).
+				Set(expression.Name(attrLock), null).
+				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(path), entry).
+				Remove(expression.Name(attrRetryAt))
+		},
+		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
 }
 
 // abandoned holds while the task is still in progress under old's lock and retry, and that
