@@ -59,8 +59,9 @@ type Config struct {
 
 // Tracker reads and moves the tasks of one table. It is safe for concurrent use.
 type Tracker struct {
-	db  *dynamodb.Client
-	cfg Config
+	db     *dynamodb.Client
+	cfg    Config
+	layout layoutCheck
 }
 
 // New returns a Tracker for cfg.Table through client (any endpoint and region: the caller

@@ -55,7 +55,8 @@ func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 }
 
 // List returns a page of a job's tasks in the given statuses, ordered by task id, from the
-// index (so without Data and Error: use Get for those). It queries each status's index
+// index (so without Data and Error: use Get for those). On a table whose index lacks the
+// tracker's layout (the seed's), it returns a *TableLayoutError matching ErrTableLayout. It queries each status's index
 // partition from the cursor on and merges them.
 func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page, error) {
 	statuses := opts.Statuses
@@ -86,6 +87,9 @@ func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor str
 // retry_at), so a run asks once per round, not per page.
 func (t *Tracker) NextDue(ctx context.Context, job string) (time.Time, bool, error) {
 	if err := ValidateJob(job); err != nil {
+		return time.Time{}, false, err
+	}
+	if err := t.checkLayout(ctx); err != nil {
 		return time.Time{}, false, err
 	}
 	at := expression.Name(attrRetryAt)
@@ -174,6 +178,11 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	}
 	after, err := decodeCursor(job, cursor)
 	if err != nil {
+		return nil, err
+	}
+	// The seed's index (no range key, keys only) would answer with pages out of order and
+	// without the lease attributes: refuse before reading rather than return a wrong page.
+	if err := t.checkLayout(ctx); err != nil {
 		return nil, err
 	}
 	var all []Task
