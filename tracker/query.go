@@ -289,3 +289,7 @@ func decodeCursor(job, c string) (string, error) {
 	}
 	return task, nil
 }
+
+// CursorAfter returns a cursor of job that resumes a listing (List or Pending) after taskID,
+// which need not exist: a worker pool starts from an arbitrary point of the id space with it.
+func CursorAfter(job, taskID string) string { return encodeCursor(job, taskID) }
