@@ -81,6 +81,7 @@ type Stats struct {
 
 type counters struct {
 	claimed, succeeded, failed, ignored, released, lost, refused, listed atomic.Int64
+	collided                                                             atomic.Bool // a claim was refused since the feeder last looked
 }
 
 func (c *counters) stats() Stats {
@@ -136,7 +137,12 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 // them to the workers, pass after pass, until a pass finds nothing.
 func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, inflight *sync.WaitGroup, pageSize int) error {
 	tr := p.Tracker
-	start, err := p.start(ctx)
+	seed := p.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	start, err := p.start(ctx, rng)
 	if err != nil {
 		return err
 	}
@@ -159,6 +165,20 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 				for _, task := range page.Tasks {
 					if leg.until != "" && task.TaskID > leg.until {
 						break pages
+					}
+					if c.collided.Swap(false) {
+						// A claim was refused: another pool works here. Jump ahead to a random
+						// point of the next stretch and leave this one to it; the next pass
+						// picks up whatever it leaves.
+						jump, err := p.jump(ctx, task.TaskID, rng)
+						if err != nil {
+							return err
+						}
+						if jump == "" || (leg.until != "" && jump > leg.until) {
+							break pages
+						}
+						cursor = tracker.CursorAfter(p.Job, jump)
+						continue pages
 					}
 					found++
 					c.listed.Add(1)
@@ -205,20 +225,30 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 
 // start picks the id after which the pool begins: a random one among the first page of
 // pending tasks, so that pools of different processes begin apart.
-func (p *Pool) start(ctx context.Context) (string, error) {
+func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
 	page, err := p.Tracker.Pending(ctx, p.Job, tracker.MaxPageLimit, "")
 	if err != nil || len(page.Tasks) == 0 {
 		return "", ctxErr(ctx, err)
 	}
-	seed := p.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	i := rand.New(rand.NewPCG(seed, seed>>1|1)).IntN(len(page.Tasks) + 1)
+	i := rng.IntN(len(page.Tasks) + 1)
 	if i == 0 {
 		return "", nil
 	}
 	return page.Tasks[i-1].TaskID, nil
+}
+
+// jumpSpan is how many pending tasks a jump looks ahead over: enough to leave a colliding
+// pool a stretch of its own, few enough to read quickly.
+const jumpSpan = 300
+
+// jump picks a random pending task among the next stretch after id, or "" when there is
+// none.
+func (p *Pool) jump(ctx context.Context, after string, rng *rand.Rand) (string, error) {
+	page, err := p.Tracker.Pending(ctx, p.Job, jumpSpan, tracker.CursorAfter(p.Job, after))
+	if err != nil || len(page.Tasks) == 0 {
+		return "", ctxErr(ctx, err)
+	}
+	return page.Tasks[rng.IntN(len(page.Tasks))].TaskID, nil
 }
 
 // one claims a task and runs it.
@@ -231,6 +261,9 @@ func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
 		// Another worker got there first, the task finished meanwhile, or a takeover found
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
 		c.refused.Add(1)
+		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskSucceeded) {
+			c.collided.Store(true)
+		}
 		return
 	}
 	c.claimed.Add(1)
