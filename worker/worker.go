@@ -209,11 +209,20 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 		if err != nil {
 			return ctxErr(ctx, err)
 		}
+		if !ok && !p.Poll {
+			// A failed task may have come due between the pass and NextDue: look once more.
+			page, err := tr.Pending(ctx, p.Job, 1, "")
+			if err != nil {
+				return ctxErr(ctx, err)
+			}
+			if len(page.Tasks) == 0 && page.Cursor == "" {
+				return nil
+			}
+			continue
+		}
 		switch {
 		case ok:
 			wait = time.Until(next) + 10*time.Millisecond
-		case !p.Poll:
-			return nil
 		default:
 			idle = min(2*idle, p.maxIdle())
 		}
