@@ -2,7 +2,9 @@ package tracker
 
 import (
 	"context"
+	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/google/uuid"
@@ -19,18 +21,35 @@ type Lease struct {
 	// Retry is the task's retry counter when claimed. Fail uses it to decide, in its single
 	// write, whether this failure makes the task ignored; a wrong value costs one more call.
 	Retry int `json:"retry"`
+	// Attempt is the claim's number among the task's claims (Task.Attempts), and Owner the
+	// owner given to Claim: Fail records both in the task's history.
+	Attempt int    `json:"attempt,omitempty"`
+	Owner   string `json:"owner,omitempty"`
 	// Expires is when the lease runs out unless extended.
 	Expires time.Time `json:"expires"`
 	// Task is the task as the claim left it.
 	Task *Task `json:"-"`
 }
 
+// maxClaimRounds bounds Claim's writes: the fresh claim, then a takeover (or the ignore of a
+// poison task) chosen from the refused write, and one more if the task moved in between.
+const maxClaimRounds = 3
+
 // Claim takes the lease on a task that is ready to run, recording owner (a worker or
-// execution id; may be empty) as its holder. It is a single conditional UpdateItem with no
-// read before it: it succeeds only when the task exists, is todo, failed, or in progress, and
-// holds no live lock (none, or one older than the lease duration: a crashed worker's task is
-// taken over), and, when failed, is due (its RetryAt has passed). It sets the task in progress with a fresh lock and lock time, and counts the
-// attempt.
+// execution id; may be empty) as its holder. It sets the task in progress with a fresh lock
+// and lock time, and counts the attempt. It never reads before writing:
+//
+//   - The first write is a single conditional UpdateItem that claims a todo task, or a failed
+//     task that is due (its RetryAt has passed), holding no live lock.
+//   - When that write is refused and the item it returns shows a task in progress whose lease
+//     ran out (its holder crashed or stalled), the lost attempt is a failure: a second
+//     conditional write takes the task over and, in that same write, increments retry and
+//     records an error naming the previous holder and when its lease ran out. If that
+//     failure brings retry to MaxRetry the write sets the task ignored instead, and Claim
+//     returns a *ConflictError matching ErrTaskIgnored: a task that kills its workers ends.
+//
+// Claim is safe to retry: the lock token is chosen before the write, so a claim whose answer
+// was lost, and that the SDK sends again, recognises its own lock and returns the lease.
 //
 // A refusal is a *ConflictError matching ErrTaskNotFound, ErrTaskLocked (with the holder and
 // the lease's end), ErrTaskNotDue (with the task's RetryAt), ErrTaskSucceeded,
@@ -39,38 +58,123 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
 	}
+	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
+		return nil, &ValidationError{Field: "owner", Reason: fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)}
+	}
 	codes := t.Codes(job)
 	now := t.now()
 	token := newToken()
 	stamp := formatTime(now)
-	lockName := expression.Name(attrLock)
-	cond := t.claimable(job, codes, now)
+	next := transition{op: "claim", job: job, task: task,
+		cond: t.claimable(job, codes, now, Todo, Failed),
+		update: claimUpdate(job, codes, token, owner, stamp).
+			Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))}
+	ignoring := false
+	for range maxClaimRounds {
+		got, refused, err := t.apply(ctx, next)
+		if err != nil {
+			return nil, err
+		}
+		if ignoring && !refused {
+			return nil, &ConflictError{Op: "claim", JobID: job, TaskID: task, Reason: ErrTaskIgnored, Task: got}
+		}
+		// Refused under our own token: an earlier send of this very write applied and its
+		// answer was lost.
+		if !refused || (got != nil && got.Lock == token && got.Status == InProgress) {
+			return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Attempt: got.Attempts, Owner: owner,
+				Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
+		}
+		if got == nil || got.Status != InProgress || got.Locked(now, t.expiry()) {
+			return nil, t.refusal("claim", job, task, got)
+		}
+		// In progress under a lease that ran out: its attempt failed.
+		ignoring = got.Retry+1 >= t.cfg.MaxRetry
+		if ignoring {
+			next = t.abandon(job, codes, got, now)
+		} else {
+			next = t.takeover(job, codes, got, now, token, owner)
+		}
+	}
+	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", job, task)
+}
+
+// claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
+// one more attempt, no retry time.
+func claimUpdate(job string, codes StatusCodes, token, owner, stamp string) expression.UpdateBuilder {
 	update := setStatus(expression.UpdateBuilder{}, job, codes, InProgress, stamp).
-		Set(lockName, expression.Value(token)).
+		Set(expression.Name(attrLock), expression.Value(token)).
 		Set(expression.Name(attrLockTime), expression.Value(stamp)).
 		Add(expression.Name(attrAttempts), expression.Value(1)).
 		Remove(expression.Name(attrRetryAt))
 	if owner != "" {
-		update = update.Set(expression.Name(attrLockOwner), expression.Value(owner))
-	} else {
-		update = update.Remove(expression.Name(attrLockOwner))
+		return update.Set(expression.Name(attrLockOwner), expression.Value(owner))
 	}
-	got, refused, err := t.apply(ctx, transition{op: "claim", job: job, task: task, cond: cond, update: update})
-	if err != nil {
-		return nil, err
+	return update.Remove(expression.Name(attrLockOwner))
+}
+
+// takeover claims a task whose holder's lease ran out, counting that holder's attempt as a
+// failure in the same write. Its condition pins the task as old showed it (same lock, same
+// retry, still in progress, lease still expired), so the recorded error is true.
+func (t *Tracker) takeover(job string, codes StatusCodes, old *Task, now time.Time, token, owner string) transition {
+	lost := t.leaseLostError(old)
+	return transition{op: "claim", job: job, task: old.TaskID,
+		cond: t.abandoned(job, codes, old, now),
+		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
+			return claimUpdate(job, codes, token, owner, formatTime(now)).
+				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(path), entry)
+		},
+		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
+}
+
+// abandon sets ignored a task whose holder's lease ran out when that lost attempt is the
+// one that reaches MaxRetry, under the same condition as takeover.
+func (t *Tracker) abandon(job string, codes StatusCodes, old *Task, now time.Time) transition {
+	lost := t.leaseLostError(old)
+	return transition{op: "claim", job: job, task: old.TaskID,
+		cond: t.abandoned(job, codes, old, now),
+		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
+			return setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(now)).
+				Set(expression.Name(attrLock), null).
+				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(path), entry).
+				Remove(expression.Name(attrRetryAt))
+		},
+		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
+}
+
+// abandoned holds while the task is still in progress under old's lock and retry, and that
+// lock is not live at the time of the claim.
+func (t *Tracker) abandoned(job string, codes StatusCodes, old *Task, now time.Time) expression.ConditionBuilder {
+	lock := expression.Name(attrLock)
+	held := expression.Or(lock.AttributeNotExists(), lock.AttributeType(expression.Null))
+	if old.Lock != "" {
+		held = lock.Equal(expression.Value(old.Lock))
 	}
-	if refused {
-		return nil, t.refusal("claim", job, task, got)
+	return statusIs(job, codes, InProgress).
+		And(held).
+		And(expression.Name(attrRetry).Equal(expression.Value(old.Retry))).
+		And(t.lockFree(now))
+}
+
+// leaseLostError is the failure recorded for an attempt whose holder let its lease run out.
+func (t *Tracker) leaseLostError(old *Task) TaskError {
+	owner := old.LockOwner
+	if owner == "" {
+		owner = "an unnamed worker"
 	}
-	return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
+	return TaskError{Error: fmt.Sprintf("lease lost: %s held the task and its lease ran out at %s without the task finishing",
+		owner, formatTime(old.LockTime.Add(t.cfg.LeaseDuration)))}
 }
 
 // claimable is the condition that makes a task claimable at now, the one definition Claim
-// writes under and Pending lists by: it exists, is todo, failed or in progress, holds no live
-// lock, and is due.
-func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time) expression.ConditionBuilder {
+// writes under and Pending lists by: it exists, is in one of statuses, holds no live lock,
+// and is due.
+func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, statuses ...Status) expression.ConditionBuilder {
 	return expression.Name(KeyAttribute).AttributeExists().
-		And(statusIs(job, codes, Todo, Failed, InProgress)).
+		And(statusIs(job, codes, statuses...)).
 		And(t.lockFree(now)).
 		And(due(now))
 }
@@ -85,17 +189,21 @@ func (t *Tracker) Claimable(task *Task) bool {
 	default:
 		return false
 	}
-	return !task.Locked(now, t.cfg.LeaseDuration) && !task.RetryAt.After(now)
+	return !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
 }
 
+// expiry is how old a lock must be before another worker may take the task over: the lease
+// and the allowance for clock skew between its holder and us.
+func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration + t.cfg.ClockSkew }
+
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
-// lease duration (its holder is presumed dead), by the seed's rule.
+// lease expiry (its holder is presumed dead), by the seed's rule.
 func (t *Tracker) lockFree(now time.Time) expression.ConditionBuilder {
 	lock := expression.Name(attrLock)
 	return expression.Or(
 		lock.AttributeNotExists(),
 		lock.AttributeType(expression.Null),
-		expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(now.Add(-t.cfg.LeaseDuration)))),
+		expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(now.Add(-t.expiry())))),
 	)
 }
 

@@ -83,7 +83,7 @@ func TestConcurrentTakeover(t *testing.T) {
 	for i, nt := range tasks {
 		slow[i] = e.claim(t, nt.ID, "slow")
 	}
-	e.clock.Advance(tracker.DefaultLeaseDuration)
+	e.clock.Advance(e.expiry())
 
 	var wg sync.WaitGroup
 	results := make([]error, 2*n)

@@ -12,11 +12,28 @@ const (
 	DefaultMaxRetry      = 3
 	DefaultLeaseDuration = 900 * time.Second
 	DefaultBackoff       = 5 * time.Second
+	DefaultClockSkew     = 30 * time.Second
 	// MaxBackoff caps the wait before a failed task's next attempt.
 	MaxBackoff = 300 * time.Second
 )
 
 // Config configures a Tracker. The zero value of every field but Table has a default.
+//
+// Leases and clocks: a claim stamps lock_time from the claiming worker's clock and the lease
+// runs for LeaseDuration from there; another worker takes the task over only once its own
+// clock is LeaseDuration + ClockSkew past lock_time. So that a live worker never loses a
+// task it is working on:
+//
+//   - ClockSkew must cover the largest difference between the clocks of any two workers;
+//   - a worker must finish, or Extend its lease, well within LeaseDuration of its last claim
+//     or extension: a handler's timeout (a Lambda function's timeout, say) must be under
+//     LeaseDuration, or the work must heartbeat, extending every LeaseDuration/3 or so;
+//   - a worker should stop working on a task once its own clock passes Lease.Expires, since
+//     from LeaseDuration + ClockSkew on the task may be someone else's.
+//
+// Extend never moves lock_time back, so a worker whose clock runs behind cannot shorten a
+// lease. The seed's code takes a lock over after 900 seconds with no allowance for skew: with
+// seed workers on the same table, keep LeaseDuration at 900 seconds or less.
 type Config struct {
 	// Table is the DynamoDB table name. Required.
 	Table string
@@ -32,14 +49,19 @@ type Config struct {
 	// with every further failure, up to MaxBackoff (or Backoff, when that is larger). 0 means
 	// 5 seconds.
 	Backoff time.Duration
+	// ClockSkew is how far apart workers' clocks may be; a lease is taken over only
+	// LeaseDuration + ClockSkew after its lock time. 0 means 30 seconds; a negative value
+	// means no allowance.
+	ClockSkew time.Duration
 	// Now is the clock; nil means time.Now. Tests inject one to expire leases.
 	Now func() time.Time
 }
 
 // Tracker reads and moves the tasks of one table. It is safe for concurrent use.
 type Tracker struct {
-	db  *dynamodb.Client
-	cfg Config
+	db     *dynamodb.Client
+	cfg    Config
+	layout layoutCheck
 }
 
 // New returns a Tracker for cfg.Table through client (any endpoint and region: the caller
@@ -79,6 +101,12 @@ func New(client *dynamodb.Client, cfg Config) (*Tracker, error) {
 	}
 	if cfg.Backoff == 0 {
 		cfg.Backoff = DefaultBackoff
+	}
+	switch {
+	case cfg.ClockSkew == 0:
+		cfg.ClockSkew = DefaultClockSkew
+	case cfg.ClockSkew < 0:
+		cfg.ClockSkew = 0
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -57,7 +57,8 @@ type ConflictError struct {
 	Reason error // one of the sentinels
 	// Task is the task when the write was refused; nil when it does not exist.
 	Task *Task
-	// LockExpires is when the holder's lease runs out, for ErrTaskLocked.
+	// LockExpires is when the holder's lease may be taken over (its end plus the clock skew
+	// allowance), for ErrTaskLocked.
 	LockExpires time.Time
 }
 

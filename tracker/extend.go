@@ -11,26 +11,30 @@ import (
 // It is one conditional write that applies only while the lease's token is the lock and the
 // task is in progress; otherwise it returns a *ConflictError matching ErrLeaseLost (or
 // ErrTaskNotFound, ErrTaskSucceeded, ErrTaskIgnored). Extending an expired lease that nobody
-// took over succeeds.
+// took over succeeds. Extend never moves lock_time back: when the stored lock time is later
+// than this clock's now (the lease was extended by a clock that runs ahead), it leaves it and
+// returns the lease as stored.
 func (t *Tracker) Extend(ctx context.Context, lease Lease) (*Lease, error) {
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
 	codes := t.Codes(lease.JobID)
 	now := t.now()
+	stamp := formatTime(now)
 	cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
-		And(statusIs(lease.JobID, codes, InProgress))
-	update := expression.Set(expression.Name(attrLockTime), expression.Value(formatTime(now)))
+		And(statusIs(lease.JobID, codes, InProgress)).
+		And(expression.Name(attrLockTime).LessThanEqual(expression.Value(stamp)))
+	update := expression.Set(expression.Name(attrLockTime), expression.Value(stamp))
 	got, refused, err := t.apply(ctx, transition{op: "extend", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
 	if err != nil {
 		return nil, err
 	}
-	if refused {
+	if refused && !(got != nil && got.Lock == lease.Token && got.Status == InProgress && got.LockTime.After(now)) {
 		return nil, t.leaseRefusal("extend", lease, got)
 	}
 	out := lease
 	out.Retry = got.Retry
-	out.Expires = now.Add(t.cfg.LeaseDuration)
+	out.Expires = got.LockTime.Add(t.cfg.LeaseDuration)
 	out.Task = got
 	return &out, nil
 }

@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -19,7 +18,9 @@ const maxFailRounds = 3
 
 // Fail records a failed attempt of the leased task in one conditional write, applied only
 // while the lease's token is the task's lock: it increments retry, stores the failure as the
-// task's errors (cut to MaxErrorBytes and MaxTracebackBytes), unlocks the task, and sets it
+// task's errors (the seed's {"error", "traceback"}, cut by its size as stored so that the
+// item stays under DynamoDB's 400 KB whatever the task's data), adds it to the task's
+// history (the last MaxHistory failures, each cut shorter), unlocks the task, and sets it
 // failed with a RetryAt of now plus BackoffAfter(retry) (no run claims it before then), or
 // ignored when retry reaches MaxRetry.
 //
@@ -34,13 +35,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	errs, err := json.Marshal(TaskError{
-		Error:     truncate(failure.Error, MaxErrorBytes),
-		Traceback: truncate(failure.Traceback, MaxTracebackBytes),
-	})
-	if err != nil {
-		return nil, fmt.Errorf("fail %s/%s: encode error: %w", lease.JobID, lease.TaskID, err)
-	}
+	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback}, maxErrorsBytes(lease.JobID, lease.TaskID))
 	codes := t.Codes(lease.JobID)
 	expected := lease.Retry
 	for range maxFailRounds {
@@ -53,18 +48,27 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
 			And(statusIs(lease.JobID, codes, InProgress)).
 			And(expression.Name(attrRetry).Equal(expression.Value(expected)))
-		update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, next, now).
-			Set(expression.Name(attrRetry), expression.Value(expected+1)).
-			Set(expression.Name(attrErrors), expression.Value(string(errs))).
-			Set(expression.Name(attrLock), null).
-			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
-			Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail))
-		if next == Failed {
-			update = update.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(t.BackoffAfter(expected+1)))))
-		} else {
-			update = update.Remove(expression.Name(attrRetryAt))
+		n := lease.Attempt
+		if n == 0 { // a lease from before leases carried their attempt
+			n = expected + 1
 		}
-		got, refused, err := t.apply(ctx, transition{op: "fail", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
+		entry := encodeAttempt(Attempt{Attempt: n, Time: at, Holder: lease.Owner, Error: failure.Error, Traceback: failure.Traceback})
+		// update is the failure's write, with the history entry set at path.
+		update := func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
+			u := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, next, now).
+				Set(expression.Name(attrRetry), expression.Value(expected+1)).
+				Set(expression.Name(attrErrors), expression.Value(errs)).
+				Set(expression.Name(attrLock), null).
+				Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
+				Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail)).
+				Set(expression.Name(path), entry)
+			if next == Failed {
+				return u.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(t.BackoffAfter(expected+1)))))
+			}
+			return u.Remove(expression.Name(attrRetryAt))
+		}
+		got, refused, err := t.apply(ctx, transition{op: "fail", job: lease.JobID, task: lease.TaskID, cond: cond,
+			withHistory: update, entry: entry, attempt: n})
 		if err != nil {
 			return nil, err
 		}

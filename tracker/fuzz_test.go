@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -26,7 +27,10 @@ func FuzzValidateID(f *testing.F) {
 		}
 		key := job + tracker.Separator + task
 		parts := strings.SplitN(key, tracker.Separator, 2)
-		if parts[0] != job || parts[1] != task || len(key) > tracker.MaxKeyBytes || !utf8.ValidString(key) {
+		if parts[0] != job || parts[1] != task || len(key) > tracker.MaxKeyBytes || !utf8.ValidString(key) ||
+			strings.ContainsFunc(key, func(r rune) bool {
+				return unicode.IsControl(r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+			}) {
 			t.Fatalf("accepted %q/%q, but the key %q reads back as %q", job, task, key, parts)
 		}
 		value := job + tracker.Separator + "06"
@@ -39,7 +43,7 @@ func FuzzValidateID(f *testing.F) {
 // FuzzNormalizeData checks that accepted data is always one compact JSON object within the
 // size limit, equal in meaning to the input.
 func FuzzNormalizeData(f *testing.F) {
-	for _, s := range []string{`{}`, `{"a": [1, 2, {"b": null}]}`, `[1]`, `"s"`, `null`, ``, `{"a":`, ` {"x": "\u00e9"} `, `{"a":1}{"b":2}`} {
+	for _, s := range []string{`{}`, `{"a": [1, 2, {"b": null}]}`, `[1]`, `"s"`, `null`, ``, `{"a":`, ` {"x": "\u00e9"} `, `{"a":1}{"b":2}`, "{\"a\": \"\xff\"}"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
@@ -57,7 +61,7 @@ func FuzzNormalizeData(f *testing.F) {
 		if json.Unmarshal(out, &obj) != nil || obj == nil || len(out) > tracker.MaxDataBytes {
 			t.Fatalf("accepted %q as %q, not a JSON object within the limit", in, out)
 		}
-		if json.Unmarshal(in, &orig) != nil {
+		if json.Unmarshal(in, &orig) != nil || !utf8.Valid(in) {
 			t.Fatalf("accepted %q that is not a single JSON object", in)
 		}
 	})

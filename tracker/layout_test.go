@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"regexp"
 	"sort"
+	"strconv"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,8 +20,8 @@ var seedTime = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+0000$
 
 // attr describes what the contract says of one stored attribute.
 type attr struct {
-	typ   string // S, N, NULL
-	value string // exact value, or "" to skip
+	typ   string // S, N, NULL, L
+	value string // exact value (of a list: its length), or "" to skip
 	time  bool   // must be in the contract's time format
 	json  bool   // must be a JSON object in a string
 }
@@ -51,6 +52,8 @@ func checkItem(t *testing.T, stage string, item map[string]types.AttributeValue,
 			typ, val = "N", v.Value
 		case *types.AttributeValueMemberNULL:
 			typ = "NULL"
+		case *types.AttributeValueMemberL:
+			typ, val = "L", strconv.Itoa(len(v.Value))
 		default:
 			typ = "other"
 		}
@@ -103,8 +106,10 @@ func TestItemLayout(t *testing.T) {
 		"create_time": {typ: "S", time: true},
 		"attempts":    {typ: "N", value: "1"},
 		"lock_owner":  {typ: "S", value: "exec-1"},
+		"history":     {typ: "L", value: "0"},
 	})
 
+	failedAt := e.clock.Now()
 	e.fail(t, lease, "ValueError('bad')")
 	failed := map[string]attr{
 		"key":          {typ: "S", value: "parse-json____t-1"},
@@ -121,8 +126,13 @@ func TestItemLayout(t *testing.T) {
 		"last_lock":    {typ: "S", value: lease.Token},
 		"last_outcome": {typ: "S", value: "fail"},
 		"retry_at":     {typ: "S", time: true},
+		"history":      {typ: "L", value: "1"},
 	}
 	checkItem(t, "failed", e.raw(t, job, "t-1"), failed)
+	entry := e.raw(t, job, "t-1")["history"].(*types.AttributeValueMemberL).Value[0].(*types.AttributeValueMemberS).Value
+	if want := `{"attempt":1,"time":"` + failedAt.Format(tracker.TimeLayout) + `","holder":"exec-1","error":"ValueError('bad')","traceback":"trace of ValueError('bad')"}`; entry != want {
+		t.Errorf("history entry = %s, want %s", entry, want)
+	}
 
 	lease = e.claim(t, "t-1", "exec-2")
 	if _, err := e.tr.Complete(ctx, *lease, json.RawMessage(`{"n_records": 100}`)); err != nil {

@@ -37,9 +37,10 @@ type Page struct {
 	Cursor string
 }
 
-// Get reads one task whole (consistent read).
+// Get reads one task whole (consistent read). It reads a task whatever its id, even one
+// that another writer created with an id ValidateID refuses.
 func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
-	if err := ValidateID(job, task); err != nil {
+	if err := validateStoredID(job, task); err != nil {
 		return nil, err
 	}
 	out, err := t.db.GetItem(ctx, &dynamodb.GetItemInput{
@@ -55,7 +56,8 @@ func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 }
 
 // List returns a page of a job's tasks in the given statuses, ordered by task id, from the
-// index (so without Data and Error: use Get for those). It queries each status's index
+// index (so without Data and Error: use Get for those). On a table whose index lacks the
+// tracker's layout (the seed's), it returns a *TableLayoutError matching ErrTableLayout. It queries each status's index
 // partition from the cursor on and merges them.
 func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page, error) {
 	statuses := opts.Statuses
@@ -64,6 +66,9 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	}
 	streams := make([]stream, 0, len(statuses))
 	for _, s := range dedupe(statuses) {
+		if !s.known() {
+			return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("%d is not a status", int(s))}
+		}
 		streams = append(streams, stream{status: s})
 	}
 	return t.page(ctx, job, streams, opts.Limit, opts.Cursor)
@@ -83,6 +88,9 @@ func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor str
 // (their keys and retry_at), so a run asks once per round, not per page.
 func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Time, ok bool, err error) {
 	if err := ValidateJob(job); err != nil {
+		return time.Time{}, time.Time{}, false, err
+	}
+	if err := t.checkLayout(ctx); err != nil {
 		return time.Time{}, time.Time{}, false, err
 	}
 	at := expression.Name(attrRetryAt)
@@ -171,8 +179,13 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	if limit == 0 {
 		limit = DefaultPageLimit
 	}
-	after, err := decodeCursor(cursor)
+	after, err := decodeCursor(job, cursor)
 	if err != nil {
+		return nil, err
+	}
+	// The seed's index (no range key, keys only) would answer with pages out of order and
+	// without the lease attributes: refuse before reading rather than return a wrong page.
+	if err := t.checkLayout(ctx); err != nil {
 		return nil, err
 	}
 	var all []Task
@@ -191,7 +204,7 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	}
 	page := &Page{Tasks: all}
 	if more && len(all) > 0 {
-		page.Cursor = encodeCursor(all[len(all)-1].TaskID)
+		page.Cursor = encodeCursor(job, all[len(all)-1].TaskID)
 	} else if more {
 		page.Cursor = cursor
 	}
@@ -255,9 +268,14 @@ func dedupe(ss []Status) []Status {
 	return out
 }
 
-func encodeCursor(taskID string) string { return base64.RawURLEncoding.EncodeToString([]byte(taskID)) }
+// encodeCursor names the last task of a page by its key, so that a cursor carries its job
+// and cannot resume another job's listing.
+func encodeCursor(job, taskID string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(makeKey(job, taskID)))
+}
 
-func decodeCursor(c string) (string, error) {
+// decodeCursor returns the task id a cursor of job resumes after.
+func decodeCursor(job, c string) (string, error) {
 	if c == "" {
 		return "", nil
 	}
@@ -265,7 +283,14 @@ func decodeCursor(c string) (string, error) {
 	if err != nil || len(b) == 0 {
 		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
 	}
-	return string(b), nil
+	cjob, task, err := splitKey(string(b))
+	if err != nil || task == "" {
+		return "", &ValidationError{Field: "cursor", Reason: "is not a cursor this tracker returned"}
+	}
+	if cjob != job {
+		return "", &ValidationError{Field: "cursor", Reason: fmt.Sprintf("belongs to job %q, not %q", clip(cjob), clip(job))}
+	}
+	return task, nil
 }
 
 // Truncate cuts the page to its first n tasks (n ≥ 1), with a cursor that resumes after
@@ -275,5 +300,9 @@ func (p *Page) Truncate(n int) {
 		return
 	}
 	p.Tasks = p.Tasks[:n]
-	p.Cursor = encodeCursor(p.Tasks[n-1].TaskID)
+	p.Cursor = encodeCursor(p.Tasks[n-1].JobID, p.Tasks[n-1].TaskID)
 }
+
+// CursorAfter returns a cursor of job that resumes a listing (List or Pending) after taskID,
+// which need not exist: a worker pool starts from an arbitrary point of the id space with it.
+func CursorAfter(job, taskID string) string { return encodeCursor(job, taskID) }

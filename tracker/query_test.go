@@ -23,7 +23,7 @@ func jobOfMixedTasks(t *testing.T, e *env) {
 		t.Fatal(err)
 	}
 	e.claim(t, "t-30", "crashed")
-	e.clock.Advance(tracker.DefaultLeaseDuration)
+	e.clock.Advance(e.expiry())
 	for i := range 30 {
 		id := fmt.Sprintf("t-%02d", i)
 		switch i % 5 {

@@ -38,6 +38,12 @@ var statusNames = map[Status]string{
 	Ignored:    "ignored",
 }
 
+// known reports whether s is one of Statuses.
+func (s Status) known() bool {
+	_, ok := statusNames[s]
+	return ok
+}
+
 // String returns the status name used in JSON and on the command line: todo, in_progress,
 // failed, succeeded or ignored.
 func (s Status) String() string {

@@ -72,8 +72,19 @@ func TestValidateID(t *testing.T) {
 		{"rejects the separator in a task id", "j", "x____y", "task_id"},
 		{"rejects a job id ending in an underscore", "j_", "t", "job_id"},
 		{"rejects invalid UTF-8", "j", "\xff", "task_id"},
-		{"rejects a key over 1024 bytes", "j", strings.Repeat("a", 1020), "task_id"},
-		{"accepts a key of exactly 1024 bytes", "j", strings.Repeat("a", 1019), ""},
+		{"rejects a key of 1,025 bytes (the index's range key limit)", "j", strings.Repeat("x", 1025-5), "task_id"},
+		{"accepts a key of exactly 1,024 bytes", "j", strings.Repeat("x", 1024-5), ""},
+		{"accepts a 1,024-byte key of multi-byte runes", "j", strings.Repeat("é", (1024-5)/2) + "x", ""},
+		{"rejects a NUL", "j", "a\x00b", "task_id"},
+		{"rejects a newline in a job id", "j\n", "t", "job_id"},
+		{"rejects DEL", "j", "a\x7f", "task_id"},
+		{"rejects a C1 control", "j", "a\u0085", "task_id"},
+		{"rejects a right-to-left override", "j", "invoice\u202Etxt.exe", "task_id"},
+		{"rejects a left-to-right embedding", "j", "\u202Ax", "task_id"},
+		{"rejects a first-strong isolate", "j\u2068", "t", "job_id"},
+		{"rejects a pop directional isolate", "j", "x\u2069", "task_id"},
+		{"accepts a right-to-left mark (not an override)", "j", "x\u200Fy", ""},
+		{"accepts non-ASCII letters", "j", "tâche-日本", ""},
 	}
 	for _, tc := range tests {
 		err := tracker.ValidateID(tc.job, tc.task)

@@ -41,6 +41,12 @@ type Task struct {
 	// it may run at once. Claim refuses a failed task before then and Pending leaves it out.
 	RetryAt time.Time `json:"retry_at,omitzero"`
 
+	// History lists recent failed attempts (a lost lease included), oldest first, at most
+	// MaxHistory of them; queries leave it nil. Entries fill a ring of MaxHistory slots by
+	// attempt number, so once a task has also had attempts that did not fail, a new entry
+	// may replace one that is not quite the oldest.
+	History []Attempt `json:"history,omitempty"`
+
 	// lastLock and lastOutcome say which lease last finished the task, and how.
 	lastLock, lastOutcome string
 }
@@ -105,20 +111,21 @@ func formatTime(t time.Time) string { return t.UTC().Format(TimeLayout) }
 
 // item is the stored form of a task.
 type item struct {
-	Key         string  `dynamodbav:"key"`
-	Value       string  `dynamodbav:"value"`
-	UpdateTime  string  `dynamodbav:"update_time"`
-	Retry       int     `dynamodbav:"retry"`
-	Lock        *string `dynamodbav:"lock,omitempty"`
-	LockTime    string  `dynamodbav:"lock_time"`
-	Data        *string `dynamodbav:"data,omitempty"`
-	Errors      *string `dynamodbav:"errors,omitempty"`
-	CreateTime  string  `dynamodbav:"create_time,omitempty"`
-	Attempts    int     `dynamodbav:"attempts"`
-	LockOwner   string  `dynamodbav:"lock_owner,omitempty"`
-	LastLock    string  `dynamodbav:"last_lock,omitempty"`
-	LastOutcome string  `dynamodbav:"last_outcome,omitempty"`
-	RetryAt     string  `dynamodbav:"retry_at,omitempty"`
+	Key         string   `dynamodbav:"key"`
+	Value       string   `dynamodbav:"value"`
+	UpdateTime  string   `dynamodbav:"update_time"`
+	Retry       int      `dynamodbav:"retry"`
+	Lock        *string  `dynamodbav:"lock,omitempty"`
+	LockTime    string   `dynamodbav:"lock_time"`
+	Data        *string  `dynamodbav:"data,omitempty"`
+	Errors      *string  `dynamodbav:"errors,omitempty"`
+	CreateTime  string   `dynamodbav:"create_time,omitempty"`
+	Attempts    int      `dynamodbav:"attempts"`
+	LockOwner   string   `dynamodbav:"lock_owner,omitempty"`
+	LastLock    string   `dynamodbav:"last_lock,omitempty"`
+	LastOutcome string   `dynamodbav:"last_outcome,omitempty"`
+	RetryAt     string   `dynamodbav:"retry_at,omitempty"`
+	History     []string `dynamodbav:"history,omitempty"`
 }
 
 func makeKey(job, task string) string { return job + Separator + task }
@@ -176,6 +183,7 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 	if it.Data != nil {
 		task.Data = json.RawMessage(*it.Data)
 	}
+	task.History = decodeHistory(it.History)
 	if it.Errors != nil {
 		var te TaskError
 		if err := json.Unmarshal([]byte(*it.Errors), &te); err != nil {

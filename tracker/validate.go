@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,8 +27,10 @@ const (
 )
 
 // ValidateID checks a job id and a task id against the key scheme: neither empty nor
-// holding the separator "____", valid UTF-8, the job id not ending in '_' (else
-// "a_"+"____"+"b" would read back as job "a", task "_b"), and the key within MaxKeyBytes.
+// holding the separator "____", valid UTF-8 without control characters (Unicode Cc) or
+// bidirectional override and isolate characters (U+202A–U+202E, U+2066–U+2069, which make an
+// id display as another), the job id not ending in '_' (else "a_"+"____"+"b" would read back
+// as job "a", task "_b"), and the key within MaxKeyBytes.
 func ValidateID(job, task string) error {
 	for _, f := range []struct{ field, v string }{{"job_id", job}, {"task_id", task}} {
 		switch {
@@ -37,6 +40,10 @@ func ValidateID(job, task string) error {
 			return &ValidationError{Field: f.field, Reason: "must be valid UTF-8"}
 		case strings.Contains(f.v, Separator):
 			return &ValidationError{Field: f.field, Reason: fmt.Sprintf("%q contains the separator %q", clip(f.v), Separator)}
+		}
+		if i := strings.IndexFunc(f.v, forbiddenInID); i >= 0 {
+			r, _ := utf8.DecodeRuneInString(f.v[i:])
+			return &ValidationError{Field: f.field, Reason: fmt.Sprintf("%q holds %U at byte %d: control and bidirectional-override characters are not allowed", clip(f.v), r, i)}
 		}
 	}
 	if strings.HasSuffix(job, "_") {
@@ -48,10 +55,29 @@ func ValidateID(job, task string) error {
 	return nil
 }
 
+// validateStoredID checks only what any stored key satisfies (ids non-empty, without the
+// separator), for reads: a task another writer created with an id ValidateID refuses (a
+// control character, say) can still be read.
+func validateStoredID(job, task string) error {
+	for _, f := range []struct{ field, v string }{{"job_id", job}, {"task_id", task}} {
+		if f.v == "" || strings.Contains(f.v, Separator) {
+			return &ValidationError{Field: f.field, Reason: "must be non-empty and hold no " + Separator}
+		}
+	}
+	return nil
+}
+
+// forbiddenInID reports the runes an id must not hold: control characters, and the bidi
+// embedding, override and isolate characters.
+func forbiddenInID(r rune) bool {
+	return unicode.Is(unicode.Cc, r) || (r >= 0x202A && r <= 0x202E) || (r >= 0x2066 && r <= 0x2069)
+}
+
 // ValidateJob checks a job id alone, for queries.
 func ValidateJob(job string) error { return ValidateID(job, "x") }
 
-// NormalizeData checks that data is nil (no data) or one JSON object within MaxDataBytes,
+// NormalizeData checks that data is nil (no data) or one JSON object in valid UTF-8 (invalid
+// bytes are refused, never replaced) within MaxDataBytes,
 // and returns it compacted, the form stored in the table.
 func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
 	if data == nil {
@@ -60,6 +86,11 @@ func NormalizeData(data json.RawMessage) (json.RawMessage, error) {
 	trimmed := bytes.TrimSpace(data)
 	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
 		return nil, nil
+	}
+	if !utf8.Valid(trimmed) {
+		// json.Compact would pass it through and encoding it would replace the bad bytes:
+		// the stored data would not be what the caller sent.
+		return nil, &ValidationError{Field: "data", Reason: "is not valid UTF-8"}
 	}
 	if trimmed[0] != '{' {
 		return nil, &ValidationError{Field: "data", Reason: "must be a JSON object"}

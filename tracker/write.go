@@ -16,12 +16,36 @@ type transition struct {
 	op, job, task string
 	cond          expression.ConditionBuilder
 	update        expression.UpdateBuilder
+	// A transition that records a failed attempt sets entry (for attempt) in the history
+	// instead: withHistory returns the whole update, with the entry set at path.
+	withHistory func(path string, entry expression.OperandBuilder) expression.UpdateBuilder
+	entry       string
+	attempt     int
 }
 
 // apply runs the transition. On success it returns the task as written. When the condition
 // fails it returns refused=true and the task as it was (nil when there is no such item),
 // read from the failed write itself (ReturnValuesOnConditionCheckFailure), not a second call.
+//
+// A history entry goes to its ring slot in the history list. On an item without a history
+// (claimed by code that kept none, the seed's say) DynamoDB refuses that path, and apply
+// writes again with the history started from the entry.
 func (t *Tracker) apply(ctx context.Context, tr transition) (task *Task, refused bool, err error) {
+	if tr.withHistory == nil {
+		return t.write(ctx, tr)
+	}
+	tr.update = tr.withHistory(fmt.Sprintf("%s[%d]", attrHistory, historySlot(tr.attempt)), expression.Value(tr.entry))
+	task, refused, err = t.write(ctx, tr)
+	if err != nil && isMissingHistory(err) {
+		tr.update = tr.withHistory(attrHistory, expression.Value(&types.AttributeValueMemberL{
+			Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: tr.entry}}}))
+		return t.write(ctx, tr)
+	}
+	return task, refused, err
+}
+
+// write sends the transition's UpdateItem.
+func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused bool, err error) {
 	expr, err := expression.NewBuilder().WithCondition(tr.cond).WithUpdate(tr.update).Build()
 	if err != nil {
 		return nil, false, fmt.Errorf("%s %s/%s: build expression: %w", tr.op, tr.job, tr.task, err)
@@ -64,9 +88,9 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 		e.Reason = ErrTaskSucceeded
 	case old.Status == Ignored:
 		e.Reason = ErrTaskIgnored
-	case old.Locked(t.now(), t.cfg.LeaseDuration):
+	case old.Locked(t.now(), t.expiry()):
 		e.Reason = ErrTaskLocked
-		e.LockExpires = old.LeaseExpires(t.cfg.LeaseDuration)
+		e.LockExpires = old.LeaseExpires(t.expiry())
 	case old.Status == Failed && old.RetryAt.After(t.now()):
 		e.Reason = ErrTaskNotDue
 	default:

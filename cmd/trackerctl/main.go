@@ -128,6 +128,7 @@ func commands() []*command {
 		ignoreCommand(),
 		runCommand(),
 		createTableCommand(),
+		upgradeTableCommand(),
 		deleteJobCommand(),
 		jobsCommand(),
 		versionCommand(),
@@ -320,8 +321,12 @@ Usage:
 
 Commands:
 `)
+	width := 0
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprint(w, `
 Every command takes the common flags below; each defaults to its environment variable.

@@ -53,12 +53,17 @@ func Error(err error) error {
 	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
 }
 
-// Decode reads an event strictly into v: one JSON object, no unknown fields, every value of
-// the right type, at most MaxEventBytes. Its errors are *tracker.ValidationError naming the
-// field, so they map to InvalidInput.
+// Decode reads an event strictly into v: one JSON object, no unknown fields, no key twice in
+// an object, no two keys of the event's own objects that differ only in case (encoding/json
+// would match both to one field, the last one winning), every value of the right type, at
+// most MaxEventBytes. Its errors are *tracker.ValidationError naming the field, so they map
+// to InvalidInput.
 func Decode(event []byte, v any) error {
 	if len(event) > MaxEventBytes {
 		return &tracker.ValidationError{Field: "event", Reason: fmt.Sprintf("is %d bytes, over the %d-byte limit", len(event), MaxEventBytes)}
+	}
+	if err := checkKeys(event); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(event))
 	dec.DisallowUnknownFields()
@@ -69,6 +74,63 @@ func Decode(event []byte, v any) error {
 		return &tracker.ValidationError{Field: "event", Reason: "must be a single JSON object"}
 	}
 	return nil
+}
+
+// payloadKeys name the event fields that hold a task's own JSON (data, a result, a stack
+// trace): inside them keys that differ only in case are the payload's business.
+var payloadKeys = map[string]bool{"data": true, "result": true, "stackTrace": true}
+
+// checkKeys refuses an object holding a key twice, anywhere in the event, and two keys that
+// differ only in case outside the payloads. Malformed JSON is left to the decoder to explain.
+func checkKeys(event []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(event))
+	dec.UseNumber()
+	var walk func(path string, folding bool) error
+	walk = func(path string, folding bool) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]string{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil
+				}
+				k, _ := kt.(string)
+				field := k
+				if path != "" {
+					field = path + "." + k
+				}
+				id := k
+				if folding {
+					id = strings.ToLower(k)
+				}
+				if prev, dup := seen[id]; dup {
+					if prev == k {
+						return &tracker.ValidationError{Field: field, Reason: "appears twice in one object"}
+					}
+					return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf("differs from the key %q only in case", prev)}
+				}
+				seen[id] = k
+				if err := walk(field, folding && !payloadKeys[k]); err != nil {
+					return err
+				}
+			}
+			_, _ = dec.Token()
+		case json.Delim('['):
+			for dec.More() {
+				if err := walk(path+"[]", folding); err != nil {
+					return err
+				}
+			}
+			_, _ = dec.Token()
+		}
+		return nil
+	}
+	return walk("", true)
 }
 
 func decodeError(err error) error {

@@ -27,6 +27,9 @@ func TestDecode(t *testing.T) {
 		{"not JSON", `{"job_id":`, "event"},
 		{"two objects", `{"job_id":"j"}{"job_id":"k"}`, "event"},
 		{"an array", `[1]`, "event"},
+		{"a duplicate key", `{"job_id":"j","task_id":"t","job_id":"k"}`, "job_id"},
+		{"keys that differ only in case", `{"job_id":"j","task_id":"t","JOB_ID":"k"}`, "JOB_ID"},
+		{"a duplicate key in a payload", `{"job_id":"j","task_id":"t","data":{"a":1,"a":2}}`, "data.a"},
 		{"too large", `{"job_id":"` + strings.Repeat("x", lambdafn.MaxEventBytes) + `"}`, "event"},
 	}
 	for _, tc := range tests {
@@ -115,5 +118,18 @@ func TestConfigFromEnv(t *testing.T) {
 		if _, err := lambdafn.ConfigFromEnv(bad); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("bad %s: error %v does not name it", name, err)
 		}
+	}
+}
+
+func TestDecodeLeavesPayloadKeysAlone(t *testing.T) {
+	var in contract.CompleteInput
+	event := `{"lease":{"job_id":"j","task_id":"t","token":"0123456789abcdef0123456789abcdef","retry":0,"expires":"2026-11-29T00:58:51Z"},"result":{"a":1,"A":2}}`
+	if err := lambdafn.Decode([]byte(event), &in); err != nil || string(in.Result) != `{"a":1,"A":2}` {
+		t.Errorf("Decode = %v, result %s; keys that differ in case inside a result are its own", err, in.Result)
+	}
+	var ve *tracker.ValidationError
+	event = `{"lease":{"job_id":"j","Job_Id":"k","task_id":"t","token":"0123456789abcdef0123456789abcdef"}}`
+	if err := lambdafn.Decode([]byte(event), &in); !errors.As(err, &ve) || ve.Field != "lease.Job_Id" {
+		t.Errorf("Decode of a lease with job_id and Job_Id = %v, want a ValidationError on lease.Job_Id", err)
 	}
 }

@@ -1,0 +1,480 @@
+// Package worker runs a handler over the pending tasks of a job with a pool of goroutines:
+// it lists pending tasks (one listing shared by the pool's workers), claims each, keeps the
+// lease alive while the handler runs, and records the outcome, through package tracker.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// Handler does a task's work. It returns the task's result (a JSON object, or nil to keep
+// the task's data) or an error, which is a failed attempt (or, wrapped with Permanent, ends
+// the task). ctx ends when the lease is lost or the pool stops; the handler should return
+// soon after.
+type Handler func(ctx context.Context, task *tracker.Task) (json.RawMessage, error)
+
+// Permanent marks err as one that no retry can cure: the pool records the failure and
+// ignores the task at once instead of letting it be retried.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// ErrLeaseLost is the cause of a handler's ctx ending because its lease could not be extended.
+var ErrLeaseLost = errors.New("worker: the task's lease was lost")
+
+// Pool runs Handler over the pending tasks of Job with Workers goroutines.
+type Pool struct {
+	Tracker *tracker.Tracker // required
+	Job     string           // required
+	Handler Handler          // required
+	// Workers is how many tasks run at once; 0 means 4.
+	Workers int
+	// Owner names this process in the leases it takes (lock_owner), each worker adding
+	// "/<n>"; empty means the host name and process id.
+	Owner string
+	// PageSize is how many pending tasks one listing call reads; 0 means 4 × Workers,
+	// at least 25.
+	PageSize int
+	// Heartbeat is how often a running task's lease is extended; 0 means a third of the
+	// lease duration.
+	Heartbeat time.Duration
+	// Poll keeps the pool running when nothing is pending, looking again after an idle wait
+	// that doubles from MinIdle to MaxIdle; without it Run returns once nothing is pending
+	// (waiting out failed tasks' backoff first).
+	Poll             bool
+	MinIdle, MaxIdle time.Duration // 0 means 1 second and 30 seconds
+	// Seed picks the pool's starting point in the id space; 0 means a random one. Pools of
+	// different processes start at different points so that they rarely race for a task.
+	Seed uint64
+}
+
+// Stats counts what a Run did.
+type Stats struct {
+	Claimed   int // tasks claimed
+	Succeeded int // ... and completed
+	Failed    int // ... and failed (panics included)
+	Ignored   int // ... ended by a Permanent error or reaching MaxRetry
+	Released  int // ... handed back uncounted when the pool stopped
+	Lost      int // ... whose lease was lost while running
+	Refused   int // claims refused (another worker had the task, or it was finished)
+	Listed    int // pending tasks the listing returned
+}
+
+type counters struct {
+	claimed, succeeded, failed, ignored, released, lost, refused, listed atomic.Int64
+	collided                                                             atomic.Bool // a claim was refused since the feeder last looked
+}
+
+func (c *counters) stats() Stats {
+	return Stats{Claimed: int(c.claimed.Load()), Succeeded: int(c.succeeded.Load()), Failed: int(c.failed.Load()),
+		Ignored: int(c.ignored.Load()), Released: int(c.released.Load()), Lost: int(c.lost.Load()),
+		Refused: int(c.refused.Load()), Listed: int(c.listed.Load())}
+}
+
+// Run works until nothing is pending (or, with Poll, until ctx ends). When ctx ends, tasks
+// not yet started are left alone and running handlers see their ctx end; a handler that
+// then returns an error has its task released (tracker.Release), not failed. Run returns
+// the counts and the first error that stopped it (nil when it ran out of work, ctx.Err()
+// when ctx ended).
+func (p *Pool) Run(ctx context.Context) (Stats, error) {
+	var c counters
+	if p.Tracker == nil || p.Handler == nil || p.Job == "" {
+		return Stats{}, errors.New("worker: a Pool needs Tracker, Job and Handler")
+	}
+	workers := p.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	pageSize := p.PageSize
+	if pageSize <= 0 {
+		pageSize = max(25, 4*workers)
+	}
+	pageSize = min(pageSize, tracker.MaxPageLimit)
+	owner := p.Owner
+	if owner == "" {
+		host, _ := os.Hostname()
+		owner = fmt.Sprintf("%s-%d", host, os.Getpid())
+	}
+
+	tasks := make(chan string, workers)
+	var wg sync.WaitGroup
+	var inflight sync.WaitGroup // tasks handed out and not yet finished
+	for i := range workers {
+		who := fmt.Sprintf("%s/%d", owner, i)
+		wg.Go(func() {
+			for id := range tasks {
+				p.one(ctx, &c, id, who)
+				inflight.Done()
+			}
+		})
+	}
+	err := p.feed(ctx, &c, tasks, &inflight, pageSize)
+	close(tasks)
+	wg.Wait()
+	return c.stats(), err
+}
+
+// feed lists pending tasks round the id space from the pool's starting point and hands
+// them to the workers, pass after pass, until a pass finds nothing.
+func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, inflight *sync.WaitGroup, pageSize int) error {
+	tr := p.Tracker
+	seed := p.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	start, err := p.start(ctx, rng)
+	if err != nil {
+		return err
+	}
+	idle := p.minIdle()
+	for {
+		found := 0
+		// A pass: from the start to the end of the id space, then from the beginning up to
+		// the start.
+		for _, leg := range []struct{ from, until string }{{start, ""}, {"", start}} {
+			cursor := ""
+			if leg.from != "" {
+				cursor = tracker.CursorAfter(p.Job, leg.from)
+			}
+		pages:
+			for {
+				page, err := tr.Pending(ctx, p.Job, pageSize, cursor)
+				if err != nil {
+					return ctxErr(ctx, err)
+				}
+				for _, task := range page.Tasks {
+					if leg.until != "" && task.TaskID > leg.until {
+						break pages
+					}
+					if c.collided.Swap(false) {
+						// A claim was refused: another pool works here. Jump ahead to a random
+						// point of the next stretch and leave this one to it; the next pass
+						// picks up whatever it leaves.
+						jump, err := p.jump(ctx, task.TaskID, rng)
+						if err != nil {
+							return err
+						}
+						if jump == "" || (leg.until != "" && jump > leg.until) {
+							break pages
+						}
+						cursor = tracker.CursorAfter(p.Job, jump)
+						continue pages
+					}
+					found++
+					c.listed.Add(1)
+					inflight.Add(1)
+					select {
+					case tasks <- task.TaskID:
+					case <-ctx.Done():
+						inflight.Done()
+						return ctx.Err()
+					}
+				}
+				if cursor = page.Cursor; cursor == "" {
+					break
+				}
+			}
+		}
+		// Let the workers finish this pass, so that the next listing sees their outcomes.
+		inflight.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if found > 0 {
+			idle = p.minIdle()
+			continue
+		}
+		wait := idle
+		next, _, ok, err := tr.NextDue(ctx, p.Job)
+		if err != nil {
+			return ctxErr(ctx, err)
+		}
+		if !ok && !p.Poll {
+			// A failed task may have come due between the pass and NextDue: look once more.
+			page, err := tr.Pending(ctx, p.Job, 1, "")
+			if err != nil {
+				return ctxErr(ctx, err)
+			}
+			if len(page.Tasks) == 0 && page.Cursor == "" {
+				return nil
+			}
+			continue
+		}
+		switch {
+		case ok:
+			wait = time.Until(next) + 10*time.Millisecond
+		default:
+			idle = min(2*idle, p.maxIdle())
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// start picks the id after which the pool begins: a random one among the first page of
+// pending tasks, so that pools of different processes begin apart.
+func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
+	page, err := p.Tracker.Pending(ctx, p.Job, tracker.MaxPageLimit, "")
+	if err != nil || len(page.Tasks) == 0 {
+		return "", ctxErr(ctx, err)
+	}
+	i := rng.IntN(len(page.Tasks) + 1)
+	if i == 0 {
+		return "", nil
+	}
+	return page.Tasks[i-1].TaskID, nil
+}
+
+// jumpSpan is how many pending tasks a jump looks ahead over: enough to leave a colliding
+// pool a stretch of its own, few enough to read quickly.
+const jumpSpan = 300
+
+// jump picks a random pending task among the next stretch after id, or "" when there is
+// none.
+func (p *Pool) jump(ctx context.Context, after string, rng *rand.Rand) (string, error) {
+	page, err := p.Tracker.Pending(ctx, p.Job, jumpSpan, tracker.CursorAfter(p.Job, after))
+	if err != nil || len(page.Tasks) == 0 {
+		return "", ctxErr(ctx, err)
+	}
+	return page.Tasks[rng.IntN(len(page.Tasks))].TaskID, nil
+}
+
+// one claims a task and runs it.
+func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
+	if ctx.Err() != nil {
+		return
+	}
+	lease, err := p.Tracker.Claim(ctx, p.Job, id, owner)
+	if err != nil {
+		// Another worker got there first, the task finished meanwhile, or a takeover found
+		// its last attempt lost and ignored it: the listing was stale, nothing to do.
+		c.refused.Add(1)
+		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskSucceeded) {
+			c.collided.Store(true)
+		}
+		return
+	}
+	c.claimed.Add(1)
+	outcome := execute(ctx, p.Tracker, lease, p.Handler, p.heartbeat())
+	switch outcome.kind {
+	case outcomeSucceeded:
+		c.succeeded.Add(1)
+	case outcomeFailed:
+		c.failed.Add(1)
+	case outcomeIgnored:
+		c.ignored.Add(1)
+	case outcomeReleased:
+		c.released.Add(1)
+	case outcomeLost:
+		c.lost.Add(1)
+	}
+}
+
+func (p *Pool) heartbeat() time.Duration {
+	if p.Heartbeat > 0 {
+		return p.Heartbeat
+	}
+	return p.Tracker.Config().LeaseDuration / 3
+}
+
+func (p *Pool) minIdle() time.Duration {
+	if p.MinIdle > 0 {
+		return p.MinIdle
+	}
+	return time.Second
+}
+
+func (p *Pool) maxIdle() time.Duration {
+	if p.MaxIdle > 0 {
+		return p.MaxIdle
+	}
+	return 30 * time.Second
+}
+
+// Run claims one task, runs fn on it while keeping its lease alive, and records the outcome,
+// like the seed's `with task.start_job():`: a nil error completes the task with fn's result,
+// an error (or a panic) fails it, a Permanent error ignores it, and if ctx ends while fn
+// runs and fn fails, the task is released for another run. It returns the task as left and
+// the claim's refusal or fn's error.
+func Run(ctx context.Context, tr *tracker.Tracker, job, id string, fn Handler) (*tracker.Task, error) {
+	host, _ := os.Hostname()
+	lease, err := tr.Claim(ctx, job, id, fmt.Sprintf("%s-%d", host, os.Getpid()))
+	if err != nil {
+		return nil, err
+	}
+	o := execute(ctx, tr, lease, fn, tr.Config().LeaseDuration/3)
+	return o.task, o.err
+}
+
+type outcomeKind int
+
+const (
+	outcomeSucceeded outcomeKind = iota
+	outcomeFailed
+	outcomeIgnored
+	outcomeReleased
+	outcomeLost
+)
+
+type outcome struct {
+	kind outcomeKind
+	task *tracker.Task
+	err  error // the handler's error, or the tracker's
+}
+
+// execute runs fn under lease with a heartbeat and records what came of it.
+func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration) outcome {
+	hctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var mu sync.Mutex // guards lease
+	stopBeat := make(chan struct{})
+	beatDone := make(chan struct{})
+	go func() {
+		defer close(beatDone)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-stopBeat:
+				return
+			case <-hctx.Done():
+				return
+			case <-t.C:
+				mu.Lock()
+				cur := *lease
+				mu.Unlock()
+				next, err := tr.Extend(context.WithoutCancel(ctx), cur)
+				if err != nil {
+					if !tracker.IsTransient(err) || time.Now().After(cur.Expires) {
+						cancel(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+						return
+					}
+					continue
+				}
+				mu.Lock()
+				*lease = *next
+				mu.Unlock()
+			}
+		}
+	}()
+	result, herr := call(hctx, fn, lease.Task)
+	close(stopBeat)
+	<-beatDone
+	mu.Lock()
+	cur := *lease
+	mu.Unlock()
+	bg := context.WithoutCancel(ctx)
+
+	if errors.Is(context.Cause(hctx), ErrLeaseLost) {
+		return outcome{kind: outcomeLost, err: context.Cause(hctx)}
+	}
+	if herr == nil {
+		task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
+		if err != nil {
+			return outcome{kind: outcomeLost, err: err}
+		}
+		return outcome{kind: outcomeSucceeded, task: task}
+	}
+	if ctx.Err() != nil {
+		// The pool is stopping: the attempt was cut short, not failed.
+		task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Release(bg, cur) })
+		if err != nil {
+			return outcome{kind: outcomeLost, err: err}
+		}
+		return outcome{kind: outcomeReleased, task: task, err: herr}
+	}
+	f := tracker.Failure{Error: herr.Error()}
+	var pe *panicError
+	if errors.As(herr, &pe) {
+		f.Traceback = pe.stack
+	}
+	task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Fail(bg, cur, f) })
+	if err != nil {
+		return outcome{kind: outcomeLost, err: err}
+	}
+	var perm *permanentError
+	if errors.As(herr, &perm) && task.Status != tracker.Ignored {
+		if task, err = retryTransient(bg, func() (*tracker.Task, error) { return tr.Ignore(bg, cur.JobID, cur.TaskID) }); err != nil {
+			return outcome{kind: outcomeFailed, err: err}
+		}
+	}
+	if task.Status == tracker.Ignored {
+		return outcome{kind: outcomeIgnored, task: task, err: herr}
+	}
+	return outcome{kind: outcomeFailed, task: task, err: herr}
+}
+
+// panicError is a handler's panic, with the goroutine's stack.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (e *panicError) Error() string { return fmt.Sprintf("panic: %v", e.value) }
+
+// call runs fn, turning a panic into a *panicError holding the Go stack.
+func call(ctx context.Context, fn Handler, task *tracker.Task) (result json.RawMessage, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &panicError{value: r, stack: string(debug.Stack())}
+		}
+	}()
+	return fn(ctx, task)
+}
+
+// retryTransient calls f again, with a short backoff, while it fails with a transient error.
+func retryTransient(ctx context.Context, f func() (*tracker.Task, error)) (*tracker.Task, error) {
+	delay := 50 * time.Millisecond
+	for i := 0; ; i++ {
+		task, err := f()
+		if err == nil || !tracker.IsTransient(err) || i == 4 {
+			return task, err
+		}
+		if err := sleep(ctx, delay); err != nil {
+			return nil, err
+		}
+		delay *= 2
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

@@ -1,0 +1,250 @@
+package worker_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+	"github.com/dynamodb-tracker/dynamodb-tracker/worker"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+
+const job = "work"
+
+// newTracker creates a table with n tasks t-000… and returns a tracker on it.
+func newTracker(t testing.TB, cfg tracker.Config, n int) *tracker.Tracker {
+	t.Helper()
+	ctx := context.Background()
+	db := dynamotest.Client(t)
+	cfg.Table = dynamotest.TableName(t)
+	if err := tracker.CreateTable(ctx, db, cfg.Table); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracker.New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := make([]tracker.NewTask, n)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i), Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
+	}
+	if n > 0 {
+		if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr
+}
+
+func counts(t testing.TB, tr *tracker.Tracker) map[tracker.Status]int {
+	t.Helper()
+	c, err := tr.Count(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, n := range c {
+		if n == 0 {
+			delete(c, s)
+		}
+	}
+	return c
+}
+
+func TestPoolRunsEveryPendingTask(t *testing.T) {
+	t.Parallel()
+	tr := newTracker(t, tracker.Config{Backoff: 20 * time.Millisecond}, 120)
+	var mu sync.Mutex
+	calls := map[string]int{}
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 8, Owner: "pool", Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+		mu.Lock()
+		calls[task.TaskID]++
+		n := calls[task.TaskID]
+		mu.Unlock()
+		var in struct{ N int }
+		if err := json.Unmarshal(task.Data, &in); err != nil {
+			return nil, err
+		}
+		switch {
+		case in.N%10 == 1 && n == 1: // fails once, then succeeds after its backoff
+			return nil, errors.New("flaky")
+		case in.N == 7:
+			panic("boom")
+		case in.N == 8:
+			return nil, worker.Permanent(errors.New("bad input"))
+		}
+		return json.RawMessage(fmt.Sprintf(`{"double":%d}`, 2*in.N)), nil
+	}}
+	st, err := p.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[tracker.Status]int{tracker.Succeeded: 118, tracker.Ignored: 2}; fmt.Sprint(counts(t, tr)) != fmt.Sprint(want) {
+		t.Errorf("counts = %v, want %v", counts(t, tr), want)
+	}
+	// 118 successes; 12 flaky first attempts and 3 panics fail (the third panic ignores
+	// task 7); the permanent error ignores task 8 at once.
+	if st.Succeeded != 118 || st.Failed != 14 || st.Ignored != 2 || st.Claimed != 118+14+2 || st.Released != 0 || st.Lost != 0 {
+		t.Errorf("stats = %+v", st)
+	}
+	for id, n := range calls {
+		want := 1
+		switch {
+		case id == "t-007":
+			want = 3
+		case id[len(id)-1] == '1':
+			want = 2
+		}
+		if n != want {
+			t.Errorf("%s ran %d times, want %d", id, n, want)
+		}
+	}
+	ctx := context.Background()
+	done, _ := tr.Get(ctx, job, "t-005")
+	if string(done.Data) != `{"double":10}` {
+		t.Errorf("t-005 data = %s", done.Data)
+	}
+	panicked, _ := tr.Get(ctx, job, "t-007")
+	if panicked.Error == nil || panicked.Error.Error != "panic: boom" || !strings.Contains(panicked.Error.Traceback, "runtime/debug.Stack") || !strings.Contains(panicked.Error.Traceback, "worker_test.go") {
+		t.Errorf("panic recorded as %+v", panicked.Error)
+	}
+	perm, _ := tr.Get(ctx, job, "t-008")
+	if perm.Status != tracker.Ignored || perm.Retry != 1 || perm.Error.Error != "bad input" {
+		t.Errorf("permanent failure left %+v, error %+v", perm, perm.Error)
+	}
+}
+
+func TestPoolStopReleasesHeldTasks(t *testing.T) {
+	t.Parallel()
+	tr := newTracker(t, tracker.Config{}, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	var started atomic.Int32
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 4, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+		if started.Add(1) == 4 {
+			cancel() // all four workers hold a task: stop the pool
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	st, err := p.Run(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	if st.Released != 4 || st.Failed != 0 || st.Claimed != 4 {
+		t.Errorf("stats = %+v", st)
+	}
+	if c := counts(t, tr); c[tracker.Todo] != 10 {
+		t.Errorf("counts = %v, want every task todo again", c)
+	}
+	page, _ := tr.List(context.Background(), job, tracker.ListOptions{})
+	for _, task := range page.Tasks {
+		if task.Retry != 0 || task.Lock != "" {
+			t.Errorf("%s = %+v", task.TaskID, task)
+		}
+	}
+}
+
+func TestHeartbeat(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+
+	t.Run("keeps a long task's lease alive", func(t *testing.T) {
+		t.Parallel()
+		tr := newTracker(t, tracker.Config{LeaseDuration: 300 * time.Millisecond, ClockSkew: -1}, 1)
+		p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Heartbeat: 50 * time.Millisecond, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			deadline := time.Now().Add(time.Second) // over three lease durations
+			for time.Now().Before(deadline) {
+				if _, err := tr.Claim(ctx, job, task.TaskID, "thief"); !errors.Is(err, tracker.ErrTaskLocked) {
+					return nil, fmt.Errorf("a claim while the heartbeat runs: %v", err)
+				}
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+				time.Sleep(20 * time.Millisecond) // the work itself, not synchronisation
+			}
+			return nil, nil
+		}}
+		st, err := p.Run(ctx)
+		if err != nil || st.Succeeded != 1 {
+			t.Errorf("Run = %+v, %v", st, err)
+		}
+	})
+
+	t.Run("cancels the handler when the lease is lost", func(t *testing.T) {
+		t.Parallel()
+		tr := newTracker(t, tracker.Config{}, 1)
+		var cause error
+		p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Heartbeat: 20 * time.Millisecond, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			if _, err := tr.Ignore(ctx, job, task.TaskID); err != nil { // an operator steps in
+				return nil, err
+			}
+			<-ctx.Done()
+			cause = context.Cause(ctx)
+			return nil, ctx.Err()
+		}}
+		st, err := p.Run(ctx)
+		if err != nil || st.Lost != 1 || !errors.Is(cause, worker.ErrLeaseLost) || !errors.Is(cause, tracker.ErrTaskIgnored) {
+			t.Errorf("Run = %+v, %v; handler's ctx ended with %v", st, err, cause)
+		}
+	})
+}
+
+func TestPollWaitsForNewTasks(t *testing.T) {
+	t.Parallel()
+	tr := newTracker(t, tracker.Config{}, 0)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 2, Poll: true, MinIdle: 10 * time.Millisecond, MaxIdle: 50 * time.Millisecond,
+		Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			close(done)
+			return nil, nil
+		}}
+	var st worker.Stats
+	var err error
+	stopped := make(chan struct{})
+	go func() { st, err = p.Run(ctx); close(stopped) }()
+	if _, err := tr.CreateTask(ctx, job, "late", nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the polling pool never ran the task created after it started")
+	}
+	cancel()
+	<-stopped
+	if !errors.Is(err, context.Canceled) || st.Succeeded != 1 {
+		t.Errorf("Run = %+v, %v", st, err)
+	}
+}
+
+func TestRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr := newTracker(t, tracker.Config{}, 2)
+	task, err := worker.Run(ctx, tr, job, "t-000", func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+		return json.RawMessage(`{"ok":true}`), nil
+	})
+	if err != nil || task.Status != tracker.Succeeded || string(task.Data) != `{"ok":true}` {
+		t.Errorf("Run = %+v, %v", task, err)
+	}
+	task, err = worker.Run(ctx, tr, job, "t-001", func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+		return nil, errors.New("nope")
+	})
+	if err == nil || err.Error() != "nope" || task.Status != tracker.Failed || task.Retry != 1 {
+		t.Errorf("Run = %+v, %v", task, err)
+	}
+	if _, err := worker.Run(ctx, tr, job, "t-000", nil); !errors.Is(err, tracker.ErrTaskSucceeded) {
+		t.Errorf("Run on a succeeded task = %v", err)
+	}
+}
