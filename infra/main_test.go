@@ -894,6 +894,15 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
 			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
 			true, "set Run.ChildExecutionType to STANDARD"},
+		{"a table of the seed's index is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", SeedIndex: true}}),
+			false, "run `trackerctl upgrade-table` on the table first"},
+		{"an existing table takes no new table's options", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", TTLAttribute: "expires_at"}}),
+			false, "with Table.Existing they must be empty"},
+		{"an ARN of something else than a table is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "arn:aws:dynamodb:eu-west-1:123456789012:table/tasks/index/x"}}),
+			false, "is not the ARN of a DynamoDB table"},
 		{"STANDARD children take a long worker", withAssets(construct.Props{
 			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
 			true, ""},
@@ -978,4 +987,87 @@ func TestPropsFromContext(t *testing.T) {
 			}
 		}
 	})
+}
+
+// synth adds a tracker with props to a stack of its own, checked by cdk-nag, and returns it
+// synthesized; it fails t on any unsuppressed cdk-nag finding.
+func synth(t *testing.T, props construct.Props, setup ...func(awscdk.Stack)) (*construct.Tracker, *synthesized) {
+	t.Helper()
+	app := awscdk.NewApp(nil)
+	scope := awscdk.NewStack(app, jsii.String("Check"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
+	})
+	for _, f := range setup {
+		f(scope)
+	}
+	props.AssetDir, props.DefinitionFile = stackAssets(t), definitionFile
+	tr, err := construct.New(scope, "Tracker", &props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	template := assertions.Template_FromStack(scope, nil)
+	findings := assertions.Annotations_FromStack(scope).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, f := range *findings {
+		t.Errorf("cdk-nag: %s: %v", *f.Id, f.Entry.Data)
+	}
+	return tr, &synthesized{template: fromJSON[obj](template.ToJSON()), assert: template}
+}
+
+// roleOf returns the logical id of the role of function id.
+func (s *synthesized) roleOf(t *testing.T, fn string) string {
+	t.Helper()
+	return fromJSON[struct {
+		GetAtt []string `json:"Fn::GetAtt"`
+	}](props(s.resource(t, fn))["Role"]).GetAtt[0]
+}
+
+// tableGrants returns the DynamoDB grants of each function the construct deployed.
+func (s *synthesized) tableGrants(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for name, id := range s.trackerFunctionIDs(t) {
+		for _, g := range s.grants(t, s.roleOf(t, id)) {
+			if strings.HasPrefix(g, "dynamodb:") {
+				out[name] = append(out[name], g)
+			}
+		}
+	}
+	return out
+}
+
+func TestExistingTable(t *testing.T) {
+	const arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/team-tasks"
+	byName := func(suffix string) obj {
+		return obj{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":dynamodb:eu-west-1:123456789012:table/team-tasks" + suffix}}}
+	}
+	index := "/index/" + tracker.IndexName
+	for _, c := range []struct {
+		name, existing string
+		table, index   any // the table's and the index's ARN as the template gives them
+	}{
+		{"by ARN", arn, arn, arn + index},
+		{"by name", "team-tasks", byName(""), byName(index)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, s := synth(t, construct.Props{Table: construct.TableOptions{Existing: c.existing}})
+			check(t, "no table", func() { s.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0)) })
+			tableArn, indexArn := toJSON(c.table), toJSON(c.index)
+			want := map[string][]string{
+				construct.Claim:       {"dynamodb:UpdateItem on " + tableArn},
+				construct.Complete:    {"dynamodb:UpdateItem on " + tableArn},
+				construct.Fail:        {"dynamodb:UpdateItem on " + tableArn},
+				construct.ListPending: {"dynamodb:Query on " + indexArn},
+			}
+			if got := s.tableGrants(t); !reflect.DeepEqual(got, want) {
+				t.Errorf("grants\n\t%v\nwant\n\t%v", got, want)
+			}
+			check(t, "every function uses the table", func() {
+				s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{"TRACKER_TABLE": "team-tasks"}}})
+			})
+			if *tr.Table.TableName() != "team-tasks" {
+				t.Errorf("Tracker.Table is %s", *tr.Table.TableName())
+			}
+		})
+	}
 }

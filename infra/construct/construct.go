@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -111,14 +112,26 @@ type Props struct {
 	Disposable bool
 }
 
-// TableOptions configures the task table.
+// TableOptions configures the task table: a new one, or with Existing a table the stack
+// does not own.
 type TableOptions struct {
-	// Name is the table name; "" lets CloudFormation choose one.
+	// Name is the new table's name; "" lets CloudFormation choose one.
 	Name string
-	// TTLAttribute turns on DynamoDB's time to live on this attribute: a task whose
-	// attribute holds an epoch time (seconds, a number) in the past is deleted. Nothing in
-	// the tracker writes it; set it on finished tasks to expire them. "" leaves TTL off.
+	// TTLAttribute turns on DynamoDB's time to live on this attribute of the new table: a
+	// task whose attribute holds an epoch time (seconds, a number) in the past is deleted.
+	// Nothing in the tracker writes it; set it on finished tasks to expire them. "" leaves
+	// TTL off.
 	TTLAttribute string
+	// Existing is a task table made outside the stack, by name or by ARN (arn:...): no table
+	// is created, and the functions get the same grants on it and on its
+	// status_and_task_id-index. It must have the layout of tracker.TableDefinition; Name and
+	// TTLAttribute must then be empty. "" creates the table.
+	Existing string
+	// SeedIndex states that Existing's status_and_task_id-index is still the one the seed
+	// created (hash key value only, KEYS_ONLY), which the functions cannot page or read
+	// leases from. The index shape cannot be read at synthesis, so it is stated here; New
+	// then refuses, asking for `trackerctl upgrade-table` first.
+	SeedIndex bool
 }
 
 // Settings are the tracker settings, passed to every function as its environment
@@ -177,8 +190,8 @@ type Schedule struct {
 // Tracker is a deployed dynamodb-tracker.
 type Tracker struct {
 	constructs.Construct
-	// Table is the task table.
-	Table awsdynamodb.Table
+	// Table is the task table: the one the construct created, or TableOptions.Existing.
+	Table awsdynamodb.ITable
 	// Claim, Complete, Fail and ListPending are the tracker's functions.
 	Claim, Complete, Fail, ListPending awslambda.Function
 	// Worker is the function run on each claimed task: Props.Worker or the example worker.
@@ -256,7 +269,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	}
 
 	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id))}
-	if c.Table, err = c.newTable(p); err != nil {
+	if p.Table.Existing != "" {
+		c.Table = c.importTable(p)
+	} else if c.Table, err = c.newTable(p); err != nil {
 		return nil, err
 	}
 	env := environment(p, c.Table)
@@ -347,6 +362,7 @@ func (p *Props) withDefaults() (*Props, error) {
 			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q: %w", job, err))
 		}
 	}
+	errs = append(errs, q.Table.check()...)
 	if q.LogRetention == "" {
 		q.LogRetention = DefaultLogRetention
 	}
@@ -389,6 +405,38 @@ func (r *RunOptions) withDefaults() []error {
 		r.Backoff = DefaultBackoff
 	}
 	return errs
+}
+
+// check returns why t is wrong.
+func (t *TableOptions) check() []error {
+	var errs []error
+	switch {
+	case t.SeedIndex:
+		errs = append(errs, fmt.Errorf("Table.SeedIndex: the seed's %s (hash key %s only, KEYS_ONLY) cannot serve the functions: "+
+			"run `trackerctl upgrade-table` on the table first, then deploy without SeedIndex", tracker.IndexName, tracker.StatusAttribute))
+	case t.Existing == "":
+	case t.Name != "" || t.TTLAttribute != "":
+		errs = append(errs, errors.New("Table.Name and Table.TTLAttribute configure a new table: with Table.Existing they must be empty"))
+	case strings.HasPrefix(t.Existing, "arn:"):
+		// arn:partition:dynamodb:region:account:table/name
+		parts := strings.SplitN(t.Existing, ":", 6)
+		name, ok := strings.CutPrefix(parts[len(parts)-1], "table/")
+		if len(parts) != 6 || parts[2] != "dynamodb" || !ok || name == "" || strings.Contains(name, "/") {
+			errs = append(errs, fmt.Errorf("Table.Existing %q is not the ARN of a DynamoDB table (arn:aws:dynamodb:region:account:table/name)", t.Existing))
+		}
+	}
+	return errs
+}
+
+// importTable refers to Table.Existing, declaring its index so that the grants name it.
+func (c *Tracker) importTable(p *Props) awsdynamodb.ITable {
+	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName)}
+	if strings.HasPrefix(p.Table.Existing, "arn:") {
+		attrs.TableArn = jsii.String(p.Table.Existing)
+	} else {
+		attrs.TableName = jsii.String(p.Table.Existing)
+	}
+	return awsdynamodb.Table_FromTableAttributes(c.Construct, jsii.String("Table"), attrs)
 }
 
 func (p *Props) removalPolicy() awscdk.RemovalPolicy {
@@ -466,7 +514,7 @@ func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
 
 // environment is every function's environment (docs/design.md), defaults written out so a
 // reader of the console sees the settings in force.
-func environment(p *Props, table awsdynamodb.Table) *map[string]*string {
+func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
 	seconds := func(d time.Duration) *string { return jsii.String(strconv.Itoa(int(d / time.Second))) }
 	return &map[string]*string{
 		"TRACKER_TABLE":                  table.TableName(),
@@ -630,9 +678,18 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Executions are named at run time (Distributed Map children, continue-as-new, one per job of a sweep): " +
 			"DescribeExecution and StopExecution apply to any execution of this state machine, and of no other."),
-		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:%s:*", *name)},
+		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:%s:%s:execution:%s:*", nagValue(stack.Region(), "AWS::Region"), nagValue(stack.Account(), "AWS::AccountId"), *name)},
 	}}, jsii.Bool(true))
 	return sm
+}
+
+// nagValue is v as cdk-nag spells it in a finding: the value of a stack with an environment,
+// or the pseudo parameter of an environment-agnostic one (<AWS::Region>).
+func nagValue(v *string, pseudo string) string {
+	if *awscdk.Token_IsUnresolved(v) {
+		return "<" + pseudo + ">"
+	}
+	return *v
 }
 
 // newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
