@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
@@ -991,14 +992,14 @@ func TestPropsFromContext(t *testing.T) {
 
 // synth adds a tracker with props to a stack of its own, checked by cdk-nag, and returns it
 // synthesized; it fails t on any unsuppressed cdk-nag finding.
-func synth(t *testing.T, props construct.Props, setup ...func(awscdk.Stack)) (*construct.Tracker, *synthesized) {
+func synth(t *testing.T, props construct.Props, setup ...func(awscdk.Stack, *construct.Props)) (*construct.Tracker, *synthesized) {
 	t.Helper()
 	app := awscdk.NewApp(nil)
 	scope := awscdk.NewStack(app, jsii.String("Check"), &awscdk.StackProps{
 		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
 	})
 	for _, f := range setup {
-		f(scope)
+		f(scope, &props)
 	}
 	props.AssetDir, props.DefinitionFile = stackAssets(t), definitionFile
 	tr, err := construct.New(scope, "Tracker", &props)
@@ -1068,6 +1069,109 @@ func TestExistingTable(t *testing.T) {
 			if *tr.Table.TableName() != "team-tasks" {
 				t.Errorf("Tracker.Table is %s", *tr.Table.TableName())
 			}
+		})
+	}
+}
+
+// alarmed returns "namespace metric" for each alarm of the stack, sorted.
+func (s *synthesized) alarmed() []string {
+	var out []string
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		out = append(out, fmt.Sprintf("%v %v", p["Namespace"], p["MetricName"]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAlarms(t *testing.T) {
+	s := stack(t, prodStack)
+	fns := s.functionIDs(t)
+	table := ref(s.onlyResource(t, "AWS::DynamoDB::Table"))
+	namespace := "dynamodb-tracker/dynamodb-tracker-Tracker-6BFDB198"
+	wantAlarm := func(namespace, metric string, dimensions ...obj) {
+		t.Helper()
+		dims := any(assertions.Match_ArrayEquals(toAnyObj(dimensions)))
+		if len(dimensions) == 0 {
+			dims = assertions.Match_Absent()
+		}
+		check(t, namespace+" "+metric, func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace": namespace, "MetricName": metric, "Statistic": "Sum", "Period": 300,
+				"Threshold": 1, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"TreatMissingData": "notBreaching", "AlarmActions": assertions.Match_Absent(),
+				"Dimensions": dims,
+			})
+		})
+	}
+	wantAlarm("AWS/States", "ExecutionsFailed", obj{"Name": "StateMachineArn", "Value": ref(s.onlyResource(t, "AWS::StepFunctions::StateMachine"))})
+	wantAlarm(namespace, construct.IgnoredTasksMetric)
+	for _, name := range []string{construct.Claim, construct.Complete, construct.Fail, construct.ListPending, construct.ExampleWorker} {
+		for _, m := range []string{"Errors", "Throttles"} {
+			wantAlarm("AWS/Lambda", m, obj{"Name": "FunctionName", "Value": ref(fns[name])})
+		}
+	}
+	for _, m := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		wantAlarm("AWS/DynamoDB", m, obj{"Name": "TableName", "Value": table})
+		wantAlarm("AWS/DynamoDB", m, obj{"Name": "GlobalSecondaryIndexName", "Value": tracker.IndexName}, obj{"Name": "TableName", "Value": table})
+	}
+	if n := len(s.resources("AWS::CloudWatch::Alarm")); n != 16 {
+		t.Errorf("%d alarms, want 16:\n\t%s", n, strings.Join(s.alarmed(), "\n\t"))
+	}
+	check(t, "ignored tasks are counted from the fail function's log", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), obj{
+			"LogGroupName":          ref(fromJSON[struct{ LogGroup obj }](props(s.resource(t, fns[construct.Fail]))["LoggingConfig"]).LogGroup["Ref"].(string)),
+			"FilterPattern":         `{ ($.msg = "failed") && ($.status = "ignored") }`,
+			"MetricTransformations": []any{obj{"MetricName": construct.IgnoredTasksMetric, "MetricNamespace": namespace, "MetricValue": "1"}},
+		})
+	})
+	dashboard := toJSON(props(s.resource(t, s.onlyResource(t, "AWS::CloudWatch::Dashboard")))["DashboardBody"])
+	for _, m := range []string{"ExecutionsFailed", construct.IgnoredTasksMetric, "Errors", "Throttles", "ReadThrottleEvents", "WriteThrottleEvents", `\"type\":\"alarm\"`} {
+		if !strings.Contains(dashboard, m) {
+			t.Errorf("the dashboard does not show %s", m)
+		}
+	}
+}
+
+func toAnyObj(os []obj) *[]any {
+	out := make([]any, len(os))
+	for i, o := range os {
+		out[i] = o
+	}
+	return &out
+}
+
+func TestAlarmsNotifyTheTopic(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:tracker-alarms"
+	_, s := synth(t, construct.Props{}, func(scope awscdk.Stack, p *construct.Props) {
+		p.AlarmTopic = awssns.Topic_FromTopicArn(scope, jsii.String("Alarms"), jsii.String(topic))
+	})
+	check(t, "every alarm notifies the topic", func() {
+		s.assert.AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{"AlarmActions": []any{topic}, "OKActions": []any{topic}})
+	})
+}
+
+func TestAlarmsTurnOff(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		alarms    construct.Alarms
+		n         int
+		dashboard int
+	}{
+		{"all", construct.Alarms{Disabled: true}, 0, 0},
+		{"failed executions", construct.Alarms{NoFailedExecutions: true}, 15, 1},
+		{"ignored tasks", construct.Alarms{NoIgnoredTasks: true}, 15, 1},
+		{"function errors", construct.Alarms{NoFunctionErrors: true}, 11, 1},
+		{"function throttles", construct.Alarms{NoFunctionThrottles: true}, 11, 1},
+		{"table throttles", construct.Alarms{NoTableThrottles: true}, 12, 1},
+		{"every one", construct.Alarms{NoFailedExecutions: true, NoIgnoredTasks: true, NoFunctionErrors: true, NoFunctionThrottles: true, NoTableThrottles: true}, 0, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, s := synth(t, construct.Props{Alarms: c.alarms})
+			if n := len(s.resources("AWS::CloudWatch::Alarm")); n != c.n || len(tr.Alarms) != c.n {
+				t.Errorf("%d alarms (Tracker.Alarms: %d), want %d:\n\t%s", n, len(tr.Alarms), c.n, strings.Join(s.alarmed(), "\n\t"))
+			}
+			check(t, "dashboard", func() { s.assert.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(c.dashboard)) })
 		})
 	}
 }

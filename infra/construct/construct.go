@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -106,6 +108,11 @@ type Props struct {
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
 	// means DefaultLogRetention.
 	LogRetention awslogs.RetentionDays
+	// Alarms turns off alarms; by default all are on, with a dashboard of their metrics.
+	Alarms Alarms
+	// AlarmTopic, when set, is notified by every alarm when it fires and when it is OK
+	// again; nil: the alarms notify no one (the console and the dashboard show them).
+	AlarmTopic awssns.ITopic
 	// Disposable marks a development deployment: the table has no deletion protection and
 	// is destroyed with the stack, like the log groups. By default the table is protected and
 	// retained, and so are the log groups.
@@ -202,6 +209,12 @@ type Tracker struct {
 	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job or
 	// is disabled.
 	Sweep awsevents.Rule
+	// Alarms are the alarms Props.Alarms leaves on.
+	Alarms []awscloudwatch.Alarm
+	// Dashboard shows the alarms and their metrics; nil with Alarms.Disabled.
+	Dashboard awscloudwatch.Dashboard
+
+	logs map[string]awslogs.LogGroup // each function's log group, by name
 }
 
 // function is how one Lambda function is deployed. The binaries are small Go programs that
@@ -268,7 +281,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 		}
 	}
 
-	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id))}
+	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id)), logs: map[string]awslogs.LogGroup{}}
 	if p.Table.Existing != "" {
 		c.Table = c.importTable(p)
 	} else if c.Table, err = c.newTable(p); err != nil {
@@ -289,6 +302,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if !p.Schedule.Disabled && len(p.Schedule.JobIDs) > 0 {
 		c.Sweep = c.newSweep(p)
 	}
+	c.newMonitoring(p)
 	return c, nil
 }
 
@@ -543,6 +557,7 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 		Description: jsii.String("Runs the " + f.name + " function"),
 	})
 	logs.GrantWrite(role)
+	c.logs[f.name] = logs
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
 		Description:   jsii.String(f.description),
 		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
