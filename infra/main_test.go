@@ -895,6 +895,9 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
 			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
 			true, "set Run.ChildExecutionType to STANDARD"},
+		{"a negative reserved concurrency is refused", withAssets(construct.Props{
+			DefinitionFile: ok, ReservedConcurrency: construct.ReservedConcurrency{ListPending: -1}}),
+			false, "ReservedConcurrency {Steps:0 ListPending:-1} is negative"},
 		{"a table of the seed's index is refused", withAssets(construct.Props{
 			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", SeedIndex: true}}),
 			false, "run `trackerctl upgrade-table` on the table first"},
@@ -1172,6 +1175,29 @@ func TestAlarmsTurnOff(t *testing.T) {
 				t.Errorf("%d alarms (Tracker.Alarms: %d), want %d:\n\t%s", n, len(tr.Alarms), c.n, strings.Join(s.alarmed(), "\n\t"))
 			}
 			check(t, "dashboard", func() { s.assert.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(c.dashboard)) })
+		})
+	}
+}
+
+func TestReservedConcurrency(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		reserved construct.ReservedConcurrency
+		want     map[string]any // per function; nil for none
+	}{
+		{"none by default", construct.ReservedConcurrency{}, map[string]any{}},
+		{"steps and list-pending", construct.ReservedConcurrency{Steps: 50, ListPending: 2},
+			map[string]any{construct.Claim: 50.0, construct.Complete: 50.0, construct.Fail: 50.0, construct.ListPending: 2.0}},
+		{"steps only", construct.ReservedConcurrency{Steps: 20},
+			map[string]any{construct.Claim: 20.0, construct.Complete: 20.0, construct.Fail: 20.0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, s := synth(t, construct.Props{ReservedConcurrency: c.reserved, Alarms: construct.Alarms{Disabled: true}})
+			for name, id := range s.trackerFunctionIDs(t) {
+				if got := props(s.resource(t, id))["ReservedConcurrentExecutions"]; got != c.want[name] {
+					t.Errorf("%s: ReservedConcurrentExecutions %v, want %v", name, got, c.want[name])
+				}
+			}
 		})
 	}
 }

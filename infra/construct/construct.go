@@ -108,6 +108,9 @@ type Props struct {
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
 	// means DefaultLogRetention.
 	LogRetention awslogs.RetentionDays
+	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
+	// value reserves none.
+	ReservedConcurrency ReservedConcurrency
 	// Alarms turns off alarms; by default all are on, with a dashboard of their metrics.
 	Alarms Alarms
 	// AlarmTopic, when set, is notified by every alarm when it fires and when it is OK
@@ -194,6 +197,19 @@ type Schedule struct {
 	Disabled bool
 }
 
+// ReservedConcurrency is the concurrency reserved for each group of the tracker's functions:
+// it is kept for them in the account's pool, and it is also their ceiling, so a busy job
+// cannot starve other functions of the account, nor they it. A throttled step is retried by
+// the state machine (and raises the Throttles alarm). Lambda keeps 100 of the account's
+// concurrency unreserved; what is left bounds the sum of all reservations.
+type ReservedConcurrency struct {
+	// Steps is reserved for each of claim, complete and fail, which every task calls; 0
+	// reserves none.
+	Steps int
+	// ListPending is reserved for list-pending, called once per page; 0 reserves none.
+	ListPending int
+}
+
 // Tracker is a deployed dynamodb-tracker.
 type Tracker struct {
 	constructs.Construct
@@ -225,6 +241,8 @@ type function struct {
 	name, id, description string
 	memoryMB              int
 	timeout               time.Duration
+	// reserved picks the function's reserved concurrency from the props; nil for none.
+	reserved func(*ReservedConcurrency) int
 }
 
 var (
@@ -233,19 +251,21 @@ var (
 		// claim, complete and fail each make one conditional UpdateItem (tens of
 		// milliseconds). Ten seconds leaves room for a cold start and the SDK's own
 		// retries; beyond that the state machine retries the step with backoff.
-		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second},
-		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second},
-		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second},
+		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second, steps},
+		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second, steps},
+		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second, steps},
 		// list-pending reads one page of task ids and counts the job's tasks per status
 		// with COUNT queries, whose number of pages grows with the job (about one per
 		// few thousand tasks): a minute covers jobs of millions of tasks.
-		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute},
+		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute,
+			func(r *ReservedConcurrency) int { return r.ListPending }},
 	}
 	// exampleWorker makes no AWS call and only sleeps as long as its task data asks: the
 	// minimum memory, and by default a minute (Props.WorkerTimeout sets it), plenty for
 	// demos and well inside the default 15-minute lease (New checks that it is inside the
 	// lease).
-	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute}
+	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute, nil}
+	steps         = func(r *ReservedConcurrency) int { return r.Steps }
 )
 
 // New adds a Tracker to scope. It checks props first (settings, the definition file, the
@@ -377,6 +397,9 @@ func (p *Props) withDefaults() (*Props, error) {
 		}
 	}
 	errs = append(errs, q.Table.check()...)
+	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
+		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
+	}
 	if q.LogRetention == "" {
 		q.LogRetention = DefaultLogRetention
 	}
@@ -558,19 +581,24 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 	})
 	logs.GrantWrite(role)
 	c.logs[f.name] = logs
+	var reserved *float64
+	if f.reserved != nil && f.reserved(&p.ReservedConcurrency) > 0 {
+		reserved = jsii.Number(f.reserved(&p.ReservedConcurrency))
+	}
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
-		Description:   jsii.String(f.description),
-		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
-		Handler:       jsii.String("bootstrap"),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		MemorySize:    jsii.Number(f.memoryMB),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
-		Environment:   env,
-		Tracing:       awslambda.Tracing_ACTIVE,
-		LoggingFormat: awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
-		LogGroup:      logs,
-		Role:          role,
+		ReservedConcurrentExecutions: reserved,
+		Description:                  jsii.String(f.description),
+		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Handler:                      jsii.String("bootstrap"),
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		MemorySize:                   jsii.Number(f.memoryMB),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
+		Environment:                  env,
+		Tracing:                      awslambda.Tracing_ACTIVE,
+		LoggingFormat:                awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
+		LogGroup:                     logs,
+		Role:                         role,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
