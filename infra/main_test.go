@@ -898,6 +898,13 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"a negative reserved concurrency is refused", withAssets(construct.Props{
 			DefinitionFile: ok, ReservedConcurrency: construct.ReservedConcurrency{ListPending: -1}}),
 			false, "ReservedConcurrency {Steps:0 ListPending:-1} is negative"},
+		{"an empty tenant prefix is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{""}}),
+			false, `TenantPrefixes: ""`},
+		{"a tenant prefix with a wildcard is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{"team-*"}}),
+			false, `TenantPrefixes: "team-*"`},
+		{"a swept job outside the tenants is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{"team-a-"},
+			Schedule: construct.Schedule{JobIDs: []string{"team-a-nightly", "team-b-nightly"}}}),
+			false, `"team-b-nightly" starts with none of TenantPrefixes`},
 		{"a table of the seed's index is refused", withAssets(construct.Props{
 			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", SeedIndex: true}}),
 			false, "run `trackerctl upgrade-table` on the table first"},
@@ -1199,5 +1206,27 @@ func TestReservedConcurrency(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestTenantPrefixes(t *testing.T) {
+	_, s := synth(t, construct.Props{TenantPrefixes: []string{"team-a-", "shared-"}, Alarms: construct.Alarms{Disabled: true}})
+	want := obj{"ForAllValues:StringLike": obj{"dynamodb:LeadingKeys": []any{"team-a-*", "shared-*"}}}
+	seen := 0
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		for _, st := range props(p)["PolicyDocument"].(obj)["Statement"].([]any) {
+			st := st.(obj)
+			if !strings.HasPrefix(fmt.Sprint(list(st["Action"])[0]), "dynamodb:") {
+				continue
+			}
+			seen++
+			if !sameJSON(st["Condition"], want) {
+				t.Errorf("%v: condition %s, want %s", st["Action"], toJSON(st["Condition"]), toJSON(want))
+			}
+		}
+	}
+	// claim, complete, fail and list-pending.
+	if seen != 4 {
+		t.Errorf("%d DynamoDB statements, want 4", seen)
 	}
 }

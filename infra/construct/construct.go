@@ -108,6 +108,13 @@ type Props struct {
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
 	// means DefaultLogRetention.
 	LogRetention awslogs.RetentionDays
+	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
+	// prefixes: each DynamoDB statement of their roles has the condition that every leading
+	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
+	// <prefix>*, so one team's functions cannot claim, finish or list another team's tasks.
+	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". None
+	// means every job.
+	TenantPrefixes []string
 	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
 	// value reserves none.
 	ReservedConcurrency ReservedConcurrency
@@ -317,7 +324,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if c.Worker == nil {
 		c.Worker = fns[ExampleWorker]
 	}
-	c.grantTableAccess()
+	c.grantTableAccess(p.TenantPrefixes)
 	c.StateMachine = c.newStateMachine(p, string(asl))
 	if !p.Schedule.Disabled && len(p.Schedule.JobIDs) > 0 {
 		c.Sweep = c.newSweep(p)
@@ -397,6 +404,21 @@ func (p *Props) withDefaults() (*Props, error) {
 		}
 	}
 	errs = append(errs, q.Table.check()...)
+	for _, prefix := range q.TenantPrefixes {
+		switch err := tracker.ValidateJob(prefix); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
+		case strings.ContainsAny(prefix, "*?"):
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
+		}
+	}
+	if len(q.TenantPrefixes) > 0 {
+		for _, job := range q.Schedule.JobIDs {
+			if !slices.ContainsFunc(q.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
+				errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, q.TenantPrefixes))
+			}
+		}
+	}
 	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
 		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
 	}
@@ -610,8 +632,17 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 
 // grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
 // index it calls them on, and nothing else (no Scan, no reads of whole items, no table
-// administration). The worker gets none: it sees tasks only through the state machine.
-func (c *Tracker) grantTableAccess() {
+// administration), on the keys of tenants' jobs only when tenants are given. The worker gets
+// none: it sees tasks only through the state machine.
+func (c *Tracker) grantTableAccess(tenants []string) {
+	var conditions *map[string]any
+	if len(tenants) > 0 {
+		keys := make([]string, len(tenants))
+		for i, prefix := range tenants {
+			keys[i] = prefix + "*"
+		}
+		conditions = &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
+	}
 	tableArn := c.Table.TableArn()
 	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
 	for _, g := range []struct {
@@ -628,8 +659,9 @@ func (c *Tracker) grantTableAccess() {
 		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
 	} {
 		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings(g.actions...),
-			Resources: &g.resources,
+			Actions:    jsii.Strings(g.actions...),
+			Resources:  &g.resources,
+			Conditions: conditions,
 		}))
 	}
 }
