@@ -684,6 +684,36 @@ func TestSweepSchedule(t *testing.T) {
 		if got, want := s.grants(t, role), []string{"states:StartExecution on " + toJSON(ref(sm))}; !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
 		}
+		// EventBridge may assume the role only for this rule, of this account.
+		name, _ := rule["Name"].(string)
+		if !regexp.MustCompile(`^tracker-dev-Tracker-[0-9A-F]{8}$`).MatchString(name) {
+			t.Errorf("%s: rule name %q, want one of its own from the construct's path", c.stack, name)
+		}
+		ruleArn := obj{"Fn::Join": []any{"", []any{
+			"arn:", ref("AWS::Partition"), ":events:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":rule/" + name,
+		}}}
+		trust := obj{"Version": "2012-10-17", "Statement": []any{obj{
+			"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": obj{"Service": "events.amazonaws.com"},
+			"Condition": obj{"StringEquals": obj{"aws:SourceArn": ruleArn, "aws:SourceAccount": ref("AWS::AccountId")}},
+		}}}
+		if got := props(s.resource(t, role))["AssumeRolePolicyDocument"]; !sameJSON(got, trust) {
+			t.Errorf("%s: trust policy\n\t%s\nwant\n\t%s", c.stack, toJSON(got), toJSON(trust))
+		}
+		// What EventBridge could not deliver after its retries waits in an encrypted queue.
+		queue := s.onlyResource(t, "AWS::SQS::Queue")
+		if got := target["DeadLetterConfig"]; !sameJSON(got, obj{"Arn": getAtt(queue, "Arn")}) {
+			t.Errorf("%s: dead-letter config %s, want the queue %s", c.stack, toJSON(got), queue)
+		}
+		check(t, "an encrypted queue that keeps 14 days", func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 14 * 24 * 3600})
+		})
+		check(t, "only the rule may send to it, and only over TLS", func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{"PolicyDocument": obj{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}),
+				assertions.Match_ObjectLike(&obj{"Effect": "Allow", "Action": "sqs:SendMessage", "Principal": obj{"Service": "events.amazonaws.com"},
+					"Condition": obj{"ArnEquals": obj{"aws:SourceArn": getAtt(s.onlyResource(t, "AWS::Events::Rule"), "Arn")}}}),
+			})}})
+		})
 	}
 }
 

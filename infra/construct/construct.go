@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -767,7 +768,13 @@ func nagValue(v *string, pseudo string) string {
 	return *v
 }
 
-// newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
+// newSweep starts a catch-up execution for the configured jobs on a fixed rate.
+//
+// EventBridge assumes a role of the sweep's own that trusts it only on behalf of this rule in
+// this account (aws:SourceArn, aws:SourceAccount: no confused deputy). The rule has a name of
+// its own, from the construct's path, so that the trust policy can name the rule's ARN without
+// referring to the rule, which itself refers to the role. An execution EventBridge could not
+// start after its retries goes to a dead-letter queue, kept 14 days, instead of being lost.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
 	input := map[string]any{"job_ids": p.Schedule.JobIDs}
 	description := "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
@@ -775,13 +782,41 @@ func (c *Tracker) newSweep(p *Props) awsevents.Rule {
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
 	maxAge := min(max(p.Schedule.Rate, time.Minute), 24*time.Hour)
+	stack := awscdk.Stack_Of(c.Construct)
+	name := awscdk.Names_UniqueResourceName(c.Construct, &awscdk.UniqueResourceNameOptions{
+		MaxLength: jsii.Number(64), Separator: jsii.String("-"), AllowedSpecialCharacters: jsii.String("-_."),
+	})
+	ruleArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: name,
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	role := awsiam.NewRole(c.Construct, jsii.String("SweepRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": ruleArn, "aws:SourceAccount": stack.Account()}},
+		}),
+		Description: jsii.String("Starts the catch-up sweeps of rule " + *name),
+	})
+	deadLetters := awssqs.NewQueue(c.Construct, jsii.String("SweepDeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   p.removalPolicy(),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(deadLetters, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the sweep rule's target (EventBridge's DeadLetterConfig, " +
+			"which the rule rather than an SQS redrive policy names, so the check cannot see it); nothing consumes it to fail again."),
+	}}, jsii.Bool(false))
 	return awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
+		RuleName:    name,
 		Description: jsii.String(description),
 		Schedule:    awsevents.Schedule_Rate(rate),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(c.StateMachine, &awseventstargets.SfnStateMachineProps{
-			Input:         awsevents.RuleTargetInput_FromObject(input),
-			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
-			RetryAttempts: jsii.Number(3),
+			Input:           awsevents.RuleTargetInput_FromObject(input),
+			MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
+			RetryAttempts:   jsii.Number(3),
+			Role:            role,
+			DeadLetterQueue: deadLetters,
 		})},
 	})
 }
