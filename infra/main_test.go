@@ -998,6 +998,9 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
 			"tracker:child-execution-type": "STANDARD", "tracker:page-size": "250", "tracker:batch-size": float64(25),
 			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
+			"tracker:existing-table": "team-tasks", "tracker:seed-index": true, "tracker:alarms": "false",
+			"tracker:alarm-topic": "arn:aws:sns:eu-west-1:123456789012:alarms", "tracker:reserved-concurrency": "50, 2",
+			"tracker:tenant-prefixes": []any{"team-a-", "shared-"},
 		}
 		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
 		if err != nil {
@@ -1005,24 +1008,42 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
-			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
+			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at", Existing: "team-tasks", SeedIndex: true},
 			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
 			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
 			WorkerTimeout: 3 * time.Minute,
 			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD, PageSize: 250, BatchSize: 25,
 				Concurrency: 40, Backoff: 15 * time.Second},
+			Alarms:              construct.Alarms{Disabled: true},
+			ReservedConcurrency: construct.ReservedConcurrency{Steps: 50, ListPending: 2},
+			TenantPrefixes:      []string{"team-a-", "shared-"},
 		}
 		if name != "tracker-test" || !reflect.DeepEqual(p.Tracker, want) {
 			t.Errorf("got %s %+v\nwant tracker-test %+v", name, p.Tracker, want)
+		}
+		if p.AlarmTopicArn != "arn:aws:sns:eu-west-1:123456789012:alarms" {
+			t.Errorf("AlarmTopicArn %q", p.AlarmTopicArn)
+		}
+	})
+	t.Run("one reserved concurrency is the steps'", func(t *testing.T) {
+		ctx := map[string]any{"tracker:reserved-concurrency": float64(30)}
+		_, p, err := propsFromContext(func(k string) any { return ctx[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (construct.ReservedConcurrency{Steps: 30}); p.Tracker.ReservedConcurrency != want {
+			t.Errorf("ReservedConcurrency %+v, want %+v", p.Tracker.ReservedConcurrency, want)
 		}
 	})
 	t.Run("bad values are errors", func(t *testing.T) {
 		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1",
 			"tracker:page-size": "lots", "tracker:batch-size": "-1", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
-			"tracker:worker-timeout-seconds": "1m"}
+			"tracker:worker-timeout-seconds": "1m", "tracker:seed-index": "yes please", "tracker:alarms": "off",
+			"tracker:reserved-concurrency": "1,2,3"}
 		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
 		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes",
-			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds"} {
+			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds",
+			"tracker:seed-index", "tracker:alarms", "tracker:reserved-concurrency"} {
 			if err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("error %v does not name %s", err, key)
 			}
@@ -1259,4 +1280,17 @@ func TestTenantPrefixes(t *testing.T) {
 	if seen != 4 {
 		t.Errorf("%d DynamoDB statements, want 4", seen)
 	}
+}
+
+func TestStackAlarmTopic(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+	stack, err := NewStack(awscdk.NewApp(nil), "WithTopic", &StackProps{AlarmTopicArn: topic, Tracker: construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "every alarm notifies the topic", func() {
+		assertions.Template_FromStack(stack, nil).AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{"AlarmActions": []any{topic}})
+	})
 }
