@@ -1,9 +1,11 @@
-// Package construct is dynamodb-tracker as a reusable CDK construct: the task table, the claim,
-// complete, fail and list-pending functions, a worker, the state machine that runs a job's tasks
-// through them, and a schedule of catch-up sweeps.
+// Package construct is dynamodb-tracker as a reusable CDK construct: the task table (or an
+// existing one), the claim, complete, fail and list-pending functions, a worker, the state
+// machine that runs a job's tasks through them, a schedule of catch-up sweeps, and CloudWatch
+// alarms with a dashboard.
 //
-// The table has exactly the layout tracker.CreateTable makes (it is built from
-// tracker.TableDefinition), and each function may make only the DynamoDB calls it makes.
+// A table the construct creates has exactly the layout tracker.CreateTable makes (it is built
+// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, and
+// with Props.TenantPrefixes only on the keys of its tenants' jobs.
 package construct
 
 import (
