@@ -1,6 +1,6 @@
 // Command infra is the CDK app that deploys dynamodb-tracker into an AWS account: the task
-// table, the tracker's functions, the state machine and the sweep schedule (package
-// construct), as one stack.
+// table (or the tracker on an existing one), the tracker's functions, the state machine, the
+// sweep schedule, and alarms with a dashboard (package construct), as one stack.
 //
 // The CDK CLI runs it (cdk.json: `go run ./infra`); it also synthesizes without the CLI, and
 // without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. It reads the
@@ -13,7 +13,9 @@
 //	tracker:dev                     true: the table has no deletion protection and is destroyed with the stack (false)
 //	tracker:table-name              table name (chosen by CloudFormation)
 //	tracker:ttl-attribute           attribute for DynamoDB TTL (off)
-//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: every job with pending tasks)
+//	tracker:existing-table          name or ARN of a task table the stack does not own: no table is created (none)
+//	tracker:seed-index              true: the existing table still has the seed's index; synthesis refuses until `trackerctl upgrade-table` (false)
+//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: no schedule)
 //	tracker:sweep-minutes           minutes between sweeps (15)
 //	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry               failed attempts before a task is ignored (3)
@@ -25,6 +27,10 @@
 //	tracker:concurrency             child executions at once, 1 to 1000 (10)
 //	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
 //	tracker:worker-timeout-seconds  the worker's timeout (60)
+//	tracker:alarms                  false: no alarms and no dashboard (true)
+//	tracker:alarm-topic             ARN of an SNS topic every alarm notifies (none)
+//	tracker:reserved-concurrency    N or N,M: reserved concurrency of claim, complete and fail each (N) and of list-pending (M) (none)
+//	tracker:tenant-prefixes         comma-separated job-id prefixes the functions are confined to (none: every job)
 //	tracker:asset-dir               directory of <name>/bootstrap (build)
 //	tracker:definition              state machine definition (statemachine.asl.json)
 package main
@@ -112,37 +118,59 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		}
 	}
 	var errs []string
-	num := func(key string) int {
-		s := str(key, "")
-		if s == "" {
-			return 0
-		}
+	atoi := func(key, s string) int {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 0 {
 			errs = append(errs, fmt.Sprintf("%s=%q is not a whole number", key, s))
 		}
 		return n
 	}
-	dev, err := strconv.ParseBool(str("tracker:dev", "false"))
-	if err != nil {
-		errs = append(errs, fmt.Sprintf("tracker:dev=%q is not true or false", str("tracker:dev", "")))
+	num := func(key string) int {
+		s := str(key, "")
+		if s == "" {
+			return 0
+		}
+		return atoi(key, s)
 	}
+	list := func(key string) []string {
+		var out []string
+		for _, e := range strings.Split(str(key, ""), ",") {
+			if e = strings.TrimSpace(e); e != "" {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
+	boolean := func(key string, def bool) bool {
+		b, err := strconv.ParseBool(str(key, strconv.FormatBool(def)))
+		if err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q is not true or false", key, str(key, "")))
+		}
+		return b
+	}
+	dev := boolean("tracker:dev", false)
+	var reserved construct.ReservedConcurrency
+	switch r := list("tracker:reserved-concurrency"); len(r) {
+	case 0:
+	case 1:
+		reserved.Steps = atoi("tracker:reserved-concurrency", r[0])
+	case 2:
+		reserved.Steps, reserved.ListPending = atoi("tracker:reserved-concurrency", r[0]), atoi("tracker:reserved-concurrency", r[1])
+	default:
+		errs = append(errs, fmt.Sprintf("tracker:reserved-concurrency=%q is not N or N,M", str("tracker:reserved-concurrency", "")))
+	}
+	var err error
 	var codes tracker.StatusCodes
 	if s := str("tracker:status-codes", ""); s != "" {
 		if codes, err = tracker.ParseStatusCodes(s); err != nil {
 			errs = append(errs, fmt.Sprintf("tracker:status-codes: %v", err))
 		}
 	}
-	var jobs []string
-	for _, j := range strings.Split(str("tracker:sweep-jobs", ""), ",") {
-		if j = strings.TrimSpace(j); j != "" {
-			jobs = append(jobs, j)
-		}
-	}
-	props := &StackProps{Tracker: construct.Props{
+	props := &StackProps{AlarmTopicArn: str("tracker:alarm-topic", ""), Tracker: construct.Props{
 		AssetDir:       str("tracker:asset-dir", "build"),
 		DefinitionFile: str("tracker:definition", "statemachine.asl.json"),
-		Table:          construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", "")},
+		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
+			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
 		Settings: construct.Settings{
 			Codes:         codes,
 			MaxRetry:      num("tracker:max-retry"),
@@ -157,8 +185,11 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 			Concurrency:        num("tracker:concurrency"),
 			Backoff:            time.Duration(num("tracker:backoff-seconds")) * time.Second,
 		},
-		Schedule:   construct.Schedule{JobIDs: jobs, Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
-		Disposable: dev,
+		Schedule:            construct.Schedule{JobIDs: list("tracker:sweep-jobs"), Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
+		Alarms:              construct.Alarms{Disabled: !boolean("tracker:alarms", true)},
+		ReservedConcurrency: reserved,
+		TenantPrefixes:      list("tracker:tenant-prefixes"),
+		Disposable:          dev,
 	}}
 	if len(errs) > 0 {
 		return "", nil, fmt.Errorf("context: %s", strings.Join(errs, "; "))

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
@@ -683,6 +684,36 @@ func TestSweepSchedule(t *testing.T) {
 		if got, want := s.grants(t, role), []string{"states:StartExecution on " + toJSON(ref(sm))}; !reflect.DeepEqual(got, want) {
 			t.Errorf("%s: the schedule may %v, want %v", c.stack, got, want)
 		}
+		// EventBridge may assume the role only for this rule, of this account.
+		name, _ := rule["Name"].(string)
+		if !regexp.MustCompile(`^tracker-dev-Tracker-[0-9A-F]{8}$`).MatchString(name) {
+			t.Errorf("%s: rule name %q, want one of its own from the construct's path", c.stack, name)
+		}
+		ruleArn := obj{"Fn::Join": []any{"", []any{
+			"arn:", ref("AWS::Partition"), ":events:", ref("AWS::Region"), ":", ref("AWS::AccountId"), ":rule/" + name,
+		}}}
+		trust := obj{"Version": "2012-10-17", "Statement": []any{obj{
+			"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": obj{"Service": "events.amazonaws.com"},
+			"Condition": obj{"StringEquals": obj{"aws:SourceArn": ruleArn, "aws:SourceAccount": ref("AWS::AccountId")}},
+		}}}
+		if got := props(s.resource(t, role))["AssumeRolePolicyDocument"]; !sameJSON(got, trust) {
+			t.Errorf("%s: trust policy\n\t%s\nwant\n\t%s", c.stack, toJSON(got), toJSON(trust))
+		}
+		// What EventBridge could not deliver after its retries waits in an encrypted queue.
+		queue := s.onlyResource(t, "AWS::SQS::Queue")
+		if got := target["DeadLetterConfig"]; !sameJSON(got, obj{"Arn": getAtt(queue, "Arn")}) {
+			t.Errorf("%s: dead-letter config %s, want the queue %s", c.stack, toJSON(got), queue)
+		}
+		check(t, "an encrypted queue that keeps 14 days", func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::SQS::Queue"), obj{"SqsManagedSseEnabled": true, "MessageRetentionPeriod": 14 * 24 * 3600})
+		})
+		check(t, "only the rule may send to it, and only over TLS", func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::SQS::QueuePolicy"), obj{"PolicyDocument": obj{"Statement": assertions.Match_ArrayWith(&[]any{
+				assertions.Match_ObjectLike(&obj{"Effect": "Deny", "Condition": obj{"Bool": obj{"aws:SecureTransport": "false"}}}),
+				assertions.Match_ObjectLike(&obj{"Effect": "Allow", "Action": "sqs:SendMessage", "Principal": obj{"Service": "events.amazonaws.com"},
+					"Condition": obj{"ArnEquals": obj{"aws:SourceArn": getAtt(s.onlyResource(t, "AWS::Events::Rule"), "Arn")}}}),
+			})}})
+		})
 	}
 }
 
@@ -894,6 +925,25 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
 			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
 			true, "set Run.ChildExecutionType to STANDARD"},
+		{"a negative reserved concurrency is refused", withAssets(construct.Props{
+			DefinitionFile: ok, ReservedConcurrency: construct.ReservedConcurrency{ListPending: -1}}),
+			false, "ReservedConcurrency {Steps:0 ListPending:-1} is negative"},
+		{"an empty tenant prefix is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{""}}),
+			false, `TenantPrefixes: ""`},
+		{"a tenant prefix with a wildcard is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{"team-*"}}),
+			false, `TenantPrefixes: "team-*"`},
+		{"a swept job outside the tenants is refused", withAssets(construct.Props{DefinitionFile: ok, TenantPrefixes: []string{"team-a-"},
+			Schedule: construct.Schedule{JobIDs: []string{"team-a-nightly", "team-b-nightly"}}}),
+			false, `"team-b-nightly" starts with none of TenantPrefixes`},
+		{"a table of the seed's index is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", SeedIndex: true}}),
+			false, "run `trackerctl upgrade-table` on the table first"},
+		{"an existing table takes no new table's options", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "tasks", TTLAttribute: "expires_at"}}),
+			false, "with Table.Existing they must be empty"},
+		{"an ARN of something else than a table is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Table: construct.TableOptions{Existing: "arn:aws:dynamodb:eu-west-1:123456789012:table/tasks/index/x"}}),
+			false, "is not the ARN of a DynamoDB table"},
 		{"STANDARD children take a long worker", withAssets(construct.Props{
 			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
 			true, ""},
@@ -948,6 +998,9 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
 			"tracker:child-execution-type": "STANDARD", "tracker:page-size": "250", "tracker:batch-size": float64(25),
 			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
+			"tracker:existing-table": "team-tasks", "tracker:seed-index": true, "tracker:alarms": "false",
+			"tracker:alarm-topic": "arn:aws:sns:eu-west-1:123456789012:alarms", "tracker:reserved-concurrency": "50, 2",
+			"tracker:tenant-prefixes": []any{"team-a-", "shared-"},
 		}
 		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
 		if err != nil {
@@ -955,27 +1008,289 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
-			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at"},
+			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at", Existing: "team-tasks", SeedIndex: true},
 			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
 			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
 			WorkerTimeout: 3 * time.Minute,
 			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD, PageSize: 250, BatchSize: 25,
 				Concurrency: 40, Backoff: 15 * time.Second},
+			Alarms:              construct.Alarms{Disabled: true},
+			ReservedConcurrency: construct.ReservedConcurrency{Steps: 50, ListPending: 2},
+			TenantPrefixes:      []string{"team-a-", "shared-"},
 		}
 		if name != "tracker-test" || !reflect.DeepEqual(p.Tracker, want) {
 			t.Errorf("got %s %+v\nwant tracker-test %+v", name, p.Tracker, want)
+		}
+		if p.AlarmTopicArn != "arn:aws:sns:eu-west-1:123456789012:alarms" {
+			t.Errorf("AlarmTopicArn %q", p.AlarmTopicArn)
+		}
+	})
+	t.Run("one reserved concurrency is the steps'", func(t *testing.T) {
+		ctx := map[string]any{"tracker:reserved-concurrency": float64(30)}
+		_, p, err := propsFromContext(func(k string) any { return ctx[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (construct.ReservedConcurrency{Steps: 30}); p.Tracker.ReservedConcurrency != want {
+			t.Errorf("ReservedConcurrency %+v, want %+v", p.Tracker.ReservedConcurrency, want)
 		}
 	})
 	t.Run("bad values are errors", func(t *testing.T) {
 		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1",
 			"tracker:page-size": "lots", "tracker:batch-size": "-1", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
-			"tracker:worker-timeout-seconds": "1m"}
+			"tracker:worker-timeout-seconds": "1m", "tracker:seed-index": "yes please", "tracker:alarms": "off",
+			"tracker:reserved-concurrency": "1,2,3"}
 		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
 		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes",
-			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds"} {
+			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds",
+			"tracker:seed-index", "tracker:alarms", "tracker:reserved-concurrency"} {
 			if err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("error %v does not name %s", err, key)
 			}
 		}
+	})
+}
+
+// synth adds a tracker with props to a stack of its own, checked by cdk-nag, and returns it
+// synthesized; it fails t on any unsuppressed cdk-nag finding.
+func synth(t *testing.T, props construct.Props, setup ...func(awscdk.Stack, *construct.Props)) (*construct.Tracker, *synthesized) {
+	t.Helper()
+	app := awscdk.NewApp(nil)
+	scope := awscdk.NewStack(app, jsii.String("Check"), &awscdk.StackProps{
+		Env: &awscdk.Environment{Account: jsii.String("123456789012"), Region: jsii.String("eu-west-1")},
+	})
+	for _, f := range setup {
+		f(scope, &props)
+	}
+	props.AssetDir, props.DefinitionFile = stackAssets(t), definitionFile
+	tr, err := construct.New(scope, "Tracker", &props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+	template := assertions.Template_FromStack(scope, nil)
+	findings := assertions.Annotations_FromStack(scope).FindError(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("AwsSolutions-.*")))
+	for _, f := range *findings {
+		t.Errorf("cdk-nag: %s: %v", *f.Id, f.Entry.Data)
+	}
+	return tr, &synthesized{template: fromJSON[obj](template.ToJSON()), assert: template}
+}
+
+// roleOf returns the logical id of the role of function id.
+func (s *synthesized) roleOf(t *testing.T, fn string) string {
+	t.Helper()
+	return fromJSON[struct {
+		GetAtt []string `json:"Fn::GetAtt"`
+	}](props(s.resource(t, fn))["Role"]).GetAtt[0]
+}
+
+// tableGrants returns the DynamoDB grants of each function the construct deployed.
+func (s *synthesized) tableGrants(t *testing.T) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	for name, id := range s.trackerFunctionIDs(t) {
+		for _, g := range s.grants(t, s.roleOf(t, id)) {
+			if strings.HasPrefix(g, "dynamodb:") {
+				out[name] = append(out[name], g)
+			}
+		}
+	}
+	return out
+}
+
+func TestExistingTable(t *testing.T) {
+	const arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/team-tasks"
+	byName := func(suffix string) obj {
+		return obj{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":dynamodb:eu-west-1:123456789012:table/team-tasks" + suffix}}}
+	}
+	index := "/index/" + tracker.IndexName
+	for _, c := range []struct {
+		name, existing string
+		table, index   any // the table's and the index's ARN as the template gives them
+	}{
+		{"by ARN", arn, arn, arn + index},
+		{"by name", "team-tasks", byName(""), byName(index)},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, s := synth(t, construct.Props{Table: construct.TableOptions{Existing: c.existing}})
+			check(t, "no table", func() { s.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0)) })
+			tableArn, indexArn := toJSON(c.table), toJSON(c.index)
+			want := map[string][]string{
+				construct.Claim:       {"dynamodb:UpdateItem on " + tableArn},
+				construct.Complete:    {"dynamodb:UpdateItem on " + tableArn},
+				construct.Fail:        {"dynamodb:UpdateItem on " + tableArn},
+				construct.ListPending: {"dynamodb:Query on " + indexArn},
+			}
+			if got := s.tableGrants(t); !reflect.DeepEqual(got, want) {
+				t.Errorf("grants\n\t%v\nwant\n\t%v", got, want)
+			}
+			check(t, "every function uses the table", func() {
+				s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"Environment": obj{"Variables": obj{"TRACKER_TABLE": "team-tasks"}}})
+			})
+			if *tr.Table.TableName() != "team-tasks" {
+				t.Errorf("Tracker.Table is %s", *tr.Table.TableName())
+			}
+		})
+	}
+}
+
+// alarmed returns "namespace metric" for each alarm of the stack, sorted.
+func (s *synthesized) alarmed() []string {
+	var out []string
+	for _, a := range s.resources("AWS::CloudWatch::Alarm") {
+		p := props(a)
+		out = append(out, fmt.Sprintf("%v %v", p["Namespace"], p["MetricName"]))
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAlarms(t *testing.T) {
+	s := stack(t, prodStack)
+	fns := s.functionIDs(t)
+	table := ref(s.onlyResource(t, "AWS::DynamoDB::Table"))
+	namespace := "dynamodb-tracker/dynamodb-tracker-Tracker-6BFDB198"
+	wantAlarm := func(namespace, metric string, dimensions ...obj) {
+		t.Helper()
+		dims := any(assertions.Match_ArrayEquals(toAnyObj(dimensions)))
+		if len(dimensions) == 0 {
+			dims = assertions.Match_Absent()
+		}
+		check(t, namespace+" "+metric, func() {
+			s.assert.HasResourceProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{
+				"Namespace": namespace, "MetricName": metric, "Statistic": "Sum", "Period": 300,
+				"Threshold": 1, "EvaluationPeriods": 1, "ComparisonOperator": "GreaterThanOrEqualToThreshold",
+				"TreatMissingData": "notBreaching", "AlarmActions": assertions.Match_Absent(),
+				"Dimensions": dims,
+			})
+		})
+	}
+	wantAlarm("AWS/States", "ExecutionsFailed", obj{"Name": "StateMachineArn", "Value": ref(s.onlyResource(t, "AWS::StepFunctions::StateMachine"))})
+	wantAlarm(namespace, construct.IgnoredTasksMetric)
+	for _, name := range []string{construct.Claim, construct.Complete, construct.Fail, construct.ListPending, construct.ExampleWorker} {
+		for _, m := range []string{"Errors", "Throttles"} {
+			wantAlarm("AWS/Lambda", m, obj{"Name": "FunctionName", "Value": ref(fns[name])})
+		}
+	}
+	for _, m := range []string{"ReadThrottleEvents", "WriteThrottleEvents"} {
+		wantAlarm("AWS/DynamoDB", m, obj{"Name": "TableName", "Value": table})
+		wantAlarm("AWS/DynamoDB", m, obj{"Name": "GlobalSecondaryIndexName", "Value": tracker.IndexName}, obj{"Name": "TableName", "Value": table})
+	}
+	if n := len(s.resources("AWS::CloudWatch::Alarm")); n != 16 {
+		t.Errorf("%d alarms, want 16:\n\t%s", n, strings.Join(s.alarmed(), "\n\t"))
+	}
+	check(t, "ignored tasks are counted from the fail function's log", func() {
+		s.assert.HasResourceProperties(jsii.String("AWS::Logs::MetricFilter"), obj{
+			"LogGroupName":          ref(fromJSON[struct{ LogGroup obj }](props(s.resource(t, fns[construct.Fail]))["LoggingConfig"]).LogGroup["Ref"].(string)),
+			"FilterPattern":         `{ ($.msg = "failed") && ($.status = "ignored") }`,
+			"MetricTransformations": []any{obj{"MetricName": construct.IgnoredTasksMetric, "MetricNamespace": namespace, "MetricValue": "1"}},
+		})
+	})
+	dashboard := toJSON(props(s.resource(t, s.onlyResource(t, "AWS::CloudWatch::Dashboard")))["DashboardBody"])
+	for _, m := range []string{"ExecutionsFailed", construct.IgnoredTasksMetric, "Errors", "Throttles", "ReadThrottleEvents", "WriteThrottleEvents", `\"type\":\"alarm\"`} {
+		if !strings.Contains(dashboard, m) {
+			t.Errorf("the dashboard does not show %s", m)
+		}
+	}
+}
+
+func toAnyObj(os []obj) *[]any {
+	out := make([]any, len(os))
+	for i, o := range os {
+		out[i] = o
+	}
+	return &out
+}
+
+func TestAlarmsNotifyTheTopic(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:tracker-alarms"
+	_, s := synth(t, construct.Props{}, func(scope awscdk.Stack, p *construct.Props) {
+		p.AlarmTopic = awssns.Topic_FromTopicArn(scope, jsii.String("Alarms"), jsii.String(topic))
+	})
+	check(t, "every alarm notifies the topic", func() {
+		s.assert.AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{"AlarmActions": []any{topic}, "OKActions": []any{topic}})
+	})
+}
+
+func TestAlarmsTurnOff(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		alarms    construct.Alarms
+		n         int
+		dashboard int
+	}{
+		{"all", construct.Alarms{Disabled: true}, 0, 0},
+		{"failed executions", construct.Alarms{NoFailedExecutions: true}, 15, 1},
+		{"ignored tasks", construct.Alarms{NoIgnoredTasks: true}, 15, 1},
+		{"function errors", construct.Alarms{NoFunctionErrors: true}, 11, 1},
+		{"function throttles", construct.Alarms{NoFunctionThrottles: true}, 11, 1},
+		{"table throttles", construct.Alarms{NoTableThrottles: true}, 12, 1},
+		{"every one", construct.Alarms{NoFailedExecutions: true, NoIgnoredTasks: true, NoFunctionErrors: true, NoFunctionThrottles: true, NoTableThrottles: true}, 0, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tr, s := synth(t, construct.Props{Alarms: c.alarms})
+			if n := len(s.resources("AWS::CloudWatch::Alarm")); n != c.n || len(tr.Alarms) != c.n {
+				t.Errorf("%d alarms (Tracker.Alarms: %d), want %d:\n\t%s", n, len(tr.Alarms), c.n, strings.Join(s.alarmed(), "\n\t"))
+			}
+			check(t, "dashboard", func() { s.assert.ResourceCountIs(jsii.String("AWS::CloudWatch::Dashboard"), jsii.Number(c.dashboard)) })
+		})
+	}
+}
+
+func TestReservedConcurrency(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		reserved construct.ReservedConcurrency
+		want     map[string]any // per function; nil for none
+	}{
+		{"none by default", construct.ReservedConcurrency{}, map[string]any{}},
+		{"steps and list-pending", construct.ReservedConcurrency{Steps: 50, ListPending: 2},
+			map[string]any{construct.Claim: 50.0, construct.Complete: 50.0, construct.Fail: 50.0, construct.ListPending: 2.0}},
+		{"steps only", construct.ReservedConcurrency{Steps: 20},
+			map[string]any{construct.Claim: 20.0, construct.Complete: 20.0, construct.Fail: 20.0}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, s := synth(t, construct.Props{ReservedConcurrency: c.reserved, Alarms: construct.Alarms{Disabled: true}})
+			for name, id := range s.trackerFunctionIDs(t) {
+				if got := props(s.resource(t, id))["ReservedConcurrentExecutions"]; got != c.want[name] {
+					t.Errorf("%s: ReservedConcurrentExecutions %v, want %v", name, got, c.want[name])
+				}
+			}
+		})
+	}
+}
+
+func TestTenantPrefixes(t *testing.T) {
+	_, s := synth(t, construct.Props{TenantPrefixes: []string{"team-a-", "shared-"}, Alarms: construct.Alarms{Disabled: true}})
+	want := obj{"ForAllValues:StringLike": obj{"dynamodb:LeadingKeys": []any{"team-a-*", "shared-*"}}}
+	seen := 0
+	for _, p := range s.resources("AWS::IAM::Policy") {
+		for _, st := range props(p)["PolicyDocument"].(obj)["Statement"].([]any) {
+			st := st.(obj)
+			if !strings.HasPrefix(fmt.Sprint(list(st["Action"])[0]), "dynamodb:") {
+				continue
+			}
+			seen++
+			if !sameJSON(st["Condition"], want) {
+				t.Errorf("%v: condition %s, want %s", st["Action"], toJSON(st["Condition"]), toJSON(want))
+			}
+		}
+	}
+	// claim, complete, fail and list-pending.
+	if seen != 4 {
+		t.Errorf("%d DynamoDB statements, want 4", seen)
+	}
+}
+
+func TestStackAlarmTopic(t *testing.T) {
+	const topic = "arn:aws:sns:eu-west-1:123456789012:alarms"
+	stack, err := NewStack(awscdk.NewApp(nil), "WithTopic", &StackProps{AlarmTopicArn: topic, Tracker: construct.Props{
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "every alarm notifies the topic", func() {
+		assertions.Template_FromStack(stack, nil).AllResourcesProperties(jsii.String("AWS::CloudWatch::Alarm"), obj{"AlarmActions": []any{topic}})
 	})
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
@@ -27,6 +28,9 @@ type StackProps struct {
 	awscdk.StackProps
 	// Tracker configures the tracker the stack deploys.
 	Tracker construct.Props
+	// AlarmTopicArn is an SNS topic every alarm notifies, imported as Tracker.AlarmTopic; ""
+	// leaves Tracker.AlarmTopic as it is.
+	AlarmTopicArn string
 }
 
 // NewStack adds the stack to scope: one tracker and the outputs an operator needs (the table
@@ -34,10 +38,14 @@ type StackProps struct {
 func NewStack(scope constructs.Construct, id string, props *StackProps) (awscdk.Stack, error) {
 	sp := props.StackProps
 	if sp.Description == nil {
-		sp.Description = jsii.String("dynamodb-tracker: task table, tracker functions, state machine and sweep schedule")
+		sp.Description = jsii.String("dynamodb-tracker: task table, tracker functions, state machine, sweep schedule and alarms")
 	}
 	stack := awscdk.NewStack(scope, jsii.String(id), &sp)
-	t, err := construct.New(stack, "Tracker", &props.Tracker)
+	tp := props.Tracker
+	if props.AlarmTopicArn != "" {
+		tp.AlarmTopic = awssns.Topic_FromTopicArn(stack, jsii.String("AlarmTopic"), jsii.String(props.AlarmTopicArn))
+	}
+	t, err := construct.New(stack, "Tracker", &tp)
 	if err != nil {
 		return nil, err
 	}

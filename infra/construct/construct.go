@@ -1,9 +1,11 @@
-// Package construct is dynamodb-tracker as a reusable CDK construct: the task table, the claim,
-// complete, fail and list-pending functions, a worker, the state machine that runs a job's tasks
-// through them, and a schedule of catch-up sweeps.
+// Package construct is dynamodb-tracker as a reusable CDK construct: the task table (or an
+// existing one), the claim, complete, fail and list-pending functions, a worker, the state
+// machine that runs a job's tasks through them, a schedule of catch-up sweeps, and CloudWatch
+// alarms with a dashboard.
 //
-// The table has exactly the layout tracker.CreateTable makes (it is built from
-// tracker.TableDefinition), and each function may make only the DynamoDB calls it makes.
+// A table the construct creates has exactly the layout tracker.CreateTable makes (it is built
+// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, and
+// with Props.TenantPrefixes only on the keys of its tenants' jobs.
 package construct
 
 import (
@@ -13,15 +15,19 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
@@ -105,20 +111,47 @@ type Props struct {
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
 	// means DefaultLogRetention.
 	LogRetention awslogs.RetentionDays
+	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
+	// prefixes: each DynamoDB statement of their roles has the condition that every leading
+	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
+	// <prefix>*, so one team's functions cannot claim, finish or list another team's tasks.
+	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". None
+	// means every job.
+	TenantPrefixes []string
+	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
+	// value reserves none.
+	ReservedConcurrency ReservedConcurrency
+	// Alarms turns off alarms; by default all are on, with a dashboard of their metrics.
+	Alarms Alarms
+	// AlarmTopic, when set, is notified by every alarm when it fires and when it is OK
+	// again; nil: the alarms notify no one (the console and the dashboard show them).
+	AlarmTopic awssns.ITopic
 	// Disposable marks a development deployment: the table has no deletion protection and
 	// is destroyed with the stack, like the log groups. By default the table is protected and
 	// retained, and so are the log groups.
 	Disposable bool
 }
 
-// TableOptions configures the task table.
+// TableOptions configures the task table: a new one, or with Existing a table the stack
+// does not own.
 type TableOptions struct {
-	// Name is the table name; "" lets CloudFormation choose one.
+	// Name is the new table's name; "" lets CloudFormation choose one.
 	Name string
-	// TTLAttribute turns on DynamoDB's time to live on this attribute: a task whose
-	// attribute holds an epoch time (seconds, a number) in the past is deleted. Nothing in
-	// the tracker writes it; set it on finished tasks to expire them. "" leaves TTL off.
+	// TTLAttribute turns on DynamoDB's time to live on this attribute of the new table: a
+	// task whose attribute holds an epoch time (seconds, a number) in the past is deleted.
+	// Nothing in the tracker writes it; set it on finished tasks to expire them. "" leaves
+	// TTL off.
 	TTLAttribute string
+	// Existing is a task table made outside the stack, by name or by ARN (arn:...): no table
+	// is created, and the functions get the same grants on it and on its
+	// status_and_task_id-index. It must have the layout of tracker.TableDefinition; Name and
+	// TTLAttribute must then be empty. "" creates the table.
+	Existing string
+	// SeedIndex states that Existing's status_and_task_id-index is still the one the seed
+	// created (hash key value only, KEYS_ONLY), which the functions cannot page or read
+	// leases from. The index shape cannot be read at synthesis, so it is stated here; New
+	// then refuses, asking for `trackerctl upgrade-table` first.
+	SeedIndex bool
 }
 
 // Settings are the tracker settings, passed to every function as its environment
@@ -174,11 +207,24 @@ type Schedule struct {
 	Disabled bool
 }
 
+// ReservedConcurrency is the concurrency reserved for each group of the tracker's functions:
+// it is kept for them in the account's pool, and it is also their ceiling, so a busy job
+// cannot starve other functions of the account, nor they it. A throttled step is retried by
+// the state machine (and raises the Throttles alarm). Lambda keeps 100 of the account's
+// concurrency unreserved; what is left bounds the sum of all reservations.
+type ReservedConcurrency struct {
+	// Steps is reserved for each of claim, complete and fail, which every task calls; 0
+	// reserves none.
+	Steps int
+	// ListPending is reserved for list-pending, called once per page; 0 reserves none.
+	ListPending int
+}
+
 // Tracker is a deployed dynamodb-tracker.
 type Tracker struct {
 	constructs.Construct
-	// Table is the task table.
-	Table awsdynamodb.Table
+	// Table is the task table: the one the construct created, or TableOptions.Existing.
+	Table awsdynamodb.ITable
 	// Claim, Complete, Fail and ListPending are the tracker's functions.
 	Claim, Complete, Fail, ListPending awslambda.Function
 	// Worker is the function run on each claimed task: Props.Worker or the example worker.
@@ -189,6 +235,12 @@ type Tracker struct {
 	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job or
 	// is disabled.
 	Sweep awsevents.Rule
+	// Alarms are the alarms Props.Alarms leaves on.
+	Alarms []awscloudwatch.Alarm
+	// Dashboard shows the alarms and their metrics; nil with Alarms.Disabled.
+	Dashboard awscloudwatch.Dashboard
+
+	logs map[string]awslogs.LogGroup // each function's log group, by name
 }
 
 // function is how one Lambda function is deployed. The binaries are small Go programs that
@@ -199,6 +251,8 @@ type function struct {
 	name, id, description string
 	memoryMB              int
 	timeout               time.Duration
+	// reserved picks the function's reserved concurrency from the props; nil for none.
+	reserved func(*ReservedConcurrency) int
 }
 
 var (
@@ -207,19 +261,21 @@ var (
 		// claim, complete and fail each make one conditional UpdateItem (tens of
 		// milliseconds). Ten seconds leaves room for a cold start and the SDK's own
 		// retries; beyond that the state machine retries the step with backoff.
-		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second},
-		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second},
-		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second},
+		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second, steps},
+		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second, steps},
+		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second, steps},
 		// list-pending reads one page of task ids and counts the job's tasks per status
 		// with COUNT queries, whose number of pages grows with the job (about one per
 		// few thousand tasks): a minute covers jobs of millions of tasks.
-		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute},
+		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute,
+			func(r *ReservedConcurrency) int { return r.ListPending }},
 	}
 	// exampleWorker makes no AWS call and only sleeps as long as its task data asks: the
 	// minimum memory, and by default a minute (Props.WorkerTimeout sets it), plenty for
 	// demos and well inside the default 15-minute lease (New checks that it is inside the
 	// lease).
-	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute}
+	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute, nil}
+	steps         = func(r *ReservedConcurrency) int { return r.Steps }
 )
 
 // New adds a Tracker to scope. It checks props first (settings, the definition file, the
@@ -255,8 +311,10 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 		}
 	}
 
-	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id))}
-	if c.Table, err = c.newTable(p); err != nil {
+	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id)), logs: map[string]awslogs.LogGroup{}}
+	if p.Table.Existing != "" {
+		c.Table = c.importTable(p)
+	} else if c.Table, err = c.newTable(p); err != nil {
 		return nil, err
 	}
 	env := environment(p, c.Table)
@@ -269,11 +327,12 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if c.Worker == nil {
 		c.Worker = fns[ExampleWorker]
 	}
-	c.grantTableAccess()
+	c.grantTableAccess(p.TenantPrefixes)
 	c.StateMachine = c.newStateMachine(p, string(asl))
 	if !p.Schedule.Disabled && len(p.Schedule.JobIDs) > 0 {
 		c.Sweep = c.newSweep(p)
 	}
+	c.newMonitoring(p)
 	return c, nil
 }
 
@@ -347,6 +406,25 @@ func (p *Props) withDefaults() (*Props, error) {
 			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q: %w", job, err))
 		}
 	}
+	errs = append(errs, q.Table.check()...)
+	for _, prefix := range q.TenantPrefixes {
+		switch err := tracker.ValidateJob(prefix); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
+		case strings.ContainsAny(prefix, "*?"):
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
+		}
+	}
+	if len(q.TenantPrefixes) > 0 {
+		for _, job := range q.Schedule.JobIDs {
+			if !slices.ContainsFunc(q.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
+				errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, q.TenantPrefixes))
+			}
+		}
+	}
+	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
+		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
+	}
 	if q.LogRetention == "" {
 		q.LogRetention = DefaultLogRetention
 	}
@@ -389,6 +467,38 @@ func (r *RunOptions) withDefaults() []error {
 		r.Backoff = DefaultBackoff
 	}
 	return errs
+}
+
+// check returns why t is wrong.
+func (t *TableOptions) check() []error {
+	var errs []error
+	switch {
+	case t.SeedIndex:
+		errs = append(errs, fmt.Errorf("Table.SeedIndex: the seed's %s (hash key %s only, KEYS_ONLY) cannot serve the functions: "+
+			"run `trackerctl upgrade-table` on the table first, then deploy without SeedIndex", tracker.IndexName, tracker.StatusAttribute))
+	case t.Existing == "":
+	case t.Name != "" || t.TTLAttribute != "":
+		errs = append(errs, errors.New("Table.Name and Table.TTLAttribute configure a new table: with Table.Existing they must be empty"))
+	case strings.HasPrefix(t.Existing, "arn:"):
+		// arn:partition:dynamodb:region:account:table/name
+		parts := strings.SplitN(t.Existing, ":", 6)
+		name, ok := strings.CutPrefix(parts[len(parts)-1], "table/")
+		if len(parts) != 6 || parts[2] != "dynamodb" || !ok || name == "" || strings.Contains(name, "/") {
+			errs = append(errs, fmt.Errorf("Table.Existing %q is not the ARN of a DynamoDB table (arn:aws:dynamodb:region:account:table/name)", t.Existing))
+		}
+	}
+	return errs
+}
+
+// importTable refers to Table.Existing, declaring its index so that the grants name it.
+func (c *Tracker) importTable(p *Props) awsdynamodb.ITable {
+	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName)}
+	if strings.HasPrefix(p.Table.Existing, "arn:") {
+		attrs.TableArn = jsii.String(p.Table.Existing)
+	} else {
+		attrs.TableName = jsii.String(p.Table.Existing)
+	}
+	return awsdynamodb.Table_FromTableAttributes(c.Construct, jsii.String("Table"), attrs)
 }
 
 func (p *Props) removalPolicy() awscdk.RemovalPolicy {
@@ -466,7 +576,7 @@ func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
 
 // environment is every function's environment (docs/design.md), defaults written out so a
 // reader of the console sees the settings in force.
-func environment(p *Props, table awsdynamodb.Table) *map[string]*string {
+func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
 	seconds := func(d time.Duration) *string { return jsii.String(strconv.Itoa(int(d / time.Second))) }
 	return &map[string]*string{
 		"TRACKER_TABLE":                  table.TableName(),
@@ -495,19 +605,25 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 		Description: jsii.String("Runs the " + f.name + " function"),
 	})
 	logs.GrantWrite(role)
+	c.logs[f.name] = logs
+	var reserved *float64
+	if f.reserved != nil && f.reserved(&p.ReservedConcurrency) > 0 {
+		reserved = jsii.Number(f.reserved(&p.ReservedConcurrency))
+	}
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
-		Description:   jsii.String(f.description),
-		Code:          awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
-		Handler:       jsii.String("bootstrap"),
-		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
-		Architecture:  awslambda.Architecture_ARM_64(),
-		MemorySize:    jsii.Number(f.memoryMB),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
-		Environment:   env,
-		Tracing:       awslambda.Tracing_ACTIVE,
-		LoggingFormat: awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
-		LogGroup:      logs,
-		Role:          role,
+		ReservedConcurrentExecutions: reserved,
+		Description:                  jsii.String(f.description),
+		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Handler:                      jsii.String("bootstrap"),
+		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:                 awslambda.Architecture_ARM_64(),
+		MemorySize:                   jsii.Number(f.memoryMB),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
+		Environment:                  env,
+		Tracing:                      awslambda.Tracing_ACTIVE,
+		LoggingFormat:                awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
+		LogGroup:                     logs,
+		Role:                         role,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
@@ -519,8 +635,17 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 
 // grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
 // index it calls them on, and nothing else (no Scan, no reads of whole items, no table
-// administration). The worker gets none: it sees tasks only through the state machine.
-func (c *Tracker) grantTableAccess() {
+// administration), on the keys of tenants' jobs only when tenants are given. The worker gets
+// none: it sees tasks only through the state machine.
+func (c *Tracker) grantTableAccess(tenants []string) {
+	var conditions *map[string]any
+	if len(tenants) > 0 {
+		keys := make([]string, len(tenants))
+		for i, prefix := range tenants {
+			keys[i] = prefix + "*"
+		}
+		conditions = &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
+	}
 	tableArn := c.Table.TableArn()
 	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
 	for _, g := range []struct {
@@ -537,8 +662,9 @@ func (c *Tracker) grantTableAccess() {
 		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
 	} {
 		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings(g.actions...),
-			Resources: &g.resources,
+			Actions:    jsii.Strings(g.actions...),
+			Resources:  &g.resources,
+			Conditions: conditions,
 		}))
 	}
 }
@@ -630,12 +756,27 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		Id: jsii.String("AwsSolutions-IAM5"),
 		Reason: jsii.String("Executions are named at run time (Distributed Map children, continue-as-new, one per job of a sweep): " +
 			"DescribeExecution and StopExecution apply to any execution of this state machine, and of no other."),
-		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:%s:*", *name)},
+		AppliesTo: &[]any{fmt.Sprintf("Resource::arn:<AWS::Partition>:states:%s:%s:execution:%s:*", nagValue(stack.Region(), "AWS::Region"), nagValue(stack.Account(), "AWS::AccountId"), *name)},
 	}}, jsii.Bool(true))
 	return sm
 }
 
-// newSweep starts a catch-up execution for the configured jobs, or every job, on a fixed rate.
+// nagValue is v as cdk-nag spells it in a finding: the value of a stack with an environment,
+// or the pseudo parameter of an environment-agnostic one (<AWS::Region>).
+func nagValue(v *string, pseudo string) string {
+	if *awscdk.Token_IsUnresolved(v) {
+		return "<" + pseudo + ">"
+	}
+	return *v
+}
+
+// newSweep starts a catch-up execution for the configured jobs on a fixed rate.
+//
+// EventBridge assumes a role of the sweep's own that trusts it only on behalf of this rule in
+// this account (aws:SourceArn, aws:SourceAccount: no confused deputy). The rule has a name of
+// its own, from the construct's path, so that the trust policy can name the rule's ARN without
+// referring to the rule, which itself refers to the role. An execution EventBridge could not
+// start after its retries goes to a dead-letter queue, kept 14 days, instead of being lost.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
 	input := map[string]any{"job_ids": p.Schedule.JobIDs}
 	description := "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
@@ -643,13 +784,41 @@ func (c *Tracker) newSweep(p *Props) awsevents.Rule {
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
 	maxAge := min(max(p.Schedule.Rate, time.Minute), 24*time.Hour)
+	stack := awscdk.Stack_Of(c.Construct)
+	name := awscdk.Names_UniqueResourceName(c.Construct, &awscdk.UniqueResourceNameOptions{
+		MaxLength: jsii.Number(64), Separator: jsii.String("-"), AllowedSpecialCharacters: jsii.String("-_."),
+	})
+	ruleArn := stack.FormatArn(&awscdk.ArnComponents{
+		Service: jsii.String("events"), Resource: jsii.String("rule"), ResourceName: name,
+		ArnFormat: awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+	})
+	role := awsiam.NewRole(c.Construct, jsii.String("SweepRole"), &awsiam.RoleProps{
+		AssumedBy: awsiam.NewServicePrincipal(jsii.String("events.amazonaws.com"), &awsiam.ServicePrincipalOpts{
+			Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceArn": ruleArn, "aws:SourceAccount": stack.Account()}},
+		}),
+		Description: jsii.String("Starts the catch-up sweeps of rule " + *name),
+	})
+	deadLetters := awssqs.NewQueue(c.Construct, jsii.String("SweepDeadLetters"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		RemovalPolicy:   p.removalPolicy(),
+	})
+	cdknag.NagSuppressions_AddResourceSuppressions(deadLetters, &[]*cdknag.NagPackSuppression{{
+		Id: jsii.String("AwsSolutions-SQS3"),
+		Reason: jsii.String("This queue is itself the dead-letter queue of the sweep rule's target (EventBridge's DeadLetterConfig, " +
+			"which the rule rather than an SQS redrive policy names, so the check cannot see it); nothing consumes it to fail again."),
+	}}, jsii.Bool(false))
 	return awsevents.NewRule(c.Construct, jsii.String("Sweep"), &awsevents.RuleProps{
+		RuleName:    name,
 		Description: jsii.String(description),
 		Schedule:    awsevents.Schedule_Rate(rate),
 		Targets: &[]awsevents.IRuleTarget{awseventstargets.NewSfnStateMachine(c.StateMachine, &awseventstargets.SfnStateMachineProps{
-			Input:         awsevents.RuleTargetInput_FromObject(input),
-			MaxEventAge:   awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
-			RetryAttempts: jsii.Number(3),
+			Input:           awsevents.RuleTargetInput_FromObject(input),
+			MaxEventAge:     awscdk.Duration_Seconds(jsii.Number(maxAge.Seconds())),
+			RetryAttempts:   jsii.Number(3),
+			Role:            role,
+			DeadLetterQueue: deadLetters,
 		})},
 	})
 }
