@@ -194,12 +194,12 @@ type RunOptions struct {
 }
 
 // Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
-// with the input {"job_ids": [...]} starts one execution per job that runs its pending tasks
-// (todo, failed and due, or with an expired lease), so tasks that a lost execution left behind
-// are picked up again.
+// with the input {"all_jobs": true} (or {"job_ids": [...]}) starts one execution per job with
+// pending tasks (todo, failed and due, or with an expired lease), so tasks that a lost
+// execution left behind are picked up again. Every job is found through the job registry the
+// tracker keeps in the table, so a new job is swept with no redeploy.
 type Schedule struct {
-	// JobIDs are the jobs each sweep runs; none means no schedule (sweeping every job needs a
-	// registry of jobs the table does not keep yet).
+	// JobIDs, when set, limits the sweeps to these jobs; none means every registered job.
 	JobIDs []string
 	// Rate is the time between sweeps, in whole minutes; 0 means DefaultSweepRate.
 	Rate time.Duration
@@ -232,8 +232,7 @@ type Tracker struct {
 	// StateMachine runs a job's tasks: claim, work, then complete or fail each. It is a
 	// STANDARD state machine named after the construct's path (stack name, path, hash).
 	StateMachine awsstepfunctions.StateMachine
-	// Sweep is the schedule of catch-up executions; nil when Props.Schedule names no job or
-	// is disabled.
+	// Sweep is the schedule of catch-up executions; nil when Props.Schedule.Disabled.
 	Sweep awsevents.Rule
 	// Alarms are the alarms Props.Alarms leaves on.
 	Alarms []awscloudwatch.Alarm
@@ -329,7 +328,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	}
 	c.grantTableAccess(p.TenantPrefixes)
 	c.StateMachine = c.newStateMachine(p, string(asl))
-	if !p.Schedule.Disabled && len(p.Schedule.JobIDs) > 0 {
+	if !p.Schedule.Disabled {
 		c.Sweep = c.newSweep(p)
 	}
 	c.newMonitoring(p)
@@ -658,8 +657,11 @@ func (c *Tracker) grantTableAccess(tenants []string) {
 		{c.Claim, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
 		{c.Complete, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
 		{c.Fail, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		// Item queries and Select COUNT queries, all on the index.
+		// Item queries and Select COUNT queries, all on the index; reads of the tasks a run
+		// names (GetItem), the run's mark in the job registry (UpdateItem), and the one look
+		// at the index's shape a Tracker makes before its first query (DescribeTable).
 		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
+		{c.ListPending, []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}, []*string{tableArn}},
 	} {
 		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:    jsii.Strings(g.actions...),
@@ -778,8 +780,11 @@ func nagValue(v *string, pseudo string) string {
 // referring to the rule, which itself refers to the role. An execution EventBridge could not
 // start after its retries goes to a dead-letter queue, kept 14 days, instead of being lost.
 func (c *Tracker) newSweep(p *Props) awsevents.Rule {
-	input := map[string]any{"job_ids": p.Schedule.JobIDs}
-	description := "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
+	input, description := map[string]any{"all_jobs": true}, "dynamodb-tracker: catch-up sweep of every registered job with pending tasks"
+	if len(p.Schedule.JobIDs) > 0 {
+		input = map[string]any{"job_ids": p.Schedule.JobIDs}
+		description = "dynamodb-tracker: catch-up sweep of the pending tasks of the configured jobs"
+	}
 	rate := awscdk.Duration_Minutes(jsii.Number(p.Schedule.Rate.Minutes()))
 	// A sweep that could not start before the next one is due is superseded by it; EventBridge
 	// accepts 1 minute to 24 hours.
