@@ -689,7 +689,7 @@ func TestSweepSchedule(t *testing.T) {
 		}
 		// EventBridge may assume the role only for this rule, of this account.
 		name, _ := rule["Name"].(string)
-		if !regexp.MustCompile(`^`+c.stack+`-Tracker-[0-9A-F]{8}$`).MatchString(name) {
+		if !regexp.MustCompile(`^` + c.stack + `-Tracker-[0-9A-F]{8}$`).MatchString(name) {
 			t.Errorf("%s: rule name %q, want one of its own from the construct's path", c.stack, name)
 		}
 		ruleArn := obj{"Fn::Join": []any{"", []any{
