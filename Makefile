@@ -44,6 +44,7 @@ test: deps build check
 ## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
 
 clean:

@@ -159,9 +159,11 @@ func TestHeartbeat(t *testing.T) {
 
 	t.Run("keeps a long task's lease alive", func(t *testing.T) {
 		t.Parallel()
-		tr := newTracker(t, tracker.Config{LeaseDuration: 300 * time.Millisecond, ClockSkew: -1}, 1)
-		p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Heartbeat: 50 * time.Millisecond, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
-			deadline := time.Now().Add(time.Second) // over three lease durations
+		// A lease of 1.5 s renewed every 100 ms leaves 1.4 s for a renewal to get through on a
+		// loaded machine; the work lasts over two leases.
+		tr := newTracker(t, tracker.Config{LeaseDuration: 1500 * time.Millisecond, ClockSkew: -1}, 1)
+		p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Heartbeat: 100 * time.Millisecond, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			deadline := time.Now().Add(3500 * time.Millisecond)
 			for time.Now().Before(deadline) {
 				if _, err := tr.Claim(ctx, job, task.TaskID, "thief"); !errors.Is(err, tracker.ErrTaskLocked) {
 					return nil, fmt.Errorf("a claim while the heartbeat runs: %v", err)
@@ -169,7 +171,7 @@ func TestHeartbeat(t *testing.T) {
 				if err := ctx.Err(); err != nil {
 					return nil, err
 				}
-				time.Sleep(20 * time.Millisecond) // the work itself, not synchronisation
+				time.Sleep(50 * time.Millisecond) // the work itself, not synchronisation
 			}
 			return nil, nil
 		}}
