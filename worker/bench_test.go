@@ -22,11 +22,19 @@ import (
 // over a job of 10,000 tasks, and, in the same run and table, a bare loop of two UpdateItem
 // calls per task with as many goroutines: the least a claim and a completion cost. It reports
 // refused claims and DynamoDB calls per task (listing included), and the pools' tasks/s as a
-// ratio to the bare loop's.
+// ratio to the bare loop's; with failEvery, every failEvery-th task fails once, and each
+// retry must come after the task's backoff.
 //
 //	scripts/with-dynamodb.sh go test -run '^$' -bench Pools -benchtime 1x ./worker
 func BenchmarkPools(b *testing.B) {
+	b.Run("all succeed", func(b *testing.B) { benchPools(b, 0) })
+	// Every 10th task fails once: its retry must wait out its backoff.
+	b.Run("10% fail once", func(b *testing.B) { benchPools(b, 10) })
+}
+
+func benchPools(b *testing.B, failEvery int) {
 	const pools, workers, n = 4, 16, 10000
+	const backoff = 200 * time.Millisecond
 	ctx := context.Background()
 	counter := &dynamotest.Counter{}
 	for range b.N {
@@ -75,14 +83,34 @@ func BenchmarkPools(b *testing.B) {
 		counter.Reset()
 		b.StartTimer()
 		var stats [pools]worker.Stats
+		var mu sync.Mutex
+		failedAt := map[string]time.Time{}
+		early := 0
 		start = time.Now()
 		for i := range pools {
-			tr, err := tracker.New(dynamotest.Client(b, counter.Option()), tracker.Config{Table: table})
+			tr, err := tracker.New(dynamotest.Client(b, counter.Option()), tracker.Config{Table: table, Backoff: backoff})
 			if err != nil {
 				b.Fatal(err)
 			}
 			p := &worker.Pool{Tracker: tr, Job: job, Workers: workers, Owner: fmt.Sprintf("pool-%d", i),
-				Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+				Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+					var k int
+					fmt.Sscanf(task.TaskID, "t-%d", &k)
+					if failEvery == 0 || k%failEvery != 0 {
+						return nil, nil
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					at, failed := failedAt[task.TaskID]
+					if !failed {
+						failedAt[task.TaskID] = time.Now()
+						return nil, fmt.Errorf("fails once")
+					}
+					if time.Since(at) < backoff {
+						early++
+					}
+					return nil, nil
+				}}
 			wg.Go(func() {
 				st, err := p.Run(ctx)
 				if err != nil {
@@ -102,6 +130,9 @@ func BenchmarkPools(b *testing.B) {
 		}
 		if succeeded != n {
 			b.Fatalf("%d tasks succeeded, want %d (stats %+v)", succeeded, n, stats)
+		}
+		if failEvery > 0 && (len(failedAt) != n/failEvery || early > 0) {
+			b.Fatalf("%d tasks failed once (want %d), %d retried before their backoff ran out", len(failedAt), n/failEvery, early)
 		}
 		b.ReportMetric(float64(refused)/n, "refused/task")
 		b.ReportMetric(float64(counter.Total())/n, "calls/task")
