@@ -89,9 +89,11 @@ func (w *Writer) Put(job string, m Metric, value float64) error {
 	return err
 }
 
-// Since returns the milliseconds elapsed since start on the writer's clock.
-func (w *Writer) Since(start time.Time) float64 {
-	return float64(w.now().Sub(start)) / float64(time.Millisecond)
+// Start returns a function that reports the milliseconds elapsed since Start, on the
+// writer's clock.
+func (w *Writer) Start() func() float64 {
+	start := w.now()
+	return func() float64 { return float64(w.now().Sub(start)) / float64(time.Millisecond) }
 }
 
 func (w *Writer) now() time.Time {

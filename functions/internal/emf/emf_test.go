@@ -61,8 +61,10 @@ func TestWriter(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("an empty namespace is the default:\n got %s\nwant %s", out.String(), want)
 	}
-	if got := w.Since(at.Add(-1500 * time.Microsecond)); got != 1.5 {
-		t.Errorf("Since = %v ms, want 1.5", got)
+	elapsed := w.Start()
+	at = at.Add(1500 * time.Microsecond)
+	if got := elapsed(); got != 1.5 {
+		t.Errorf("elapsed = %v ms, want 1.5", got)
 	}
 	var none *emf.Writer
 	if err := none.Put("j", emf.Metric{Name: "claimed", Unit: emf.Count}, 1); err != nil {
