@@ -4,7 +4,8 @@
 //
 // Event: contract.CompleteInput. Result: contract.TaskOutput. Errors: InvalidWorkerOutput
 // (the result is not a JSON object or null; nothing is written), InvalidInput, StaleLease,
-// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable.
+// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable. Metrics (EMF lines on
+// stdout, per job): succeeded, refused, duration.
 package main
 
 import (
@@ -35,14 +36,16 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.T
 		return nil, lambdafn.Fail(ctx, h.Log, "complete", lambdafn.Missing("lease"))
 	}
 	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	defer h.Time(ctx, in.Lease.JobID)()
 	if err := checkWorkerOutput(in.Result); err != nil {
 		log.WarnContext(ctx, "complete refused", "error_type", contract.ErrInvalidWorkerOutput, "error", err.Error())
 		return nil, err
 	}
 	task, err := h.Tracker.Complete(ctx, *in.Lease, in.Result)
 	if err != nil {
-		return nil, lambdafn.Fail(ctx, log, "complete", err)
+		return nil, h.Fail(ctx, log, "complete", in.Lease.JobID, err)
 	}
+	h.Count(ctx, task.JobID, lambdafn.Succeeded)
 	log.InfoContext(ctx, "completed", "attempts", task.Attempts, "owner", task.LockOwner)
 	return &contract.TaskOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,

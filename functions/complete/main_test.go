@@ -3,21 +3,26 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
-	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 func TestFixtures(t *testing.T) {
-	fntest.Run(t, "complete", func(tr *tracker.Tracker, log *slog.Logger) fntest.Handle {
-		h := handler{lambdafn.Deps{Tracker: tr, Log: log}}
+	// Every step of a job that got past decoding records its duration; a completion
+	// records succeeded, a refusal refused.
+	duration := fntest.Metric{Metric: lambdafn.Duration}
+	fntest.Run(t, "complete", func(deps lambdafn.Deps) fntest.Handle {
+		h := handler{deps}
 		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
+	}, map[string][]fntest.Metric{
+		"ok.json":             {{Metric: lambdafn.Succeeded, Value: 1}, duration},
+		"stale-lease.json":    {{Metric: lambdafn.Refused, Value: 1}, duration},
+		"invalid-result.json": {duration},
 	})
 }

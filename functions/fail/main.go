@@ -5,7 +5,8 @@
 // running. Replaying it with the same lease counts nothing twice.
 //
 // Event: contract.FailInput. Result: contract.FailOutput. Errors: InvalidInput, StaleLease,
-// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable.
+// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable. Metrics (EMF lines on
+// stdout, per job): failed or ignored, refused, duration (a release records only its duration).
 package main
 
 import (
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -39,10 +41,11 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.F
 		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("error"))
 	}
 	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	defer h.Time(ctx, in.Lease.JobID)()
 	if in.Release {
 		task, err := h.Tracker.Release(ctx, *in.Lease)
 		if err != nil {
-			return nil, lambdafn.Fail(ctx, log, "release", err)
+			return nil, h.Fail(ctx, log, "release", in.Lease.JobID, err)
 		}
 		log.InfoContext(ctx, "released", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
 		return &contract.FailOutput{JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
@@ -51,14 +54,24 @@ func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.F
 	failure := failureOf(*in.Error)
 	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)
 	if err != nil {
-		return nil, lambdafn.Fail(ctx, log, "fail", err)
+		return nil, h.Fail(ctx, log, "fail", in.Lease.JobID, err)
 	}
+	h.Count(ctx, task.JobID, outcome(task.Status))
 	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,
 		BackoffSeconds: int(h.Tracker.BackoffAfter(task.Retry) / time.Second), RetryAt: task.RetryAt,
 	}, nil
+}
+
+// outcome is the metric of a recorded failure: failed while the task will be retried,
+// ignored once it will not.
+func outcome(s tracker.Status) emf.Metric {
+	if s == tracker.Ignored {
+		return lambdafn.Ignored
+	}
+	return lambdafn.Failed
 }
 
 // failureOf turns a Step Functions error into the task's error record. When Cause is the JSON

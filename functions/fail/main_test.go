@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"log/slog"
 	"os"
 	"testing"
 
@@ -17,9 +16,17 @@ import (
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 func TestFixtures(t *testing.T) {
-	fntest.Run(t, "fail", func(tr *tracker.Tracker, log *slog.Logger) fntest.Handle {
-		h := handler{lambdafn.Deps{Tracker: tr, Log: log}}
+	// Every step of a job that got past decoding records its duration; a failure records
+	// failed or, on the last attempt, ignored, a refusal refused; a release only its duration.
+	duration := fntest.Metric{Metric: lambdafn.Duration}
+	fntest.Run(t, "fail", func(deps lambdafn.Deps) fntest.Handle {
+		h := handler{deps}
 		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
+	}, map[string][]fntest.Metric{
+		"ok.json":           {{Metric: lambdafn.Failed, Value: 1}, duration},
+		"last-attempt.json": {{Metric: lambdafn.Ignored, Value: 1}, duration},
+		"release.json":      {duration},
+		"stale-lease.json":  {{Metric: lambdafn.Refused, Value: 1}, duration},
 	})
 }
 

@@ -22,10 +22,10 @@ import (
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 func TestFixtures(t *testing.T) {
-	fntest.Run(t, "list-pending", func(tr *tracker.Tracker, log *slog.Logger) fntest.Handle {
-		h := handler{lambdafn.Deps{Tracker: tr, Log: log}}
+	fntest.Run(t, "list-pending", func(deps lambdafn.Deps) fntest.Handle {
+		h := handler{deps}
 		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
-	})
+	}, nil)
 }
 
 // TestPageStaysWithinItsBytes lists the largest page (1,000 tasks) of the longest ids

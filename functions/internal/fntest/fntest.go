@@ -16,6 +16,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/fixtures"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -24,10 +26,24 @@ import (
 // Handle is a handler under test, adapted to return its result as any.
 type Handle func(ctx context.Context, event json.RawMessage) (any, error)
 
-// Run invokes every fixture of function through the handler newHandler builds, each against a
-// freshly seeded table, and checks the result or the errorType. It also checks the handler's
-// log lines: JSON, each naming the job, and none carrying task data.
-func Run(t *testing.T, function string, newHandler func(tr *tracker.Tracker, log *slog.Logger) Handle) {
+// Metric is a metric line a fixture is expected to emit: its metric and value, for the
+// fixtures' job, stamped MetricsTime.
+type Metric struct {
+	Metric emf.Metric
+	Value  float64
+}
+
+// MetricsTime is the time on the metrics clock a handler under Run sees: it stands still, so
+// every duration is 0 and every line is exact.
+var MetricsTime = time.UnixMilli(1764633600000)
+
+// Run invokes every fixture of function through the handler newHandler builds from deps,
+// each against a freshly seeded table, and checks the result or the errorType. It also checks
+// the handler's log lines: JSON, each naming the job, and none carrying task data. And it
+// checks the metric lines, written apart from the logs: for each fixture exactly the lines of
+// metrics[fixture], in order, in namespace emf.DefaultNamespace (none for a fixture metrics
+// does not list; a nil map says the function emits none).
+func Run(t *testing.T, function string, newHandler func(deps lambdafn.Deps) Handle, metrics map[string][]Metric) {
 	t.Helper()
 	root := RepoRoot(t)
 	for _, c := range fixtures.For(function) {
@@ -46,8 +62,9 @@ func Run(t *testing.T, function string, newHandler func(tr *tracker.Tracker, log
 			if err != nil {
 				t.Fatal(err)
 			}
-			var logs bytes.Buffer
-			handle := newHandler(tr, slog.New(slog.NewJSONHandler(&logs, nil)))
+			var logs, lines bytes.Buffer
+			handle := newHandler(lambdafn.Deps{Tracker: tr, Log: slog.New(slog.NewJSONHandler(&logs, nil)),
+				Metrics: &emf.Writer{Out: &lines, Now: func() time.Time { return MetricsTime }}})
 			event, err := c.Read(root)
 			if err != nil {
 				t.Fatal(err)
@@ -68,7 +85,24 @@ func Run(t *testing.T, function string, newHandler func(tr *tracker.Tracker, log
 				}
 			}
 			checkLogs(t, logs.String())
+			checkMetrics(t, lines.String(), metrics[c.Event])
 		})
+	}
+}
+
+// checkMetrics compares the metric lines with the lines want encodes, exactly.
+func checkMetrics(t *testing.T, lines string, want []Metric) {
+	t.Helper()
+	var exp strings.Builder
+	for _, m := range want {
+		line, err := emf.Encode(MetricsTime, emf.DefaultNamespace, fixtures.Job, m.Metric, m.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp.Write(line)
+	}
+	if lines != exp.String() {
+		t.Errorf("metric lines:\n%s\nwant:\n%s", lines, exp.String())
 	}
 }
 

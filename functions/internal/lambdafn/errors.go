@@ -181,12 +181,23 @@ func Missing(field string) error {
 func Fail(ctx context.Context, log *slog.Logger, step string, err error) error {
 	name := ErrorName(err)
 	level := slog.LevelInfo
-	switch name {
-	case contract.ErrInvalidInput:
+	switch {
+	case name == contract.ErrInvalidInput:
 		level = slog.LevelWarn
-	case contract.ErrTrackerUnavailable, contract.ErrInternal:
+	case !IsRefusal(err):
 		level = slog.LevelError
 	}
 	log.Log(ctx, level, step+" refused", "error_type", name, "error", err.Error())
 	return Error(err)
+}
+
+// IsRefusal reports whether err is the tracker refusing a transition the task's state does
+// not allow (TaskLocked, TaskNotDue, StaleLease, ...): an expected outcome the state machine
+// branches on, not bad input, an unavailable table or a bug.
+func IsRefusal(err error) bool {
+	switch ErrorName(err) {
+	case contract.ErrInvalidInput, contract.ErrTrackerUnavailable, contract.ErrInternal:
+		return false
+	}
+	return true
 }

@@ -4,6 +4,7 @@
 package lambdafn
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/version"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -35,12 +37,16 @@ type Config struct {
 	BatchSize   int // TRACKER_BATCH_SIZE, contract.DefaultBatchSize by default
 	Concurrency int // TRACKER_CONCURRENCY, contract.DefaultConcurrency by default
 	WorkTimeout int // TRACKER_WORKER_TIMEOUT_SECONDS: the worker's timeout, 60 by default
+	// MetricsNamespace is TRACKER_METRICS_NAMESPACE: the CloudWatch namespace of the
+	// functions' metrics, emf.DefaultNamespace by default.
+	MetricsNamespace string
 }
 
 // ConfigFromEnv reads the configuration through getenv (os.Getenv in a main) and reports
 // the first missing or malformed variable.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
-	cfg := Config{Table: getenv("TRACKER_TABLE"), Codes: tracker.DefaultStatusCodes}
+	cfg := Config{Table: getenv("TRACKER_TABLE"), Codes: tracker.DefaultStatusCodes,
+		MetricsNamespace: cmp.Or(getenv("TRACKER_METRICS_NAMESPACE"), emf.DefaultNamespace)}
 	if cfg.Table == "" {
 		return cfg, fmt.Errorf("TRACKER_TABLE is not set")
 	}
@@ -130,6 +136,7 @@ func NewLogger(level slog.Level) *slog.Logger {
 type Deps struct {
 	Tracker *tracker.Tracker
 	Log     *slog.Logger
+	Metrics *emf.Writer // nil records nothing
 	Config  Config
 }
 
@@ -142,7 +149,8 @@ func Setup() Deps {
 		if tr, err = NewTracker(context.Background(), cfg); err == nil {
 			log := NewLogger(cfg.LogLevel)
 			log.Info("cold start", "version", version.Get())
-			return Deps{Tracker: tr, Log: log, Config: cfg}
+			metrics := &emf.Writer{Out: os.Stdout, Namespace: cfg.MetricsNamespace}
+			return Deps{Tracker: tr, Log: log, Metrics: metrics, Config: cfg}
 		}
 	}
 	NewLogger(slog.LevelInfo).Error("cold start failed", "error", err.Error())

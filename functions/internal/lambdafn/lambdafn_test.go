@@ -94,6 +94,12 @@ func TestConfigFromEnv(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.MetricsNamespace != "dynamodb-tracker" {
+		t.Errorf("metrics namespace = %q, want the default", cfg.MetricsNamespace)
+	}
+	if c, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t", "TRACKER_METRICS_NAMESPACE", "team/tracker")); err != nil || c.MetricsNamespace != "team/tracker" {
+		t.Errorf("TRACKER_METRICS_NAMESPACE: %q, %v", c.MetricsNamespace, err)
+	}
 	if cfg.Backoff != 2*time.Second || cfg.PageSize != 50 || cfg.BatchSize != 7 || cfg.Concurrency != 3 || cfg.WorkTimeout != 120 {
 		t.Errorf("run settings = %+v", cfg)
 	}
