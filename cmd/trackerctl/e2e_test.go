@@ -602,6 +602,13 @@ type taskJSON struct {
 		Error     string `json:"error"`
 		Traceback string `json:"traceback"`
 	} `json:"error"`
+	History []struct {
+		Attempt   int       `json:"attempt"`
+		Time      time.Time `json:"time"`
+		Holder    string    `json:"holder"`
+		Error     string    `json:"error"`
+		Traceback string    `json:"traceback"`
+	} `json:"history"`
 }
 
 var taskRequired = []string{"job_id", "task_id", "status", "code", "retry", "attempts", "create_time", "update_time", "lease"}
@@ -690,6 +697,53 @@ func TestShow(t *testing.T) {
 			runs = append(runs, c.run(t, "show", job, id).wantCode(t, exitOK))
 		}
 		f.golden(t, "show", runs...)
+	})
+	t.Run("text and JSON show the attempts of a task failed three times", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true) // its own clock: this test moves it
+		ctx := context.Background()
+		f.clock.Set(t0.Add(-time.Hour))
+		if _, err := f.tr.CreateTasks(ctx, job, []tracker.NewTask{{ID: "t-09"}}); err != nil {
+			t.Fatal(err)
+		}
+		failures := []struct {
+			ago    time.Duration
+			holder string
+			fail   tracker.Failure
+		}{
+			{30 * time.Minute, "exec-a", tracker.Failure{Error: "WorkerError: timeout after 30s",
+				Traceback: "Traceback (most recent call last):\n  File \"worker.py\", line 12, in handle\nTimeoutError: 30s\n"}},
+			{20 * time.Minute, "exec-b", tracker.Failure{Error: "WorkerError: \x1b[31mred\x1b[0m\nsecond line"}},
+			{10 * time.Minute, "exec-c", tracker.Failure{Error: "WorkerError: out of memory",
+				Traceback: "  File \"worker.py\", line 40\nMemoryError: \u202egnp.\n"}},
+		}
+		for _, fl := range failures {
+			f.clock.Set(t0.Add(-fl.ago))
+			l, err := f.tr.Claim(ctx, job, "t-09", fl.holder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.clock.Set(t0.Add(-fl.ago + time.Minute))
+			if _, err := f.tr.Fail(ctx, *l, fl.fail); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.clock.Set(t0)
+		c := f.cli()
+		f.golden(t, "show-history", c.run(t, "show", job, "t-09").wantCode(t, exitOK))
+		var got taskJSON
+		decodeStrict(t, c.run(t, "show", job, "t-09", "-o", "json").wantCode(t, exitOK).stdout, &got,
+			append(taskRequired, "data", "error", "history", "history[].attempt", "history[].time", "history[].holder", "history[].error", "history[].traceback")...)
+		if len(got.History) != 3 {
+			t.Fatalf("history = %+v, want 3 attempts", got.History)
+		}
+		for i, h := range got.History {
+			fl := failures[i]
+			if h.Attempt != i+1 || !h.Time.Equal(t0.Add(-fl.ago+time.Minute).Truncate(time.Microsecond)) ||
+				h.Holder != fl.holder || h.Error != fl.fail.Error || h.Traceback != fl.fail.Traceback {
+				t.Errorf("history[%d] = %+v, want attempt %d at %s by %s with %+v", i, h, i+1, t0.Add(-fl.ago+time.Minute), fl.holder, fl.fail)
+			}
+		}
 	})
 	t.Run("JSON follows the schema", func(t *testing.T) {
 		t.Parallel()

@@ -143,17 +143,24 @@ func (a *app) printExecution(w io.Writer, res *localResult) {
 		if i > 0 || first.Swept > 0 {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "execution %s: job %s, %s listed in %s, %s, %s\n\n", res.Status, j.JobID,
-			plural(j.Listed, "task"), plural(j.Pages, "page"), plural(j.Rounds, "round"), plural(j.Executions, "execution"))
-		counts := map[tracker.Status]int{}
-		for name, n := range j.Counts {
-			if s, err := tracker.ParseStatus(name); err == nil {
-				counts[s] += n
-			}
+		a.printJobSummary(w, res.Status, j)
+	}
+}
+
+// printJobSummary writes what one job's run did (its last execution's output): the tasks
+// listed, in how many pages, rounds and executions, the job's counts per status, and how
+// many tasks are still pending.
+func (a *app) printJobSummary(w io.Writer, status string, j contract.RunOutput) {
+	fmt.Fprintf(w, "execution %s: job %s, %s listed in %s, %s, %s\n\n", status, j.JobID,
+		plural(j.Listed, "task"), plural(j.Pages, "page"), plural(j.Rounds, "round"), plural(j.Executions, "execution"))
+	counts := map[tracker.Status]int{}
+	for name, n := range j.Counts {
+		if s, err := tracker.ParseStatus(name); err == nil {
+			counts[s] += n
 		}
-		a.printCounts(w, counts)
-		if left := counts[tracker.Todo] + counts[tracker.Failed] + counts[tracker.InProgress]; left > 0 {
-			fmt.Fprintf(w, "\n%s still pending or running: run again, or let the sweep pick them up\n", plural(left, "task"))
-		}
+	}
+	a.printCounts(w, counts)
+	if left := counts[tracker.Todo] + counts[tracker.Failed] + counts[tracker.InProgress]; left > 0 {
+		fmt.Fprintf(w, "\n%s still pending or running: run again, or let the sweep pick them up\n", plural(left, "task"))
 	}
 }

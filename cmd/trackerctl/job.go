@@ -70,6 +70,8 @@ type detailView struct {
 	taskView
 	Data  json.RawMessage    `json:"data"`
 	Error *tracker.TaskError `json:"error"`
+	// History is the task's recent failed attempts, oldest first; [] when none.
+	History []tracker.Attempt `json:"history"`
 }
 
 func (a *app) view(t *tracker.Task, lease time.Duration) taskView {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -200,8 +201,9 @@ func showCommand() *command {
 		args:    "JOB TASK",
 		summary: "show one task in full: data, error, traceback, lease, attempts, times",
 		help: `Show task TASK of JOB in full: its status, retry counter and attempts, its times, the lease
-a worker holds on it (owner and expiry), its last error and traceback, and its data
-pretty-printed.`,
+a worker holds on it (owner and expiry), its last error and traceback, the history of its
+failed attempts (the last 10: attempt, time, holder, error and the traceback's last line), and
+its data pretty-printed. JSON carries the history whole, as "history".`,
 		nArg: [2]int{2, 2},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job, id := args[0], args[1]
@@ -230,7 +232,12 @@ pretty-printed.`,
 func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	cfg := tr.Config()
 	if a.opts.json {
-		return printJSON(a.stdout, detailView{taskView: a.view(t, cfg.LeaseDuration), Data: t.Data, Error: t.Error})
+		history := make([]tracker.Attempt, len(t.History))
+		for i, h := range t.History {
+			h.Time = h.Time.UTC()
+			history[i] = h
+		}
+		return printJSON(a.stdout, detailView{taskView: a.view(t, cfg.LeaseDuration), Data: t.Data, Error: t.Error, History: history})
 	}
 	now := a.now()
 	w := a.stdout
@@ -271,6 +278,9 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 		fmt.Fprintln(w, "traceback:")
 		fmt.Fprintln(w, indent(escapeLines(strings.TrimRight(t.Error.Traceback, "\n")), "    "))
 	}
+	if len(t.History) > 0 {
+		a.printHistory(w, t.History)
+	}
 	if len(t.Data) == 0 {
 		return nil
 	}
@@ -282,6 +292,27 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	fmt.Fprintln(w, "data:")
 	fmt.Fprintln(w, indent(escapeLines(buf.String()), "    "))
 	return nil
+}
+
+// printHistory draws the failed attempts, oldest first, one line each: the error on one
+// line and the last line of the traceback (where a stack trace names the exception), both
+// cut to errorWidth.
+func (a *app) printHistory(w io.Writer, history []tracker.Attempt) {
+	fmt.Fprintln(w, "history:")
+	tw := newTable(w)
+	fmt.Fprintln(tw, "    ATTEMPT\tTIME\tHOLDER\tERROR\tTRACEBACK")
+	for _, h := range history {
+		tb := "-"
+		if lines := strings.Split(strings.TrimSpace(h.Traceback), "\n"); lines[len(lines)-1] != "" {
+			tb = escape(clip(oneLine(lines[len(lines)-1]), errorWidth))
+		}
+		msg := "-"
+		if h.Error != "" {
+			msg = escape(clip(oneLine(h.Error), errorWidth))
+		}
+		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\n", h.Attempt, stamp(h.Time), orDash(h.Holder), msg, tb)
+	}
+	tw.Flush()
 }
 
 func indent(s, prefix string) string {

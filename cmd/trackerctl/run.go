@@ -16,6 +16,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 // defaultLocalRunner runs a job on the local stack; TRACKER_LOCAL_RUNNER overrides it.
@@ -29,7 +32,8 @@ func runCommand() *command {
 		arn, name, endpoint string
 		worker              string
 		limit, concurrency  int
-		local               bool
+		local, wait         bool
+		interval            = 5 * time.Second
 	)
 	return &command{
 		name:    "run",
@@ -52,7 +56,13 @@ status decides ours.
 --worker PATH (with --local) runs the job with your own worker instead of the example
 worker: PATH is a bootstrap built for linux on this machine's architecture, or a directory
 holding a Go main package, which the runner builds. The runner receives it, made absolute,
-in ` + envLocalWorker + `.`,
+in ` + envLocalWorker + `.
+
+--wait (on AWS only: it needs Step Functions and the table to be reachable) waits for the
+execution to end: every --interval it asks Step Functions where the execution is
+(DescribeExecution) and prints the job's counts on standard error; an execution that
+continued as a new one (continued_as) is followed to the next. Then run prints the summary
+of the job's last execution, as --local does, and exits 1 when an execution did not succeed.`,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
@@ -63,6 +73,8 @@ in ` + envLocalWorker + `.`,
 			fs.StringVar(&endpoint, "sfn-endpoint", "", "Step Functions endpoint `URL`")
 			fs.env["sfn-endpoint"] = envSFNEndpoint
 			fs.BoolVar(&local, "local", false, "run on the local stack through TRACKER_LOCAL_RUNNER instead of AWS")
+			fs.BoolVar(&wait, "wait", false, "on AWS, wait for the execution (and those it continues as) to end, printing progress")
+			fs.Var(seconds{&interval}, "interval", "`seconds` (or a duration like 1m) between polls under --wait")
 			fs.StringVar(&worker, "worker", "", "the worker to run with --local: a built bootstrap or a Go package directory at `PATH`")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -104,6 +116,9 @@ in ` + envLocalWorker + `.`,
 				return err
 			}
 			if local {
+				if wait {
+					return usagef("--wait is for AWS: --local already waits for the run to end")
+				}
 				return a.runLocal(ctx, body, worker)
 			}
 			if arn == "" {
@@ -115,7 +130,7 @@ in ` + envLocalWorker + `.`,
 			if arn == "" {
 				return usagef("no state machine: pass --state-machine-arn or set %s (or use --local)", envStateMachine)
 			}
-			return a.startExecution(ctx, arn, name, endpoint, body)
+			return a.startExecution(ctx, arn, name, endpoint, body, job, wait, interval)
 		},
 	}
 }
@@ -125,9 +140,11 @@ type execution struct {
 	ExecutionARN string          `json:"execution_arn"`
 	StartDate    time.Time       `json:"start_date"`
 	Input        json.RawMessage `json:"input"`
+	// Result is the output of the job's last execution, under --wait.
+	Result *contract.RunOutput `json:"result,omitempty"`
 }
 
-func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, input []byte) error {
+func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, input []byte, job string, wait bool, interval time.Duration) error {
 	cfg, err := a.awsConfig(ctx, endpoint)
 	if err != nil {
 		return err
@@ -137,6 +154,14 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
+	var tr *tracker.Tracker
+	if wait {
+		// Before the start: an execution started that we then cannot follow would be
+		// left to the operator to find.
+		if tr, err = a.tracker(ctx); err != nil {
+			return err
+		}
+	}
 	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))}
 	if name != "" {
 		in.Name = aws.String(name)
@@ -146,11 +171,27 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 		return fmt.Errorf("start execution of %s: %w", arn, err)
 	}
 	ex := execution{ExecutionARN: aws.ToString(out.ExecutionArn), StartDate: aws.ToTime(out.StartDate).UTC(), Input: input}
+	if !a.opts.json {
+		fmt.Fprintln(a.stdout, ex.ExecutionARN)
+		fmt.Fprintf(a.stderr, "started at %s with input %s\n", stamp(ex.StartDate), input)
+	}
+	if !wait {
+		if a.opts.json {
+			return printJSON(a.stdout, ex)
+		}
+		return nil
+	}
+	count := func(ctx context.Context) (map[tracker.Status]int, error) { return tr.Count(ctx, job) }
+	res, err := a.waitExecution(ctx, sfnDescriber{client}, count, ex.ExecutionARN, interval)
+	if err != nil {
+		return err
+	}
 	if a.opts.json {
+		ex.Result = res
 		return printJSON(a.stdout, ex)
 	}
-	fmt.Fprintln(a.stdout, ex.ExecutionARN)
-	fmt.Fprintf(a.stderr, "started at %s with input %s\n", stamp(ex.StartDate), input)
+	fmt.Fprintln(a.stdout)
+	a.printJobSummary(a.stdout, "SUCCEEDED", *res)
 	return nil
 }
 

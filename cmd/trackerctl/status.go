@@ -34,8 +34,11 @@ change, among the first 1000 pending tasks), and the tasks that workers hold a l
 with their owner and expiry (among the first 1000 in progress).
 
 --watch refreshes the report every --interval until interrupted (Ctrl-C ends it with exit
-code 0); --watch-count stops after that many reports. With --output json the report is a JSON
-object; under --watch each report is one compact JSON line.`,
+code 0); --watch-count stops after that many reports. From the second report on, it shows the
+throughput over the last refresh (tasks that became succeeded or ignored, per second) and the
+time the pending tasks would take at that rate ("unknown" when nothing finished). With
+--output json the report is a JSON object (without the throughput); under --watch each
+report is one compact JSON line.`,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&watch, "watch", false, "refresh the report until interrupted")
@@ -59,6 +62,7 @@ object; under --watch each report is one compact JSON line.`,
 				return err
 			}
 			watch = watch || watchCount > 0
+			var samples []sample
 			for n := 1; ; n++ {
 				rep, err := a.status(ctx, tr, job)
 				if err != nil {
@@ -70,7 +74,9 @@ object; under --watch each report is one compact JSON line.`,
 				if n == 1 && rep.Total == 0 {
 					return a.errNoTasks(job)
 				}
-				if err := a.printStatus(rep, leases, watch, interval); err != nil {
+				// Two samples are all the rate needs: the window is the last refresh.
+				samples = append(samples[max(0, len(samples)-1):], sample{Time: rep.Time, Counts: rep.counts})
+				if err := a.printStatus(rep, leases, watch, interval, throughput(samples)); err != nil {
 					return err
 				}
 				if !watch || (watchCount > 0 && n >= watchCount) {
@@ -178,7 +184,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 	return rep, nil
 }
 
-func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval time.Duration) error {
+func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval time.Duration, r rate) error {
 	if a.opts.json && watch {
 		return json.NewEncoder(a.stdout).Encode(rep)
 	}
@@ -224,6 +230,7 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 		tw.Flush()
 	}
 	if watch {
+		fmt.Fprintf(w, "\nthroughput      %s\n", r)
 		fmt.Fprintf(w, "\nrefreshing every %s; Ctrl-C to stop\n", interval)
 		if !a.stdoutTTY {
 			fmt.Fprintln(w)
