@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -53,7 +53,7 @@ func run() error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, err := dynamotest.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return err
 	}

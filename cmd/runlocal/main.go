@@ -16,8 +16,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 )
 
 func main() {
@@ -43,7 +43,7 @@ func run() (int, error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root, err := dynamotest.RepoRoot()
+	root, err := repo.Root()
 	if err != nil {
 		return 1, err
 	}
