@@ -232,18 +232,25 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 	}
 }
 
-// start picks the id after which the pool begins: a random one among the first page of
-// pending tasks, so that pools of different processes begin apart.
+// start picks the point of the id space after which the pool begins, at random between the
+// first and the last pending id (tracker.Span: no listing), so that pools of different
+// processes begin apart.
 func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
-	page, err := p.Tracker.Pending(ctx, p.Job, tracker.MaxPageLimit, "")
-	if err != nil || len(page.Tasks) == 0 {
+	first, last, ok, err := p.Tracker.Span(ctx, p.Job)
+	if err != nil || !ok {
 		return "", ctxErr(ctx, err)
 	}
-	i := rng.IntN(len(page.Tasks) + 1)
-	if i == 0 {
-		return "", nil
+	return p.point(first, last, rng), nil
+}
+
+// point picks a random point of the id space between lo and hi that a cursor can resume
+// after, or lo when the point drawn is not a valid task id.
+func (p *Pool) point(lo, hi string, rng *rand.Rand) string {
+	at := between(lo, hi, rng.Float64())
+	if tracker.ValidateID(p.Job, at) != nil {
+		return lo
 	}
-	return page.Tasks[i-1].TaskID, nil
+	return at
 }
 
 // jumpSpan is how many pending tasks a jump looks ahead over: enough to leave a colliding

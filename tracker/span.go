@@ -1,0 +1,75 @@
+package tracker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Span returns the first and the last task id among the job's todo and failed tasks, and
+// false when it has none. It reads one index item from each end of the two partitions (four
+// queries of one item), so a worker pool can pick a starting point anywhere in the id space
+// without listing it.
+func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok bool, err error) {
+	if err := ValidateJob(job); err != nil {
+		return "", "", false, err
+	}
+	if err := t.checkLayout(ctx); err != nil {
+		return "", "", false, err
+	}
+	codes := t.Codes(job)
+	for _, code := range []int{codes.Todo, codes.Failed} {
+		for _, forward := range []bool{true, false} {
+			id, found, err := t.edge(ctx, job, code, forward)
+			if err != nil {
+				return "", "", false, err
+			}
+			if !found {
+				break
+			}
+			if !ok || id < first {
+				first = id
+			}
+			if !ok || id > last {
+				last = id
+			}
+			ok = true
+		}
+	}
+	return first, last, ok, nil
+}
+
+// edge reads the lowest (forward) or highest task id in the index partition of job and code.
+func (t *Tracker) edge(ctx context.Context, job string, code int, forward bool) (string, bool, error) {
+	expr, err := expression.NewBuilder().
+		WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, code)))).
+		WithProjection(expression.NamesList(expression.Name(KeyAttribute))).Build()
+	if err != nil {
+		return "", false, err
+	}
+	out, err := t.db.Query(ctx, &dynamodb.QueryInput{
+		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+		KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ScanIndexForward: aws.Bool(forward), Limit: aws.Int32(1),
+	})
+	if err != nil {
+		return "", false, fmt.Errorf("span of %s: %w", job, err)
+	}
+	if len(out.Items) == 0 {
+		return "", false, nil
+	}
+	key, _ := out.Items[0][KeyAttribute].(*types.AttributeValueMemberS)
+	if key == nil {
+		return "", false, nil
+	}
+	_, id, err := splitKey(key.Value)
+	if err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}
