@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -75,54 +74,6 @@ func TestErrorNames(t *testing.T) {
 		var ie messages.InvokeResponse_Error
 		if err := lambdafn.Error(tc.err); !errors.As(err, &ie) || ie.Type != tc.want || ie.Message != tc.err.Error() {
 			t.Errorf("Error(%v) = %#v", tc.err, err)
-		}
-	}
-}
-
-func TestConfigFromEnv(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
-	cfg, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
-		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
-		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_PAGE_SIZE", "50", "TRACKER_BATCH_SIZE", "7", "TRACKER_CONCURRENCY", "3",
-		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.MetricsNamespace != "dynamodb-tracker" {
-		t.Errorf("metrics namespace = %q, want the default", cfg.MetricsNamespace)
-	}
-	if c, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t", "TRACKER_METRICS_NAMESPACE", "team/tracker")); err != nil || c.MetricsNamespace != "team/tracker" {
-		t.Errorf("TRACKER_METRICS_NAMESPACE: %q, %v", c.MetricsNamespace, err)
-	}
-	if cfg.Backoff != 2*time.Second || cfg.PageSize != 50 || cfg.BatchSize != 7 || cfg.Concurrency != 3 || cfg.WorkTimeout != 120 {
-		t.Errorf("run settings = %+v", cfg)
-	}
-	if def, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t")); err != nil || def.PageSize != 500 || def.BatchSize != 20 ||
-		def.Concurrency != 10 || def.WorkTimeout != 60 || def.Backoff != 0 {
-		t.Errorf("defaults = %+v, %v", def, err)
-	}
-	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
-	if cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.LogLevel.String() != "DEBUG" {
-		t.Errorf("config = %+v", cfg)
-	}
-	for name, bad := range map[string]func(string) string{
-		"TRACKER_TABLE":         env(),
-		"TRACKER_STATUS_CODES":  env("TRACKER_TABLE", "t", "TRACKER_STATUS_CODES", "0,3,6,12,10"),
-		"TRACKER_MAX_RETRY":     env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
-		"TRACKER_LEASE_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
-		"LOG_LEVEL":             env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
-		"TRACKER_BATCH_SIZE":    env("TRACKER_TABLE", "t", "TRACKER_BATCH_SIZE", "101"),
-		"TRACKER_PAGE_SIZE":     env("TRACKER_TABLE", "t", "TRACKER_PAGE_SIZE", "0"),
-		"TRACKER_CONCURRENCY":   env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "1001"),
-	} {
-		if _, err := lambdafn.ConfigFromEnv(bad); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("bad %s: error %v does not name it", name, err)
 		}
 	}
 }
