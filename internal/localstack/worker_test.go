@@ -144,7 +144,7 @@ func TestExampleGoWorker(t *testing.T) {
 		if err := json.Unmarshal(raw, &fx); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		if fx.Input.Attempt != 1 || fx.Input.Retry != 0 {
+		if fx.Input.Attempt != 1 || fx.Input.Lease.Retry != 0 {
 			continue // a later attempt: a run's first attempt answers otherwise
 		}
 		job, want[fx.Input.TaskID] = fx.Input.JobID, fx

@@ -32,7 +32,7 @@ func (h Claim) Handle(ctx context.Context, event json.RawMessage) (*contract.Cla
 	log.InfoContext(ctx, "claimed", "attempt", lease.Task.Attempts, "retry", lease.Retry, "lease_expires", lease.Expires)
 	return &contract.ClaimOutput{
 		JobID: in.JobID, TaskID: in.TaskID, Data: dataOrEmpty(lease.Task.Data),
-		Retry: lease.Retry, Attempt: lease.Task.Attempts, Lease: *lease, LeaseExpires: lease.Expires,
+		Attempt: lease.Task.Attempts, Lease: *lease,
 		WorkTimeout: int(h.Settings.WorkerTimeout / time.Second),
 	}, nil
 }

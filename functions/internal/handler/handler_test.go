@@ -113,7 +113,7 @@ func TestFixtures(t *testing.T) {
 func TestFailTimes(t *testing.T) {
 	w := &handler.Worker{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	for retry, wantErr := range []bool{true, true, false} {
-		_, err := w.Handle(context.Background(), contract.ClaimOutput{JobID: "j", TaskID: "t", Retry: retry, Data: json.RawMessage(`{"fail_times":2}`)})
+		_, err := w.Handle(context.Background(), contract.ClaimOutput{JobID: "j", TaskID: "t", Lease: tracker.Lease{Retry: retry}, Data: json.RawMessage(`{"fail_times":2}`)})
 		if (err != nil) != wantErr {
 			t.Errorf("retry %d: error %v, want error %v", retry, err, wantErr)
 		}

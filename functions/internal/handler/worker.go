@@ -20,7 +20,7 @@ import (
 //
 // Its event is the claim function's result (contract.ClaimOutput). It reads the task data:
 //
-//	{"fail_times": N}     fail while the task's retry counter is below N, then succeed
+//	{"fail_times": N}     fail while the task's retry counter (lease.retry) is below N, then succeed
 //	{"always_fail": true} always fail
 //	{"sleep_ms": M}       work for M milliseconds first
 //	{"echo": true}        return the task's data as the result
@@ -69,10 +69,10 @@ func (w *Worker) Handle(ctx context.Context, in contract.ClaimOutput) (json.RawM
 			return nil, ctx.Err()
 		}
 	}
-	if do.AlwaysFail || in.Retry < do.FailTimes {
-		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Retry)
+	if do.AlwaysFail || in.Lease.Retry < do.FailTimes {
+		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Lease.Retry)
 		return nil, messages.InvokeResponse_Error{Type: "WorkerError",
-			Message: fmt.Sprintf("task %s failed on purpose (attempt %d, retry %d)", in.TaskID, in.Attempt, in.Retry)}
+			Message: fmt.Sprintf("task %s failed on purpose (attempt %d, retry %d)", in.TaskID, in.Attempt, in.Lease.Retry)}
 	}
 	switch {
 	case do.Panic:
@@ -90,7 +90,7 @@ func (w *Worker) record(in contract.ClaimOutput) error {
 	if w.LogFile == "" {
 		return nil
 	}
-	line, _ := json.Marshal(map[string]any{"job_id": in.JobID, "task_id": in.TaskID, "attempt": in.Attempt, "retry": in.Retry, "token": in.Lease.Token,
+	line, _ := json.Marshal(map[string]any{"job_id": in.JobID, "task_id": in.TaskID, "attempt": in.Attempt, "retry": in.Lease.Retry, "token": in.Lease.Token,
 		"time": time.Now().UTC().Format(time.RFC3339Nano)})
 	w.mu.Lock()
 	defer w.mu.Unlock()
