@@ -278,7 +278,9 @@ type FailOutput struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
-// Error names: the errorType of every refusal, stable for Catch and Retry to match.
+// Error names: the errorType of every refusal, stable for Catch and Retry to match. Each is
+// named after the tracker sentinel it stands for (tracker.ErrTaskLocked is TaskLocked,
+// tracker.ErrLeaseLost is LeaseLost), and lambdafn.ErrorName is the one place that maps them.
 const (
 	// ErrInvalidInput: a malformed event, id or data. Nothing was written.
 	ErrInvalidInput = "InvalidInput"
@@ -292,8 +294,10 @@ const (
 	ErrTaskAlreadySucceeded = "TaskAlreadySucceeded"
 	// ErrTaskIgnored: the task is ignored.
 	ErrTaskIgnored = "TaskIgnored"
-	// ErrStaleLease: the lease is no longer the task's lock.
-	ErrStaleLease = "StaleLease"
+	// ErrLeaseLost: the lease is no longer the task's lock (tracker.ErrLeaseLost: it expired
+	// and another worker took the task). It is also the name of the state machine's state,
+	// and of the outcome, of a task whose lease was lost.
+	ErrLeaseLost = "LeaseLost"
 	// ErrTaskWrongStatus: the task is in no status this step starts from.
 	ErrTaskWrongStatus = "TaskWrongStatus"
 	// ErrInvalidWorkerOutput: the worker returned something other than a JSON object or
@@ -304,3 +308,9 @@ const (
 	// ErrInternal: anything else.
 	ErrInternal = "InternalError"
 )
+
+// ErrorNames are every errorType the functions fail with, in the order above.
+var ErrorNames = []string{
+	ErrInvalidInput, ErrTaskNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
+	ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+}

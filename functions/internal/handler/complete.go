@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/aws/aws-lambda-go/lambda/messages"
-
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 )
@@ -35,7 +33,7 @@ func (h Complete) Handle(ctx context.Context, event json.RawMessage) (*contract.
 	defer h.Time(ctx, in.Lease.JobID)()
 	if err := checkWorkerOutput(in.Result); err != nil {
 		log.WarnContext(ctx, "complete refused", "error_type", contract.ErrInvalidWorkerOutput, "error", err.Error())
-		return nil, err
+		return nil, lambdafn.Error(err)
 	}
 	task, err := h.Tracker.Complete(ctx, *in.Lease, in.Result)
 	if err != nil {
@@ -69,6 +67,5 @@ func checkWorkerOutput(result json.RawMessage) error {
 	if len(shown) > 200 {
 		shown = shown[:200] + "…"
 	}
-	return messages.InvokeResponse_Error{Type: contract.ErrInvalidWorkerOutput,
-		Message: fmt.Sprintf("the worker returned %s (%s), not a JSON object or null", kind, shown)}
+	return &lambdafn.WorkerOutputError{Reason: fmt.Sprintf("the worker returned %s (%s), not a JSON object or null", kind, shown)}
 }

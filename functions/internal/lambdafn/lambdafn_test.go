@@ -2,8 +2,11 @@ package lambdafn_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -59,15 +62,19 @@ func TestErrorNames(t *testing.T) {
 		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
 		{conflict(tracker.ErrTaskSucceeded), "TaskAlreadySucceeded"},
 		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
-		{conflict(tracker.ErrLeaseLost), "StaleLease"},
+		{conflict(tracker.ErrLeaseLost), "LeaseLost"},
 		{conflict(tracker.ErrWrongStatus), "TaskWrongStatus"},
 		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable"},
 		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable"},
 		{context.DeadlineExceeded, "TrackerUnavailable"},
 		{fmt.Errorf("claim: %w", &types.ResourceNotFoundException{Message: new(string)}), "InternalError"},
 		{errors.New("bug"), "InternalError"},
+		{conflict(tracker.ErrTaskNotDue), "TaskNotDue"},
+		{&lambdafn.WorkerOutputError{Reason: "the worker returned a number (1), not a JSON object or null"}, "InvalidWorkerOutput"},
 	}
+	produced := map[string]bool{}
 	for _, tc := range tests {
+		produced[lambdafn.ErrorName(tc.err)] = true
 		if got := lambdafn.ErrorName(tc.err); got != tc.want {
 			t.Errorf("ErrorName(%v) = %s, want %s", tc.err, got, tc.want)
 		}
@@ -75,6 +82,66 @@ func TestErrorNames(t *testing.T) {
 		if err := lambdafn.Error(tc.err); !errors.As(err, &ie) || ie.Type != tc.want || ie.Message != tc.err.Error() {
 			t.Errorf("Error(%v) = %#v", tc.err, err)
 		}
+	}
+	// One set of names: every name of the contract comes out of ErrorName for some error.
+	for _, name := range contract.ErrorNames {
+		if !produced[name] {
+			t.Errorf("contract error %s: no error maps to it", name)
+		}
+	}
+	if len(produced) != len(contract.ErrorNames) {
+		t.Errorf("ErrorName produced %d names, the contract has %d", len(produced), len(contract.ErrorNames))
+	}
+}
+
+// TestDefinitionMatchesOnContractNames checks that every error name a Retry or Catch of
+// statemachine.asl.json matches, other than those of Step Functions (States.*) and Lambda
+// (Lambda.*), is one of the contract's, and that the state and the outcome of a lost lease
+// have its error's name.
+func TestDefinitionMatchesOnContractNames(t *testing.T) {
+	raw, err := os.ReadFile("../../../statemachine.asl.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def any
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
+	}
+	matched, leaseLost := 0, 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if k == "ErrorEquals" {
+					for _, name := range e.([]any) {
+						name := name.(string)
+						if strings.HasPrefix(name, "States.") || strings.HasPrefix(name, "Lambda.") {
+							continue
+						}
+						matched++
+						if !slices.Contains(contract.ErrorNames, name) {
+							t.Errorf("the definition matches %s, which is no contract error name", name)
+						}
+					}
+				}
+				if k == contract.ErrLeaseLost {
+					leaseLost++
+					if state, _ := e.(map[string]any); state["Result"] != contract.ErrLeaseLost {
+						t.Errorf("state %s answers %v, want the outcome %s", k, state["Result"], contract.ErrLeaseLost)
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
+		}
+	}
+	walk(def)
+	if matched == 0 || leaseLost != 1 {
+		t.Errorf("the definition matches %d contract names and has %d %s states", matched, leaseLost, contract.ErrLeaseLost)
 	}
 }
 
