@@ -4,7 +4,9 @@
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
-FUNCTIONS := claim complete fail list-pending example-worker
+# FUNCTIONS: every functions/<name>/ with a main.go, the roster of functions/contract (a test
+# checks that the two agree).
+FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 # VERSION is stamped into every binary (internal/version); make build VERSION=v0.1.0 to set it.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamodb-tracker/dynamodb-tracker/internal/version.Version=$(VERSION)"

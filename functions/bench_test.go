@@ -74,7 +74,7 @@ func BenchmarkWarmInvoke(b *testing.B) {
 	startStack(b)
 	ctx := context.Background()
 	client := lambdaClient(b)
-	worker := []byte(`{"job_id":"j","task_id":"t","data":{},"retry":0,"attempt":1,"lease":{"job_id":"j","task_id":"t","token":"00000000000000000000000000000000","retry":0,"expires":"2026-01-01T00:00:00Z"},"lease_expires":"2026-01-01T00:00:00Z"}`)
+	worker := []byte(`{"job_id":"j","task_id":"t","data":{},"attempt":1,"lease":{"job_id":"j","task_id":"t","token":"00000000000000000000000000000000","retry":0,"expires":"2026-01-01T00:00:00Z"}}`)
 	claim := []byte(`{"job_id":"bench","task_id":"missing","execution_id":"bench"}`)
 	invoke := func(fn string, payload []byte, wantErr bool) func() error {
 		return func() error {

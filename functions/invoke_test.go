@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/fixtures"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
@@ -78,12 +79,10 @@ func startStack(t testing.TB) {
 			return
 		}
 		stack.workLog = filepath.Join(stack.bins, "worker.jsonl")
-		env := map[string]string{
-			"TRACKER_TABLE":             stack.table,
-			"AWS_ENDPOINT_URL_DYNAMODB": dynamotest.Endpoint(),
-			"AWS_ACCESS_KEY_ID":         "local", "AWS_SECRET_ACCESS_KEY": "local",
-			"EXAMPLE_WORKER_LOG": stack.workLog,
-		}
+		env := contract.Settings{Table: stack.table}.Env()
+		env["AWS_ENDPOINT_URL_DYNAMODB"] = dynamotest.Endpoint()
+		env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"] = "local", "local"
+		env["EXAMPLE_WORKER_LOG"] = stack.workLog
 		cfg := lambdalocal.Config{}
 		for _, fn := range functions {
 			cfg.Functions = append(cfg.Functions, lambdalocal.Function{

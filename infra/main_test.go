@@ -397,6 +397,7 @@ func TestFunctions(t *testing.T) {
 				"TRACKER_CONCURRENCY":            "10",
 				"TRACKER_WORKER_TIMEOUT_SECONDS": "60",
 				"TRACKER_BACKOFF_SECONDS":        "5",
+				"TRACKER_METRICS_NAMESPACE":      "dynamodb-tracker",
 			}},
 		}
 		for k, v := range want {

@@ -88,14 +88,14 @@ func run() error {
 
 	step("start the local Lambda endpoint: 5 functions under the Runtime Interface Emulator")
 	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: endpoint, Pool: *concurrency,
-		Env: map[string]string{"TRACKER_BACKOFF_SECONDS": fmt.Sprint(*backoff)}, Worker: *worker})
+		Env: map[string]string{contract.EnvBackoffSeconds: fmt.Sprint(*backoff)}, Worker: *worker})
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
 
 	step("run the state machine: pages of 100, batches of 10, %d child executions at once; failed tasks wait %d s, doubling", *concurrency, *backoff)
-	if err := execute(ctx, stack, map[string]any{"job_id": *job, "concurrency": *concurrency, "page_size": 100, "batch_size": 10}, *waits); err != nil {
+	if err := execute(ctx, stack, contract.RunInput{JobID: *job, Concurrency: *concurrency, PageSize: 100, BatchSize: 10}, *waits); err != nil {
 		return err
 	}
 	if err := printCounts(ctx, tr, *job); err != nil {
@@ -123,7 +123,7 @@ func run() error {
 	}
 
 	step("run a catch-up sweep, as the EventBridge schedule does: input {\"job_ids\": [%q]}", *job)
-	if err := execute(ctx, stack, map[string]any{"job_ids": []string{*job}}, *waits); err != nil {
+	if err := execute(ctx, stack, contract.RunInput{JobIDs: []string{*job}}, *waits); err != nil {
 		return err
 	}
 	if err := printCounts(ctx, tr, *job); err != nil {
@@ -137,7 +137,7 @@ func step(format string, args ...any) { fmt.Printf("\n== "+format+"\n", args...)
 // execute runs the state machine and prints how it went: the executions it took (a sweep
 // starts one per job; a job continues as new before its history budget runs out), and per
 // job the rounds and pages.
-func execute(ctx context.Context, stack *localstack.Stack, input any, waits bool) error {
+func execute(ctx context.Context, stack *localstack.Stack, input contract.RunInput, waits bool) error {
 	start := time.Now()
 	ex, err := stack.Run(ctx, input, localstack.RunOptions{Waits: waits})
 	if err != nil {

@@ -11,19 +11,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 // Environment variables the common flags default to.
 const (
-	envTable        = "TRACKER_TABLE"
+	envTable        = contract.EnvTable
 	envRegion       = "AWS_REGION"
 	envEndpoint     = "TRACKER_ENDPOINT"
 	envEndpointAWS  = "AWS_ENDPOINT_URL_DYNAMODB"
 	envProfile      = "AWS_PROFILE"
-	envCodes        = "TRACKER_STATUS_CODES"
-	envMaxRetry     = "TRACKER_MAX_RETRY"
-	envLeaseSeconds = "TRACKER_LEASE_SECONDS"
+	envCodes        = contract.EnvStatusCodes
+	envMaxRetry     = contract.EnvMaxRetry
+	envLeaseSeconds = contract.EnvLeaseSeconds
 	envStateMachine = "TRACKER_STATE_MACHINE_ARN"
 	envSFNEndpoint  = "AWS_ENDPOINT_URL_SFN"
 	envLocalRunner  = "TRACKER_LOCAL_RUNNER"
@@ -180,27 +181,26 @@ func (a *app) setOptions(fs *flagSet) error {
 			return usagef("%s %q is not an http(s) URL like http://localhost:8000", src, o.endpoint)
 		}
 	}
-	if fs.codes != "" {
-		c, err := tracker.ParseStatusCodes(fs.codes)
-		if err != nil {
-			return usagef("%s: %v", source("status-codes", envCodes), err)
+	// The tracker settings are read with the functions' own codec, so they accept and refuse
+	// the same values; the error names the flag when one was given.
+	var settings contract.Settings
+	for _, f := range []struct{ flag, env, text string }{
+		{"status-codes", envCodes, fs.codes}, {"max-retry", envMaxRetry, fs.maxRetry}, {"lease-seconds", envLeaseSeconds, fs.leaseSeconds},
+	} {
+		if f.text == "" {
+			continue
 		}
-		o.codes = c
-	}
-	if fs.maxRetry != "" {
-		n, err := strconv.Atoi(fs.maxRetry)
-		if err != nil || n < 1 {
-			return usagef("%s=%q is not a positive whole number", source("max-retry", envMaxRetry), fs.maxRetry)
+		var se *contract.SettingError
+		if err := settings.Set(f.env, f.text); errors.As(err, &se) {
+			return usagef("%s=%q %s", source(f.flag, f.env), f.text, se.Reason)
+		} else if err != nil {
+			return err
 		}
-		o.maxRetry = n
 	}
-	if fs.leaseSeconds != "" {
-		n, err := strconv.Atoi(fs.leaseSeconds)
-		if err != nil || n < 1 {
-			return usagef("%s=%q is not a positive whole number of seconds", source("lease-seconds", envLeaseSeconds), fs.leaseSeconds)
-		}
-		o.lease = time.Duration(n) * time.Second
+	if settings.Codes != (tracker.StatusCodes{}) {
+		o.codes = settings.Codes
 	}
+	o.maxRetry, o.lease = settings.MaxRetry, settings.LeaseDuration
 	a.opts = o
 	return nil
 }

@@ -1,6 +1,7 @@
 """A worker for dynamodb-tracker's state machine, in Python: counts the words of the task's text.
 
-The event is the claim's output (job_id, task_id, data, retry, attempt, lease, work_timeout);
+The event is the claim's output (job_id, task_id, data, attempt, lease with its retry
+and expires, work_timeout);
 the returned dict replaces the task's data; an exception fails the attempt, with its class
 name as the errorType. Lambda runtime python3.12, handler "handler.handler".
 """

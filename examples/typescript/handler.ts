@@ -8,9 +8,8 @@ interface Claim {
   job_id: string;
   task_id: string;
   data: { text?: string };
-  retry: number;
   attempt: number;
-  lease: unknown;
+  lease: { retry: number; expires: string }; // retry: failed attempts so far
   work_timeout: number;
 }
 

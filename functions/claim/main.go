@@ -1,49 +1,12 @@
-// Command claim is the Lambda function that takes the lease on one task (tracker.Claim).
-//
-// Event: contract.ClaimInput. Result: contract.ClaimOutput. Errors: InvalidInput,
-// TaskNotFound, TaskLocked, TaskAlreadySucceeded, TaskIgnored, TaskWrongStatus,
-// TrackerUnavailable. Metrics (EMF lines on stdout, per job): claimed, refused, duration.
+// Command claim is the claim Lambda function: handler.Claim, with its dependencies built once at
+// cold start from the environment (contract.Settings).
 package main
 
 import (
-	"context"
-	"encoding/json"
-
-	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/handler"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 )
 
 func main() {
-	lambdafn.Start(handler{lambdafn.Setup()}.Handle)
-}
-
-type handler struct{ lambdafn.Deps }
-
-// Handle claims the task the event names for the execution it names.
-func (h handler) Handle(ctx context.Context, event json.RawMessage) (*contract.ClaimOutput, error) {
-	var in contract.ClaimInput
-	if err := lambdafn.Decode(event, &in); err != nil {
-		return nil, lambdafn.Fail(ctx, h.Log, "claim", err)
-	}
-	log := lambdafn.With(ctx, h.Log, in.JobID, in.TaskID, in.ExecutionID)
-	defer h.Time(ctx, in.JobID)()
-	lease, err := h.Tracker.Claim(ctx, in.JobID, in.TaskID, in.ExecutionID)
-	if err != nil {
-		return nil, h.Fail(ctx, log, "claim", in.JobID, err)
-	}
-	h.Count(ctx, in.JobID, lambdafn.Claimed)
-	log.InfoContext(ctx, "claimed", "attempt", lease.Task.Attempts, "retry", lease.Retry, "lease_expires", lease.Expires)
-	return &contract.ClaimOutput{
-		JobID: in.JobID, TaskID: in.TaskID, Data: dataOrEmpty(lease.Task.Data),
-		Retry: lease.Retry, Attempt: lease.Task.Attempts, Lease: *lease, LeaseExpires: lease.Expires,
-		WorkTimeout: h.Config.WorkTimeout,
-	}, nil
-}
-
-// dataOrEmpty gives the worker an object even for a task without data.
-func dataOrEmpty(d json.RawMessage) json.RawMessage {
-	if d == nil {
-		return json.RawMessage(`{}`)
-	}
-	return d
+	lambdafn.Start(handler.Claim{Deps: lambdafn.Setup()}.Handle)
 }

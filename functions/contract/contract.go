@@ -8,8 +8,9 @@
 // task, under the task's lease:
 //
 //   - Input: ClaimOutput, the claim's result: job_id, task_id, data (the task's JSON object,
-//     {} when it has none), retry (failed attempts so far), attempt (this claim's number, from
-//     1) and the lease (pass it on untouched; the worker need not use it).
+//     {} when it has none), attempt (this claim's number, from 1), the lease (lease.retry:
+//     failed attempts so far, lease.expires: when it runs out; the worker passes nothing on)
+//     and work_timeout.
 //   - Output: a JSON object, which replaces the task's data as its result, byte for byte after
 //     JSON normalisation; or null, which keeps the data. Anything else (a string, a number, an
 //     array, a boolean) is recorded as a failed attempt with errorType InvalidWorkerOutput.
@@ -207,13 +208,11 @@ type ClaimOutput struct {
 	JobID  string          `json:"job_id"`
 	TaskID string          `json:"task_id"`
 	Data   json.RawMessage `json:"data"`
-	// Retry counts failed attempts since the last success.
-	Retry int `json:"retry"`
 	// Attempt numbers this claim over the task's life, from 1.
 	Attempt int `json:"attempt"`
-	// Lease is passed on, as it is, to complete or fail.
-	Lease        tracker.Lease `json:"lease"`
-	LeaseExpires time.Time     `json:"lease_expires"`
+	// Lease is passed on, as it is, to complete or fail. Its retry counts the task's failed
+	// attempts since the last success, and expires says when the lease runs out.
+	Lease tracker.Lease `json:"lease"`
 	// WorkTimeout is how long the worker may run, in seconds: the Work state's timeout
 	// (TimeoutSecondsPath), the worker function's own timeout.
 	WorkTimeout int `json:"work_timeout"`
@@ -279,7 +278,9 @@ type FailOutput struct {
 	RetryAt time.Time `json:"retry_at,omitzero"`
 }
 
-// Error names: the errorType of every refusal, stable for Catch and Retry to match.
+// Error names: the errorType of every refusal, stable for Catch and Retry to match. Each is
+// named after the tracker sentinel it stands for (tracker.ErrTaskLocked is TaskLocked,
+// tracker.ErrLeaseLost is LeaseLost), and lambdafn.ErrorName is the one place that maps them.
 const (
 	// ErrInvalidInput: a malformed event, id or data. Nothing was written.
 	ErrInvalidInput = "InvalidInput"
@@ -293,8 +294,10 @@ const (
 	ErrTaskAlreadySucceeded = "TaskAlreadySucceeded"
 	// ErrTaskIgnored: the task is ignored.
 	ErrTaskIgnored = "TaskIgnored"
-	// ErrStaleLease: the lease is no longer the task's lock.
-	ErrStaleLease = "StaleLease"
+	// ErrLeaseLost: the lease is no longer the task's lock (tracker.ErrLeaseLost: it expired
+	// and another worker took the task). It is also the name of the state machine's state,
+	// and of the outcome, of a task whose lease was lost.
+	ErrLeaseLost = "LeaseLost"
 	// ErrTaskWrongStatus: the task is in no status this step starts from.
 	ErrTaskWrongStatus = "TaskWrongStatus"
 	// ErrInvalidWorkerOutput: the worker returned something other than a JSON object or
@@ -305,3 +308,9 @@ const (
 	// ErrInternal: anything else.
 	ErrInternal = "InternalError"
 )
+
+// ErrorNames are every errorType the functions fail with, in the order above.
+var ErrorNames = []string{
+	ErrInvalidInput, ErrTaskNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
+	ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+}

@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -37,13 +36,14 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// Function names, as docs/design.md and `make build` (build/<name>/bootstrap) use them.
-const (
-	Claim         = "claim"
-	Complete      = "complete"
-	Fail          = "fail"
-	ListPending   = "list-pending"
-	ExampleWorker = "example-worker"
+// Function names, from the roster (contract.Functions), as `make build`
+// (build/<name>/bootstrap) uses them.
+var (
+	Claim         = contract.ClaimFunction.Name
+	Complete      = contract.CompleteFunction.Name
+	Fail          = contract.FailFunction.Name
+	ListPending   = contract.ListPendingFunction.Name
+	ExampleWorker = contract.WorkerFunction.Name
 )
 
 // Defaults for the zero values of Props.
@@ -573,22 +573,22 @@ func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
 	return table, nil
 }
 
-// environment is every function's environment (docs/design.md), defaults written out so a
-// reader of the console sees the settings in force.
+// environment is every function's environment: the settings' own codec (contract.Settings.Env)
+// with every default written out, so a reader of the console sees the settings in force. The
+// table's name is a token here; it resolves inside the variable's value.
 func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
-	seconds := func(d time.Duration) *string { return jsii.String(strconv.Itoa(int(d / time.Second))) }
-	return &map[string]*string{
-		"TRACKER_TABLE":                  table.TableName(),
-		"TRACKER_STATUS_CODES":           jsii.String(p.Settings.Codes.String()),
-		"TRACKER_MAX_RETRY":              jsii.String(strconv.Itoa(p.Settings.MaxRetry)),
-		"TRACKER_LEASE_SECONDS":          seconds(p.Settings.LeaseDuration),
-		"LOG_LEVEL":                      jsii.String(p.Settings.LogLevel),
-		"TRACKER_PAGE_SIZE":              jsii.String(strconv.Itoa(p.Run.PageSize)),
-		"TRACKER_BATCH_SIZE":             jsii.String(strconv.Itoa(p.Run.BatchSize)),
-		"TRACKER_CONCURRENCY":            jsii.String(strconv.Itoa(p.Run.Concurrency)),
-		"TRACKER_WORKER_TIMEOUT_SECONDS": seconds(p.WorkerTimeout),
-		"TRACKER_BACKOFF_SECONDS":        seconds(p.Run.Backoff),
+	s := contract.Settings{
+		Table: *table.TableName(), Codes: p.Settings.Codes, MaxRetry: p.Settings.MaxRetry, LeaseDuration: p.Settings.LeaseDuration,
+		Backoff: p.Run.Backoff, PageSize: p.Run.PageSize, BatchSize: p.Run.BatchSize, Concurrency: p.Run.Concurrency,
+		WorkerTimeout: p.WorkerTimeout,
 	}
+	// withDefaults has checked the level.
+	_ = s.Set(contract.EnvLogLevel, p.Settings.LogLevel)
+	env := map[string]*string{}
+	for name, value := range s.WithDefaults().Env() {
+		env[name] = jsii.String(value)
+	}
+	return &env
 }
 
 // newFunction deploys f with its own log group and its own role. The role starts empty (no
@@ -671,18 +671,24 @@ func (c *Tracker) grantTableAccess(tenants []string) {
 	}
 }
 
-// arnNames are the definition's function ARN placeholders, in the order of arns.
-var arnNames = []string{"ListPendingFunctionArn", "ClaimFunctionArn", "CompleteFunctionArn", "FailFunctionArn", "WorkerFunctionArn"}
+// filledNames are the placeholders the construct fills (every function's ARN, the child
+// execution type); Props.Substitutions may not set them.
+var filledNames = func() []string {
+	var names []string
+	for _, f := range contract.Functions {
+		names = append(names, f.ArnPlaceholder)
+	}
+	return append(names, contract.ChildExecutionTypePlaceholder)
+}()
 
-// childExecutionType is the definition's placeholder for the Distributed Map's
-// ProcessorConfig.ExecutionType.
-const childExecutionType = "ChildExecutionType"
-
-// filledNames are the placeholders the construct fills; Props.Substitutions may not set them.
-var filledNames = append(slices.Clone(arnNames), childExecutionType)
-
+// arns are the ARNs of the functions the definition names, in the order of contract.Functions.
 func (c *Tracker) arns() []*string {
-	return []*string{c.ListPending.FunctionArn(), c.Claim.FunctionArn(), c.Complete.FunctionArn(), c.Fail.FunctionArn(), c.Worker.FunctionArn()}
+	byName := map[string]awslambda.IFunction{Claim: c.Claim, Complete: c.Complete, Fail: c.Fail, ListPending: c.ListPending, ExampleWorker: c.Worker}
+	arns := make([]*string, len(contract.Functions))
+	for i, f := range contract.Functions {
+		arns[i] = byName[f.Name].FunctionArn()
+	}
+	return arns
 }
 
 // newStateMachine makes the state machine from the definition text, kept literal in the
@@ -709,9 +715,9 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 	arns := c.arns()
 	subs := map[string]*string{}
 	for i, arn := range arns {
-		subs[arnNames[i]] = arn
+		subs[contract.Functions[i].ArnPlaceholder] = arn
 	}
-	subs[childExecutionType] = jsii.String(string(p.Run.ChildExecutionType))
+	subs[contract.ChildExecutionTypePlaceholder] = jsii.String(string(p.Run.ChildExecutionType))
 	for _, name := range sortedKeys(p.Substitutions) {
 		subs[name] = jsii.String(p.Substitutions[name])
 	}

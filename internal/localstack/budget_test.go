@@ -304,7 +304,7 @@ func TestModelMatchesTheInterpreter(t *testing.T) {
 	tasks := numbered(9, "")
 	tasks["t-003"] = `{"fail_times": 1}`
 	job := newJob(t, tasks)
-	ex, out := run(t, map[string]any{"job_id": job, "page_size": 5, "batch_size": 2}, localstack.RunOptions{})
+	ex, out := run(t, contract.RunInput{JobID: job, PageSize: 5, BatchSize: 2}, localstack.RunOptions{})
 	// Round 1: pages of 5 and 4 tasks; round 2: t-003 alone; round 3 finds nothing. A round
 	// waits for t-003 to be due unless its 1-second backoff ran out before the round ended:
 	// the run says which, in how often it entered WaitForRound.

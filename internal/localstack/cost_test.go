@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 )
 
@@ -68,7 +69,7 @@ func BenchmarkCostPerMillionTasks(b *testing.B) {
 		job := newJobAs(b, fmt.Sprintf("cost-%d", time.Now().UnixNano()), tasks)
 		start := time.Now()
 		var err error
-		ex, err = env.stack.Run(b.Context(), map[string]any{"job_id": job}, localstack.RunOptions{})
+		ex, err = env.stack.Run(b.Context(), contract.RunInput{JobID: job}, localstack.RunOptions{})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,11 +19,19 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
 )
 
-// Functions are the Lambda functions of the pipeline; example-worker is the default worker.
-var Functions = []string{"list-pending", "claim", "complete", "fail", "example-worker"}
+// Functions are the names of the Lambda functions of the pipeline (contract.Functions);
+// example-worker is the default worker.
+var Functions = func() []string {
+	names := make([]string, len(contract.Functions))
+	for i, f := range contract.Functions {
+		names[i] = f.Name
+	}
+	return names
+}()
 
 // Config configures a Stack.
 type Config struct {
@@ -33,7 +43,8 @@ type Config struct {
 	Bin string
 	// Pool is how many emulators serve each function (concurrent invocations); 0 means 4.
 	Pool int
-	// Env adds variables to every function's environment (TRACKER_MAX_RETRY, say).
+	// Env adds variables to every function's environment (contract.EnvMaxRetry, say), over
+	// those of the settings the stack gives them (table, log level warn, worker timeout).
 	Env map[string]string
 	// Timeout is a function's timeout; 0 means 30 s.
 	Timeout time.Duration
@@ -81,17 +92,11 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		s.Close()
 		return nil, err
 	}
-	env := map[string]string{
-		"TRACKER_TABLE":             cfg.Table,
-		"AWS_ENDPOINT_URL_DYNAMODB": cfg.DynamoEndpoint,
-		"AWS_ACCESS_KEY_ID":         "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_REGION": "us-east-1",
-		"LOG_LEVEL": "warn",
-		// The Work state's timeout is the worker's, as the CDK app sets it.
-		"TRACKER_WORKER_TIMEOUT_SECONDS": fmt.Sprint(int(cfg.Timeout / time.Second)),
-	}
-	for k, v := range cfg.Env {
-		env[k] = v
-	}
+	// The Work state's timeout is the worker's, as the CDK app sets it.
+	env := contract.Settings{Table: cfg.Table, LogLevel: slog.LevelWarn, WorkerTimeout: cfg.Timeout.Truncate(time.Second)}.Env()
+	env["AWS_ENDPOINT_URL_DYNAMODB"] = cfg.DynamoEndpoint
+	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"] = "local", "local", "us-east-1"
+	maps.Copy(env, cfg.Env)
 	lc := lambdalocal.Config{}
 	for _, fn := range Functions {
 		bootstrap := filepath.Join(s.cfg.Bin, fn, "bootstrap")
@@ -110,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 // workerFunction is the function the state machine's Work step invokes.
-const workerFunction = "example-worker"
+var workerFunction = contract.WorkerFunction.Name
 
 // worker returns the bootstrap to serve as the worker: example-worker's, Config.Worker when it
 // is a file, or Config.Worker built into Bin/worker/bootstrap when it is a directory.
@@ -234,7 +239,8 @@ type RunOptions struct {
 	Definition string
 }
 
-// Run executes statemachine.asl.json with input to the end, with the function ARNs pointing
+// Run executes statemachine.asl.json with input (a contract.RunInput, or any JSON, to try
+// inputs the state machine must refuse) to the end, with the function ARNs pointing
 // at this stack and errors named as Step Functions names them.
 func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution, error) {
 	in, err := json.Marshal(input)
@@ -248,10 +254,11 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 	args := []string{filepath.Join(s.cfg.Root, "sfnlocal", "run.mjs"),
 		"--definition", definition,
 		"--input-file", "-", "--aws-errors", "--state-machine-name", "tracker-run",
-		"--subst",
-		"ListPendingFunctionArn=" + FunctionArn("list-pending"), "ClaimFunctionArn=" + FunctionArn("claim"),
-		"CompleteFunctionArn=" + FunctionArn("complete"), "FailFunctionArn=" + FunctionArn("fail"),
-		"WorkerFunctionArn=" + FunctionArn(workerFunction), "ChildExecutionType=EXPRESS"}
+		"--subst"}
+	for _, f := range contract.Functions {
+		args = append(args, f.ArnPlaceholder+"="+FunctionArn(f.Name))
+	}
+	args = append(args, contract.ChildExecutionTypePlaceholder+"=EXPRESS")
 	if !opts.Waits {
 		args = append(args, "--no-retry-waits")
 	}

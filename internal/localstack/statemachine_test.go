@@ -68,7 +68,7 @@ func start(t testing.TB) {
 		env.tracker, _ = tracker.New(db, tracker.Config{Table: env.table})
 		env.stack, env.err = localstack.Start(ctx, localstack.Config{
 			Root: env.root, Table: env.table, DynamoEndpoint: dynamotest.Endpoint(), Bin: filepath.Join(env.tmp, "bin"),
-			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog, "TRACKER_BACKOFF_SECONDS": "1"},
+			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog, contract.EnvBackoffSeconds: "1"},
 		})
 	})
 	if env.err != nil {
@@ -109,7 +109,7 @@ func numbered(n int, data string) map[string]string {
 
 // run executes the state machine, requires every execution of the run to succeed, and
 // returns the first execution (with every execution of the run) and the output of the last.
-func run(t *testing.T, input any, opts localstack.RunOptions) (*localstack.Execution, contract.RunOutput) {
+func run(t *testing.T, input contract.RunInput, opts localstack.RunOptions) (*localstack.Execution, contract.RunOutput) {
 	t.Helper()
 	ex := runAny(t, input, opts)
 	for _, e := range ex.Executions {
@@ -229,7 +229,7 @@ func equalJSON(t *testing.T, got json.RawMessage, want string) bool {
 func TestHappyPath(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, numbered(20, `{"n": 1}`))
-	ex, out := run(t, map[string]any{"job_id": job, "batch_size": 6}, localstack.RunOptions{})
+	ex, out := run(t, contract.RunInput{JobID: job, BatchSize: 6}, localstack.RunOptions{})
 	// Two pages: the 20 tasks, then the next round's first page, empty: nothing left.
 	if len(ex.Executions) != 1 || out.Executions != 1 || out.Pages != 2 || out.Rounds != 1 || out.Listed != 20 {
 		t.Errorf("executions %d, output %+v", len(ex.Executions), out)
@@ -258,7 +258,7 @@ func TestHappyPath(t *testing.T) {
 func TestFailsTwiceThenSucceeds(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, map[string]string{"flaky": `{"fail_times": 2}`})
-	_, out := run(t, map[string]any{"job_id": job, "task_ids": []string{"flaky"}}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job, TaskIDs: []string{"flaky"}}, localstack.RunOptions{})
 	if out.Counts["succeeded"] != 1 || out.Rounds != 3 {
 		t.Fatalf("output %+v", out)
 	}
@@ -290,7 +290,7 @@ func TestFailsTwiceThenSucceeds(t *testing.T) {
 func TestAlwaysFailsEndsIgnored(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, map[string]string{"broken": `{"always_fail": true}`})
-	_, out := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job}, localstack.RunOptions{})
 	if out.Counts["ignored"] != 1 {
 		t.Fatalf("output %+v", out)
 	}
@@ -303,7 +303,7 @@ func TestAlwaysFailsEndsIgnored(t *testing.T) {
 		t.Errorf("task = %+v, error %+v", task, task.Error)
 	}
 	// A later run, given the task by name, lists nothing: it is never claimed again.
-	_, out = run(t, map[string]any{"job_id": job, "task_ids": []string{"broken"}}, localstack.RunOptions{})
+	_, out = run(t, contract.RunInput{JobID: job, TaskIDs: []string{"broken"}}, localstack.RunOptions{})
 	if out.Listed != 0 {
 		t.Errorf("second run listed %d tasks", out.Listed)
 	}
@@ -318,7 +318,7 @@ func TestTaskLockedByAnotherWorkerIsSkipped(t *testing.T) {
 	if _, err := env.tracker.Claim(context.Background(), job, "held", "another-worker"); err != nil {
 		t.Fatal(err)
 	}
-	_, out := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job}, localstack.RunOptions{})
 	if out.Counts["succeeded"] != 1 || out.Counts["in_progress"] != 1 {
 		t.Errorf("output %+v", out)
 	}
@@ -339,7 +339,7 @@ func TestSweepRecoversCrashedWorker(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The sweep's input names only jobs, as the schedule sends it: it starts one execution.
-	ex, _ := run(t, map[string]any{"job_ids": []string{job}}, localstack.RunOptions{})
+	ex, _ := run(t, contract.RunInput{JobIDs: []string{job}}, localstack.RunOptions{})
 	if len(ex.Executions) != 2 || ex.Executions[1].StartedBy != ex.Arn {
 		t.Fatalf("executions %+v", ex.Executions)
 	}
@@ -354,7 +354,7 @@ func TestSweepRecoversCrashedWorker(t *testing.T) {
 func TestSweepStartsOneExecutionPerJob(t *testing.T) {
 	t.Parallel()
 	jobs := []string{newJobNamed(t, "sweep-a", 2), newJobNamed(t, "sweep-b", 3), newJobNamed(t, "sweep-c", 4)}
-	ex, _ := run(t, map[string]any{"job_ids": jobs}, localstack.RunOptions{})
+	ex, _ := run(t, contract.RunInput{JobIDs: jobs}, localstack.RunOptions{})
 	var out contract.RunOutput
 	if err := json.Unmarshal(ex.Output, &out); err != nil || out.Swept != 3 {
 		t.Fatalf("sweep output %s", ex.Output)
@@ -402,7 +402,7 @@ func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 	results := make([]contract.RunOutput, 2)
 	for i := range results {
 		wg.Go(func() {
-			_, results[i] = run(t, map[string]any{"job_id": job, "concurrency": 1, "batch_size": 3, "page_size": 3}, localstack.RunOptions{})
+			_, results[i] = run(t, contract.RunInput{JobID: job, Concurrency: 1, BatchSize: 3, PageSize: 3}, localstack.RunOptions{})
 		})
 	}
 	wg.Wait()
@@ -420,11 +420,11 @@ func TestConcurrentExecutionsRunEachTaskOnce(t *testing.T) {
 func TestPaginationWithinLimit(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, numbered(25, ""))
-	_, out := run(t, map[string]any{"job_id": job, "limit": 22, "page_size": 10}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job, Limit: 22, PageSize: 10}, localstack.RunOptions{})
 	if out.Listed != 22 || out.Counts["succeeded"] != 22 || out.Counts["todo"] != 3 {
 		t.Fatalf("first run %+v", out)
 	}
-	_, out = run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	_, out = run(t, contract.RunInput{JobID: job}, localstack.RunOptions{})
 	if out.Listed != 3 || out.Counts["succeeded"] != 25 {
 		t.Fatalf("catch-up run %+v", out)
 	}
@@ -446,7 +446,7 @@ func TestBigJobInRoundsAndPages(t *testing.T) {
 		tasks[fmt.Sprintf("t-%03d", i)] = data
 	}
 	job := newJob(t, tasks)
-	_, out := run(t, map[string]any{"job_id": job, "page_size": 20, "batch_size": 7, "concurrency": 3}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job, PageSize: 20, BatchSize: 7, Concurrency: 3}, localstack.RunOptions{})
 	if want := map[string]int{"todo": 0, "in_progress": 0, "failed": 0, "succeeded": 60, "ignored": 4}; !reflect.DeepEqual(out.Counts, want) {
 		t.Errorf("counts %v, want %v", out.Counts, want)
 	}
@@ -474,7 +474,7 @@ func TestBigJobInRoundsAndPages(t *testing.T) {
 func TestContinueAsNew(t *testing.T) {
 	t.Parallel()
 	job := newJob(t, numbered(12, ""))
-	ex, out := run(t, map[string]any{"job_id": job, "page_size": 2, "max_steps": 2}, localstack.RunOptions{})
+	ex, out := run(t, contract.RunInput{JobID: job, PageSize: 2, MaxSteps: 2}, localstack.RunOptions{})
 	// 6 pages of tasks and the empty pages that close a pass, 2 to an execution.
 	if n := len(ex.Executions); out.Pages < 7 || out.Executions != (out.Pages+1)/2 || n != out.Executions {
 		t.Errorf("%d executions, output %+v", n, out)
@@ -506,7 +506,7 @@ func TestBadWorkerOutputIsAFailedAttempt(t *testing.T) {
 	job := newJob(t, map[string]string{
 		"string": `{"return": "done"}`, "number": `{"return": 42}`, "array": `{"return": [1]}`, "panic": `{"panic": true}`,
 	})
-	_, out := run(t, map[string]any{"job_id": job, "max_rounds": 1}, localstack.RunOptions{})
+	_, out := run(t, contract.RunInput{JobID: job, MaxRounds: 1}, localstack.RunOptions{})
 	if out.Counts["failed"] != 4 {
 		t.Fatalf("counts %v, want 4 failed", out.Counts)
 	}
@@ -575,7 +575,7 @@ func TestTransientErrorsAreRetriedNotCounted(t *testing.T) {
 		}
 		return ""
 	})
-	run(t, map[string]any{"job_id": job}, localstack.RunOptions{LambdaURL: url})
+	run(t, contract.RunInput{JobID: job}, localstack.RunOptions{LambdaURL: url})
 	if injected() < 5 {
 		t.Errorf("only %d faults were injected", injected())
 	}
@@ -607,7 +607,7 @@ func TestThrottledWorkerHandsTasksBack(t *testing.T) {
 		}
 		return ""
 	})
-	run(t, map[string]any{"job_id": job, "max_rounds": 1}, localstack.RunOptions{LambdaURL: url})
+	run(t, contract.RunInput{JobID: job, MaxRounds: 1}, localstack.RunOptions{LambdaURL: url})
 	if n := injected(); n != 2*5 { // each task: 1 call and 4 retries
 		t.Errorf("%d throttles, want 10", n)
 	}
@@ -645,7 +645,7 @@ func TestLargestDataStaysUnderThePayloadLimit(t *testing.T) {
 	filler := strings.Repeat("x", tracker.MaxDataBytes-len(`{"echo":true,"filler":""}`))
 	data := `{"echo":true,"filler":"` + filler + `"}`
 	job := newJob(t, map[string]string{"big": data})
-	ex, _ := run(t, map[string]any{"job_id": job}, localstack.RunOptions{})
+	ex, _ := run(t, contract.RunInput{JobID: job}, localstack.RunOptions{})
 	if task := get(t, job, "big"); task.Status != tracker.Succeeded || len(task.Data) != tracker.MaxDataBytes {
 		t.Fatalf("big = %s with %d bytes of data", task.Status, len(task.Data))
 	}
@@ -670,7 +670,7 @@ func TestLargestDataStaysUnderThePayloadLimit(t *testing.T) {
 	if _, err := env.tracker.CreateTask(context.Background(), job2, "big", json.RawMessage(data)); err != nil {
 		t.Fatal(err)
 	}
-	ex = runAny(t, map[string]any{"job_id": job2}, localstack.RunOptions{Definition: file})
+	ex = runAny(t, contract.RunInput{JobID: job2}, localstack.RunOptions{Definition: file})
 	if ex.Status != "FAILED" || ex.Error != "States.DataLimitExceeded" {
 		t.Errorf("the wide definition: %s %s %s", ex.Status, ex.Error, ex.Cause)
 	}

@@ -144,7 +144,7 @@ func TestExampleGoWorker(t *testing.T) {
 		if err := json.Unmarshal(raw, &fx); err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		if fx.Input.Attempt != 1 || fx.Input.Retry != 0 {
+		if fx.Input.Attempt != 1 || fx.Input.Lease.Retry != 0 {
 			continue // a later attempt: a run's first attempt answers otherwise
 		}
 		job, want[fx.Input.TaskID] = fx.Input.JobID, fx
@@ -193,7 +193,7 @@ func runWithWorker(t *testing.T, worker, job string, tasks []tracker.NewTask) *t
 	}
 	stack, err := localstack.Start(ctx, localstack.Config{
 		Root: root, Table: table, DynamoEndpoint: dynamotest.Endpoint(), Pool: 2, Worker: worker,
-		Env: map[string]string{"TRACKER_MAX_RETRY": "1"},
+		Env: map[string]string{contract.EnvMaxRetry: "1"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -202,7 +202,7 @@ func runWithWorker(t *testing.T, worker, job string, tasks []tracker.NewTask) *t
 	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
 		t.Fatal(err)
 	}
-	ex, err := stack.Run(ctx, map[string]any{"job_id": job}, localstack.RunOptions{})
+	ex, err := stack.Run(ctx, contract.RunInput{JobID: job}, localstack.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

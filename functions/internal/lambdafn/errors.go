@@ -35,14 +35,22 @@ func ErrorName(err error) string {
 	case errors.Is(err, tracker.ErrTaskIgnored):
 		return contract.ErrTaskIgnored
 	case errors.Is(err, tracker.ErrLeaseLost):
-		return contract.ErrStaleLease
+		return contract.ErrLeaseLost
 	case errors.Is(err, tracker.ErrWrongStatus):
 		return contract.ErrTaskWrongStatus
+	case errors.As(err, new(*WorkerOutputError)):
+		return contract.ErrInvalidWorkerOutput
 	case tracker.IsTransient(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return contract.ErrTrackerUnavailable
 	}
 	return contract.ErrInternal
 }
+
+// WorkerOutputError is a worker result that complete refuses: neither a JSON object nor
+// null. Its errorType is InvalidWorkerOutput and its message Reason.
+type WorkerOutputError struct{ Reason string }
+
+func (e *WorkerOutputError) Error() string { return e.Reason }
 
 // Error turns err into the error a handler returns, so that aws-lambda-go reports
 // ErrorName(err) as the errorType instead of the Go type of the outermost wrapper.
@@ -192,11 +200,11 @@ func Fail(ctx context.Context, log *slog.Logger, step string, err error) error {
 }
 
 // IsRefusal reports whether err is the tracker refusing a transition the task's state does
-// not allow (TaskLocked, TaskNotDue, StaleLease, ...): an expected outcome the state machine
+// not allow (TaskLocked, TaskNotDue, LeaseLost, ...): an expected outcome the state machine
 // branches on, not bad input, an unavailable table or a bug.
 func IsRefusal(err error) bool {
 	switch ErrorName(err) {
-	case contract.ErrInvalidInput, contract.ErrTrackerUnavailable, contract.ErrInternal:
+	case contract.ErrInvalidInput, contract.ErrInvalidWorkerOutput, contract.ErrTrackerUnavailable, contract.ErrInternal:
 		return false
 	}
 	return true

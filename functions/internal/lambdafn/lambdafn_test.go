@@ -2,11 +2,13 @@ package lambdafn_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -60,15 +62,19 @@ func TestErrorNames(t *testing.T) {
 		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
 		{conflict(tracker.ErrTaskSucceeded), "TaskAlreadySucceeded"},
 		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
-		{conflict(tracker.ErrLeaseLost), "StaleLease"},
+		{conflict(tracker.ErrLeaseLost), "LeaseLost"},
 		{conflict(tracker.ErrWrongStatus), "TaskWrongStatus"},
 		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable"},
 		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable"},
 		{context.DeadlineExceeded, "TrackerUnavailable"},
 		{fmt.Errorf("claim: %w", &types.ResourceNotFoundException{Message: new(string)}), "InternalError"},
 		{errors.New("bug"), "InternalError"},
+		{conflict(tracker.ErrTaskNotDue), "TaskNotDue"},
+		{&lambdafn.WorkerOutputError{Reason: "the worker returned a number (1), not a JSON object or null"}, "InvalidWorkerOutput"},
 	}
+	produced := map[string]bool{}
 	for _, tc := range tests {
+		produced[lambdafn.ErrorName(tc.err)] = true
 		if got := lambdafn.ErrorName(tc.err); got != tc.want {
 			t.Errorf("ErrorName(%v) = %s, want %s", tc.err, got, tc.want)
 		}
@@ -77,53 +83,65 @@ func TestErrorNames(t *testing.T) {
 			t.Errorf("Error(%v) = %#v", tc.err, err)
 		}
 	}
+	// One set of names: every name of the contract comes out of ErrorName for some error.
+	for _, name := range contract.ErrorNames {
+		if !produced[name] {
+			t.Errorf("contract error %s: no error maps to it", name)
+		}
+	}
+	if len(produced) != len(contract.ErrorNames) {
+		t.Errorf("ErrorName produced %d names, the contract has %d", len(produced), len(contract.ErrorNames))
+	}
 }
 
-func TestConfigFromEnv(t *testing.T) {
-	env := func(kv ...string) func(string) string {
-		m := map[string]string{}
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i]] = kv[i+1]
-		}
-		return func(k string) string { return m[k] }
-	}
-	cfg, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
-		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
-		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_PAGE_SIZE", "50", "TRACKER_BATCH_SIZE", "7", "TRACKER_CONCURRENCY", "3",
-		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
+// TestDefinitionMatchesOnContractNames checks that every error name a Retry or Catch of
+// statemachine.asl.json matches, other than those of Step Functions (States.*) and Lambda
+// (Lambda.*), is one of the contract's, and that the state and the outcome of a lost lease
+// have its error's name.
+func TestDefinitionMatchesOnContractNames(t *testing.T) {
+	raw, err := os.ReadFile("../../../statemachine.asl.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.MetricsNamespace != "dynamodb-tracker" {
-		t.Errorf("metrics namespace = %q, want the default", cfg.MetricsNamespace)
+	var def any
+	if err := json.Unmarshal(raw, &def); err != nil {
+		t.Fatal(err)
 	}
-	if c, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t", "TRACKER_METRICS_NAMESPACE", "team/tracker")); err != nil || c.MetricsNamespace != "team/tracker" {
-		t.Errorf("TRACKER_METRICS_NAMESPACE: %q, %v", c.MetricsNamespace, err)
-	}
-	if cfg.Backoff != 2*time.Second || cfg.PageSize != 50 || cfg.BatchSize != 7 || cfg.Concurrency != 3 || cfg.WorkTimeout != 120 {
-		t.Errorf("run settings = %+v", cfg)
-	}
-	if def, err := lambdafn.ConfigFromEnv(env("TRACKER_TABLE", "t")); err != nil || def.PageSize != 500 || def.BatchSize != 20 ||
-		def.Concurrency != 10 || def.WorkTimeout != 60 || def.Backoff != 0 {
-		t.Errorf("defaults = %+v, %v", def, err)
-	}
-	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
-	if cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.LogLevel.String() != "DEBUG" {
-		t.Errorf("config = %+v", cfg)
-	}
-	for name, bad := range map[string]func(string) string{
-		"TRACKER_TABLE":         env(),
-		"TRACKER_STATUS_CODES":  env("TRACKER_TABLE", "t", "TRACKER_STATUS_CODES", "0,3,6,12,10"),
-		"TRACKER_MAX_RETRY":     env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
-		"TRACKER_LEASE_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
-		"LOG_LEVEL":             env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
-		"TRACKER_BATCH_SIZE":    env("TRACKER_TABLE", "t", "TRACKER_BATCH_SIZE", "101"),
-		"TRACKER_PAGE_SIZE":     env("TRACKER_TABLE", "t", "TRACKER_PAGE_SIZE", "0"),
-		"TRACKER_CONCURRENCY":   env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "1001"),
-	} {
-		if _, err := lambdafn.ConfigFromEnv(bad); err == nil || !strings.Contains(err.Error(), name) {
-			t.Errorf("bad %s: error %v does not name it", name, err)
+	matched, leaseLost := 0, 0
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if k == "ErrorEquals" {
+					for _, name := range e.([]any) {
+						name := name.(string)
+						if strings.HasPrefix(name, "States.") || strings.HasPrefix(name, "Lambda.") {
+							continue
+						}
+						matched++
+						if !slices.Contains(contract.ErrorNames, name) {
+							t.Errorf("the definition matches %s, which is no contract error name", name)
+						}
+					}
+				}
+				if k == contract.ErrLeaseLost {
+					leaseLost++
+					if state, _ := e.(map[string]any); state["Result"] != contract.ErrLeaseLost {
+						t.Errorf("state %s answers %v, want the outcome %s", k, state["Result"], contract.ErrLeaseLost)
+					}
+				}
+				walk(e)
+			}
+		case []any:
+			for _, e := range v {
+				walk(e)
+			}
 		}
+	}
+	walk(def)
+	if matched == 0 || leaseLost != 1 {
+		t.Errorf("the definition matches %d contract names and has %d %s states", matched, leaseLost, contract.ErrLeaseLost)
 	}
 }
 

@@ -1,34 +1,11 @@
-package main
+package handler
 
 import (
-	"context"
-	"encoding/json"
-	"os"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
-	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
-	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
-
-func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
-
-func TestFixtures(t *testing.T) {
-	// Every step of a job that got past decoding records its duration; a failure records
-	// failed or, on the last attempt, ignored, a refusal refused; a release only its duration.
-	duration := fntest.Metric{Metric: lambdafn.Duration}
-	fntest.Run(t, "fail", func(deps lambdafn.Deps) fntest.Handle {
-		h := handler{deps}
-		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
-	}, map[string][]fntest.Metric{
-		"ok.json":           {{Metric: lambdafn.Failed, Value: 1}, duration},
-		"last-attempt.json": {{Metric: lambdafn.Ignored, Value: 1}, duration},
-		"release.json":      {duration},
-		"stale-lease.json":  {{Metric: lambdafn.Refused, Value: 1}, duration},
-	})
-}
 
 func TestFailureOf(t *testing.T) {
 	tests := []struct {

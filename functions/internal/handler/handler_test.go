@@ -1,12 +1,15 @@
-package main
+package handler_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -14,18 +17,107 @@ import (
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/handler"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/fixtures"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
+// adapt turns a handler's Handle into the fntest form.
+func adapt[T any](handle func(context.Context, json.RawMessage) (T, error)) fntest.Handle {
+	return func(ctx context.Context, event json.RawMessage) (any, error) { return handle(ctx, event) }
+}
+
+// TestFixtures runs every fixture of every function of the roster through its handler
+// in-process (fntest.Run: the result or the errorType, the logs, the metric lines).
 func TestFixtures(t *testing.T) {
-	fntest.Run(t, "list-pending", func(deps lambdafn.Deps) fntest.Handle {
-		h := handler{deps}
-		return func(ctx context.Context, event json.RawMessage) (any, error) { return h.Handle(ctx, event) }
-	}, nil)
+	// Every step of a job that got past decoding records its duration; a claim records
+	// claimed, a completion succeeded, a failure failed or, on the last attempt, ignored, a
+	// refusal refused; a release only its duration. list-pending and the worker record none.
+	duration := fntest.Metric{Metric: lambdafn.Duration}
+	refused := []fntest.Metric{{Metric: lambdafn.Refused, Value: 1}, duration}
+	claimed := []fntest.Metric{{Metric: lambdafn.Claimed, Value: 1}, duration}
+	workerLog := filepath.Join(t.TempDir(), "invocations.jsonl")
+	functions := map[string]struct {
+		newHandler func(lambdafn.Deps) fntest.Handle
+		metrics    map[string][]fntest.Metric
+	}{
+		contract.ClaimFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Claim{Deps: d}.Handle) },
+			map[string][]fntest.Metric{
+				"ok.json": claimed, "expired-lease.json": claimed,
+				"locked.json": refused, "succeeded.json": refused, "ignored.json": refused, "not-found.json": refused,
+				"invalid-separator.json": {duration},
+			}},
+		contract.CompleteFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Complete{Deps: d}.Handle) },
+			map[string][]fntest.Metric{
+				"ok.json":             {{Metric: lambdafn.Succeeded, Value: 1}, duration},
+				"stale-lease.json":    refused,
+				"invalid-result.json": {duration},
+			}},
+		contract.FailFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Fail{Deps: d}.Handle) },
+			map[string][]fntest.Metric{
+				"ok.json":           {{Metric: lambdafn.Failed, Value: 1}, duration},
+				"last-attempt.json": {{Metric: lambdafn.Ignored, Value: 1}, duration},
+				"release.json":      {duration},
+				"stale-lease.json":  refused,
+			}},
+		contract.ListPendingFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.ListPending{Deps: d}.Handle) }, nil},
+		contract.WorkerFunction.Name: {func(d lambdafn.Deps) fntest.Handle {
+			w := &handler.Worker{LogFile: workerLog, Log: d.Log}
+			return func(ctx context.Context, event json.RawMessage) (any, error) {
+				var in contract.ClaimOutput
+				if err := json.Unmarshal(event, &in); err != nil {
+					return nil, err
+				}
+				return w.Handle(ctx, in)
+			}
+		}, nil},
+	}
+	for _, fn := range contract.Functions {
+		h, ok := functions[fn.Name]
+		if !ok {
+			t.Errorf("function %s has no handler under test", fn.Name)
+			continue
+		}
+		if len(fixtures.For(fn.Name)) == 0 {
+			t.Errorf("function %s has no fixtures under events/", fn.Name)
+		}
+		t.Run(fn.Name, func(t *testing.T) { fntest.Run(t, fn.Name, h.newHandler, h.metrics) })
+	}
+	for _, c := range fixtures.Cases {
+		if !slices.ContainsFunc(contract.Functions, func(f contract.Function) bool { return f.Name == c.Function }) {
+			t.Errorf("fixture %s is of no function of the roster", c.Name())
+		}
+	}
+	// The example worker appends one line per invocation to its log.
+	f, err := os.Open(workerLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	lines := 0
+	for sc := bufio.NewScanner(f); sc.Scan(); lines++ {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil || rec["task_id"] == nil {
+			t.Errorf("invocation record %q", sc.Text())
+		}
+	}
+	if want := len(fixtures.For(contract.WorkerFunction.Name)); lines != want {
+		t.Errorf("%d invocations recorded, want %d", lines, want)
+	}
+}
+
+func TestFailTimes(t *testing.T) {
+	w := &handler.Worker{Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	for retry, wantErr := range []bool{true, true, false} {
+		_, err := w.Handle(context.Background(), contract.ClaimOutput{JobID: "j", TaskID: "t", Lease: tracker.Lease{Retry: retry}, Data: json.RawMessage(`{"fail_times":2}`)})
+		if (err != nil) != wantErr {
+			t.Errorf("retry %d: error %v, want error %v", retry, err, wantErr)
+		}
+	}
 }
 
 // TestPageStaysWithinItsBytes lists the largest page (1,000 tasks) of the longest ids
@@ -51,7 +143,7 @@ func TestPageStaysWithinItsBytes(t *testing.T) {
 	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
 		t.Fatal(err)
 	}
-	h := handler{lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
 	seen := map[string]bool{}
 	cursor, pages := "", 0
 	for {
@@ -107,7 +199,7 @@ func TestSweepOfAllJobs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := handler{lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
 	sweep := func() []string {
 		t.Helper()
 		res, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true}}`))

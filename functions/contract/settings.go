@@ -1,0 +1,243 @@
+package contract
+
+import (
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// The environment variables of every function, one per field of Settings.
+const (
+	EnvTable            = "TRACKER_TABLE"
+	EnvStatusCodes      = "TRACKER_STATUS_CODES"
+	EnvMaxRetry         = "TRACKER_MAX_RETRY"
+	EnvLeaseSeconds     = "TRACKER_LEASE_SECONDS"
+	EnvBackoffSeconds   = "TRACKER_BACKOFF_SECONDS"
+	EnvPageSize         = "TRACKER_PAGE_SIZE"
+	EnvBatchSize        = "TRACKER_BATCH_SIZE"
+	EnvConcurrency      = "TRACKER_CONCURRENCY"
+	EnvWorkerTimeout    = "TRACKER_WORKER_TIMEOUT_SECONDS"
+	EnvMetricsNamespace = "TRACKER_METRICS_NAMESPACE"
+	EnvLogLevel         = "LOG_LEVEL"
+)
+
+// Defaults of the settings that the tracker package does not default itself.
+const (
+	// DefaultWorkerTimeout is the worker's timeout when none is set: the example worker's.
+	DefaultWorkerTimeout = 60 * time.Second
+	// DefaultMetricsNamespace is the CloudWatch namespace of the functions' metrics.
+	DefaultMetricsNamespace = emf.DefaultNamespace
+	// DefaultLogLevel is the functions' log level.
+	DefaultLogLevel = slog.LevelInfo
+)
+
+// Settings are what every function reads from its environment: the tracker's configuration,
+// the defaults of a run (list-pending answers them to the state machine) and how the
+// functions log. Every field is one variable (see settings, the codec); the zero value of
+// every field but Table means its default (WithDefaults).
+type Settings struct {
+	// Table is the task table's name. Required.
+	Table string
+	// Codes are the status codes; zero means tracker.DefaultStatusCodes.
+	Codes tracker.StatusCodes
+	// MaxRetry is how many failed attempts ignore a task; 0 means tracker.DefaultMaxRetry.
+	MaxRetry int
+	// LeaseDuration is how long a claim holds a task, in whole seconds; 0 means
+	// tracker.DefaultLeaseDuration.
+	LeaseDuration time.Duration
+	// Backoff is the wait after a task's first failure, doubling per failure, in whole
+	// seconds; 0 means tracker.DefaultBackoff.
+	Backoff time.Duration
+	// PageSize, BatchSize and Concurrency are a run's defaults; 0 means DefaultPageSize,
+	// DefaultBatchSize, DefaultConcurrency.
+	PageSize    int
+	BatchSize   int
+	Concurrency int
+	// WorkerTimeout is the worker's timeout, the Work step's TimeoutSeconds, in whole
+	// seconds; 0 means DefaultWorkerTimeout.
+	WorkerTimeout time.Duration
+	// MetricsNamespace is the CloudWatch namespace of the functions' metrics; "" means
+	// DefaultMetricsNamespace.
+	MetricsNamespace string
+	// LogLevel is the functions' log level (its zero value is info, DefaultLogLevel).
+	LogLevel slog.Level
+}
+
+// setting is the codec of one variable: the field it fills and, for numbers, the range it
+// accepts (durations in whole seconds).
+type setting struct {
+	name     string
+	field    func(*Settings) any // a pointer to the field
+	min, max int
+}
+
+// settings are every variable, in the order of the fields of Settings.
+var settings = []setting{
+	{EnvTable, func(s *Settings) any { return &s.Table }, 0, 0},
+	{EnvStatusCodes, func(s *Settings) any { return &s.Codes }, 0, 0},
+	{EnvMaxRetry, func(s *Settings) any { return &s.MaxRetry }, 1, 1 << 30},
+	{EnvLeaseSeconds, func(s *Settings) any { return &s.LeaseDuration }, 1, 1 << 30},
+	{EnvBackoffSeconds, func(s *Settings) any { return &s.Backoff }, 1, 86400},
+	{EnvPageSize, func(s *Settings) any { return &s.PageSize }, 1, tracker.MaxPageLimit},
+	{EnvBatchSize, func(s *Settings) any { return &s.BatchSize }, 1, MaxBatchSize},
+	{EnvConcurrency, func(s *Settings) any { return &s.Concurrency }, 1, MaxConcurrency},
+	{EnvWorkerTimeout, func(s *Settings) any { return &s.WorkerTimeout }, 1, 86400},
+	{EnvMetricsNamespace, func(s *Settings) any { return &s.MetricsNamespace }, 0, 0},
+	{EnvLogLevel, func(s *Settings) any { return &s.LogLevel }, 0, 0},
+}
+
+// SettingError is a variable that is missing or holds a value its setting refuses.
+type SettingError struct {
+	Name   string // the variable, e.g. TRACKER_MAX_RETRY
+	Value  string // its text
+	Reason string // why it is refused, e.g. "is not a whole number within 1..1000"
+}
+
+func (e *SettingError) Error() string {
+	if e.Value == "" {
+		return e.Name + " " + e.Reason
+	}
+	return fmt.Sprintf("%s=%q %s", e.Name, e.Value, e.Reason)
+}
+
+// FromEnv reads the settings through getenv (os.Getenv in a main), with the defaults filled
+// in. It reports the first missing or malformed variable as a *SettingError.
+func FromEnv(getenv func(string) string) (Settings, error) {
+	var s Settings
+	for _, v := range settings {
+		if text := getenv(v.name); text != "" {
+			if err := s.Set(v.name, text); err != nil {
+				return s, err
+			}
+		}
+	}
+	if s.Table == "" {
+		return s, &SettingError{Name: EnvTable, Reason: "is not set"}
+	}
+	return s.WithDefaults(), nil
+}
+
+// Set sets the setting of the variable name from its text, as FromEnv reads it; a
+// *SettingError says why the text is refused.
+func (s *Settings) Set(name, text string) error {
+	for _, v := range settings {
+		if v.name == name {
+			return v.parse(s, text)
+		}
+	}
+	return &SettingError{Name: name, Value: text, Reason: "is not a tracker setting"}
+}
+
+func (v setting) parse(s *Settings, text string) error {
+	refuse := func(reason string) error { return &SettingError{Name: v.name, Value: text, Reason: reason} }
+	number := func() (int, error) {
+		n, err := strconv.Atoi(text)
+		if err != nil || n < v.min || n > v.max {
+			return 0, refuse(fmt.Sprintf("is not a whole number within %d..%d", v.min, v.max))
+		}
+		return n, nil
+	}
+	switch p := v.field(s).(type) {
+	case *string:
+		*p = text
+	case *int:
+		n, err := number()
+		if err != nil {
+			return err
+		}
+		*p = n
+	case *time.Duration:
+		n, err := number()
+		if err != nil {
+			return err
+		}
+		*p = time.Duration(n) * time.Second
+	case *tracker.StatusCodes:
+		c, err := tracker.ParseStatusCodes(text)
+		if err != nil {
+			return refuse(err.Error())
+		}
+		*p = c
+	case *slog.Level:
+		if err := p.UnmarshalText([]byte(strings.ToUpper(text))); err != nil {
+			return refuse("is not debug, info, warn or error")
+		}
+	}
+	return nil
+}
+
+// WithDefaults returns s with the default of every zero setting filled in.
+func (s Settings) WithDefaults() Settings {
+	if s.Codes == (tracker.StatusCodes{}) {
+		s.Codes = tracker.DefaultStatusCodes
+	}
+	fill := func(v *int, def int) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	fill(&s.MaxRetry, tracker.DefaultMaxRetry)
+	fill(&s.PageSize, DefaultPageSize)
+	fill(&s.BatchSize, DefaultBatchSize)
+	fill(&s.Concurrency, DefaultConcurrency)
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{
+		{&s.LeaseDuration, tracker.DefaultLeaseDuration}, {&s.Backoff, tracker.DefaultBackoff}, {&s.WorkerTimeout, DefaultWorkerTimeout},
+	} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	if s.MetricsNamespace == "" {
+		s.MetricsNamespace = DefaultMetricsNamespace
+	}
+	return s
+}
+
+// Env is the inverse of FromEnv: the variables that give s, by name. A zero setting is left
+// out (the function then takes its default), but the log level, whose zero value is info, is
+// always written. Durations are written in whole seconds.
+func (s Settings) Env() map[string]string {
+	env := map[string]string{}
+	for _, v := range settings {
+		field := v.field(&s)
+		if reflect.ValueOf(field).Elem().IsZero() && v.name != EnvLogLevel {
+			continue
+		}
+		switch p := field.(type) {
+		case *string:
+			env[v.name] = *p
+		case *int:
+			env[v.name] = strconv.Itoa(*p)
+		case *time.Duration:
+			env[v.name] = strconv.Itoa(int(*p / time.Second))
+		case *tracker.StatusCodes:
+			env[v.name] = p.String()
+		case *slog.Level:
+			env[v.name] = strings.ToLower(p.String())
+		}
+	}
+	return env
+}
+
+// EnvNames lists every variable of Settings, in the order of its fields.
+func EnvNames() []string {
+	names := make([]string, len(settings))
+	for i, v := range settings {
+		names[i] = v.name
+	}
+	return names
+}
+
+// TrackerConfig is the tracker.Config the settings give.
+func (s Settings) TrackerConfig() tracker.Config {
+	return tracker.Config{Table: s.Table, Codes: s.Codes, MaxRetry: s.MaxRetry, LeaseDuration: s.LeaseDuration, Backoff: s.Backoff}
+}

@@ -1,0 +1,130 @@
+package contract_test
+
+import (
+	"errors"
+	"log/slog"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// sample sets every setting to a value other than its default.
+var sample = contract.Settings{
+	Table: "tasks", Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7},
+	MaxRetry: 5, LeaseDuration: time.Minute, Backoff: 2 * time.Second, PageSize: 50, BatchSize: 7, Concurrency: 3,
+	WorkerTimeout: 120 * time.Second, MetricsNamespace: "team/tracker", LogLevel: slog.LevelDebug,
+}
+
+func TestFromEnv(t *testing.T) {
+	s, err := contract.FromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
+		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
+		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_PAGE_SIZE", "50", "TRACKER_BATCH_SIZE", "7", "TRACKER_CONCURRENCY", "3",
+		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MetricsNamespace != "dynamodb-tracker" {
+		t.Errorf("metrics namespace = %q, want the default", s.MetricsNamespace)
+	}
+	if c, err := contract.FromEnv(env("TRACKER_TABLE", "t", "TRACKER_METRICS_NAMESPACE", "team/tracker")); err != nil || c.MetricsNamespace != "team/tracker" {
+		t.Errorf("TRACKER_METRICS_NAMESPACE: %q, %v", c.MetricsNamespace, err)
+	}
+	if s.Backoff != 2*time.Second || s.PageSize != 50 || s.BatchSize != 7 || s.Concurrency != 3 || s.WorkerTimeout != 120*time.Second {
+		t.Errorf("run settings = %+v", s)
+	}
+	if def, err := contract.FromEnv(env("TRACKER_TABLE", "t")); err != nil || def.PageSize != 500 || def.BatchSize != 20 ||
+		def.Concurrency != 10 || def.WorkerTimeout != 60*time.Second || def.Backoff != tracker.DefaultBackoff ||
+		def.MaxRetry != tracker.DefaultMaxRetry || def.LeaseDuration != tracker.DefaultLeaseDuration || def.Codes != tracker.DefaultStatusCodes {
+		t.Errorf("defaults = %+v, %v", def, err)
+	}
+	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
+	if s.Table != "tasks" || s.Codes != want || s.MaxRetry != 5 || s.LeaseDuration != time.Minute || s.LogLevel.String() != "DEBUG" {
+		t.Errorf("settings = %+v", s)
+	}
+	if cfg := s.TrackerConfig(); cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.Backoff != 2*time.Second {
+		t.Errorf("TrackerConfig = %+v", cfg)
+	}
+}
+
+func TestFromEnvNamesTheBadVariable(t *testing.T) {
+	for name, bad := range map[string]func(string) string{
+		"TRACKER_TABLE":                  env(),
+		"TRACKER_STATUS_CODES":           env("TRACKER_TABLE", "t", "TRACKER_STATUS_CODES", "0,3,6,12,10"),
+		"TRACKER_MAX_RETRY":              env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
+		"TRACKER_LEASE_SECONDS":          env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
+		"LOG_LEVEL":                      env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
+		"TRACKER_BATCH_SIZE":             env("TRACKER_TABLE", "t", "TRACKER_BATCH_SIZE", "101"),
+		"TRACKER_PAGE_SIZE":              env("TRACKER_TABLE", "t", "TRACKER_PAGE_SIZE", "0"),
+		"TRACKER_CONCURRENCY":            env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "1001"),
+		"TRACKER_BACKOFF_SECONDS":        env("TRACKER_TABLE", "t", "TRACKER_BACKOFF_SECONDS", "1.5"),
+		"TRACKER_WORKER_TIMEOUT_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_WORKER_TIMEOUT_SECONDS", "x"),
+	} {
+		_, err := contract.FromEnv(bad)
+		var se *contract.SettingError
+		if !errors.As(err, &se) || se.Name != name || !strings.Contains(err.Error(), name) {
+			t.Errorf("bad %s: error %v does not name it", name, err)
+		}
+	}
+}
+
+// TestEnvRoundTrips checks that Env is FromEnv's inverse for every field: one set alone
+// (the others at their defaults) and all at once. A field without a codec, or one the sample
+// leaves at its default, fails it.
+func TestEnvRoundTrips(t *testing.T) {
+	def := contract.Settings{Table: "t"}.WithDefaults()
+	sv, dv := reflect.ValueOf(sample), reflect.ValueOf(def)
+	if n := sv.NumField(); n != len(contract.EnvNames()) {
+		t.Errorf("Settings has %d fields and %d variables", n, len(contract.EnvNames()))
+	}
+	for i := range sv.NumField() {
+		name := sv.Type().Field(i).Name
+		if reflect.DeepEqual(sv.Field(i).Interface(), dv.Field(i).Interface()) {
+			t.Errorf("the sample leaves %s at its default: give it another value", name)
+			continue
+		}
+		one := def
+		reflect.ValueOf(&one).Elem().Field(i).Set(sv.Field(i))
+		got, err := contract.FromEnv(env(flatten(one.Env())...))
+		if err != nil || got != one {
+			t.Errorf("%s: FromEnv(Env()) = %+v, %v; want %+v", name, got, err, one)
+		}
+	}
+	got, err := contract.FromEnv(env(flatten(sample.Env())...))
+	if err != nil || got != sample {
+		t.Errorf("FromEnv(Env()) = %+v, %v; want %+v", got, err, sample)
+	}
+	names := slices.Sorted(func(yield func(string) bool) {
+		for k := range sample.Env() {
+			if !yield(k) {
+				return
+			}
+		}
+	})
+	if want := slices.Sorted(slices.Values(contract.EnvNames())); !slices.Equal(names, want) {
+		t.Errorf("Env names %v, want %v", names, want)
+	}
+	if e := (contract.Settings{Table: "t"}).Env(); len(e) != 2 || e["LOG_LEVEL"] != "info" {
+		t.Errorf("Env of the zero settings = %v, want only the table and the log level", e)
+	}
+}
+
+func flatten(m map[string]string) []string {
+	var kv []string
+	for k, v := range m {
+		kv = append(kv, k, v)
+	}
+	return kv
+}

@@ -1,0 +1,114 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// Fail is the fail function (tracker.Fail): it records a failed attempt of a leased task
+// from the error a Step Functions Catch hands over, and says whether the task will be retried
+// (and when) or is now ignored. With "release": true it hands the task back without counting
+// a failure instead (tracker.Release), for work a throttle kept from running. Replaying it
+// with the same lease counts nothing twice.
+//
+// Event: contract.FailInput. Result: contract.FailOutput. Errors: InvalidInput, LeaseLost,
+// TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable. Metrics (EMF lines on
+// stdout, per job): failed or ignored, refused, duration (a release records only its duration).
+type Fail struct{ lambdafn.Deps }
+
+// Handle records the event's error against the leased task.
+func (h Fail) Handle(ctx context.Context, event json.RawMessage) (*contract.FailOutput, error) {
+	var in contract.FailInput
+	if err := lambdafn.Decode(event, &in); err != nil {
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", err)
+	}
+	switch {
+	case in.Lease == nil:
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("lease"))
+	case in.Error == nil:
+		return nil, lambdafn.Fail(ctx, h.Log, "fail", lambdafn.Missing("error"))
+	}
+	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
+	defer h.Time(ctx, in.Lease.JobID)()
+	if in.Release {
+		task, err := h.Tracker.Release(ctx, *in.Lease)
+		if err != nil {
+			return nil, h.Fail(ctx, log, "release", in.Lease.JobID, err)
+		}
+		log.InfoContext(ctx, "released", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
+		return &contract.FailOutput{JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
+			WillRetry: true, Released: true}, nil
+	}
+	failure := failureOf(*in.Error)
+	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)
+	if err != nil {
+		return nil, h.Fail(ctx, log, "fail", in.Lease.JobID, err)
+	}
+	h.Count(ctx, task.JobID, outcome(task.Status))
+	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
+	return &contract.FailOutput{
+		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
+		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,
+		BackoffSeconds: int(h.Tracker.BackoffAfter(task.Retry) / time.Second), RetryAt: task.RetryAt,
+	}, nil
+}
+
+// outcome is the metric of a recorded failure: failed while the task will be retried,
+// ignored once it will not.
+func outcome(s tracker.Status) emf.Metric {
+	if s == tracker.Ignored {
+		return lambdafn.Ignored
+	}
+	return lambdafn.Failed
+}
+
+// failureOf turns a Step Functions error into the task's error record. When Cause is the JSON
+// of a Lambda error, the record reads "errorType: errorMessage" with its stack trace;
+// otherwise "Error: Cause".
+func failureOf(e contract.StepError) tracker.Failure {
+	var le contract.LambdaError
+	if json.Unmarshal([]byte(e.Cause), &le) == nil && (le.ErrorMessage != "" || le.ErrorType != "") {
+		name := le.ErrorType
+		if name == "" {
+			name = e.Error
+		}
+		return tracker.Failure{Error: name + ": " + le.ErrorMessage, Traceback: stackText(le.StackTrace)}
+	}
+	if e.Cause == "" {
+		return tracker.Failure{Error: e.Error}
+	}
+	return tracker.Failure{Error: e.Error + ": " + e.Cause}
+}
+
+// stackText renders a Lambda stackTrace: a list of strings (Python, Node) or of frames
+// {path, line, label} (Go).
+func stackText(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return ""
+	}
+	var lines []string
+	if json.Unmarshal(raw, &lines) == nil {
+		return strings.Join(lines, "\n")
+	}
+	var frames []struct {
+		Path  string `json:"path"`
+		Line  int    `json:"line"`
+		Label string `json:"label"`
+	}
+	if json.Unmarshal(raw, &frames) == nil {
+		var b strings.Builder
+		for _, f := range frames {
+			fmt.Fprintf(&b, "%s:%d %s\n", f.Path, f.Line, f.Label)
+		}
+		return strings.TrimSuffix(b.String(), "\n")
+	}
+	return string(raw)
+}
