@@ -247,7 +247,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 	}
 	args := []string{filepath.Join(s.cfg.Root, "sfnlocal", "run.mjs"),
 		"--definition", definition,
-		"--input-file", "-", "--aws-errors", "--state-machine-name", "tracker-run",
+		"--input-file", "-", "--state-machine-name", "tracker-run",
 		"--subst",
 		"ListPendingFunctionArn=" + FunctionArn("list-pending"), "ClaimFunctionArn=" + FunctionArn("claim"),
 		"CompleteFunctionArn=" + FunctionArn("complete"), "FailFunctionArn=" + FunctionArn("fail"),
