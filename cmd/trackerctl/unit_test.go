@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -517,102 +516,6 @@ func TestRunReportsAServiceError(t *testing.T) {
 		wantOneLineError(t, "start execution of arn:x", "StateMachineDoesNotExist")
 }
 
-func TestRunLocal(t *testing.T) {
-	t.Parallel()
-	runner, err := filepath.Abs(filepath.Join("testdata", "fake-runner.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{envTable: "tasks", envEndpoint: "http://127.0.0.1:8000", envLocalRunner: runner + " --quiet"}
-	t.Run("a custom runner gets the input on stdin and the table in its environment", func(t *testing.T) {
-		t.Parallel()
-		r := (&cli{env: env}).run(t, "run", "parse-json", "--local", "--limit", "3").wantCode(t, exitOK)
-		checkGolden(t, "run-local", r.transcript())
-	})
-	t.Run("a failing runner is an operational error", func(t *testing.T) {
-		t.Parallel()
-		r := (&cli{env: env}).run(t, "run", "fail-me", "--local").wantCode(t, exitError)
-		if !strings.HasSuffix(r.stderr, "trackerctl: local runner \""+runner+" --quiet\" failed with exit status 3\n") {
-			t.Errorf("stderr = %q", r.stderr)
-		}
-	})
-	t.Run("--worker reaches the runner as an absolute path", func(t *testing.T) {
-		t.Parallel()
-		abs, err := filepath.Abs(filepath.Join("testdata", "runner"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := (&cli{env: env}).run(t, "run", "parse-json", "--local", "--worker", filepath.Join("testdata", "runner")).wantCode(t, exitOK)
-		if !strings.Contains(r.stdout, "\nTRACKER_LOCAL_WORKER="+abs+"\n") {
-			t.Errorf("stdout = %q, want the line TRACKER_LOCAL_WORKER=%s", r.stdout, abs)
-		}
-	})
-	t.Run("--worker must exist", func(t *testing.T) {
-		t.Parallel()
-		(&cli{env: env}).run(t, "run", "parse-json", "--local", "--worker", "testdata/no-such-worker").wantCode(t, exitUsage).
-			wantOneLineError(t, "--worker testdata/no-such-worker: no such file or directory")
-	})
-	t.Run("--worker needs --local", func(t *testing.T) {
-		t.Parallel()
-		(&cli{env: env}).run(t, "run", "parse-json", "--worker", "testdata/runner", "--state-machine-arn", "arn:x").wantCode(t, exitUsage).
-			wantOneLineError(t, "--worker needs --local")
-	})
-	t.Run("a missing runner says which variable to set", func(t *testing.T) {
-		t.Parallel()
-		env := map[string]string{envTable: "tasks", envLocalRunner: filepath.Join(t.TempDir(), "nope.sh")}
-		(&cli{env: env}).run(t, "run", "j", "--local").wantCode(t, exitError).wantOneLineError(t, "not found: set TRACKER_LOCAL_RUNNER")
-	})
-}
-
-// TestRunLocalResult runs the runner's result lines of testdata/runner/JOB.json through run
-// --local: a summary in text (testdata/run-local-JOB.golden), the line as it is in JSON.
-func TestRunLocalResult(t *testing.T) {
-	t.Parallel()
-	runner, err := filepath.Abs(filepath.Join("testdata", "fake-runner.sh"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{envTable: "tasks", envEndpoint: "http://127.0.0.1:8000", envLocalRunner: runner}
-	for _, tc := range []struct {
-		job  string
-		code int
-		// result is false when the runner's output is not a result line: it is printed as
-		// it is in both formats.
-		result bool
-	}{
-		{"one-page", exitOK, true},
-		{"pages", exitOK, true},
-		{"nothing-pending", exitOK, true},
-		{"failed", exitError, true},
-		{"failed-no-cause", exitError, true},
-		{"job-stopped", exitError, true},
-		{"sweep", exitError, true},
-		{"custom-json", exitOK, false},
-	} {
-		t.Run(tc.job, func(t *testing.T) {
-			t.Parallel()
-			line, err := os.ReadFile(filepath.Join("testdata", "runner", tc.job+".json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c := &cli{env: env}
-			text := c.run(t, "run", tc.job, "--local").wantCode(t, tc.code)
-			js := c.run(t, "run", tc.job, "--local", "-o", "json").wantCode(t, tc.code)
-			checkGolden(t, "run-local-"+tc.job, text.transcript()+js.transcript())
-			if js.stdout != string(line) {
-				t.Errorf("JSON output is not the runner's line as it is:\n%s", js.stdout)
-			}
-			if tc.result && !json.Valid([]byte(js.stdout)) {
-				t.Errorf("JSON output is not one JSON document:\n%s", js.stdout)
-			}
-			if tc.code != exitOK {
-				text.wantOneLineError(t)
-				js.wantJSONError(t, "error", strings.TrimPrefix(strings.TrimSuffix(text.stderr, "\n"), "trackerctl: "))
-			}
-		})
-	}
-}
-
 func TestParseLocalResult(t *testing.T) {
 	t.Parallel()
 	job := `{"job_id":"j1","rounds":1,"pages":2,"listed":3,"executions":1,"counts":{"succeeded":3}}`
@@ -654,34 +557,6 @@ func TestParseLocalResult(t *testing.T) {
 			}
 			if jobs := len(res.chains()); res.Status != tc.status || jobs != tc.jobs {
 				t.Errorf("parseLocalResult(%q) = status %s, %d jobs; want %s, %d", tc.out, res.Status, jobs, tc.status, tc.jobs)
-			}
-		})
-	}
-}
-
-func TestResultSniffer(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		name   string
-		writes []string
-		// passed is what reached the writer before flush; held what was kept back.
-		passed, held string
-	}{
-		{"text passes through at once", []string{"step 1\n", "step 2\n"}, "step 1\nstep 2\n", ""},
-		{"a result line is held", []string{"{\"status\":", "\"FAILED\"}\n"}, "", "{\"status\":\"FAILED\"}\n"},
-		{"leading blank lines wait for the first character", []string{"\n", "  ", "x\n"}, "\n  x\n", ""},
-		{"blank output is held", []string{"\n\n"}, "", "\n\n"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var w bytes.Buffer
-			s := &resultSniffer{w: &w}
-			for _, p := range tc.writes {
-				if n, err := s.Write([]byte(p)); n != len(p) || err != nil {
-					t.Fatalf("Write(%q) = %d, %v", p, n, err)
-				}
-			}
-			if w.String() != tc.passed || s.held.String() != tc.held {
-				t.Errorf("passed %q, held %q; want %q, %q", w.String(), s.held.String(), tc.passed, tc.held)
 			}
 		})
 	}
