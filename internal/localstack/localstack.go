@@ -2,7 +2,7 @@
 // the Lambda Runtime Interface Emulator behind a local Lambda Invoke API
 // (internal/lambdalocal), statemachine.asl.json executed by aws-local-stepfunctions
 // (sfnlocal/run.mjs, on the pinned Node.js 22), and the tasks in DynamoDB Local. The
-// end-to-end tests, `make demo` and `trackerctl run --local` use it.
+// end-to-end tests and cmd/runlocal (`make demo`, `make run`) use it.
 package localstack
 
 import (
