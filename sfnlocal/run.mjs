@@ -5,7 +5,7 @@
 //
 //   node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
 //                [--execution-name NAME] [--state-machine-name NAME]
-//                [--no-waits | --no-retry-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+//                [--no-retry-waits] [--trace] [--subst KEY=VALUE ...]
 //
 // stdout gets exactly one JSON line, about the execution started here, with every execution
 // the run started listed under "executions" (see executionReport):
@@ -15,6 +15,13 @@
 // message on stderr and exit 2. Everything else is stderr.
 //
 // What the interpreter lacks, served here (and only this):
+// - Task states whose Resource is a Lambda function are invoked from here, not by the
+//   interpreter, so that errors reach Retry/Catch under the names Step Functions gives them:
+//   a function error is the errorType of the function's error payload, as the function wrote
+//   it, with that payload's JSON as Cause; an Invoke API error is Lambda.<Exception>; an API
+//   that cannot be reached is Lambda.SdkClientException. The SDK makes one call per attempt:
+//   the definition's Retry is the only retry. (The interpreter names them otherwise:
+//   ServiceException, Error, SyntaxError, Cause "<errorType>: <message>".)
 // - Task states with Resource arn:aws:states:::states:startExecution (continue-as-new, a
 //   sweep's one execution per job) are served through the interpreter's
 //   taskResourceLocalHandlers: the handler starts a new execution of the same definition with
@@ -24,8 +31,8 @@
 //   event log) and every Lambda request and response is measured; past 262,144 bytes the
 //   execution is aborted and reported FAILED with States.DataLimitExceeded, as on AWS.
 //
-// Task states call Lambda through the AWS SDK for JavaScript v3, so AWS_ENDPOINT_URL_LAMBDA,
-// AWS_REGION and the credential variables apply. See CAPABILITIES.md for what the interpreter
+// Lambda is called through the AWS SDK for JavaScript v3, so AWS_ENDPOINT_URL_LAMBDA,
+// AWS_REGION and the credential variables apply. See README.md for what the interpreter
 // does and does not support.
 
 import { readFileSync, realpathSync } from 'node:fs';
@@ -37,18 +44,14 @@ import { LambdaClient, InvokeCommand } from '@aws-sdk/client-lambda';
 
 const USAGE = `usage: node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
                    [--execution-name NAME] [--state-machine-name NAME]
-                   [--no-waits | --no-retry-waits] [--aws-errors] [--trace] [--subst KEY=VALUE ...]
+                   [--no-retry-waits] [--trace] [--subst KEY=VALUE ...]
 
   --definition FILE          the ASL definition (JSON)
   --input JSON               the execution input (default {})
   --input-file FILE          read the execution input from FILE (- for stdin)
   --execution-name NAME      the execution's name (default: a random UUID)
   --state-machine-name NAME  the machine's name in ARNs (default: the file's base name)
-  --no-waits                 every Wait state and every Retry interval takes 0 ms
   --no-retry-waits           every Retry interval takes 0 ms; Wait states wait as written
-  --aws-errors               call Lambda from this script and name errors as Step Functions
-                             does (Lambda.ServiceException, Cause = the error payload's JSON)
-                             instead of the interpreter's own names; see CAPABILITIES.md
   --trace                    print the interpreter's event log to stderr, one JSON line each
   --subst KEY=VALUE ...      replace \${KEY} in the definition (repeatable; several may follow)
 `;
@@ -63,7 +66,7 @@ process.env.AWS_REGION = REGION;
 process.env.AWS_EC2_METADATA_DISABLED ??= 'true';
 
 function parseArgs(argv) {
-  const opts = { subst: new Map(), noWaits: false, awsErrors: false, trace: false };
+  const opts = { subst: new Map(), noRetryWaits: false, trace: false };
   const value = (i, flag) => {
     if (i >= argv.length) throw new UsageError(`${flag} needs a value`);
     return argv[i];
@@ -76,9 +79,7 @@ function parseArgs(argv) {
       case '--input-file': opts.inputFile = value(++i, arg); break;
       case '--execution-name': opts.executionName = value(++i, arg); break;
       case '--state-machine-name': opts.machineName = value(++i, arg); break;
-      case '--no-waits': opts.noWaits = true; break;
       case '--no-retry-waits': opts.noRetryWaits = true; break;
-      case '--aws-errors': opts.awsErrors = true; break;
       case '--trace': opts.trace = true; break;
       case '--subst': {
         // --subst A=1 --subst B=2, or --subst A=1 B=2: take every KEY=VALUE that follows.
@@ -154,16 +155,14 @@ export function eachState(machine, fn) {
 
 function overridesFor(definition, opts, run) {
   const overrides = {};
-  if (opts.noWaits || opts.noRetryWaits) {
-    overrides.waitTimeOverrides = {};
+  if (opts.noRetryWaits) {
     overrides.retryIntervalOverrides = {};
     eachState(definition, (name, state) => {
-      if (state.Type === 'Wait' && opts.noWaits) overrides.waitTimeOverrides[name] = 0;
       if (Array.isArray(state.Retry)) overrides.retryIntervalOverrides[name] = 0;
     });
   }
   overrides.taskResourceLocalHandlers = {
-    ...(opts.awsErrors ? lambdaHandlers(definition, run) : {}),
+    ...lambdaHandlers(definition, run),
     ...startExecutionHandlers(definition, run),
   };
   return overrides;
@@ -197,18 +196,15 @@ function startExecutionHandlers(definition, run) {
   return handlers;
 }
 
-// --aws-errors: Task states whose Resource is a Lambda function are invoked from here, so that
-// failures reach Retry/Catch under the names Step Functions uses: the function's errorType with
-// the error payload's JSON as Cause; Lambda.<Exception> for an API error; Lambda.SdkClientException
-// when the API cannot be reached. The SDK does not retry (unless AWS_MAX_ATTEMPTS says so): the
-// definition's Retry does.
+// lambdaHandlers serves every Task state whose Resource is a Lambda function (see invokeLambda).
+// The SDK does not retry (unless AWS_MAX_ATTEMPTS says so): the definition's Retry does.
 function lambdaHandlers(definition, run) {
   const byName = new Map();
   eachState(definition, (name, state) => {
     if (state.Type !== 'Task' || !isLambdaFunction(state.Resource)) return;
     const seen = byName.get(name);
     if (seen !== undefined && seen !== state.Resource) {
-      throw new UsageError(`--aws-errors: two Task states are named ${JSON.stringify(name)} with different resources`);
+      throw new UsageError(`two Task states are named ${JSON.stringify(name)} with different resources`);
     }
     byName.set(name, state.Resource);
   });
@@ -236,6 +232,9 @@ function namedError(name, cause) {
   return err;
 }
 
+// invokeLambda calls the function and returns its result, or throws the error Step Functions
+// would hand to Retry/Catch. The function's errorType is taken as the Lambda API gives it (the
+// error payload of an answer flagged with X-Amz-Function-Error), never inferred here.
 export async function invokeLambda(client, functionName, input) {
   let out;
   try {

@@ -10,15 +10,13 @@
 // included, go to stderr. On SIGINT or SIGTERM it stops every process it started and exits 0.
 //
 // A function's environment is made of the variables of this process that -pass-env names (by
-// default TRACKER_*, AWS_ENDPOINT_URL*, the AWS credentials and region, and LOG_LEVEL), then
-// of -env-file's KEY=VALUE lines, which win; nothing else of this process's environment
-// reaches the functions. Without AWS credentials they get dummy ones, enough for DynamoDB Local.
+// default TRACKER_*, AWS_ENDPOINT_URL*, the AWS credentials and region, and LOG_LEVEL);
+// nothing else of this process's environment reaches the functions. Without AWS credentials they get dummy ones, enough for DynamoDB Local.
 // The default -rie is built with the go command from the RIE module this module requires,
 // into the user cache directory, so run it from inside the module or give -rie.
 package main
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -50,9 +48,7 @@ func run() error {
 		rie       = flag.String("rie", "", "the aws-lambda-rie binary (default: build it into the user cache directory)")
 		poolSize  = flag.Int("pool", 1, "RIE processes per function: how many invocations of one function run at once")
 		timeout   = flag.Duration("timeout", 30*time.Second, "every function's timeout (whole seconds)")
-		memory    = flag.Int("memory", 128, "every function's memory size in MB, as the function sees it")
 		passEnv   = flag.String("pass-env", defaultPassEnv, "comma-separated variables of this environment to pass to the functions; NAME* matches a prefix")
-		envFile   = flag.String("env-file", "", "a file of KEY=VALUE lines added to every function's environment")
 		readyFile = flag.String("ready-file", "", "write the LAMBDA_ENDPOINT= line to this file too once serving")
 		logLevel  = flag.String("log-level", "info", "debug, info, warn or error (debug shows the RIEs' own logs)")
 		functions []lambdalocal.Function
@@ -79,19 +75,9 @@ func run() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 
 	env := environment(*passEnv, os.Environ())
-	if *envFile != "" {
-		fileEnv, err := readEnvFile(*envFile)
-		if err != nil {
-			return err
-		}
-		for k, v := range fileEnv {
-			env[k] = v
-		}
-	}
 	for i := range functions {
 		functions[i].Env = env
 		functions[i].Timeout = *timeout
-		functions[i].MemoryMB = *memory
 		functions[i].PoolSize = *poolSize
 	}
 
@@ -138,35 +124,6 @@ func environment(patterns string, environ []string) map[string]string {
 		}
 	}
 	return env
-}
-
-// readEnvFile reads KEY=VALUE lines; blank lines and lines starting with # are skipped, and
-// quotes around a value are removed.
-func readEnvFile(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	env := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
-		k = strings.TrimSpace(k)
-		if !ok || k == "" {
-			return nil, fmt.Errorf("%s:%d: want KEY=VALUE", path, n)
-		}
-		v = strings.TrimSpace(v)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		env[k] = v
-	}
-	return env, sc.Err()
 }
 
 // writeAtomic writes content to path through a rename, so a reader never sees half of it.

@@ -1,72 +1,282 @@
-// Command runlocal runs one state machine execution on the local stack and prints its result:
-// the input (the state machine's input JSON) comes on stdin, the tasks are in the DynamoDB
-// Local table that TRACKER_TABLE and AWS_ENDPOINT_URL_DYNAMODB name, and the output is the
-// execution's {"status", "output"} line from sfnlocal/run.mjs. It is `trackerctl run
-// --local`'s runner (through sfnlocal/run-job.sh); it exits 1 when the execution fails.
-// TRACKER_LOCAL_WORKER, when set, is the worker to run instead of example-worker: a built
-// bootstrap or a Go package directory (localstack.Config.Worker).
+// Command runlocal runs statemachine.asl.json on the local stack: the built functions under
+// the Lambda Runtime Interface Emulator behind the Lambda Invoke API (internal/lambdalocal),
+// the definition run by aws-local-stepfunctions (sfnlocal/run.mjs) and the tasks in DynamoDB
+// Local. It is the one local runner, from a checkout: it builds the functions and needs the
+// Node.js and npm packages of `make deps`.
+//
+//	runlocal [flags] JOB [TASK...]   run a job you enqueued (make run JOB=... WORKER=...)
+//	runlocal -demo [-tasks N]        create a demo job and run it end to end (make demo)
+//
+// A job run prints how the run went and the job's counts, and exits 1 when an execution
+// failed. The demo creates a job of a few hundred tasks (some fail once, some always fail),
+// runs it, simulates a crashed worker and late tasks, runs a catch-up sweep, and prints the
+// ignored tasks with their errors. DynamoDB Local is at DYNAMODB_ENDPOINT (-endpoint);
+// TRACKER_STATUS_CODES, TRACKER_MAX_RETRY and TRACKER_LEASE_SECONDS, when set, reach the
+// functions. Everything it starts is stopped when it ends.
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func main() {
-	code, err := run()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "runlocal:", err)
+		os.Exit(1)
 	}
-	os.Exit(code)
 }
 
-func run() (int, error) {
-	table, endpoint := os.Getenv("TRACKER_TABLE"), os.Getenv("AWS_ENDPOINT_URL_DYNAMODB")
-	if table == "" || endpoint == "" {
-		return 2, fmt.Errorf("TRACKER_TABLE and AWS_ENDPOINT_URL_DYNAMODB must name the local table and endpoint")
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("runlocal", flag.ContinueOnError)
+	var (
+		demo        = fs.Bool("demo", false, "create the demo job and run it end to end, instead of running JOB")
+		n           = fs.Int("tasks", 300, "with -demo, the tasks in the job")
+		table       = fs.String("table", os.Getenv("TRACKER_TABLE"), "the table in DynamoDB Local (default $TRACKER_TABLE; demo-tasks with -demo)")
+		endpoint    = fs.String("endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB Local's `URL` (default $DYNAMODB_ENDPOINT)")
+		worker      = fs.String("worker", "", "run your worker instead of example-worker: a built bootstrap or a Go package directory at `PATH`")
+		limit       = fs.Int("limit", 0, "process at most `N` pending tasks")
+		concurrency = fs.Int("concurrency", 0, "child executions at once (default: the state machine's; 4 with -demo)")
+		backoff     = fs.Int("backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
+		waits       = fs.Bool("waits", false, "keep the Retry intervals of the steps as written")
+		asJSON      = fs.Bool("json", false, "print the execution's result line (localstack.Execution) instead of a summary")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
 	}
-	raw, err := io.ReadAll(os.Stdin)
-	if err != nil {
-		return 2, err
+	switch {
+	case *endpoint == "":
+		return errors.New("no DynamoDB Local: set DYNAMODB_ENDPOINT (scripts/dynamodb-local.sh start prints it) or pass -endpoint")
+	case *demo && fs.NArg() > 0:
+		return errors.New("-demo creates its own job: give no JOB")
+	case !*demo && fs.NArg() == 0:
+		return errors.New("usage: runlocal [flags] JOB [TASK...], or runlocal -demo")
+	case *limit < 0 || *concurrency < 0 || *backoff < 0:
+		return errors.New("-limit, -concurrency and -backoff want positive numbers")
+	case *limit > 0 && fs.NArg() > 1:
+		return errors.New("give task ids or -limit, not both")
 	}
-	var input map[string]any
-	if err := json.Unmarshal(raw, &input); err != nil {
-		return 2, fmt.Errorf("the input on stdin is not a JSON object: %w", err)
+	if *demo {
+		*table = cmp.Or(*table, "demo-tasks")
+		*concurrency = cmp.Or(*concurrency, 4)
+		*backoff = cmp.Or(*backoff, 1)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	if *table == "" {
+		return errors.New("no table: set TRACKER_TABLE or pass -table")
+	}
 	root, err := repo.Root()
 	if err != nil {
-		return 1, err
+		return err
 	}
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	if *demo {
+		if err := tracker.CreateTable(ctx, db, *table); err != nil {
+			return err
+		}
+	}
+	// The functions get the tracker settings of this environment (the table is the flag's),
+	// and the runner reads the table with the same ones.
 	env := map[string]string{}
-	for _, k := range []string{"TRACKER_STATUS_CODES", "TRACKER_MAX_RETRY", "TRACKER_LEASE_SECONDS"} {
-		if v := os.Getenv(k); v != "" {
+	for _, k := range contract.EnvNames() {
+		if v := os.Getenv(k); v != "" && k != contract.EnvTable {
 			env[k] = v
 		}
 	}
-	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: table, DynamoEndpoint: endpoint, Pool: 10, Env: env,
-		Worker: os.Getenv("TRACKER_LOCAL_WORKER")})
+	if *backoff > 0 {
+		env[contract.EnvBackoffSeconds] = fmt.Sprint(*backoff)
+	}
+	settings, err := contract.FromEnv(func(k string) string {
+		if k == contract.EnvTable {
+			return *table
+		}
+		return env[k]
+	})
 	if err != nil {
-		return 1, err
+		return err
+	}
+	tr, err := tracker.New(db, settings.TrackerConfig())
+	if err != nil {
+		return err
+	}
+	r := &runner{out: stdout, tr: tr, json: *asJSON, opts: localstack.RunOptions{Waits: *waits}}
+	if *demo {
+		if err := r.createDemoJob(ctx, "parse-json", *n); err != nil {
+			return err
+		}
+	}
+	r.step("start the local Lambda endpoint: %d functions under the Runtime Interface Emulator", len(localstack.Functions))
+	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: *endpoint,
+		Pool: cmp.Or(*concurrency, 10), Env: env, Worker: *worker})
+	if err != nil {
+		return err
 	}
 	defer stack.Close()
-	ex, err := stack.Run(ctx, input, localstack.RunOptions{})
+	r.stack = stack
+	if *demo {
+		return r.demo(ctx, db, *table, "parse-json", *concurrency, *backoff)
+	}
+
+	input := contract.RunInput{JobID: fs.Arg(0), Concurrency: *concurrency}
+	switch {
+	case *limit > 0:
+		input.Limit = *limit
+	case fs.NArg() > 1:
+		input.TaskIDs = fs.Args()[1:]
+	}
+	r.step("run the state machine: input %s", mustJSON(input))
+	if err := r.execute(ctx, input); err != nil {
+		return err
+	}
+	return r.printCounts(ctx, fs.Arg(0))
+}
+
+// runner runs executions on the stack and reports them.
+type runner struct {
+	out   io.Writer
+	stack *localstack.Stack
+	tr    *tracker.Tracker
+	opts  localstack.RunOptions
+	json  bool // print result lines, not summaries
+}
+
+// step prints a heading, unless the output is JSON lines.
+func (r *runner) step(format string, args ...any) {
+	if !r.json {
+		fmt.Fprintf(r.out, "\n== "+format+"\n", args...)
+	}
+}
+
+// execute runs the state machine with input and reports the run: its result line under -json,
+// otherwise a summary. It fails when an execution of the run did not succeed.
+func (r *runner) execute(ctx context.Context, input contract.RunInput) error {
+	start := time.Now()
+	ex, err := r.stack.Run(ctx, input, r.opts)
 	if err != nil {
-		return 1, err
+		return err
 	}
-	line, _ := json.Marshal(ex)
-	fmt.Println(string(line))
-	if ex.Status != "SUCCEEDED" {
-		return 1, nil
+	if r.json {
+		line, err := json.Marshal(ex)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(r.out, "%s\n", line)
+		return failure(ex)
 	}
-	return 0, nil
+	return report(r.out, ex, time.Since(start))
+}
+
+// report prints what a run did: the executions it took (a sweep starts one per job; a job
+// continues as new before its history budget runs out) and, per execution, the job's rounds
+// and pages, or its error and cause as the execution gives them. It returns the first failed
+// execution's error.
+func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
+	children := 0
+	for _, e := range all(ex) {
+		children += e.Children
+	}
+	status := "SUCCEEDED"
+	if failure(ex) != nil {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "%s in %s: %d Standard executions, %d Express child executions (one per batch)\n",
+		status, took.Round(10*time.Millisecond), len(all(ex)), children)
+	for _, e := range all(ex) {
+		if e.Status != "SUCCEEDED" {
+			fmt.Fprintf(w, "  %s %s: %s\n", label(e), e.Status, errorText(e))
+			continue
+		}
+		var out contract.RunOutput
+		if err := json.Unmarshal(e.Output, &out); err != nil {
+			return fmt.Errorf("execution %s: output %s: %w", e.Name, e.Output, err)
+		}
+		switch {
+		case out.Swept > 0:
+			fmt.Fprintf(w, "  sweep: started %d job executions\n", out.Swept)
+		case out.ContinuedAs != "":
+			fmt.Fprintf(w, "  job %s: continued as a new execution after %d pages\n", out.JobID, out.Pages)
+		default:
+			fmt.Fprintf(w, "  job %s: %d tasks listed in %d pages over %d rounds, %d executions\n", out.JobID, out.Listed, out.Pages, out.Rounds, out.Executions)
+		}
+	}
+	return failure(ex)
+}
+
+// all is every execution of the run: Executions, or the one execution when run.mjs listed none
+// (an execution that failed before it started others).
+func all(ex *localstack.Execution) []localstack.Execution {
+	if len(ex.Executions) == 0 {
+		return []localstack.Execution{*ex}
+	}
+	return ex.Executions
+}
+
+// failure is the error of the run's first execution that did not succeed, nil when all did.
+func failure(ex *localstack.Execution) error {
+	for _, e := range all(ex) {
+		if e.Status != "SUCCEEDED" {
+			return fmt.Errorf("%s %s: %s", label(e), e.Status, errorText(e))
+		}
+	}
+	return nil
+}
+
+// label names an execution: "execution NAME", or "execution" when run.mjs gave no name.
+func label(e localstack.Execution) string {
+	return strings.TrimSpace("execution " + e.Name)
+}
+
+// errorText is an execution's error and cause, as the execution gives them.
+func errorText(e localstack.Execution) string {
+	if e.Cause == "" {
+		return cmp.Or(e.Error, "no error given")
+	}
+	return cmp.Or(e.Error, "no error given") + ": " + e.Cause
+}
+
+// printCounts prints the job's tasks per status, and how many are still to run.
+func (r *runner) printCounts(ctx context.Context, job string) error {
+	if r.json {
+		return nil
+	}
+	counts, err := r.tr.Count(ctx, job)
+	if err != nil {
+		return err
+	}
+	var parts []string
+	for _, s := range tracker.Statuses {
+		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
+	}
+	fmt.Fprintln(r.out, "status:", strings.Join(parts, ", "))
+	return nil
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
 }

@@ -27,7 +27,6 @@ const (
 	envLeaseSeconds = contract.EnvLeaseSeconds
 	envStateMachine = "TRACKER_STATE_MACHINE_ARN"
 	envSFNEndpoint  = "AWS_ENDPOINT_URL_SFN"
-	envLocalRunner  = "TRACKER_LOCAL_RUNNER"
 )
 
 // options are the common flags, checked.

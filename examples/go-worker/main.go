@@ -5,7 +5,7 @@
 // backoff. See "Write your worker" in the README.
 //
 //	make demo WORKER=examples/go-worker
-//	trackerctl run JOB --local --worker examples/go-worker
+//	make run JOB=count-words WORKER=examples/go-worker
 package main
 
 import (

@@ -178,7 +178,7 @@ func childEnv(fn Function, region string) []string {
 	maps.Copy(env, fn.Env)
 	env["AWS_LAMBDA_FUNCTION_NAME"] = fn.Name
 	env["AWS_LAMBDA_FUNCTION_VERSION"] = "$LATEST"
-	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(fn.MemoryMB)
+	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(memoryMB)
 	// The RIE's timeout: whole seconds (it panics on anything else).
 	env["AWS_LAMBDA_FUNCTION_TIMEOUT"] = strconv.Itoa(int(fn.Timeout / time.Second))
 	env["AWS_REGION"] = cmp.Or(env["AWS_REGION"], env["AWS_DEFAULT_REGION"], region)

@@ -156,9 +156,6 @@ func TestInvoke(t *testing.T) {
 		{"a result is the payload", "echo", `{"echo":"hi"}`, "", result(echoed{Echo: "hi"})},
 		{"a full ARN names the function", "arn:aws:lambda:us-east-1:012345678912:function:echo", `{"echo":"arn"}`, "", result(echoed{Echo: "arn"})},
 		{"an ARN of another region and account names the function", "arn:aws:lambda:eu-west-1:111122223333:function:echo", `{"echo":1}`, "", result(echoed{Echo: 1.0})},
-		{"a partial ARN names the function", "012345678912:function:echo", `{"echo":"partial"}`, "", result(echoed{Echo: "partial"})},
-		{"a qualified name runs $LATEST", "echo:live", `{"echo":"alias"}`, "", result(echoed{Echo: "alias"})},
-		{"a qualified ARN runs $LATEST", "arn:aws:lambda:us-east-1:012345678912:function:echo:$LATEST", `{"echo":"v"}`, "", result(echoed{Echo: "v"})},
 		{"no payload is an empty object", "echo", ``, "", result(echoed{})},
 		{"the function sees its Env", "echo", `{"env":"GREETING"}`, "", result(echoed{Env: "hello"})},
 		{"a returned error is Unhandled with the runtime's payload", "echo", `{"fail":"boom"}`, "Unhandled", functionError("errorString", "boom")},
@@ -231,7 +228,6 @@ func TestUnknownFunctionIsResourceNotFound(t *testing.T) {
 		name, function, message string
 	}{
 		{"by name", "nope", "Function not found: arn:aws:lambda:us-east-1:012345678912:function:nope"},
-		{"by qualified name", "nope:live", "Function not found: arn:aws:lambda:us-east-1:012345678912:function:nope:live"},
 		{"by ARN", "arn:aws:lambda:eu-west-1:111122223333:function:nope", "Function not found: arn:aws:lambda:eu-west-1:111122223333:function:nope"},
 	}
 	for _, tt := range tests {
@@ -264,38 +260,18 @@ func TestUnknownFunctionIsResourceNotFound(t *testing.T) {
 	})
 }
 
-func TestInvocationTypes(t *testing.T) {
+// TestInvokeRefusesBadRequests: what Lambda refuses, the server refuses with Lambda's
+// exception, before any function runs.
+func TestInvokeRefusesBadRequests(t *testing.T) {
 	t.Parallel()
 	s := startServer(t, Function{Name: "echo"})
 	c := newClient(s)
 
-	t.Run("Event answers 202 and runs the function", func(t *testing.T) {
+	t.Run("an asynchronous invocation is InvalidParameterValueException", func(t *testing.T) {
 		t.Parallel()
-		file := filepath.Join(t.TempDir(), "touched")
-		out, err := c.Invoke(t.Context(), &lambda.InvokeInput{
-			FunctionName:   aws.String("echo"),
-			InvocationType: types.InvocationTypeEvent,
-			Payload:        []byte(fmt.Sprintf(`{"touch":%q,"sleep_ms":200}`, file)),
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.StatusCode != http.StatusAccepted {
-			t.Errorf("StatusCode %d, want 202", out.StatusCode)
-		}
-		waitFor(t, 10*time.Second, "the event's function to write its file", func() bool {
-			b, err := os.ReadFile(file)
-			return err == nil && string(b) == "echo"
-		})
-	})
-	t.Run("DryRun answers 204", func(t *testing.T) {
-		t.Parallel()
-		out, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeDryRun})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out.StatusCode != http.StatusNoContent {
-			t.Errorf("StatusCode %d, want 204", out.StatusCode)
+		_, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("echo"), InvocationType: types.InvocationTypeEvent})
+		if _, ok := errors.AsType[*types.InvalidParameterValueException](err); !ok {
+			t.Errorf("err %v, want an InvalidParameterValueException", err)
 		}
 	})
 	t.Run("a payload that is no JSON is InvalidRequestContentException", func(t *testing.T) {
@@ -318,16 +294,6 @@ func TestInvocationTypes(t *testing.T) {
 		_, err := c.Invoke(t.Context(), &lambda.InvokeInput{FunctionName: aws.String("echo"), Payload: big})
 		if _, ok := errors.AsType[*types.RequestTooLargeException](err); !ok {
 			t.Errorf("err %v, want a RequestTooLargeException", err)
-		}
-	})
-	t.Run("GetFunction describes the function", func(t *testing.T) {
-		t.Parallel()
-		out, err := c.GetFunction(t.Context(), &lambda.GetFunctionInput{FunctionName: aws.String("echo")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg := out.Configuration; aws.ToString(cfg.FunctionName) != "echo" || aws.ToInt32(cfg.Timeout) != 3 || aws.ToInt32(cfg.MemorySize) != 128 {
-			t.Errorf("configuration %+v, want echo with Lambda's defaults", cfg)
 		}
 	})
 }
@@ -572,24 +538,6 @@ func TestStartRefusesBadFunctions(t *testing.T) {
 				t.Errorf("err %v, want it to say %q", err, tt.want)
 			}
 		})
-	}
-}
-
-func TestParseFunctionRef(t *testing.T) {
-	t.Parallel()
-	tests := []struct{ ref, name, qualifier string }{
-		{"claim", "claim", ""},
-		{"claim:live", "claim", "live"},
-		{"123456789012:function:claim", "claim", ""},
-		{"123456789012:function:claim:7", "claim", "7"},
-		{"arn:aws:lambda:us-east-1:123456789012:function:claim", "claim", ""},
-		{"arn:aws-cn:lambda:cn-north-1:123456789012:function:claim:$LATEST", "claim", "$LATEST"},
-		{"arn:aws:states:us-east-1:123456789012:stateMachine:claim", "arn:aws:states:us-east-1:123456789012:stateMachine:claim", ""},
-	}
-	for _, tt := range tests {
-		if name, qualifier := parseFunctionRef(tt.ref); name != tt.name || qualifier != tt.qualifier {
-			t.Errorf("parseFunctionRef(%q) = %q, %q; want %q, %q", tt.ref, name, qualifier, tt.name, tt.qualifier)
-		}
 	}
 }
 

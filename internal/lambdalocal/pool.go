@@ -88,28 +88,6 @@ func (p *pool) invoke(ctx context.Context, inv invocation) (outcome, error) {
 	}
 }
 
-// dispatch queues inv for an instance and returns at once: the Event invocation type. The
-// outcome is only logged. It reports false when the server is closing.
-func (p *pool) dispatch(inv invocation) bool {
-	return p.s.spawn(func() {
-		sl, err := p.lease(p.s.ctx)
-		if err != nil {
-			p.s.log.Warn("event invocation dropped", "function", p.fn.Name, "request_id", inv.requestID, "err", err)
-			return
-		}
-		o := p.run(sl, inv)
-		p.idle <- sl
-		switch {
-		case o.err != nil:
-			p.s.log.Warn("event invocation failed", "function", p.fn.Name, "request_id", inv.requestID, "err", o.err)
-		case o.functionError:
-			p.s.log.Warn("event invocation returned an error", "function", p.fn.Name, "request_id", inv.requestID, "payload", string(o.payload))
-		default:
-			p.s.log.Debug("event invocation done", "function", p.fn.Name, "request_id", inv.requestID)
-		}
-	})
-}
-
 func (p *pool) lease(ctx context.Context) (*slot, error) {
 	select {
 	case sl := <-p.idle:

@@ -6,8 +6,9 @@
 // Each RIE process serves one invocation at a time (a second concurrent request crashes it),
 // so every function gets a pool of them and a request waits for an idle one. What the RIE
 // leaves out, the server adds: function names and ARNs, X-Amz-Function-Error, the
-// Sandbox.Timedout error, the Event and DryRun invocation types and AWS's error responses.
-// An RIE that dies is replaced. The package runs on Linux only, as the RIE does.
+// Sandbox.Timedout error and AWS's error responses. It serves synchronous (RequestResponse)
+// invocations only, the one kind Step Functions makes. An RIE that dies is replaced. The
+// package runs on Linux only, as the RIE does.
 package lambdalocal
 
 import (
@@ -33,7 +34,6 @@ type Function struct {
 	Bootstrap string            // required; the path of a natively built (linux/GOARCH) bootstrap
 	Env       map[string]string // the function's variables; of the server's own environment, only PATH reaches it
 	Timeout   time.Duration     // 0 means 3 seconds; rounded up to whole seconds, as the RIE counts
-	MemoryMB  int               // 0 means 128; only reported to the function, not enforced
 	PoolSize  int               // RIE processes, so concurrent invocations; 0 means 1
 }
 
@@ -53,7 +53,8 @@ const (
 
 	defaultRegion  = "us-east-1"
 	defaultTimeout = 3 * time.Second
-	defaultMemory  = 128
+	// memoryMB is what every function is told its memory size is; nothing enforces it.
+	memoryMB = 128
 )
 
 // Server serves the Lambda Invoke API for its functions. It is safe for concurrent use.
@@ -246,9 +247,6 @@ func (s *Server) normalize(fn Function) (Function, error) {
 		fn.Timeout = defaultTimeout
 	}
 	fn.Timeout = (fn.Timeout + time.Second - 1).Truncate(time.Second)
-	if fn.MemoryMB <= 0 {
-		fn.MemoryMB = defaultMemory
-	}
 	if fn.PoolSize <= 0 {
 		fn.PoolSize = 1
 	}

@@ -2,7 +2,7 @@
 // the Lambda Runtime Interface Emulator behind a local Lambda Invoke API
 // (internal/lambdalocal), statemachine.asl.json executed by aws-local-stepfunctions
 // (sfnlocal/run.mjs, on the pinned Node.js 22), and the tasks in DynamoDB Local. The
-// end-to-end tests, `make demo` and `trackerctl run --local` use it.
+// end-to-end tests and cmd/runlocal (`make demo`, `make run`) use it.
 package localstack
 
 import (
@@ -253,7 +253,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 	}
 	args := []string{filepath.Join(s.cfg.Root, "sfnlocal", "run.mjs"),
 		"--definition", definition,
-		"--input-file", "-", "--aws-errors", "--state-machine-name", "tracker-run",
+		"--input-file", "-", "--state-machine-name", "tracker-run",
 		"--subst"}
 	for _, f := range contract.Functions {
 		args = append(args, f.ArnPlaceholder+"="+FunctionArn(f.Name))

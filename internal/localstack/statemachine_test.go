@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -16,6 +17,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -525,7 +527,8 @@ func TestBadWorkerOutputIsAFailedAttempt(t *testing.T) {
 
 // faultProxy puts a proxy in front of the Lambda API whose fault(fn, n) says, for the nth
 // call of function fn, which error to answer instead ("429:TooManyRequestsException",
-// "500:ServiceException") or "" to pass the call on.
+// "500:ServiceException"; "500:" for a body that is not the API's JSON) or "" to pass the
+// call on.
 func faultProxy(t *testing.T, fault func(fn string, n int) string) (url string, injected func() int) {
 	t.Helper()
 	target, _ := neturl.Parse(env.stack.LambdaURL())
@@ -550,6 +553,12 @@ func faultProxy(t *testing.T, fault func(fn string, n int) string) (url string, 
 		}
 		io.Copy(io.Discard, r.Body)
 		status, name, _ := strings.Cut(f, ":")
+		if name == "" { // an answer that is not the API's: a proxy's error page
+			w.Header().Set("Content-Type", "text/plain")
+			w.WriteHeader(map[string]int{"429": 429, "500": 500}[status])
+			fmt.Fprint(w, "Internal Server Error")
+			return
+		}
 		w.Header().Set("X-Amzn-ErrorType", name)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(map[string]int{"429": 429, "500": 500}[status])
@@ -673,5 +682,104 @@ func TestLargestDataStaysUnderThePayloadLimit(t *testing.T) {
 	ex = runAny(t, contract.RunInput{JobID: job2}, localstack.RunOptions{Definition: file})
 	if ex.Status != "FAILED" || ex.Error != "States.DataLimitExceeded" {
 		t.Errorf("the wide definition: %s %s %s", ex.Status, ex.Error, ex.Cause)
+	}
+}
+
+// TestLambdaErrorNames: every way a Lambda call fails reaches Retry and Catch under the name
+// Step Functions gives it, the names statemachine.asl.json matches: the function's own
+// errorType, passed through unchanged with the error payload's JSON as Cause, or
+// Lambda.<Exception> for the Invoke API's errors. Each is retried by the definition's Retry
+// alone (one call per attempt: 1 + 2 retries), then caught.
+func TestLambdaErrorNames(t *testing.T) {
+	t.Parallel()
+	start(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	unreachable := "http://" + closed.Addr().String()
+	closed.Close()
+	for _, tc := range []struct {
+		name     string
+		function string
+		fault    string // the proxy's answer to every call; "" passes the call on
+		url      string // the Lambda endpoint instead of the proxy
+		want     string
+		cause    func(string) bool
+	}{
+		{"a function error is the function's errorType", "claim", "", "", "InvalidInput", func(c string) bool {
+			var payload struct{ ErrorType, ErrorMessage string }
+			return json.Unmarshal([]byte(c), &payload) == nil && payload.ErrorType == "InvalidInput" && payload.ErrorMessage != ""
+		}},
+		{"a throttle is Lambda.TooManyRequestsException", "claim", "429:TooManyRequestsException", "", "Lambda.TooManyRequestsException",
+			func(c string) bool { return strings.Contains(c, "Status Code: 429") }},
+		{"a service error is Lambda.ServiceException", "claim", "500:ServiceException", "", "Lambda.ServiceException",
+			func(c string) bool { return strings.Contains(c, "Status Code: 500") }},
+		{"an unreadable answer is Lambda.AWSLambdaException", "claim", "500:", "", "Lambda.AWSLambdaException",
+			func(c string) bool { return strings.Contains(c, "Status Code: 500") }},
+		{"an unknown function is Lambda.ResourceNotFoundException", "no-such-function", "", "", "Lambda.ResourceNotFoundException",
+			func(c string) bool { return strings.Contains(c, "Function not found") }},
+		{"an API that cannot be reached is Lambda.SdkClientException", "claim", "", unreachable, "Lambda.SdkClientException",
+			func(c string) bool { return strings.HasPrefix(c, "Unable to execute HTTP request") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			url := tc.url
+			var calls atomic.Int32
+			if url == "" {
+				url, _ = faultProxy(t, func(fn string, n int) string {
+					if fn == tc.function {
+						calls.Store(int32(n))
+					}
+					return tc.fault
+				})
+			}
+			definition := map[string]any{"StartAt": "Call", "States": map[string]any{
+				"Call": map[string]any{"Type": "Task", "Resource": localstack.FunctionArn(tc.function),
+					"Retry": []any{map[string]any{"ErrorEquals": []string{tc.want}, "IntervalSeconds": 1, "MaxAttempts": 2}},
+					"Catch": []any{map[string]any{"ErrorEquals": []string{tc.want}, "Next": "Caught"}},
+					"End":   true},
+				"Caught": map[string]any{"Type": "Pass", "End": true},
+			}}
+			ex := runAny(t, map[string]any{}, localstack.RunOptions{LambdaURL: url, Definition: writeDefinition(t, definition)})
+			var caught struct{ Error, Cause string }
+			if ex.Status != "SUCCEEDED" || json.Unmarshal(ex.Output, &caught) != nil {
+				t.Fatalf("%s %s %s, output %s; want the error caught", ex.Status, ex.Error, ex.Cause, ex.Output)
+			}
+			if caught.Error != tc.want || !tc.cause(caught.Cause) {
+				t.Errorf("caught %q with Cause %q, want %s", caught.Error, caught.Cause, tc.want)
+			}
+			if n := calls.Load(); tc.url == "" && n != 3 {
+				t.Errorf("%d calls, want 3: one per attempt, no retries of the SDK's own", n)
+			}
+		})
+	}
+}
+
+// writeDefinition writes a definition for RunOptions.Definition.
+func writeDefinition(t *testing.T, definition any) string {
+	t.Helper()
+	b, err := json.Marshal(definition)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "test.asl.json")
+	if err := os.WriteFile(file, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return file
+}
+
+// TestRunRefusesUnresolvedPlaceholders: a definition with a ${...} that no substitution fills
+// is not run (run.mjs exits 2 naming it), and Run says so.
+func TestRunRefusesUnresolvedPlaceholders(t *testing.T) {
+	t.Parallel()
+	start(t)
+	file := writeDefinition(t, map[string]any{"StartAt": "Call", "States": map[string]any{
+		"Call": map[string]any{"Type": "Task", "Resource": "${MissingFunctionArn}", "End": true},
+	}})
+	ex, err := env.stack.Run(context.Background(), map[string]any{}, localstack.RunOptions{Definition: file})
+	if err == nil || !strings.Contains(err.Error(), "${MissingFunctionArn}") {
+		t.Errorf("Run = %+v, %v; want an error naming ${MissingFunctionArn}", ex, err)
 	}
 }

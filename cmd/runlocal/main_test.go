@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
+
+// TestRunWorker runs a job of the table on the real local stack with -worker
+// examples/go-worker (make run JOB=... WORKER=examples/go-worker): the worker built from that
+// package is the one that ran, since the tasks hold what it returns.
+func TestRunWorker(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	table := fmt.Sprintf("runlocal-test-%d", time.Now().UnixNano())
+	db := dynamotest.Client(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracker.New(db, tracker.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.CreateTasks(ctx, "count-words", []tracker.NewTask{
+		{ID: "t-1", Data: json.RawMessage(`{"text": "hello world"}`)},
+		{ID: "t-2", Data: json.RawMessage(`{"text": "one two three"}`)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err = run(ctx, []string{"-endpoint", dynamotest.Endpoint(), "-table", table,
+		"-worker", filepath.Join("..", "..", "examples", "go-worker"), "count-words"}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for id, want := range map[string]map[string]any{
+		"t-1": {"task_id": "t-1", "attempt": 1.0, "words": 2.0},
+		"t-2": {"task_id": "t-2", "attempt": 1.0, "words": 3.0},
+	} {
+		task, err := tr.Get(ctx, "count-words", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(task.Data, &got); err != nil {
+			t.Fatal(err)
+		}
+		if task.Status != tracker.Succeeded || !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %s with %s, want succeeded with %v\n%s", id, task.Status, task.Data, want, out.String())
+		}
+	}
+	for _, want := range []string{
+		"  job count-words: 2 tasks listed in 2 pages over 1 rounds, 1 executions\n",
+		"status: todo 0, in_progress 0, failed 0, succeeded 2, ignored 0\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestReport prints the summary of the result lines in testdata/NAME.json (as run.mjs prints
+// them) into testdata/NAME.golden: per execution the job's listing, a sweep, a continuation,
+// or the error and cause as the execution gives them; and the error of the first failure.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no testdata/*.json: %v", err)
+	}
+	for _, file := range files {
+		name := strings.TrimSuffix(filepath.Base(file), ".json")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ex localstack.Execution
+			if err := json.Unmarshal(raw, &ex); err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			err = report(&out, &ex, 1234*time.Millisecond)
+			fmt.Fprintf(&out, "--- error: %v\n", err)
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if out.String() != string(want) {
+				t.Errorf("report differs from %s (go test -update accepts it)\n--- got\n%s--- want\n%s", golden, out.String(), want)
+			}
+		})
+	}
+}
+
+// TestRunRefusesBadUsage: what cannot run is refused before anything starts.
+func TestRunRefusesBadUsage(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no DynamoDB Local", []string{"-endpoint", "", "j"}, "no DynamoDB Local"},
+		{"no job", []string{"-endpoint", "http://127.0.0.1:1"}, "usage: runlocal"},
+		{"a job with -demo", []string{"-endpoint", "http://127.0.0.1:1", "-demo", "j"}, "-demo creates its own job"},
+		{"no table", []string{"-endpoint", "http://127.0.0.1:1", "-table", "", "j"}, "no table"},
+		{"task ids and -limit", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "3", "j", "t-1"}, "not both"},
+		{"a negative limit", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "-1", "j"}, "positive numbers"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			err := run(context.Background(), tc.args, &bytes.Buffer{})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("run(%q) = %v, want an error saying %q", tc.args, err, tc.want)
+			}
+		})
+	}
+}
