@@ -10,27 +10,6 @@ import (
 	"github.com/google/uuid"
 )
 
-// Lease is a worker's hold on a claimed task. Its Token is the task's lock; Complete, Fail and
-// Extend apply only while it still is. A Lease is plain data: it can travel through JSON
-// (between Lambda steps, say) and be used by another process.
-type Lease struct {
-	JobID  string `json:"job_id"`
-	TaskID string `json:"task_id"`
-	// Token is the lock: 32 lower-case hex characters.
-	Token string `json:"token"`
-	// Retry is the task's retry counter when claimed. Fail uses it to decide, in its single
-	// write, whether this failure makes the task ignored; a wrong value costs one more call.
-	Retry int `json:"retry"`
-	// Attempt is the claim's number among the task's claims (Task.Attempts), and Owner the
-	// owner given to Claim: Fail records both in the task's history.
-	Attempt int    `json:"attempt,omitempty"`
-	Owner   string `json:"owner,omitempty"`
-	// Expires is when the lease runs out unless extended.
-	Expires time.Time `json:"expires"`
-	// Task is the task as the claim left it.
-	Task *Task `json:"-"`
-}
-
 // maxClaimRounds bounds Claim's writes: the fresh claim, then a takeover (or the ignore of a
 // poison task) chosen from the refused write, and one more if the task moved in between.
 const maxClaimRounds = 3
@@ -191,10 +170,6 @@ func (t *Tracker) Claimable(task *Task) bool {
 	}
 	return !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
 }
-
-// expiry is how old a lock must be before another worker may take the task over: the lease
-// and the allowance for clock skew between its holder and us.
-func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration + t.cfg.ClockSkew }
 
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
 // lease expiry (its holder is presumed dead), by the seed's rule.
