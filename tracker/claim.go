@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
@@ -149,8 +150,8 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 }
 
 // claimable is the condition that makes a task claimable at now, the one definition Claim
-// writes under and Pending lists by: it exists, is in one of statuses, holds no live lock,
-// and is due.
+// writes under and a Pending listing filters by (claimableFilter): it exists, is in one of
+// statuses, holds no live lock, and is due.
 func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, statuses ...Status) expression.ConditionBuilder {
 	return expression.Name(KeyAttribute).AttributeExists().
 		And(statusIs(job, codes, statuses...)).
@@ -159,16 +160,23 @@ func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, status
 }
 
 // Claimable reports whether Claim would take task now, by the same rule as its condition
-// (claimable), for a task read whole: todo, failed and due, or in progress without a live
-// lock.
+// (claimable, and claimableFilter for the rest), for a task read whole: todo, failed and due,
+// or in progress without a live lock.
 func (t *Tracker) Claimable(task *Task) bool {
 	now := t.now()
-	switch task.Status {
-	case Todo, Failed, InProgress:
-	default:
-		return false
-	}
-	return !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
+	return slices.Contains(claimableStatuses, task.Status) && !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
+}
+
+// claimableStatuses are the statuses Claim takes a task from: todo and failed by its first
+// write (claimable), in progress by a takeover once the lease ran out (abandoned).
+var claimableStatuses = []Status{Todo, Failed, InProgress}
+
+// claimableFilter is what claimable asks of a task beside its existence and its status: no
+// live lock (lockFree) and due. Listing pending tasks reads the index partitions of
+// claimableStatuses filtered by it, since a query selects the status by its key condition and
+// its filter may not name a key attribute; so List lists what Claim takes.
+func (t *Tracker) claimableFilter(now time.Time) expression.ConditionBuilder {
+	return t.lockFree(now).And(due(now))
 }
 
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the

@@ -43,7 +43,7 @@ func TestSeedCreatedTable(t *testing.T) {
 			}
 			return err
 		}},
-		{"Pending", func() error { _, err := tr.Pending(ctx, job, 0, ""); return err }},
+		{"Pending", func() error { _, err := tr.List(ctx, job, tracker.ListOptions{Pending: true}); return err }},
 		{"NextDue", func() error { _, _, _, err := tr.NextDue(ctx, job); return err }},
 	}
 	for _, q := range queries {
@@ -76,7 +76,7 @@ func TestLayoutIsCheckedOncePerTracker(t *testing.T) {
 		if _, err := e.tr.List(ctx, job, tracker.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.tr.Pending(ctx, job, 0, ""); err != nil {
+		if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -70,7 +70,7 @@ each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor 
 			for {
 				var page *tracker.Page
 				if pending {
-					page, err = tr.Pending(ctx, job, limit, cursor)
+					page, err = tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: limit, Cursor: cursor})
 				} else {
 					page, err = tr.List(ctx, job, tracker.ListOptions{Statuses: statuses, Limit: limit, Cursor: cursor})
 				}

@@ -100,7 +100,7 @@ func (h handler) list(ctx context.Context, in contract.ListPendingInput) (*contr
 	case len(in.TaskIDs) > 0:
 		page, err = h.given(ctx, in.JobID, in.TaskIDs)
 	case len(in.Statuses) == 0:
-		page, err = h.Tracker.Pending(ctx, in.JobID, limit, in.Cursor)
+		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: true, Limit: limit, Cursor: in.Cursor})
 	default:
 		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
 	}
@@ -335,7 +335,7 @@ func (h handler) pendingJobs(ctx context.Context) ([]string, error) {
 func (h handler) anyPending(ctx context.Context, job string) (bool, error) {
 	cursor := ""
 	for {
-		page, err := h.Tracker.Pending(ctx, job, 1, cursor)
+		page, err := h.Tracker.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 1, Cursor: cursor})
 		if err != nil || len(page.Tasks) > 0 {
 			return err == nil && len(page.Tasks) > 0, err
 		}
