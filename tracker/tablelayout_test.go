@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -19,7 +20,7 @@ func TestSeedCreatedTable(t *testing.T) {
 	if _, err := db.CreateTable(ctx, dynamotest.SeedTable(table)); err != nil {
 		t.Fatal(err)
 	}
-	c := newClock()
+	c := trackertest.NewClock(trackertest.T0)
 	tr, err := tracker.New(db, tracker.Config{Table: table, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
