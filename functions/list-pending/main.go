@@ -1,6 +1,6 @@
 // Command list-pending is the Lambda function that feeds the state machine: it checks an
-// execution's input, lists a job's tasks to run a page at a time in batches (tracker.Pending,
-// tracker.List), says when the next failed task is due (tracker.NextDue), and counts the
+// execution's input, lists a job's tasks to run a page at a time in batches (tracker.List,
+// pending or by status), says when the next failed task is due (tracker.NextDue), and counts the
 // job's tasks per status (tracker.Count) once a run ends.
 //
 // Event: contract.ListPendingInput. Result: contract.RunState for a Run, otherwise
