@@ -150,8 +150,8 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 }
 
 // claimable is the condition that makes a task claimable at now, the one definition Claim
-// writes under and a Pending listing filters by (claimableFilter): it exists, is in one of
-// statuses, holds no live lock, and is due.
+// writes under and Pending lists by: it exists, is in one of statuses, holds no live lock,
+// and is due.
 func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, statuses ...Status) expression.ConditionBuilder {
 	return expression.Name(KeyAttribute).AttributeExists().
 		And(statusIs(job, codes, statuses...)).
