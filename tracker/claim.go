@@ -3,33 +3,13 @@ package tracker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/google/uuid"
 )
-
-// Lease is a worker's hold on a claimed task. Its Token is the task's lock; Complete, Fail and
-// Extend apply only while it still is. A Lease is plain data: it can travel through JSON
-// (between Lambda steps, say) and be used by another process.
-type Lease struct {
-	JobID  string `json:"job_id"`
-	TaskID string `json:"task_id"`
-	// Token is the lock: 32 lower-case hex characters.
-	Token string `json:"token"`
-	// Retry is the task's retry counter when claimed. Fail uses it to decide, in its single
-	// write, whether this failure makes the task ignored; a wrong value costs one more call.
-	Retry int `json:"retry"`
-	// Attempt is the claim's number among the task's claims (Task.Attempts), and Owner the
-	// owner given to Claim: Fail records both in the task's history.
-	Attempt int    `json:"attempt,omitempty"`
-	Owner   string `json:"owner,omitempty"`
-	// Expires is when the lease runs out unless extended.
-	Expires time.Time `json:"expires"`
-	// Task is the task as the claim left it.
-	Task *Task `json:"-"`
-}
 
 // maxClaimRounds bounds Claim's writes: the fresh claim, then a takeover (or the ignore of a
 // poison task) chosen from the refused write, and one more if the task moved in between.
@@ -170,31 +150,33 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 }
 
 // claimable is the condition that makes a task claimable at now, the one definition Claim
-// writes under and Pending lists by: it exists, is in one of statuses, holds no live lock,
-// and is due.
+// writes under and a pending listing filters by: it exists, is in one of statuses, and
+// claimableFilter holds (no live lock, due).
 func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, statuses ...Status) expression.ConditionBuilder {
 	return expression.Name(KeyAttribute).AttributeExists().
 		And(statusIs(job, codes, statuses...)).
-		And(t.lockFree(now)).
-		And(due(now))
+		And(t.claimableFilter(now))
 }
 
 // Claimable reports whether Claim would take task now, by the same rule as its condition
-// (claimable), for a task read whole: todo, failed and due, or in progress without a live
-// lock.
+// (claimable, and claimableFilter for the rest), for a task read whole: todo, failed and due,
+// or in progress without a live lock.
 func (t *Tracker) Claimable(task *Task) bool {
 	now := t.now()
-	switch task.Status {
-	case Todo, Failed, InProgress:
-	default:
-		return false
-	}
-	return !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
+	return slices.Contains(claimableStatuses, task.Status) && !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
 }
 
-// expiry is how old a lock must be before another worker may take the task over: the lease
-// and the allowance for clock skew between its holder and us.
-func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration + t.cfg.ClockSkew }
+// claimableStatuses are the statuses Claim takes a task from: todo and failed by its first
+// write (claimable), in progress by a takeover once the lease ran out (abandoned).
+var claimableStatuses = []Status{Todo, Failed, InProgress}
+
+// claimableFilter is what claimable asks of a task beside its existence and its status: no
+// live lock (lockFree) and due. Listing pending tasks reads the index partitions of
+// claimableStatuses filtered by it, since a query selects the status by its key condition and
+// its filter may not name a key attribute; so List lists what Claim takes.
+func (t *Tracker) claimableFilter(now time.Time) expression.ConditionBuilder {
+	return t.lockFree(now).And(due(now))
+}
 
 // lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
 // lease expiry (its holder is presumed dead), by the seed's rule.

@@ -7,13 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
 
-// Outcomes recorded in last_outcome, so a replayed Complete or Fail is recognised.
-const (
-	outcomeComplete = "complete"
-	outcomeFail     = "fail"
-	outcomeRelease  = "release"
-)
-
 // Complete marks the leased task succeeded, unlocks it and resets its retry counter, in one
 // conditional write that applies only while the lease's token is the task's lock. A non-nil
 // result (a JSON object) replaces the task's data, as the seed's set_data does; nil keeps it.
@@ -32,8 +25,7 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	}
 	codes := t.Codes(lease.JobID)
 	now := formatTime(t.now())
-	cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
-		And(statusIs(lease.JobID, codes, InProgress))
+	cond := held(lease, codes)
 	update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, Succeeded, now).
 		Set(expression.Name(attrLock), null).
 		Set(expression.Name(attrRetry), expression.Value(0)).
@@ -54,20 +46,4 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 		return nil, t.leaseRefusal("complete", lease, got)
 	}
 	return got, nil
-}
-
-// replayOf reports whether the task was last finished by this lease with this outcome and
-// nobody holds it since: once another worker has locked it, the old lease has lost it.
-func replayOf(task *Task, lease Lease, outcome string) bool {
-	return task != nil && task.Lock == "" && task.lastLock == lease.Token && task.lastOutcome == outcome
-}
-
-func validateLease(l Lease) error {
-	if err := ValidateID(l.JobID, l.TaskID); err != nil {
-		return err
-	}
-	if len(l.Token) != 32 {
-		return &ValidationError{Field: "lease.token", Reason: "must be the 32-character lock Claim returned"}
-	}
-	return nil
 }

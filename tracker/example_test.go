@@ -101,9 +101,9 @@ func ExampleTracker_Fail() {
 	// true
 }
 
-// Catch up from the last run: Pending lists todo and failed tasks and those whose worker
-// crashed with the lease (its lease expired), never succeeded or ignored ones.
-func ExampleTracker_Pending() {
+// Catch up from the last run: a Pending listing holds todo and failed tasks and those whose
+// worker crashed with the lease (its lease expired), never succeeded or ignored ones.
+func ExampleTracker_List_pending() {
 	ctx := context.Background()
 	now := time.Now()
 	tr := exampleTracker("example-catch-up", "copy-files", func() time.Time { return now })
@@ -120,7 +120,7 @@ func ExampleTracker_Pending() {
 	tr.Ignore(ctx, "copy-files", "t-5")
 
 	now = now.Add(16 * time.Minute) // t-2's 15-minute lease runs out
-	page, err := tr.Pending(ctx, "copy-files", 10, "")
+	page, err := tr.List(ctx, "copy-files", tracker.ListOptions{Pending: true, Limit: 10})
 	if err != nil {
 		log.Fatal(err)
 	}

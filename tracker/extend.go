@@ -21,15 +21,14 @@ func (t *Tracker) Extend(ctx context.Context, lease Lease) (*Lease, error) {
 	codes := t.Codes(lease.JobID)
 	now := t.now()
 	stamp := formatTime(now)
-	cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
-		And(statusIs(lease.JobID, codes, InProgress)).
+	cond := held(lease, codes).
 		And(expression.Name(attrLockTime).LessThanEqual(expression.Value(stamp)))
 	update := expression.Set(expression.Name(attrLockTime), expression.Value(stamp))
 	got, refused, err := t.apply(ctx, transition{op: "extend", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
 	if err != nil {
 		return nil, err
 	}
-	if refused && !(got != nil && got.Lock == lease.Token && got.Status == InProgress && got.LockTime.After(now)) {
+	if refused && !(holds(got, lease.Token) && got.LockTime.After(now)) {
 		return nil, t.leaseRefusal("extend", lease, got)
 	}
 	out := lease

@@ -45,8 +45,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		if expected+1 >= t.cfg.MaxRetry {
 			next = Ignored
 		}
-		cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
-			And(statusIs(lease.JobID, codes, InProgress)).
+		cond := held(lease, codes).
 			And(expression.Name(attrRetry).Equal(expression.Value(expected)))
 		n := lease.Attempt
 		if n == 0 { // a lease from before leases carried their attempt
@@ -78,7 +77,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		if replayOf(got, lease, outcomeFail) {
 			return got, nil
 		}
-		if got != nil && got.Lock == lease.Token && got.Status == InProgress && got.Retry != expected {
+		if holds(got, lease.Token) && got.Retry != expected {
 			expected = got.Retry
 			continue
 		}

@@ -79,25 +79,12 @@ func (t *Tracker) touchJob(ctx context.Context, job, attr string) error {
 
 // Jobs lists the registered jobs, ordered by id, from the index (no Scan).
 func (t *Tracker) Jobs(ctx context.Context) ([]Job, error) {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(registryValue))).Build()
-	if err != nil {
-		return nil, err
-	}
-	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
-		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
-		KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
 	var jobs []Job
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("list jobs: %w", err)
-		}
+	err := t.queryAll(ctx, indexQuery{value: registryValue}, func(out *dynamodb.QueryOutput) error {
 		for _, av := range out.Items {
 			var it jobItem
 			if err := attributevalue.UnmarshalMap(av, &it); err != nil {
-				return nil, fmt.Errorf("decode job item: %w", err)
+				return fmt.Errorf("decode job item: %w", err)
 			}
 			j := Job{JobID: strings.TrimPrefix(it.Key, registryKeyPrefix)}
 			for _, f := range []struct {
@@ -107,12 +94,17 @@ func (t *Tracker) Jobs(ctx context.Context) ([]Job, error) {
 				if f.text == "" {
 					continue
 				}
+				var err error
 				if *f.dst, err = parseTime(f.text); err != nil {
-					return nil, fmt.Errorf("decode job %s: %w", j.JobID, err)
+					return fmt.Errorf("decode job %s: %w", j.JobID, err)
 				}
 			}
 			jobs = append(jobs, j)
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
 	}
 	return jobs, nil
 }

@@ -197,7 +197,7 @@ func TestSeedItems(t *testing.T) {
 		t.Errorf("seed failed task read as %+v", got)
 	}
 
-	page, err := e.tr.Pending(ctx, job, 10, "")
+	page, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -75,35 +75,20 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 	codes := t.Codes(job)
 	deleted := 0
 	for _, s := range Statuses {
-		var start map[string]types.AttributeValue
-		for {
-			expr, err := expression.NewBuilder().
-				WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, codes.Code(s))))).
-				WithProjection(expression.NamesList(expression.Name(KeyAttribute))).Build()
-			if err != nil {
-				return deleted, err
-			}
-			out, err := t.db.Query(ctx, &dynamodb.QueryInput{
-				TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
-				KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
-				ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-				ExclusiveStartKey: start,
-			})
-			if err != nil {
-				return deleted, fmt.Errorf("delete job %s: %w", job, err)
-			}
+		err := t.queryAll(ctx, indexQuery{value: makeValue(job, codes.Code(s)), projection: []string{KeyAttribute}}, func(out *dynamodb.QueryOutput) error {
 			writes := make([]types.WriteRequest, 0, len(out.Items))
 			for _, it := range out.Items {
 				writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
 					Key: map[string]types.AttributeValue{KeyAttribute: it[KeyAttribute]}}})
 			}
 			if err := t.batchWrite(ctx, writes); err != nil {
-				return deleted, fmt.Errorf("delete job %s: %w", job, err)
+				return err
 			}
 			deleted += len(writes)
-			if start = out.LastEvaluatedKey; start == nil {
-				break
-			}
+			return nil
+		})
+		if err != nil {
+			return deleted, fmt.Errorf("delete job %s: %w", job, err)
 		}
 	}
 	if _, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.cfg.Table), Key: keyAVRaw(registryKeyPrefix + job)}); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -27,6 +28,10 @@ type ListOptions struct {
 	Limit int
 	// Cursor resumes after the previous page; empty starts at the first task.
 	Cursor string
+	// Pending keeps only the tasks Claim would take now (claimable): todo, failed and due
+	// (RetryAt passed), and in progress under an expired lease (a crashed worker's task, which
+	// the seed's catch-up query would leave stuck forever). With Statuses, only those of them.
+	Pending bool
 }
 
 // Page is one page of tasks, ordered by task id.
@@ -56,31 +61,29 @@ func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 }
 
 // List returns a page of a job's tasks in the given statuses, ordered by task id, from the
-// index (so without Data and Error: use Get for those). On a table whose index lacks the
-// tracker's layout (the seed's), it returns a *TableLayoutError matching ErrTableLayout. It queries each status's index
+// index (so without Data and Error: use Get for those); with opts.Pending, only the tasks a
+// run should pick up. On a table whose index lacks the tracker's layout (the seed's), it
+// returns a *TableLayoutError matching ErrTableLayout. It queries each status's index
 // partition from the cursor on and merges them.
 func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page, error) {
 	statuses := opts.Statuses
 	if len(statuses) == 0 {
 		statuses = Statuses
 	}
-	streams := make([]stream, 0, len(statuses))
+	var filter expression.ConditionBuilder
+	if opts.Pending {
+		filter = t.claimableFilter(t.now())
+	}
+	var read []Status
 	for _, s := range dedupe(statuses) {
 		if !s.known() {
 			return nil, &ValidationError{Field: "status", Reason: fmt.Sprintf("%d is not a status", int(s))}
 		}
-		streams = append(streams, stream{status: s})
+		if !opts.Pending || slices.Contains(claimableStatuses, s) {
+			read = append(read, s)
+		}
 	}
-	return t.page(ctx, job, streams, opts.Limit, opts.Cursor)
-}
-
-// Pending returns a page of the tasks a run should pick up, ordered by task id: todo, failed
-// and due (RetryAt passed), and in progress with an expired lease (a crashed worker's task,
-// which the seed's catch-up query would leave stuck forever): the tasks Claim would take.
-// limit 0 means 100; cursor resumes a previous page.
-func (t *Tracker) Pending(ctx context.Context, job string, limit int, cursor string) (*Page, error) {
-	now := t.now()
-	return t.page(ctx, job, []stream{{status: Todo}, {status: Failed, filter: due(now)}, {status: InProgress, filter: t.lockFree(now)}}, limit, cursor)
+	return t.page(ctx, job, read, filter, opts.Limit, opts.Cursor)
 }
 
 // NextDue returns the earliest and the latest RetryAt among the job's failed tasks that are
@@ -93,25 +96,10 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Tim
 	if err := t.checkLayout(ctx); err != nil {
 		return time.Time{}, time.Time{}, false, err
 	}
-	at := expression.Name(attrRetryAt)
-	b := expression.NewBuilder().
-		WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, t.Codes(job).Failed)))).
-		WithFilter(at.GreaterThan(expression.Value(formatTime(t.now())))).
-		WithProjection(expression.NamesList(expression.Name(KeyAttribute), at))
-	expr, err := b.Build()
-	if err != nil {
-		return time.Time{}, time.Time{}, false, err
-	}
-	p := dynamodb.NewQueryPaginator(t.db, &dynamodb.QueryInput{
-		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
-		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-	})
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return time.Time{}, time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
-		}
+	q := indexQuery{value: makeValue(job, t.Codes(job).Failed),
+		filter:     expression.Name(attrRetryAt).GreaterThan(expression.Value(formatTime(t.now()))),
+		projection: []string{KeyAttribute, attrRetryAt}}
+	err = t.queryAll(ctx, q, func(out *dynamodb.QueryOutput) error {
 		for _, av := range out.Items {
 			s, ok := av[attrRetryAt].(*types.AttributeValueMemberS)
 			if !ok {
@@ -119,7 +107,7 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Tim
 			}
 			v, err := parseTime(s.Value)
 			if err != nil {
-				return time.Time{}, time.Time{}, false, err
+				return err
 			}
 			if first.IsZero() || v.Before(first) {
 				first = v
@@ -128,6 +116,10 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Tim
 				last = v
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return time.Time{}, time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
 	}
 	return first, last, !first.IsZero(), nil
 }
@@ -141,35 +133,20 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 	codes := t.Codes(job)
 	counts := make(map[Status]int, len(Statuses))
 	for _, s := range Statuses {
-		expr, err := expression.NewBuilder().
-			WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, codes.Code(s))))).Build()
-		if err != nil {
-			return nil, err
-		}
-		in := &dynamodb.QueryInput{
-			TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName), Select: types.SelectCount,
-			KeyConditionExpression: expr.KeyCondition(), ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		}
-		p := dynamodb.NewQueryPaginator(t.db, in)
 		counts[s] = 0
-		for p.HasMorePages() {
-			out, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("count %s tasks of %s: %w", s, job, err)
-			}
+		err := t.queryAll(ctx, indexQuery{value: makeValue(job, codes.Code(s)), count: true}, func(out *dynamodb.QueryOutput) error {
 			counts[s] += int(out.Count)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("count %s tasks of %s: %w", s, job, err)
 		}
 	}
 	return counts, nil
 }
 
-// stream is one index partition (a job's status) read from the cursor on.
-type stream struct {
-	status Status
-	filter expression.ConditionBuilder // when set, only the tasks it holds for
-}
-
-func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit int, cursor string) (*Page, error) {
+// page reads a page of the job's tasks in statuses, only those filter holds for when it is set.
+func (t *Tracker) page(ctx context.Context, job string, statuses []Status, filter expression.ConditionBuilder, limit int, cursor string) (*Page, error) {
 	if err := ValidateJob(job); err != nil {
 		return nil, err
 	}
@@ -190,8 +167,8 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	}
 	var all []Task
 	more := false
-	for _, s := range streams {
-		tasks, hasMore, err := t.readStream(ctx, job, s, after, limit)
+	for _, s := range statuses {
+		tasks, hasMore, err := t.readStatus(ctx, job, s, filter, after, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -211,33 +188,22 @@ func (t *Tracker) page(ctx context.Context, job string, streams []stream, limit 
 	return page, nil
 }
 
-// readStream reads up to limit matching tasks of one stream with task ids after `after`,
-// and says whether the partition may hold more.
-func (t *Tracker) readStream(ctx context.Context, job string, s stream, after string, limit int) ([]Task, bool, error) {
-	value := makeValue(job, t.Codes(job).Code(s.status))
-	kc := expression.Key(StatusAttribute).Equal(expression.Value(value))
+// readStatus reads up to limit tasks of one status's index partition with task ids after
+// `after` that filter holds for, and says whether the partition may hold more.
+func (t *Tracker) readStatus(ctx context.Context, job string, s Status, filter expression.ConditionBuilder, after string, limit int) ([]Task, bool, error) {
+	q := indexQuery{value: makeValue(job, t.Codes(job).Code(s)), filter: filter, limit: limit}
 	if after != "" {
-		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(makeKey(job, after))))
+		q.after = makeKey(job, after)
 	}
-	b := expression.NewBuilder().WithKeyCondition(kc)
-	if s.filter.IsSet() {
-		b = b.WithFilter(s.filter)
-	}
-	expr, err := b.Build()
+	in, err := t.queryInput(q)
 	if err != nil {
 		return nil, false, err
-	}
-	in := &dynamodb.QueryInput{
-		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
-		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		Limit: aws.Int32(int32(limit)),
 	}
 	var tasks []Task
 	for {
 		out, err := t.db.Query(ctx, in)
 		if err != nil {
-			return nil, false, fmt.Errorf("list %s tasks of %s: %w", s.status, job, err)
+			return nil, false, fmt.Errorf("list %s tasks of %s: %w", s, job, err)
 		}
 		for _, av := range out.Items {
 			task, err := t.decodeTask(av)
@@ -254,6 +220,76 @@ func (t *Tracker) readStream(ctx context.Context, job string, s stream, after st
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey
 	}
+}
+
+// indexQuery is a Query of one partition of the index: the items whose index value is value
+// (a job's status, or the job registry).
+type indexQuery struct {
+	value      string
+	after      string                      // when set, only the items whose key sorts after it
+	filter     expression.ConditionBuilder // when set, only the items it holds for
+	projection []string                    // when set, only these attributes
+	count      bool                        // Select COUNT: the number of items, not the items
+	limit      int                         // when set, the most items one call reads
+	backward   bool                        // highest keys first
+}
+
+// queryInput builds the Query of q on the tracker's table and index: the one place a query
+// on the index is written.
+func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
+	kc := expression.Key(StatusAttribute).Equal(expression.Value(q.value))
+	if q.after != "" {
+		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(q.after)))
+	}
+	b := expression.NewBuilder().WithKeyCondition(kc)
+	if q.filter.IsSet() {
+		b = b.WithFilter(q.filter)
+	}
+	if len(q.projection) > 0 {
+		names := make([]expression.NameBuilder, len(q.projection))
+		for i, p := range q.projection {
+			names[i] = expression.Name(p)
+		}
+		b = b.WithProjection(expression.NamesList(names[0], names[1:]...))
+	}
+	expr, err := b.Build()
+	if err != nil {
+		return nil, err
+	}
+	in := &dynamodb.QueryInput{
+		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	}
+	if q.count {
+		in.Select = types.SelectCount
+	}
+	if q.limit > 0 {
+		in.Limit = aws.Int32(int32(q.limit))
+	}
+	if q.backward {
+		in.ScanIndexForward = aws.Bool(false)
+	}
+	return in, nil
+}
+
+// queryAll runs q page after page to its end, handing each page to fn; it stops at the first
+// error, fn's or DynamoDB's.
+func (t *Tracker) queryAll(ctx context.Context, q indexQuery, fn func(*dynamodb.QueryOutput) error) error {
+	in, err := t.queryInput(q)
+	if err != nil {
+		return err
+	}
+	for p := dynamodb.NewQueryPaginator(t.db, in); p.HasMorePages(); {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		if err := fn(out); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func dedupe(ss []Status) []Status {
@@ -303,6 +339,6 @@ func (p *Page) Truncate(n int) {
 	p.Cursor = encodeCursor(p.Tasks[n-1].JobID, p.Tasks[n-1].TaskID)
 }
 
-// CursorAfter returns a cursor of job that resumes a listing (List or Pending) after taskID,
+// CursorAfter returns a cursor of job that resumes a listing (List, pending or not) after taskID,
 // which need not exist: a worker pool starts from an arbitrary point of the id space with it.
 func CursorAfter(job, taskID string) string { return encodeCursor(job, taskID) }

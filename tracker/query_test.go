@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -72,10 +73,10 @@ func TestQueries(t *testing.T) {
 		want  []string
 	}{
 		{"pending is todo, failed and expired leases, by task id", 5, func(c string, l int) (*tracker.Page, error) {
-			return e.tr.Pending(ctx, job, l, c)
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: l, Cursor: c})
 		}, wantPending},
 		{"pending in one page", 100, func(c string, l int) (*tracker.Page, error) {
-			return e.tr.Pending(ctx, job, l, c)
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: l, Cursor: c})
 		}, wantPending},
 		{"a list of two statuses merges them by task id", 4, func(c string, l int) (*tracker.Page, error) {
 			return e.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.Succeeded, tracker.Ignored}, Limit: l, Cursor: c})
@@ -83,6 +84,9 @@ func TestQueries(t *testing.T) {
 		{"in progress lists live and expired leases", 1, func(c string, l int) (*tracker.Page, error) {
 			return e.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.InProgress}, Limit: l, Cursor: c})
 		}, []string{"t-01", "t-06", "t-11", "t-16", "t-21", "t-26", "t-30"}},
+		{"pending of given statuses keeps their claimable tasks", 2, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress, tracker.Succeeded}, Limit: l, Cursor: c})
+		}, []string{"t-30"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -110,6 +114,19 @@ func TestQueries(t *testing.T) {
 		})
 	}
 
+	// A pending listing and Claimable apply one rule: Claimable holds for exactly the tasks
+	// listed.
+	for i := range 31 {
+		id := fmt.Sprintf("t-%02d", i)
+		task, err := e.tr.Get(ctx, job, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := e.tr.Claimable(task), slices.Contains(wantPending, id); got != want {
+			t.Errorf("Claimable(%s, %s) = %v; listed as pending: %v", id, task.Status, got, want)
+		}
+	}
+
 	counts, err := e.tr.Count(ctx, job)
 	if err != nil {
 		t.Fatal(err)
@@ -121,10 +138,10 @@ func TestQueries(t *testing.T) {
 		}
 	}
 
-	if _, err := e.tr.Pending(ctx, job, 10, "not base64!"); !errors.Is(err, tracker.ErrInvalidInput) {
+	if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 10, Cursor: "not base64!"}); !errors.Is(err, tracker.ErrInvalidInput) {
 		t.Errorf("bad cursor: %v", err)
 	}
-	if _, err := e.tr.Pending(ctx, job, tracker.MaxPageLimit+1, ""); !errors.Is(err, tracker.ErrInvalidInput) {
+	if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: tracker.MaxPageLimit + 1}); !errors.Is(err, tracker.ErrInvalidInput) {
 		t.Errorf("limit over the maximum: %v", err)
 	}
 }

@@ -28,8 +28,7 @@ func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
 		order = []Status{Failed, Todo}
 	}
 	for i, back := range order {
-		cond := expression.Name(attrLock).Equal(expression.Value(lease.Token)).
-			And(statusIs(lease.JobID, codes, InProgress))
+		cond := held(lease, codes)
 		if back == Todo {
 			cond = cond.And(expression.Name(attrRetry).Equal(expression.Value(0)))
 		} else {
@@ -52,7 +51,7 @@ func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
 		}
 		// Refused under our own lock: the retry counter said the other status (a second
 		// write on that path, never a read first).
-		if i == 0 && got != nil && got.Lock == lease.Token && got.Status == InProgress {
+		if i == 0 && holds(got, lease.Token) {
 			continue
 		}
 		return nil, t.leaseRefusal("release", lease, got)

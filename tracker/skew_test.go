@@ -30,7 +30,7 @@ func TestLeasesTolerateClockSkew(t *testing.T) {
 				t.Errorf("lease expires %v: the holder's own lease is LeaseDuration long", lease.Expires)
 			}
 			e.clock.Advance(tc.takeover - time.Microsecond)
-			if p, err := e.tr.Pending(ctx, job, 0, ""); err != nil || len(p.Tasks) != 0 {
+			if p, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true}); err != nil || len(p.Tasks) != 0 {
 				t.Errorf("Pending just before the takeover time = %+v, %v", p, err)
 			}
 			_, err := e.tr.Claim(ctx, job, "t", "w2")
@@ -38,7 +38,7 @@ func TestLeasesTolerateClockSkew(t *testing.T) {
 				t.Errorf("refusal says the lock is live until %v, want %v", ce.LockExpires, lease.Task.LockTime.Add(tc.takeover))
 			}
 			e.clock.Advance(time.Microsecond)
-			if p, err := e.tr.Pending(ctx, job, 0, ""); err != nil || len(p.Tasks) != 1 {
+			if p, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true}); err != nil || len(p.Tasks) != 1 {
 				t.Errorf("Pending at the takeover time = %+v, %v", p, err)
 			}
 			if l := e.claim(t, "t", "w2"); l.Retry != 1 {

@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -45,18 +42,11 @@ func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok 
 
 // edge reads the lowest (forward) or highest task id in the index partition of job and code.
 func (t *Tracker) edge(ctx context.Context, job string, code int, forward bool) (string, bool, error) {
-	expr, err := expression.NewBuilder().
-		WithKeyCondition(expression.Key(StatusAttribute).Equal(expression.Value(makeValue(job, code)))).
-		WithProjection(expression.NamesList(expression.Name(KeyAttribute))).Build()
+	in, err := t.queryInput(indexQuery{value: makeValue(job, code), projection: []string{KeyAttribute}, limit: 1, backward: !forward})
 	if err != nil {
 		return "", false, err
 	}
-	out, err := t.db.Query(ctx, &dynamodb.QueryInput{
-		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
-		KeyConditionExpression: expr.KeyCondition(), ProjectionExpression: expr.Projection(),
-		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
-		ScanIndexForward: aws.Bool(forward), Limit: aws.Int32(1),
-	})
+	out, err := t.db.Query(ctx, in)
 	if err != nil {
 		return "", false, fmt.Errorf("span of %s: %w", job, err)
 	}

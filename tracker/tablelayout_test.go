@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -19,7 +20,7 @@ func TestSeedCreatedTable(t *testing.T) {
 	if _, err := db.CreateTable(ctx, dynamotest.SeedTable(table)); err != nil {
 		t.Fatal(err)
 	}
-	c := newClock()
+	c := trackertest.NewClock(trackertest.T0)
 	tr, err := tracker.New(db, tracker.Config{Table: table, Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +44,7 @@ func TestSeedCreatedTable(t *testing.T) {
 			}
 			return err
 		}},
-		{"Pending", func() error { _, err := tr.Pending(ctx, job, 0, ""); return err }},
+		{"Pending", func() error { _, err := tr.List(ctx, job, tracker.ListOptions{Pending: true}); return err }},
 		{"NextDue", func() error { _, _, _, err := tr.NextDue(ctx, job); return err }},
 	}
 	for _, q := range queries {
@@ -76,7 +77,7 @@ func TestLayoutIsCheckedOncePerTracker(t *testing.T) {
 		if _, err := e.tr.List(ctx, job, tracker.ListOptions{}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.tr.Pending(ctx, job, 0, ""); err != nil {
+		if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true}); err != nil {
 			t.Fatal(err)
 		}
 	}

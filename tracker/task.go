@@ -38,7 +38,8 @@ type Task struct {
 	// CreateTime is when CreateTask wrote the task; zero for tasks written by other code.
 	CreateTime time.Time `json:"create_time"`
 	// RetryAt is when a failed task may run again (Fail sets it from the backoff); zero when
-	// it may run at once. Claim refuses a failed task before then and Pending leaves it out.
+	// it may run at once. Claim refuses a failed task before then, and a Pending listing
+	// leaves it out.
 	RetryAt time.Time `json:"retry_at,omitzero"`
 
 	// History lists recent failed attempts (a lost lease included), oldest first, at most

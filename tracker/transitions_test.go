@@ -552,7 +552,7 @@ func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
 	}
 	wantPending := func(want ...string) {
 		t.Helper()
-		p, err := e.tr.Pending(ctx, job, 10, "")
+		p, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -642,7 +642,7 @@ func TestRelease(t *testing.T) {
 			if again, err := e.tr.Release(ctx, *lease); err != nil || again.Status != tc.want {
 				t.Fatalf("replayed Release = %+v, %v", again, err)
 			}
-			if p, err := e.tr.Pending(ctx, job, 10, ""); err != nil || !equal(ids(p.Tasks), []string{"t"}) {
+			if p, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 10}); err != nil || !equal(ids(p.Tasks), []string{"t"}) {
 				t.Fatalf("pending after release = %+v, %v", p, err)
 			}
 			next := e.claim(t, "t", "w2")

@@ -70,7 +70,7 @@ func TestKeyLimit(t *testing.T) {
 		if _, err := e.tr.CreateTask(ctx, job, longest, json.RawMessage(`{"n":1}`)); err != nil {
 			t.Fatal(err)
 		}
-		page, err := e.tr.Pending(ctx, job, 0, "")
+		page, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true})
 		if err != nil || len(page.Tasks) != 1 || page.Tasks[0].TaskID != longest {
 			t.Fatalf("Pending = %+v, %v", page, err)
 		}
@@ -117,7 +117,7 @@ func TestListRefusesBadInput(t *testing.T) {
 			return e.tr.List(ctx, "other-job", tracker.ListOptions{Limit: 1, Cursor: first.Cursor})
 		}, "cursor"},
 		{"a cursor of another job in Pending", func() (*tracker.Page, error) {
-			return e.tr.Pending(ctx, "other-job", 1, first.Cursor)
+			return e.tr.List(ctx, "other-job", tracker.ListOptions{Pending: true, Limit: 1, Cursor: first.Cursor})
 		}, "cursor"},
 		{"a cursor that is not base64", func() (*tracker.Page, error) {
 			return e.tr.List(ctx, job, tracker.ListOptions{Cursor: "not base64!"})

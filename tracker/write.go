@@ -99,24 +99,6 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 	return e
 }
 
-// leaseRefusal explains why a write under a lease was refused: the task is gone, finished
-// by someone else, or its lock is no longer the lease's token.
-func (t *Tracker) leaseRefusal(op string, l Lease, old *Task) error {
-	e := &ConflictError{Op: op, JobID: l.JobID, TaskID: l.TaskID, Task: old, Reason: ErrLeaseLost}
-	switch {
-	case old == nil:
-		e.Reason = ErrTaskNotFound
-	case old.Lock == l.Token:
-		// Our lock, yet refused: the task left in-progress under us (an unknown code).
-		e.Reason = ErrWrongStatus
-	case old.Status == Succeeded:
-		e.Reason = ErrTaskSucceeded
-	case old.Status == Ignored:
-		e.Reason = ErrTaskIgnored
-	}
-	return e
-}
-
 func statusIs(job string, codes StatusCodes, statuses ...Status) expression.ConditionBuilder {
 	name := expression.Name(StatusAttribute)
 	if len(statuses) == 1 {

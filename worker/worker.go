@@ -158,7 +158,7 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 			}
 		pages:
 			for {
-				page, err := tr.Pending(ctx, p.Job, pageSize, cursor)
+				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: pageSize, Cursor: cursor})
 				if err != nil {
 					return ctxErr(ctx, err)
 				}
@@ -211,7 +211,7 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 		}
 		if !ok && !p.Poll {
 			// A failed task may have come due between the pass and NextDue: look once more.
-			page, err := tr.Pending(ctx, p.Job, 1, "")
+			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: 1})
 			if err != nil {
 				return ctxErr(ctx, err)
 			}
@@ -260,7 +260,7 @@ const jumpSpan = 300
 // jump picks a random pending task among the next stretch after id, or "" when there is
 // none.
 func (p *Pool) jump(ctx context.Context, after string, rng *rand.Rand) (string, error) {
-	page, err := p.Tracker.Pending(ctx, p.Job, jumpSpan, tracker.CursorAfter(p.Job, after))
+	page, err := p.Tracker.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: jumpSpan, Cursor: tracker.CursorAfter(p.Job, after)})
 	if err != nil || len(page.Tasks) == 0 {
 		return "", ctxErr(ctx, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 	"github.com/dynamodb-tracker/dynamodb-tracker/worker"
 )
@@ -25,15 +26,7 @@ const job = "work"
 func newTracker(t testing.TB, cfg tracker.Config, n int) *tracker.Tracker {
 	t.Helper()
 	ctx := context.Background()
-	db := dynamotest.Client(t)
-	cfg.Table = dynamotest.TableName(t)
-	if err := tracker.CreateTable(ctx, db, cfg.Table); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tracker.New(db, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trackertest.New(t, cfg)
 	tasks := make([]tracker.NewTask, n)
 	for i := range tasks {
 		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i), Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}

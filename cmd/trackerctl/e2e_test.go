@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -42,7 +43,7 @@ type fixture struct {
 	table, endpoint string
 	db              *dynamodb.Client
 	tr              *tracker.Tracker
-	clock           *clock
+	clock           *trackertest.Clock
 	env             map[string]string
 }
 
@@ -50,19 +51,21 @@ type fixture struct {
 func newFixture(t *testing.T, create bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	db := dynamotest.Client(t)
-	table := dynamotest.TableName(t)
+	var (
+		db    *dynamodb.Client
+		table string
+	)
 	if create {
-		if err := tracker.CreateTable(ctx, db, table); err != nil {
-			t.Fatal(err)
-		}
+		db, table = trackertest.Table(t)
+	} else {
+		db, table = dynamotest.Client(t), dynamotest.TableName(t)
 	}
 	o := db.Options()
 	creds, err := o.Credentials.Retrieve(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{table: table, endpoint: aws.ToString(o.BaseEndpoint), db: db, clock: newClock(t0)}
+	f := &fixture{table: table, endpoint: aws.ToString(o.BaseEndpoint), db: db, clock: trackertest.NewClock(t0)}
 	if f.endpoint == "" {
 		t.Fatal("the harness's client has no BaseEndpoint")
 	}

@@ -12,40 +12,21 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 )
 
 var update = flag.Bool("update", false, "rewrite the testdata/*.golden files with the current output")
 
 // t0 is the tests' "now": every time the CLI prints derives from it.
-var t0 = time.Date(2026, 11, 29, 0, 43, 51, 185247000, time.UTC)
-
-// clock is a settable test clock shared by the CLI under test and the test's own tracker.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock(t time.Time) *clock { return &clock{now: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
+var t0 = trackertest.T0
 
 // cli runs trackerctl in-process with a fixed environment and clock.
 type cli struct {
 	env   map[string]string
-	clock *clock
+	clock *trackertest.Clock
 	// tty forces the terminal flags of the streams (all false by default, as under go test).
 	stdinTTY, stdoutTTY, stderrTTY bool
 	// wait replaces the pause between two refreshes of status --watch.

@@ -68,12 +68,7 @@ each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor 
 			)
 			filter := errorMatch{errText}
 			for {
-				var page *tracker.Page
-				if pending {
-					page, err = tr.Pending(ctx, job, limit, cursor)
-				} else {
-					page, err = tr.List(ctx, job, tracker.ListOptions{Statuses: statuses, Limit: limit, Cursor: cursor})
-				}
+				page, err := tr.List(ctx, job, tracker.ListOptions{Pending: pending, Statuses: statuses, Limit: limit, Cursor: cursor})
 				var ve *tracker.ValidationError
 				if errors.As(err, &ve) {
 					return usagef("%v", err)

@@ -148,7 +148,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 		return rep, nil
 	}
 	if counts[tracker.Todo]+counts[tracker.Failed]+counts[tracker.InProgress] > 0 {
-		page, err := tr.Pending(ctx, job, scanLimit, "")
+		page, err := tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: scanLimit})
 		if err != nil {
 			return nil, err
 		}

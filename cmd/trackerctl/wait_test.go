@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -100,7 +101,7 @@ func TestWaitExecution(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			a := newApp(strings.NewReader(""), &stdout, &stderr, func(string) string { return "" })
-			clk := newClock(t0)
+			clk := trackertest.NewClock(t0)
 			a.now = clk.Now
 			waits := 0
 			a.wait = func(_ context.Context, d time.Duration) error {

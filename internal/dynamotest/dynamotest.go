@@ -13,8 +13,9 @@
 //		if err := tracker.CreateTable(ctx, db, table); err != nil { ... }
 //	}
 //
-// Tables are never created here: the caller creates them (tracker.CreateTable), so this
-// package does not depend on the code it tests.
+// Tables are never created here: the caller creates them (tracker.CreateTable, or
+// internal/trackertest, which makes a table and a tracker on it), so this package does not
+// depend on the code it tests.
 package dynamotest
 
 import (

@@ -16,6 +16,7 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -182,15 +183,8 @@ func runWithWorker(t *testing.T, worker, job string, tasks []tracker.NewTask) *t
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := dynamotest.Client(t)
-	table := dynamotest.TableName(t)
-	if err := tracker.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tracker.New(db, tracker.Config{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trackertest.New(t, tracker.Config{})
+	table := tr.Config().Table
 	stack, err := localstack.Start(ctx, localstack.Config{
 		Root: root, Table: table, DynamoEndpoint: dynamotest.Endpoint(), Pool: 2, Worker: worker,
 		Env: map[string]string{contract.EnvMaxRetry: "1"},

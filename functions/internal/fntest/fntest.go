@@ -18,8 +18,8 @@ import (
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/emf"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/fixtures"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -50,16 +50,8 @@ func Run(t *testing.T, function string, newHandler func(deps lambdafn.Deps) Hand
 		t.Run(c.Event, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			db := dynamotest.Client(t)
-			table := dynamotest.TableName(t)
-			if err := tracker.CreateTable(ctx, db, table); err != nil {
-				t.Fatal(err)
-			}
-			if err := fixtures.Seed(ctx, db, table, time.Now()); err != nil {
-				t.Fatal(err)
-			}
-			tr, err := tracker.New(db, tracker.Config{Table: table})
-			if err != nil {
+			tr, db := trackertest.New(t, tracker.Config{})
+			if err := fixtures.Seed(ctx, db, tr.Config().Table, time.Now()); err != nil {
 				t.Fatal(err)
 			}
 			var logs, lines bytes.Buffer

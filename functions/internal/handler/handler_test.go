@@ -21,6 +21,7 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/lambdafn"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/fixtures"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -125,15 +126,7 @@ func TestFailTimes(t *testing.T) {
 // its cursor resumes where it was cut, so every task is listed once.
 func TestPageStaysWithinItsBytes(t *testing.T) {
 	ctx := context.Background()
-	db := dynamotest.Client(t)
-	table := dynamotest.TableName(t)
-	if err := tracker.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := tracker.New(db, tracker.Config{Table: table})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trackertest.New(t, tracker.Config{})
 	const job = "j"
 	long := strings.Repeat(`"\`, (tracker.MaxKeyBytes-len(job)-len(tracker.Separator)-4)/2)
 	var tasks []tracker.NewTask
@@ -189,16 +182,8 @@ func TestPageStaysWithinItsBytes(t *testing.T) {
 // task, the least recently run first, a job created after the first sweep included.
 func TestSweepOfAllJobs(t *testing.T) {
 	ctx := context.Background()
-	db := dynamotest.Client(t)
-	table := dynamotest.TableName(t)
-	if err := tracker.CreateTable(ctx, db, table); err != nil {
-		t.Fatal(err)
-	}
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	tr, err := tracker.New(db, tracker.Config{Table: table, Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr, _ := trackertest.New(t, tracker.Config{Now: func() time.Time { return now }})
 	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
 	sweep := func() []string {
 		t.Helper()

@@ -95,10 +95,8 @@ func (h ListPending) list(ctx context.Context, in contract.ListPendingInput) (*c
 	case limit <= 0: // the run's budget is spent: list nothing
 	case len(in.TaskIDs) > 0:
 		page, err = h.given(ctx, in.JobID, in.TaskIDs)
-	case len(in.Statuses) == 0:
-		page, err = h.Tracker.Pending(ctx, in.JobID, limit, in.Cursor)
-	default:
-		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
+	default: // the pending tasks, or the tasks of the statuses asked for
+		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: len(in.Statuses) == 0, Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
 	}
 	if err != nil {
 		return nil, err
@@ -331,7 +329,7 @@ func (h ListPending) pendingJobs(ctx context.Context) ([]string, error) {
 func (h ListPending) anyPending(ctx context.Context, job string) (bool, error) {
 	cursor := ""
 	for {
-		page, err := h.Tracker.Pending(ctx, job, 1, cursor)
+		page, err := h.Tracker.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 1, Cursor: cursor})
 		if err != nil || len(page.Tasks) > 0 {
 			return err == nil && len(page.Tasks) > 0, err
 		}
