@@ -48,8 +48,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
-	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
 func main() {
@@ -98,6 +98,13 @@ func NewApp(outdir *string) awscdk.App {
 		// No AWS::CDK::Metadata resource: nothing reports this app's use of the CDK.
 		AnalyticsReporting: jsii.Bool(false),
 	})
+}
+
+// settingKey is the context key of the setting of variable name: "tracker:" and the name
+// without its TRACKER_ prefix in lower-case kebab case (TRACKER_MAX_RETRY is
+// tracker:max-retry, LOG_LEVEL tracker:log-level).
+func settingKey(name string) string {
+	return "tracker:" + strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(name, "TRACKER_")), "_", "-")
 }
 
 // propsFromContext reads the options (see the package comment) through get and returns the
@@ -159,11 +166,17 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 	default:
 		errs = append(errs, fmt.Sprintf("tracker:reserved-concurrency=%q is not N or N,M", str("tracker:reserved-concurrency", "")))
 	}
-	var err error
-	var codes tracker.StatusCodes
-	if s := str("tracker:status-codes", ""); s != "" {
-		if codes, err = tracker.ParseStatusCodes(s); err != nil {
-			errs = append(errs, fmt.Sprintf("tracker:status-codes: %v", err))
+	// The tracker settings, through their own codec (contract.Settings.Set): a setting's key
+	// is its variable's name, as settingKey spells it.
+	var settings contract.Settings
+	for _, name := range contract.EnvNames() {
+		if name == contract.EnvTable || name == contract.EnvMetricsNamespace {
+			continue // the stack names the table; the namespace is the functions' default
+		}
+		if v := str(settingKey(name), ""); v != "" {
+			if err := settings.Set(name, v); err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", settingKey(name), err))
+			}
 		}
 	}
 	props := &StackProps{AlarmTopicArn: str("tracker:alarm-topic", ""), Tracker: construct.Props{
@@ -172,18 +185,18 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
 			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
 		Settings: construct.Settings{
-			Codes:         codes,
-			MaxRetry:      num("tracker:max-retry"),
-			LeaseDuration: time.Duration(num("tracker:lease-seconds")) * time.Second,
-			LogLevel:      str("tracker:log-level", ""),
+			Codes:         settings.Codes,
+			MaxRetry:      settings.MaxRetry,
+			LeaseDuration: settings.LeaseDuration,
+			LogLevel:      str(settingKey(contract.EnvLogLevel), ""),
 		},
-		WorkerTimeout: time.Duration(num("tracker:worker-timeout-seconds")) * time.Second,
+		WorkerTimeout: settings.WorkerTimeout,
 		Run: construct.RunOptions{
 			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", "")),
-			PageSize:           num("tracker:page-size"),
-			BatchSize:          num("tracker:batch-size"),
-			Concurrency:        num("tracker:concurrency"),
-			Backoff:            time.Duration(num("tracker:backoff-seconds")) * time.Second,
+			PageSize:           settings.PageSize,
+			BatchSize:          settings.BatchSize,
+			Concurrency:        settings.Concurrency,
+			Backoff:            settings.Backoff,
 		},
 		Schedule:            construct.Schedule{JobIDs: list("tracker:sweep-jobs"), Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
 		Alarms:              construct.Alarms{Disabled: !boolean("tracker:alarms", true)},

@@ -32,8 +32,8 @@ const maxClaimRounds = 3
 // was lost, and that the SDK sends again, recognises its own lock and returns the lease.
 //
 // A refusal is a *ConflictError matching ErrTaskNotFound, ErrTaskLocked (with the holder and
-// the lease's end), ErrTaskNotDue (with the task's RetryAt), ErrTaskSucceeded,
-// ErrTaskIgnored or ErrWrongStatus.
+// the lease's end), ErrTaskNotDue (with the task's RetryAt), ErrTaskAlreadySucceeded,
+// ErrTaskIgnored or ErrTaskWrongStatus.
 func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err

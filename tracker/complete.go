@@ -13,7 +13,7 @@ import (
 //
 // Complete is idempotent: replaying it with the same lease after it applied returns the
 // task's current state and no error. A lease that is no longer the lock gets a *ConflictError
-// matching ErrLeaseLost (or ErrTaskSucceeded, ErrTaskIgnored, ErrTaskNotFound) and writes
+// matching ErrLeaseLost (or ErrTaskAlreadySucceeded, ErrTaskIgnored, ErrTaskNotFound) and writes
 // nothing.
 func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMessage) (*Task, error) {
 	if err := validateLease(lease); err != nil {

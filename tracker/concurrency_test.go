@@ -108,8 +108,8 @@ func TestConcurrentTakeover(t *testing.T) {
 		if i < n && err != nil {
 			t.Errorf("fast worker on %s: %v", tasks[i].ID, err)
 		}
-		if i >= n && !errors.Is(err, tracker.ErrTaskSucceeded) {
-			t.Errorf("slow worker on %s: %v, want ErrTaskSucceeded", tasks[i-n].ID, err)
+		if i >= n && !errors.Is(err, tracker.ErrTaskAlreadySucceeded) {
+			t.Errorf("slow worker on %s: %v, want ErrTaskAlreadySucceeded", tasks[i-n].ID, err)
 		}
 	}
 	for _, nt := range tasks {

@@ -10,7 +10,10 @@ import (
 )
 
 // Sentinel errors that callers branch on with errors.Is. A refused transition returns a
-// *ConflictError that matches one of them and carries the task as it was.
+// *ConflictError that matches one of them and carries the task as it was. The Lambda
+// functions fail with the errorType of the same name without its Err (ErrTaskLocked is
+// TaskLocked, ErrLeaseLost is LeaseLost: the error names of package contract), which the
+// state machine's Catch and Retry match.
 var (
 	// ErrInvalidInput: an id, data or setting is malformed. Nothing was written.
 	ErrInvalidInput = errors.New("invalid input")
@@ -22,15 +25,15 @@ var (
 	ErrTaskLocked = errors.New("task is locked by another worker")
 	// ErrTaskNotDue: the task failed and its backoff has not run out (see Task.RetryAt).
 	ErrTaskNotDue = errors.New("task is not due yet: its last failure's backoff has not run out")
-	// ErrTaskSucceeded: the task has succeeded already.
-	ErrTaskSucceeded = errors.New("task already succeeded")
+	// ErrTaskAlreadySucceeded: the task has succeeded already.
+	ErrTaskAlreadySucceeded = errors.New("task already succeeded")
 	// ErrTaskIgnored: the task is ignored.
 	ErrTaskIgnored = errors.New("task is ignored")
 	// ErrLeaseLost: the caller's lease token is no longer the task's lock (the lease expired
 	// and another worker claimed the task, or an operator reset it). Nothing was written.
 	ErrLeaseLost = errors.New("lease lost: the task's lock is no longer this lease's token")
-	// ErrWrongStatus: the task is not in a status the transition starts from.
-	ErrWrongStatus = errors.New("task is not in a status this transition starts from")
+	// ErrTaskWrongStatus: the task is not in a status the transition starts from.
+	ErrTaskWrongStatus = errors.New("task is not in a status this transition starts from")
 )
 
 // ValidationError says which input is malformed and why. It matches ErrInvalidInput.
@@ -47,8 +50,8 @@ func (e *ValidationError) Error() string {
 func (e *ValidationError) Is(target error) bool { return target == ErrInvalidInput }
 
 // ConflictError is a transition refused by its condition. It unwraps to the sentinel that
-// says why (ErrTaskNotFound, ErrTaskLocked, ErrTaskSucceeded, ErrTaskIgnored, ErrLeaseLost,
-// ErrWrongStatus, ErrTaskExists) and holds the task as DynamoDB saw it when it refused the
+// says why (ErrTaskNotFound, ErrTaskLocked, ErrTaskAlreadySucceeded, ErrTaskIgnored, ErrLeaseLost,
+// ErrTaskWrongStatus, ErrTaskExists) and holds the task as DynamoDB saw it when it refused the
 // write, so no second read is needed.
 type ConflictError struct {
 	Op     string // claim, complete, fail, extend, retry, ignore, create
@@ -72,7 +75,7 @@ func (e *ConflictError) Error() string {
 		msg += fmt.Sprintf(" (held by %s until %s)", owner, e.LockExpires.UTC().Format(time.RFC3339))
 	} else if errors.Is(e.Reason, ErrTaskNotDue) && e.Task != nil {
 		msg += fmt.Sprintf(" (due at %s)", e.Task.RetryAt.UTC().Format(time.RFC3339))
-	} else if errors.Is(e.Reason, ErrWrongStatus) && e.Task != nil {
+	} else if errors.Is(e.Reason, ErrTaskWrongStatus) && e.Task != nil {
 		msg += fmt.Sprintf(" (status %s)", e.Task.Status)
 	}
 	return msg

@@ -10,7 +10,7 @@ import (
 // the task's lock_time to now, which is also what the seed's code reads to tell a live lock.
 // It is one conditional write that applies only while the lease's token is the lock and the
 // task is in progress; otherwise it returns a *ConflictError matching ErrLeaseLost (or
-// ErrTaskNotFound, ErrTaskSucceeded, ErrTaskIgnored). Extending an expired lease that nobody
+// ErrTaskNotFound, ErrTaskAlreadySucceeded, ErrTaskIgnored). Extending an expired lease that nobody
 // took over succeeds. Extend never moves lock_time back: when the stored lock time is later
 // than this clock's now (the lease was extended by a clock that runs ahead), it leaves it and
 // returns the lease as stored.

@@ -30,7 +30,7 @@ const maxFailRounds = 3
 //
 // Fail is idempotent: replaying it with the same lease after it applied returns the task's
 // current state and counts nothing. A lease that is no longer the lock gets a *ConflictError
-// matching ErrLeaseLost (or ErrTaskSucceeded, ErrTaskIgnored, ErrTaskNotFound).
+// matching ErrLeaseLost (or ErrTaskAlreadySucceeded, ErrTaskIgnored, ErrTaskNotFound).
 func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task, error) {
 	if err := validateLease(lease); err != nil {
 		return nil, err

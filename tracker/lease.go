@@ -77,9 +77,9 @@ func (t *Tracker) leaseRefusal(op string, l Lease, old *Task) error {
 		e.Reason = ErrTaskNotFound
 	case old.Lock == l.Token:
 		// Our lock, yet refused: the task left in-progress under us (an unknown code).
-		e.Reason = ErrWrongStatus
+		e.Reason = ErrTaskWrongStatus
 	case old.Status == Succeeded:
-		e.Reason = ErrTaskSucceeded
+		e.Reason = ErrTaskAlreadySucceeded
 	case old.Status == Ignored:
 		e.Reason = ErrTaskIgnored
 	}

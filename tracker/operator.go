@@ -14,7 +14,7 @@ import (
 // conditional write. It resets the retry counter to 0, so the task gets MaxRetry fresh
 // attempts (an ignored task kept at MaxRetry would be ignored again after one failure); the
 // last error stays for reference, as the seed never clears it. Any other status gets a
-// *ConflictError matching ErrWrongStatus, ErrTaskSucceeded or ErrTaskNotFound.
+// *ConflictError matching ErrTaskWrongStatus, ErrTaskAlreadySucceeded or ErrTaskNotFound.
 func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
@@ -32,7 +32,7 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 	if refused {
 		e := t.refusal("retry", job, task, got).(*ConflictError)
 		if e.Reason == ErrTaskIgnored || e.Reason == ErrTaskLocked {
-			e.Reason = ErrWrongStatus // only reachable for an unknown code or a lock on todo
+			e.Reason = ErrTaskWrongStatus // only reachable for an unknown code or a lock on todo
 		}
 		return nil, e
 	}
@@ -43,7 +43,7 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 // conditional write, so no run claims it again until an operator retries it. A worker that
 // still holds a lease on it then gets ErrTaskIgnored from Complete or Fail. Ignoring an
 // ignored task is a no-op that succeeds; a succeeded task gets a *ConflictError matching
-// ErrTaskSucceeded.
+// ErrTaskAlreadySucceeded.
 func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err

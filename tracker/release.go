@@ -15,7 +15,7 @@ import (
 //
 // Release is idempotent: replaying it with the same lease after it applied returns the task's
 // current state. A lease that is no longer the lock gets a *ConflictError matching
-// ErrLeaseLost (or ErrTaskSucceeded, ErrTaskIgnored, ErrTaskNotFound).
+// ErrLeaseLost (or ErrTaskAlreadySucceeded, ErrTaskIgnored, ErrTaskNotFound).
 func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
 	if err := validateLease(lease); err != nil {
 		return nil, err

@@ -114,7 +114,7 @@ func TestClaim(t *testing.T) {
 			if _, err := e.tr.Complete(context.Background(), *e.claim(t, "t", "w0"), nil); err != nil {
 				t.Fatal(err)
 			}
-		}, tracker.ErrTaskSucceeded, 0},
+		}, tracker.ErrTaskAlreadySucceeded, 0},
 		{"refuses an ignored task", func(t *testing.T, e *env) {
 			e.create(t, "t", "")
 			if _, err := e.tr.Ignore(context.Background(), job, "t"); err != nil {
@@ -239,9 +239,9 @@ func TestComplete(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err := e.tr.Complete(ctx, *slow, json.RawMessage(`{"by":"slow"}`))
-		wantConflict(t, err, tracker.ErrTaskSucceeded)
+		wantConflict(t, err, tracker.ErrTaskAlreadySucceeded)
 		_, err = e.tr.Fail(ctx, *slow, tracker.Failure{Error: "late"})
-		wantConflict(t, err, tracker.ErrTaskSucceeded)
+		wantConflict(t, err, tracker.ErrTaskAlreadySucceeded)
 		got, _ := e.tr.Get(ctx, job, "t")
 		if string(got.Data) != `{"by":"fast"}` || got.Retry != 0 {
 			t.Errorf("task after the stale writes = %+v %s", got, got.Data)
@@ -406,9 +406,9 @@ func TestOperatorTransitions(t *testing.T) {
 	e.claim(t, "ignored", "w") // claimable again
 
 	_, err = e.tr.Retry(ctx, job, "todo")
-	wantConflict(t, err, tracker.ErrWrongStatus)
+	wantConflict(t, err, tracker.ErrTaskWrongStatus)
 	_, err = e.tr.Retry(ctx, job, "done")
-	wantConflict(t, err, tracker.ErrTaskSucceeded)
+	wantConflict(t, err, tracker.ErrTaskAlreadySucceeded)
 	_, err = e.tr.Retry(ctx, job, "missing")
 	wantConflict(t, err, tracker.ErrTaskNotFound)
 
@@ -419,7 +419,7 @@ func TestOperatorTransitions(t *testing.T) {
 		t.Errorf("ignoring an ignored task again: %v", err)
 	}
 	_, err = e.tr.Ignore(ctx, job, "done")
-	wantConflict(t, err, tracker.ErrTaskSucceeded)
+	wantConflict(t, err, tracker.ErrTaskAlreadySucceeded)
 	_, err = e.tr.Ignore(ctx, job, "missing")
 	wantConflict(t, err, tracker.ErrTaskNotFound)
 }

@@ -85,7 +85,7 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 	case old == nil:
 		e.Reason = ErrTaskNotFound
 	case old.Status == Succeeded:
-		e.Reason = ErrTaskSucceeded
+		e.Reason = ErrTaskAlreadySucceeded
 	case old.Status == Ignored:
 		e.Reason = ErrTaskIgnored
 	case old.Locked(t.now(), t.expiry()):
@@ -94,7 +94,7 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 	case old.Status == Failed && old.RetryAt.After(t.now()):
 		e.Reason = ErrTaskNotDue
 	default:
-		e.Reason = ErrWrongStatus
+		e.Reason = ErrTaskWrongStatus
 	}
 	return e
 }

@@ -277,7 +277,7 @@ func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
 		// Another worker got there first, the task finished meanwhile, or a takeover found
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
 		c.refused.Add(1)
-		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskSucceeded) {
+		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskAlreadySucceeded) {
 			c.collided.Store(true)
 		}
 		return

@@ -239,7 +239,7 @@ func TestRun(t *testing.T) {
 	if err == nil || err.Error() != "nope" || task.Status != tracker.Failed || task.Retry != 1 {
 		t.Errorf("Run = %+v, %v", task, err)
 	}
-	if _, err := worker.Run(ctx, tr, job, "t-000", nil); !errors.Is(err, tracker.ErrTaskSucceeded) {
+	if _, err := worker.Run(ctx, tr, job, "t-000", nil); !errors.Is(err, tracker.ErrTaskAlreadySucceeded) {
 		t.Errorf("Run on a succeeded task = %v", err)
 	}
 }

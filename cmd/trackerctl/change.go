@@ -36,7 +36,7 @@ var retryChange = change{
 		case tracker.Failed, tracker.Ignored:
 			return ""
 		case tracker.Succeeded:
-			return tracker.ErrTaskSucceeded.Error()
+			return tracker.ErrTaskAlreadySucceeded.Error()
 		}
 		return "task is " + t.Status.String()
 	},
@@ -51,7 +51,7 @@ var ignoreChange = change{
 	},
 	refuses: func(t *tracker.Task) string {
 		if t.Status == tracker.Succeeded {
-			return tracker.ErrTaskSucceeded.Error()
+			return tracker.ErrTaskAlreadySucceeded.Error()
 		}
 		return ""
 	},

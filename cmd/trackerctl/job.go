@@ -94,7 +94,7 @@ func reason(err error) string {
 	var ce *tracker.ConflictError
 	if errors.As(err, &ce) {
 		msg := ce.Reason.Error()
-		if errors.Is(ce.Reason, tracker.ErrWrongStatus) && ce.Task != nil {
+		if errors.Is(ce.Reason, tracker.ErrTaskWrongStatus) && ce.Task != nil {
 			msg = fmt.Sprintf("task is %s", ce.Task.Status)
 		}
 		if errors.Is(ce.Reason, tracker.ErrTaskLocked) && ce.Task != nil {

@@ -30,13 +30,13 @@ func ErrorName(err error) string {
 		return contract.ErrTaskLocked
 	case errors.Is(err, tracker.ErrTaskNotDue):
 		return contract.ErrTaskNotDue
-	case errors.Is(err, tracker.ErrTaskSucceeded):
+	case errors.Is(err, tracker.ErrTaskAlreadySucceeded):
 		return contract.ErrTaskAlreadySucceeded
 	case errors.Is(err, tracker.ErrTaskIgnored):
 		return contract.ErrTaskIgnored
 	case errors.Is(err, tracker.ErrLeaseLost):
 		return contract.ErrLeaseLost
-	case errors.Is(err, tracker.ErrWrongStatus):
+	case errors.Is(err, tracker.ErrTaskWrongStatus):
 		return contract.ErrTaskWrongStatus
 	case errors.As(err, new(*WorkerOutputError)):
 		return contract.ErrInvalidWorkerOutput

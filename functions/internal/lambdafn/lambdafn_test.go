@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -60,10 +64,10 @@ func TestErrorNames(t *testing.T) {
 		{&tracker.ValidationError{Field: "job_id", Reason: "empty"}, "InvalidInput"},
 		{conflict(tracker.ErrTaskNotFound), "TaskNotFound"},
 		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
-		{conflict(tracker.ErrTaskSucceeded), "TaskAlreadySucceeded"},
+		{conflict(tracker.ErrTaskAlreadySucceeded), "TaskAlreadySucceeded"},
 		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
 		{conflict(tracker.ErrLeaseLost), "LeaseLost"},
-		{conflict(tracker.ErrWrongStatus), "TaskWrongStatus"},
+		{conflict(tracker.ErrTaskWrongStatus), "TaskWrongStatus"},
 		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable"},
 		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable"},
 		{context.DeadlineExceeded, "TrackerUnavailable"},
@@ -91,6 +95,28 @@ func TestErrorNames(t *testing.T) {
 	}
 	if len(produced) != len(contract.ErrorNames) {
 		t.Errorf("ErrorName produced %d names, the contract has %d", len(produced), len(contract.ErrorNames))
+	}
+}
+
+// TestSentinelsHaveTheirErrorNames checks that every sentinel of package tracker that a
+// function can fail with is named after its errorType: Err and the contract's name.
+func TestSentinelsHaveTheirErrorNames(t *testing.T) {
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join("..", "..", "..", "tracker", "errors.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinels := 0
+	for name, obj := range f.Scope.Objects {
+		if obj.Kind != ast.Var || !strings.HasPrefix(name, "Err") || name == "ErrTaskExists" { // CreateTask's, no function's
+			continue
+		}
+		sentinels++
+		if !slices.Contains(contract.ErrorNames, strings.TrimPrefix(name, "Err")) {
+			t.Errorf("tracker.%s: the contract has no error name %s", name, strings.TrimPrefix(name, "Err"))
+		}
+	}
+	if sentinels != 8 {
+		t.Errorf("found %d sentinels in tracker/errors.go, want 8", sentinels)
 	}
 }
 
