@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -214,4 +216,140 @@ func runPools(b *testing.B, ctx context.Context, counter *dynamotest.Counter, ta
 	}
 	b.Logf("%s: stats %+v", job, stats)
 	return elapsed, refused
+}
+
+// BenchmarkWriteFloors splits the floor of BenchmarkPools: per task, two bare UpdateItem
+// calls; the tracker's own claim and completion updates (captured from a Claim and a
+// Complete) without their conditions; and the same as the tracker sends them, conditions
+// included. The three run in turns on chunks of fresh tasks, so that drift of the server
+// favours none, and it reports each one's tasks/s as a ratio to the bare calls: how much of
+// the pools' distance to the bare loop is the writes' own cost.
+//
+//	scripts/with-dynamodb.sh go test -run '^$' -bench WriteFloors -benchtime 1x ./worker
+func BenchmarkWriteFloors(b *testing.B) {
+	const chunk, rounds, warm = 400, 10, 2
+	ctx := context.Background()
+	for range b.N {
+		db := dynamotest.Client(b)
+		table := dynamotest.TableName(b)
+		if err := tracker.CreateTable(ctx, db, table); err != nil {
+			b.Fatal(err)
+		}
+		tr, err := tracker.New(db, tracker.Config{Table: table})
+		if err != nil {
+			b.Fatal(err)
+		}
+		claim, complete := captureWrites(b, ctx, table)
+		type floor struct {
+			name  string
+			input func(step int) *dynamodb.UpdateItemInput // without its key
+			took  time.Duration
+		}
+		floors := []*floor{
+			{name: "bare", input: func(step int) *dynamodb.UpdateItemInput {
+				return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
+					ExpressionAttributeNames:  map[string]string{"#s": "bench"},
+					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(step)}}}
+			}},
+			{name: "updates", input: func(step int) *dynamodb.UpdateItemInput {
+				return withoutCondition([]*dynamodb.UpdateItemInput{claim, complete}[step])
+			}},
+			{name: "tracker", input: func(step int) *dynamodb.UpdateItemInput {
+				c := *[]*dynamodb.UpdateItemInput{claim, complete}[step]
+				return &c
+			}},
+		}
+		for _, f := range floors {
+			tasks := make([]tracker.NewTask, chunk*rounds)
+			for i := range tasks {
+				tasks[i] = tracker.NewTask{ID: fmt.Sprintf("%s-t-%05d", f.name, i)}
+			}
+			if _, err := tr.CreateTasks(ctx, "j", tasks); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for r := range rounds {
+			for k := range floors {
+				f := floors[(k+r)%len(floors)]
+				took := loop(b, chunk, func(i int) error {
+					for step := range 2 {
+						in := f.input(step)
+						// Every floor writes tasks of the job "j" that the captured writes name.
+						in.Key = map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: fmt.Sprintf("j____%s-t-%05d", f.name, r*chunk+i)}}
+						if _, err := db.UpdateItem(ctx, in); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				if r >= warm {
+					f.took += took
+				}
+			}
+		}
+		rate := func(f *floor) float64 { return float64(chunk*(rounds-warm)) / f.took.Seconds() }
+		b.ReportMetric(rate(floors[0]), "bare-tasks/s")
+		b.ReportMetric(rate(floors[1])/rate(floors[0]), "updates-ratio")
+		b.ReportMetric(rate(floors[2])/rate(floors[0]), "tracker-ratio")
+	}
+}
+
+// captureWrites claims and completes a task of job "j" in table and returns the two
+// UpdateItem inputs the tracker sent.
+func captureWrites(b *testing.B, ctx context.Context, table string) (claim, complete *dynamodb.UpdateItemInput) {
+	var sent []*dynamodb.UpdateItemInput
+	capture := func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("capture", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if u, ok := in.Parameters.(*dynamodb.UpdateItemInput); ok {
+					c := *u
+					sent = append(sent, &c)
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	}
+	tr, err := tracker.New(dynamotest.Client(b, capture), tracker.Config{Table: table})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "probe"}}); err != nil {
+		b.Fatal(err)
+	}
+	sent = nil
+	lease, err := tr.Claim(ctx, "j", "probe", "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := tr.Complete(ctx, *lease, nil); err != nil {
+		b.Fatal(err)
+	}
+	if len(sent) != 2 {
+		b.Fatalf("a claim and a completion sent %d UpdateItem calls, want 2", len(sent))
+	}
+	return sent[0], sent[1]
+}
+
+// withoutCondition is in without its condition, and without the names and values only the
+// condition used.
+func withoutCondition(in *dynamodb.UpdateItemInput) *dynamodb.UpdateItemInput {
+	c := *in
+	c.ConditionExpression, c.ReturnValuesOnConditionCheckFailure = nil, ""
+	used := func(placeholder string) bool {
+		// The expression builder numbers placeholders (#0, :1): match whole ones.
+		return regexp.MustCompile(regexp.QuoteMeta(placeholder) + `\b`).MatchString(aws.ToString(in.UpdateExpression))
+	}
+	c.ExpressionAttributeNames = map[string]string{}
+	for k, v := range in.ExpressionAttributeNames {
+		if used(k) {
+			c.ExpressionAttributeNames[k] = v
+		}
+	}
+	c.ExpressionAttributeValues = map[string]types.AttributeValue{}
+	for k, v := range in.ExpressionAttributeValues {
+		if used(k) {
+			c.ExpressionAttributeValues[k] = v
+		}
+	}
+	return &c
 }
