@@ -23,6 +23,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -1019,6 +1020,22 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		if p.AlarmTopicArn != "arn:aws:sns:eu-west-1:123456789012:alarms" {
 			t.Errorf("AlarmTopicArn %q", p.AlarmTopicArn)
+		}
+		// Every tracker setting the context can give reaches the functions as given: a new
+		// setting of the contract must be read here and passed on, or this fails.
+		env := p.Tracker.FunctionSettings("tasks").Env()
+		for _, name := range contract.EnvNames() {
+			if name == contract.EnvTable || name == contract.EnvMetricsNamespace {
+				continue
+			}
+			v, ok := ctx[settingKey(name)]
+			if !ok {
+				t.Errorf("the test gives no %s (setting %s)", settingKey(name), name)
+				continue
+			}
+			if got := env[name]; got != fmt.Sprint(v) {
+				t.Errorf("%s=%v reaches the functions as %s=%q", settingKey(name), v, name, got)
+			}
 		}
 	})
 	t.Run("one reserved concurrency is the steps'", func(t *testing.T) {

@@ -577,18 +577,24 @@ func (c *Tracker) newTable(p *Props) (awsdynamodb.Table, error) {
 // with every default written out, so a reader of the console sees the settings in force. The
 // table's name is a token here; it resolves inside the variable's value.
 func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
-	s := contract.Settings{
-		Table: *table.TableName(), Codes: p.Settings.Codes, MaxRetry: p.Settings.MaxRetry, LeaseDuration: p.Settings.LeaseDuration,
-		Backoff: p.Run.Backoff, PageSize: p.Run.PageSize, BatchSize: p.Run.BatchSize, Concurrency: p.Run.Concurrency,
-		WorkerTimeout: p.WorkerTimeout,
-	}
-	// withDefaults has checked the level.
-	_ = s.Set(contract.EnvLogLevel, p.Settings.LogLevel)
 	env := map[string]*string{}
-	for name, value := range s.WithDefaults().Env() {
+	for name, value := range p.FunctionSettings(*table.TableName()).WithDefaults().Env() {
 		env[name] = jsii.String(value)
 	}
 	return &env
+}
+
+// FunctionSettings are the settings p gives every function (in its environment), on the
+// table named table; a zero setting is the function's default.
+func (p *Props) FunctionSettings(table string) contract.Settings {
+	s := contract.Settings{
+		Table: table, Codes: p.Settings.Codes, MaxRetry: p.Settings.MaxRetry, LeaseDuration: p.Settings.LeaseDuration,
+		Backoff: p.Run.Backoff, PageSize: p.Run.PageSize, BatchSize: p.Run.BatchSize, Concurrency: p.Run.Concurrency,
+		WorkerTimeout: p.WorkerTimeout,
+	}
+	// A level the props' check refused stays the default.
+	_ = s.Set(contract.EnvLogLevel, p.Settings.LogLevel)
+	return s
 }
 
 // newFunction deploys f with its own log group and its own role. The role starts empty (no
