@@ -115,7 +115,8 @@ type RunInput struct {
 	// AllJobs sweeps every registered job (tracker.Jobs) that has pending tasks, the least
 	// recently run first, at most MaxJobIDs of them.
 	AllJobs bool `json:"all_jobs,omitempty"`
-	// TaskIDs runs only these tasks of the job (at most MaxTaskIDs).
+	// TaskIDs runs only these tasks of the job (at most MaxTaskIDs). Each must exist: a run
+	// naming one that does not fails with TaskNotFound before anything is written.
 	TaskIDs []string `json:"task_ids,omitempty"`
 	// Limit caps how many task ids the run lists over all its pages and rounds (a retried
 	// task counts again); 0 means no cap.

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
@@ -175,6 +178,34 @@ func TestPageStaysWithinItsBytes(t *testing.T) {
 	}
 	if len(seen) != len(tasks) || pages < 2 {
 		t.Errorf("listed %d of %d tasks in %d pages; a page must be cut by its bytes", len(seen), len(tasks), pages)
+	}
+}
+
+// TestRunRefusedBeforeAnyWrite checks that a run's input naming a task that does not exist,
+// or a resume that is not one the state machine hands over, fails the check with its error
+// name and records no run of the job.
+func TestRunRefusedBeforeAnyWrite(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "t"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ input, want string }{
+		{`{"run": {"job_id": "j", "task_ids": ["t", "missing"]}}`, contract.ErrTaskNotFound},
+		{`{"run": {"job_id": "j", "resume": {"round": 0}}}`, contract.ErrInvalidInput},
+	} {
+		_, err := h.Handle(ctx, json.RawMessage(tc.input))
+		if ie := (messages.InvokeResponse_Error{}); !errors.As(err, &ie) || ie.Type != tc.want {
+			t.Errorf("%s: error %v, want the errorType %s", tc.input, err, tc.want)
+		}
+	}
+	jobs, err := tr.Jobs(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(jobs) != 1 || jobs[0].JobID != "j" || !jobs[0].LastRun.IsZero() {
+		t.Fatalf("jobs %+v, want j with no run recorded", jobs)
 	}
 }
 

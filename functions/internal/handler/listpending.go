@@ -285,17 +285,24 @@ func (h ListPending) check(ctx context.Context, in contract.RunInput) (*contract
 	}
 	run.WorkTimeout = int(cfg.WorkerTimeout / time.Second)
 	state := &contract.RunState{Run: run, N: contract.Progress{Round: 1}}
-	if !run.Sweep && in.Resume == nil {
-		if err := h.Tracker.RecordRun(ctx, run.JobID); err != nil {
-			return nil, err
-		}
-	}
 	if r := in.Resume; r != nil {
 		if r.Round < 1 || r.Pages < 0 || r.Listed < 0 || r.Executions < 0 || r.Round > run.MaxRounds+1 {
 			return nil, invalid("resume", "is not progress this state machine handed over")
 		}
 		state.N = contract.Progress{Round: r.Round, Pages: r.Pages, Listed: r.Listed, Executions: r.Executions}
 		state.At.Cursor = r.Cursor
+	}
+	// A named task that does not exist is a mistake in the input: refuse the run (TaskNotFound)
+	// before anything is written.
+	for _, id := range in.TaskIDs {
+		if _, err := h.Tracker.Get(ctx, in.JobID, id); err != nil {
+			return nil, err
+		}
+	}
+	if !run.Sweep && in.Resume == nil {
+		if err := h.Tracker.RecordRun(ctx, run.JobID); err != nil {
+			return nil, err
+		}
 	}
 	return state, nil
 }
