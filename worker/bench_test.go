@@ -22,15 +22,17 @@ import (
 
 // BenchmarkPools runs 4 pools (as 4 processes: a client and a Tracker each) of 16 workers
 // over a job of 10,000 tasks. It reports refused claims and DynamoDB calls per task (listing
-// included), and the pools' tasks/s as a ratio to two floors measured on the same server in
-// the same run, with as many goroutines, each right before and right after the pools (their
-// mean is the floor, so that a server that speeds up as it warms favours neither side):
+// included), and the pools' tasks/s as a ratio to two floors, loops of two bare UpdateItem
+// calls per task run on the same server in the same run with as many goroutines as the
+// pools have workers, each right before and right after the pools (their mean is the floor,
+// so that a server that speeds up as it warms favours neither side):
 //
-//   - ratio: against a bare loop of two unconditional UpdateItem calls per task, the least a
-//     claim and a completion cost;
-//   - ratio-claim: against a loop of tracker.Claim and tracker.Complete per task with the
-//     task ids handed out by a counter: the tracker's own writes without any listing, so
-//     what the pool adds (listing, refused claims, heartbeats, hand-offs) is 1 - ratio-claim.
+//   - ratio: the two calls are the tracker's own claim and completion, captured from a Claim
+//     and a Complete and sent as they are with each task's key: the least a claimed and
+//     completed task costs, so what the pools add (listing, refused claims, hand-offs,
+//     heartbeats) is 1 - ratio;
+//   - ratio-unconditional: the two calls set one attribute, without a condition; how far
+//     that is from the tracker's writes on DynamoDB Local, BenchmarkWriteFloors measures.
 //
 // Before measuring, the server is warmed with every kind of call (DynamoDB Local's JVM gets
 // much faster over its first tens of thousands of calls). With failEvery, every failEvery-th
@@ -64,40 +66,40 @@ func benchPools(b *testing.B, failEvery int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		for _, j := range []string{"warm", "warm-bare", "warm-claim", job, "bare-1", "bare-2", "claim-1", "claim-2"} {
-			n := benchTasks
-			if j == "warm" || j == "warm-bare" || j == "warm-claim" {
-				n = benchTasks / 2
-			}
-			createBenchTasks(b, seed, j, n)
+		claim, complete := captureWrites(b, ctx, table)
+		writes, unconditional := trackerWrites(claim, complete), unconditionalWrites(table)
+		createBenchTasks(b, seed, "warm", benchTasks/2)
+		createBenchTasks(b, seed, job, benchTasks)
+		for _, prefix := range []string{"warm-w", "warm-u", "w-1", "w-2", "u-1", "u-2"} {
+			createFloorTasks(b, seed, prefix, benchTasks)
 		}
-		// Warm up: pools, bare writes and claims, untimed.
+		// Warm up: pools and both floors, untimed.
 		runPools(b, ctx, counter, table, "warm", benchTasks/2, 0)
-		bareLoop(b, ctx, db, table, "warm-bare", benchTasks/2)
-		claimLoop(b, ctx, seed, "warm-claim", benchTasks/2)
+		runFloor(b, ctx, db, writes, "warm-w", benchTasks/2)
+		runFloor(b, ctx, db, unconditional, "warm-u", benchTasks/2)
 
-		bare1 := bareLoop(b, ctx, db, table, "bare-1", benchTasks)
-		claim1 := claimLoop(b, ctx, seed, "claim-1", benchTasks)
+		writes1 := runFloor(b, ctx, db, writes, "w-1", benchTasks)
+		uncond1 := runFloor(b, ctx, db, unconditional, "u-1", benchTasks)
 		counter.Reset()
 		b.StartTimer()
 		elapsed, refused := runPools(b, ctx, counter, table, job, benchTasks, failEvery)
 		b.StopTimer()
 		calls, total := counter.Calls(), counter.Total()
-		claim2 := claimLoop(b, ctx, seed, "claim-2", benchTasks)
-		bare2 := bareLoop(b, ctx, db, table, "bare-2", benchTasks)
+		uncond2 := runFloor(b, ctx, db, unconditional, "u-2", benchTasks)
+		writes2 := runFloor(b, ctx, db, writes, "w-2", benchTasks)
 
 		rate := func(d time.Duration) float64 { return benchTasks / d.Seconds() }
-		bare := (rate(bare1) + rate(bare2)) / 2
-		claim := (rate(claim1) + rate(claim2)) / 2
+		floorWrites := (rate(writes1) + rate(writes2)) / 2
+		floorUncond := (rate(uncond1) + rate(uncond2)) / 2
 		b.ReportMetric(float64(refused)/benchTasks, "refused/task")
 		b.ReportMetric(float64(total)/benchTasks, "calls/task")
 		b.ReportMetric(rate(elapsed), "tasks/s")
-		b.ReportMetric(bare, "bare-tasks/s")
-		b.ReportMetric(claim, "claim-tasks/s")
-		b.ReportMetric(rate(elapsed)/bare, "ratio")
-		b.ReportMetric(rate(elapsed)/claim, "ratio-claim")
-		b.Logf("calls %v; bare %.0f then %.0f tasks/s, claim+complete %.0f then %.0f tasks/s",
-			calls, rate(bare1), rate(bare2), rate(claim1), rate(claim2))
+		b.ReportMetric(floorWrites, "writes-tasks/s")
+		b.ReportMetric(floorUncond, "unconditional-tasks/s")
+		b.ReportMetric(rate(elapsed)/floorWrites, "ratio")
+		b.ReportMetric(rate(elapsed)/floorUncond, "ratio-unconditional")
+		b.Logf("calls %v; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f tasks/s",
+			calls, rate(writes1), rate(writes2), rate(uncond1), rate(uncond2))
 	}
 }
 
@@ -107,6 +109,20 @@ func createBenchTasks(b *testing.B, tr *tracker.Tracker, job string, n int) {
 		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%05d", i)}
 	}
 	if _, err := tr.CreateTasks(context.Background(), job, tasks); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// floorJob is the job of a floor's tasks: the job of the writes captureWrites captures.
+const floorJob = "j"
+
+// createFloorTasks creates n tasks of floorJob for a floor, prefix-t-00000 on.
+func createFloorTasks(b *testing.B, tr *tracker.Tracker, prefix string, n int) {
+	tasks := make([]tracker.NewTask, n)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("%s-t-%05d", prefix, i)}
+	}
+	if _, err := tr.CreateTasks(context.Background(), floorJob, tasks); err != nil {
 		b.Fatal(err)
 	}
 }
@@ -131,14 +147,18 @@ func loop(b *testing.B, n int, f func(i int) error) time.Duration {
 	return time.Since(start)
 }
 
-// bareLoop makes two unconditional UpdateItem calls on each task of job.
-func bareLoop(b *testing.B, ctx context.Context, db *dynamodb.Client, table, job string, n int) time.Duration {
+// A floor is a loop of two bare UpdateItem calls per task: call gives call step (0, 1)
+// without its key.
+type floor func(step int) *dynamodb.UpdateItemInput
+
+// runFloor makes f's two calls on each of the n tasks of createFloorTasks(prefix) and returns
+// how long it took.
+func runFloor(b *testing.B, ctx context.Context, db *dynamodb.Client, f floor, prefix string, n int) time.Duration {
 	return loop(b, n, func(i int) error {
-		key := map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: fmt.Sprintf("%s____t-%05d", job, i)}}
-		for _, v := range []string{"a", "b"} {
-			if _, err := db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table), Key: key,
-				UpdateExpression: aws.String("SET #s = :v"), ExpressionAttributeNames: map[string]string{"#s": "bench"},
-				ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: v}}}); err != nil {
+		for step := range 2 {
+			in := f(step)
+			in.Key = map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: fmt.Sprintf("%s%s%s-t-%05d", floorJob, tracker.Separator, prefix, i)}}
+			if _, err := db.UpdateItem(ctx, in); err != nil {
 				return err
 			}
 		}
@@ -146,16 +166,38 @@ func bareLoop(b *testing.B, ctx context.Context, db *dynamodb.Client, table, job
 	})
 }
 
-// claimLoop claims and completes each task of job, the ids handed out by a counter.
-func claimLoop(b *testing.B, ctx context.Context, tr *tracker.Tracker, job string, n int) time.Duration {
-	return loop(b, n, func(i int) error {
-		lease, err := tr.Claim(ctx, job, fmt.Sprintf("t-%05d", i), "bench")
-		if err != nil {
-			return err
-		}
-		_, err = tr.Complete(ctx, *lease, nil)
-		return err
-	})
+// unconditionalWrites set one attribute that is no key, without a condition.
+func unconditionalWrites(table string) floor {
+	return func(step int) *dynamodb.UpdateItemInput {
+		return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
+			ExpressionAttributeNames:  map[string]string{"#s": "bench"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(step)}}}
+	}
+}
+
+// statusWrites change only the status (the index key: the least any tracker writes).
+func statusWrites(table string) floor {
+	return func(step int) *dynamodb.UpdateItemInput {
+		return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
+			ExpressionAttributeNames: map[string]string{"#s": tracker.StatusAttribute},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{
+				Value: []string{floorJob + tracker.Separator + "03", floorJob + tracker.Separator + "09"}[step]}}}
+	}
+}
+
+// trackerWrites are the tracker's claim and completion as it sends them.
+func trackerWrites(claim, complete *dynamodb.UpdateItemInput) floor {
+	return func(step int) *dynamodb.UpdateItemInput {
+		c := *[]*dynamodb.UpdateItemInput{claim, complete}[step]
+		return &c
+	}
+}
+
+// trackerUpdates are the tracker's claim and completion without their conditions.
+func trackerUpdates(claim, complete *dynamodb.UpdateItemInput) floor {
+	return func(step int) *dynamodb.UpdateItemInput {
+		return withoutCondition([]*dynamodb.UpdateItemInput{claim, complete}[step])
+	}
 }
 
 // runPools runs the pools over job's n tasks until it has nothing pending, checks that every
@@ -241,59 +283,32 @@ func BenchmarkWriteFloors(b *testing.B) {
 			b.Fatal(err)
 		}
 		claim, complete := captureWrites(b, ctx, table)
-		type floor struct {
-			name  string
-			input func(step int) *dynamodb.UpdateItemInput // without its key
-			took  time.Duration
+		type named struct {
+			name string
+			f    floor
+			took time.Duration
 		}
-		floors := []*floor{
-			{name: "bare", input: func(step int) *dynamodb.UpdateItemInput {
-				return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
-					ExpressionAttributeNames:  map[string]string{"#s": "bench"},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: fmt.Sprint(step)}}}
-			}},
-			{name: "status", input: func(step int) *dynamodb.UpdateItemInput {
-				return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
-					ExpressionAttributeNames:  map[string]string{"#s": tracker.StatusAttribute},
-					ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: []string{"j____03", "j____09"}[step]}}}
-			}},
-			{name: "updates", input: func(step int) *dynamodb.UpdateItemInput {
-				return withoutCondition([]*dynamodb.UpdateItemInput{claim, complete}[step])
-			}},
-			{name: "tracker", input: func(step int) *dynamodb.UpdateItemInput {
-				c := *[]*dynamodb.UpdateItemInput{claim, complete}[step]
-				return &c
-			}},
+		floors := []*named{
+			{name: "bare", f: unconditionalWrites(table)},
+			{name: "status", f: statusWrites(table)},
+			{name: "updates", f: trackerUpdates(claim, complete)},
+			{name: "tracker", f: trackerWrites(claim, complete)},
 		}
-		for _, f := range floors {
-			tasks := make([]tracker.NewTask, chunk*rounds)
-			for i := range tasks {
-				tasks[i] = tracker.NewTask{ID: fmt.Sprintf("%s-t-%05d", f.name, i)}
-			}
-			if _, err := tr.CreateTasks(ctx, "j", tasks); err != nil {
-				b.Fatal(err)
+		for r := range rounds {
+			for _, f := range floors {
+				createFloorTasks(b, tr, fmt.Sprintf("%s-%d", f.name, r), chunk)
 			}
 		}
 		for r := range rounds {
 			for k := range floors {
 				f := floors[(k+r)%len(floors)]
-				took := loop(b, chunk, func(i int) error {
-					for step := range 2 {
-						in := f.input(step)
-						// Every floor writes tasks of the job "j" that the captured writes name.
-						in.Key = map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: fmt.Sprintf("j____%s-t-%05d", f.name, r*chunk+i)}}
-						if _, err := db.UpdateItem(ctx, in); err != nil {
-							return err
-						}
-					}
-					return nil
-				})
+				took := runFloor(b, ctx, db, f.f, fmt.Sprintf("%s-%d", f.name, r), chunk)
 				if r >= warm {
 					f.took += took
 				}
 			}
 		}
-		rate := func(f *floor) float64 { return float64(chunk*(rounds-warm)) / f.took.Seconds() }
+		rate := func(f *named) float64 { return float64(chunk*(rounds-warm)) / f.took.Seconds() }
 		b.ReportMetric(rate(floors[0]), "bare-tasks/s")
 		b.ReportMetric(rate(floors[1])/rate(floors[0]), "status-ratio")
 		b.ReportMetric(rate(floors[2])/rate(floors[0]), "updates-ratio")
@@ -301,7 +316,7 @@ func BenchmarkWriteFloors(b *testing.B) {
 	}
 }
 
-// captureWrites claims and completes a task of job "j" in table and returns the two
+// captureWrites claims and completes a task of floorJob in table and returns the two
 // UpdateItem inputs the tracker sent.
 func captureWrites(b *testing.B, ctx context.Context, table string) (claim, complete *dynamodb.UpdateItemInput) {
 	var sent []*dynamodb.UpdateItemInput
@@ -320,11 +335,11 @@ func captureWrites(b *testing.B, ctx context.Context, table string) (claim, comp
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "probe"}}); err != nil {
+	if _, err := tr.CreateTasks(ctx, floorJob, []tracker.NewTask{{ID: "probe"}}); err != nil {
 		b.Fatal(err)
 	}
 	sent = nil
-	lease, err := tr.Claim(ctx, "j", "probe", "bench")
+	lease, err := tr.Claim(ctx, floorJob, "probe", "bench")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -14,31 +14,83 @@ func between(lo, hi string, f float64) string {
 	if hi <= lo {
 		return lo
 	}
+	s := newScale(lo, hi)
+	a, b := s.digits(lo), s.digits(hi)
+	if b <= a {
+		return lo
+	}
+	return max(lo, s.point(a+uint64(f*float64(b-a))))
+}
+
+// ahead returns a point k times the distance from lo to hi past from (lo ≤ from ≤ hi, all
+// sharing lo's and hi's common prefix), in between's digits: k = 3 skips up to about three
+// times as many ids as lie between lo and hi, if the ids go on as densely (fewer where they
+// leave most of the printable characters unused, as decimal ids do). It never returns a
+// point before from, nor past the common prefix's range.
+func ahead(from, lo, hi string, k float64) string {
+	s := newScale(lo, hi)
+	if hi <= lo || !strings.HasPrefix(from, s.pre) {
+		return from
+	}
+	a, b := s.digits(lo), s.digits(hi)
+	if b <= a {
+		return from
+	}
+	v := s.digits(from)
+	step := k * float64(b-a)
+	if step >= float64(s.top()-v) {
+		v = s.top()
+	} else {
+		v += uint64(step)
+	}
+	return max(from, s.point(v))
+}
+
+// scale reads the 8 bytes after a common prefix as base-95 digits of printable ASCII.
+type scale struct {
+	prefix int    // the common prefix's length
+	pre    string // the prefix
+}
+
+const scaleWidth, scaleBase = 8, 95 // digits ' ' (0x20) .. '~' (0x7e)
+
+func newScale(lo, hi string) scale {
 	n := 0
 	for n < len(lo) && n < len(hi) && lo[n] == hi[n] {
 		n++
 	}
-	const width, base = 8, 95 // digits ' ' (0x20) .. '~' (0x7e)
-	digits := func(s string) (v uint64) {
-		for i := range width {
-			d := uint64(0)
-			if n+i < len(s) {
-				d = uint64(min(max(s[n+i], ' '), '~') - ' ')
-			}
-			v = v*base + d
+	return scale{prefix: n, pre: lo[:n]}
+}
+
+// digits is the value of s's bytes after the prefix (a byte above '~' counts as '~').
+func (c scale) digits(s string) (v uint64) {
+	for i := range scaleWidth {
+		d := uint64(0)
+		if c.prefix+i < len(s) {
+			d = uint64(min(max(s[c.prefix+i], ' '), '~') - ' ')
 		}
-		return v
+		v = v*scaleBase + d
 	}
-	a, b := digits(lo), digits(hi)
-	if b <= a {
-		return lo
+	return v
+}
+
+// top is the largest value of digits.
+func (c scale) top() uint64 {
+	v := uint64(1)
+	for range scaleWidth {
+		v *= scaleBase
 	}
-	v := a + uint64(f*float64(b-a))
-	var tail [width]byte
-	for i := width - 1; i >= 0; i-- {
-		tail[i] = byte(v%base) + ' '
-		v /= base
+	return v - 1
+}
+
+// point is the string of the prefix and the digits of v, without trailing spaces.
+func (c scale) point(v uint64) string {
+	var tail [scaleWidth]byte
+	for i := scaleWidth - 1; i >= 0; i-- {
+		tail[i] = byte(v%scaleBase) + ' '
+		v /= scaleBase
 	}
-	// Clamping can draw a point below lo (when lo holds a byte above '~'): never go back.
-	return max(lo, lo[:n]+strings.TrimRight(string(tail[:]), " "))
+	// Clamping can draw a point below the string it started from (when that holds a byte
+	// above '~'): the callers never go back.
+	return c.pre + strings.TrimRight(string(tail[:]), " ")
 }

@@ -51,7 +51,7 @@ type Pool struct {
 	// Owner names this process in the leases it takes (lock_owner), each worker adding
 	// "/<n>"; empty means the host name and process id.
 	Owner string
-	// PageSize is how many pending tasks one listing call reads; 0 means 4 × Workers,
+	// PageSize is how many pending tasks one listing call reads; 0 means 16 × Workers,
 	// at least 25.
 	PageSize int
 	// Heartbeat is how often a running task's lease is extended; 0 means a third of the
@@ -77,17 +77,26 @@ type Stats struct {
 	Lost      int // ... whose lease was lost while running
 	Refused   int // claims refused (another worker had the task, or it was finished)
 	Listed    int // pending tasks the listing returned
+	Skipped   int // ... and left unclaimed: listed before a collision, where another pool works
 }
 
 type counters struct {
-	claimed, succeeded, failed, ignored, released, lost, refused, listed atomic.Int64
-	collided                                                             atomic.Bool // a claim was refused since the feeder last looked
+	claimed, succeeded, failed, ignored, released, lost, refused, listed, skipped atomic.Int64
+	// collisions counts the claims refused because another worker had the task: the feeder
+	// jumps elsewhere when it grew, and the workers skip the tasks handed out before.
+	collisions atomic.Uint64
+}
+
+// handout is a task the feeder hands a worker, with the count of collisions when it did.
+type handout struct {
+	id         string
+	collisions uint64
 }
 
 func (c *counters) stats() Stats {
 	return Stats{Claimed: int(c.claimed.Load()), Succeeded: int(c.succeeded.Load()), Failed: int(c.failed.Load()),
 		Ignored: int(c.ignored.Load()), Released: int(c.released.Load()), Lost: int(c.lost.Load()),
-		Refused: int(c.refused.Load()), Listed: int(c.listed.Load())}
+		Refused: int(c.refused.Load()), Listed: int(c.listed.Load()), Skipped: int(c.skipped.Load())}
 }
 
 // Run works until nothing is pending (or, with Poll, until ctx ends). When ctx ends, tasks
@@ -106,7 +115,7 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 	}
 	pageSize := p.PageSize
 	if pageSize <= 0 {
-		pageSize = max(25, 4*workers)
+		pageSize = max(100, 16*workers)
 	}
 	pageSize = min(pageSize, tracker.MaxPageLimit)
 	owner := p.Owner
@@ -115,14 +124,21 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 		owner = fmt.Sprintf("%s-%d", host, os.Getpid())
 	}
 
-	tasks := make(chan string, workers)
+	tasks := make(chan handout, workers)
 	var wg sync.WaitGroup
 	var inflight sync.WaitGroup // tasks handed out and not yet finished
 	for i := range workers {
 		who := fmt.Sprintf("%s/%d", owner, i)
 		wg.Go(func() {
-			for id := range tasks {
-				p.one(ctx, &c, id, who)
+			for h := range tasks {
+				// A collision since this task was handed out means it was listed where
+				// another pool works now: leave it to that pool (or to the next pass)
+				// rather than spend a refused write on it.
+				if c.collisions.Load() == h.collisions {
+					p.one(ctx, &c, h.id, who)
+				} else {
+					c.skipped.Add(1)
+				}
 				inflight.Done()
 			}
 		})
@@ -135,13 +151,14 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 
 // feed lists pending tasks round the id space from the pool's starting point and hands
 // them to the workers, pass after pass, until a pass finds nothing.
-func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, inflight *sync.WaitGroup, pageSize int) error {
+func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, inflight *sync.WaitGroup, pageSize int) error {
 	tr := p.Tracker
 	seed := p.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
 	}
 	rng := rand.New(rand.NewPCG(seed, seed>>1|1))
+	var seen uint64 // c.collisions when the feeder last looked
 	start, err := p.start(ctx, rng)
 	if err != nil {
 		return err
@@ -149,8 +166,37 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 	idle := p.minIdle()
 	for {
 		found := 0
-		// A pass: from the start to the end of the id space, then from the beginning up to
-		// the start.
+		give := func(id string) error {
+			found++
+			c.listed.Add(1)
+			inflight.Add(1)
+			select {
+			case tasks <- handout{id: id, collisions: seen}:
+				return nil
+			case <-ctx.Done():
+				inflight.Done()
+				return ctx.Err()
+			}
+		}
+		// First the tasks whose lease ran out (a crashed worker's), once a pass rather than
+		// on every page: the in-progress partition holds every running task, and a pending
+		// listing reads them all to find these.
+		for cursor := ""; ; {
+			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress}, Limit: pageSize, Cursor: cursor})
+			if err != nil {
+				return ctxErr(ctx, err)
+			}
+			for _, task := range page.Tasks {
+				if err := give(task.TaskID); err != nil {
+					return err
+				}
+			}
+			if cursor = page.Cursor; cursor == "" {
+				break
+			}
+		}
+		// Then a pass over the todo and failed tasks: from the start to the end of the id
+		// space, then from the beginning up to the start.
 		for _, leg := range []struct{ from, until string }{{start, ""}, {"", start}} {
 			cursor := ""
 			if leg.from != "" {
@@ -158,7 +204,7 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 			}
 		pages:
 			for {
-				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: pageSize, Cursor: cursor})
+				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.Todo, tracker.Failed}, Limit: pageSize, Cursor: cursor})
 				if err != nil {
 					return ctxErr(ctx, err)
 				}
@@ -166,28 +212,20 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- string, infli
 					if leg.until != "" && task.TaskID > leg.until {
 						break pages
 					}
-					if c.collided.Swap(false) {
-						// A claim was refused: another pool works here. Jump ahead to a random
-						// point of the next stretch and leave this one to it; the next pass
+					if n := c.collisions.Load(); n != seen {
+						seen = n
+						// A claim was refused: another pool works here. Jump ahead over a
+						// random stretch of the ids and leave this one to it; the next pass
 						// picks up whatever it leaves.
-						jump, err := p.jump(ctx, task.TaskID, rng)
-						if err != nil {
-							return err
-						}
-						if jump == "" || (leg.until != "" && jump > leg.until) {
+						jump := p.jump(task.TaskID, page.Tasks, rng)
+						if leg.until != "" && jump > leg.until {
 							break pages
 						}
 						cursor = tracker.CursorAfter(p.Job, jump)
 						continue pages
 					}
-					found++
-					c.listed.Add(1)
-					inflight.Add(1)
-					select {
-					case tasks <- task.TaskID:
-					case <-ctx.Done():
-						inflight.Done()
-						return ctx.Err()
+					if err := give(task.TaskID); err != nil {
+						return err
 					}
 				}
 				if cursor = page.Cursor; cursor == "" {
@@ -253,18 +291,19 @@ func (p *Pool) point(lo, hi string, rng *rand.Rand) string {
 	return at
 }
 
-// jumpSpan is how many pending tasks a jump looks ahead over: enough to leave a colliding
-// pool a stretch of its own, few enough to read quickly.
+// jumpSpan is about how many pending tasks a jump skips at most: enough to leave a colliding
+// pool a stretch of its own, few enough to stay near.
 const jumpSpan = 300
 
-// jump picks a random pending task among the next stretch after id, or "" when there is
-// none.
-func (p *Pool) jump(ctx context.Context, after string, rng *rand.Rand) (string, error) {
-	page, err := p.Tracker.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: jumpSpan, Cursor: tracker.CursorAfter(p.Job, after)})
-	if err != nil || len(page.Tasks) == 0 {
-		return "", ctxErr(ctx, err)
+// jump returns the point after which the pool goes on from id, a task of page: up to about
+// jumpSpan ids further on, judged by how densely the page's ids lie, without reading them.
+func (p *Pool) jump(id string, page []tracker.Task, rng *rand.Rand) string {
+	lo, hi := page[0].TaskID, page[len(page)-1].TaskID
+	at := ahead(id, lo, hi, float64(1+rng.IntN(jumpSpan))/float64(len(page)))
+	if tracker.ValidateID(p.Job, at) != nil {
+		return id
 	}
-	return page.Tasks[rng.IntN(len(page.Tasks))].TaskID, nil
+	return at
 }
 
 // one claims a task and runs it.
@@ -278,7 +317,7 @@ func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
 		c.refused.Add(1)
 		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskAlreadySucceeded) {
-			c.collided.Store(true)
+			c.collisions.Add(1)
 		}
 		return
 	}
