@@ -52,7 +52,7 @@ type Pool struct {
 	// "/<n>"; empty means the host name and process id.
 	Owner string
 	// PageSize is how many pending tasks one listing call reads; 0 means 16 × Workers,
-	// at least 25.
+	// at least 100 (at most tracker.MaxPageLimit).
 	PageSize int
 	// Heartbeat is how often a running task's lease is extended; 0 means a third of the
 	// lease duration.
