@@ -32,6 +32,10 @@ type ListOptions struct {
 	// (RetryAt passed), and in progress under an expired lease (a crashed worker's task, which
 	// the seed's catch-up query would leave stuck forever). With Statuses, only those of them.
 	Pending bool
+	// IDsOnly reads only each task's JobID, TaskID and Status (the other fields are left
+	// zero): less for DynamoDB to send and for the client to decode, for a caller that
+	// claims what it lists and gets the whole task from the claim.
+	IDsOnly bool
 }
 
 // Page is one page of tasks, ordered by task id.
@@ -83,7 +87,11 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 			read = append(read, s)
 		}
 	}
-	return t.page(ctx, job, read, filter, opts.Limit, opts.Cursor)
+	var projection []string
+	if opts.IDsOnly {
+		projection = []string{KeyAttribute, StatusAttribute}
+	}
+	return t.page(ctx, job, read, indexQuery{filter: filter, projection: projection, limit: opts.Limit}, opts.Cursor)
 }
 
 // NextDue returns the earliest and the latest RetryAt among the job's failed tasks that are
@@ -145,8 +153,10 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 	return counts, nil
 }
 
-// page reads a page of the job's tasks in statuses, only those filter holds for when it is set.
-func (t *Tracker) page(ctx context.Context, job string, statuses []Status, filter expression.ConditionBuilder, limit int, cursor string) (*Page, error) {
+// page reads a page of the job's tasks in statuses, up to q.limit of them, only those
+// q.filter holds for when it is set and only q.projection's attributes when it is set.
+func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q indexQuery, cursor string) (*Page, error) {
+	limit := q.limit
 	if err := ValidateJob(job); err != nil {
 		return nil, err
 	}
@@ -168,7 +178,7 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, filte
 	var all []Task
 	more := false
 	for _, s := range statuses {
-		tasks, hasMore, err := t.readStatus(ctx, job, s, filter, after, limit)
+		tasks, hasMore, err := t.readStatus(ctx, job, s, q, after, limit)
 		if err != nil {
 			return nil, err
 		}
@@ -189,9 +199,9 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, filte
 }
 
 // readStatus reads up to limit tasks of one status's index partition with task ids after
-// `after` that filter holds for, and says whether the partition may hold more.
-func (t *Tracker) readStatus(ctx context.Context, job string, s Status, filter expression.ConditionBuilder, after string, limit int) ([]Task, bool, error) {
-	q := indexQuery{value: makeValue(job, t.Codes(job).Code(s)), filter: filter, limit: limit}
+// `after` that q's filter holds for, and says whether the partition may hold more.
+func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQuery, after string, limit int) ([]Task, bool, error) {
+	q.value, q.limit = makeValue(job, t.Codes(job).Code(s)), limit
 	if after != "" {
 		q.after = makeKey(job, after)
 	}

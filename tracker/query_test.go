@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -113,6 +114,27 @@ func TestQueries(t *testing.T) {
 			}
 		})
 	}
+
+	// IDsOnly lists the same tasks, each with its job, id and status and nothing else.
+	t.Run("ids only", func(t *testing.T) {
+		full, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 100, IDsOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Tasks) != len(full.Tasks) || page.Cursor != "" {
+			t.Fatalf("ids only listed %d tasks (cursor %q), the full listing %d", len(page.Tasks), page.Cursor, len(full.Tasks))
+		}
+		for i, task := range page.Tasks {
+			want := tracker.Task{JobID: job, TaskID: full.Tasks[i].TaskID, Status: full.Tasks[i].Status, Code: full.Tasks[i].Code}
+			if !reflect.DeepEqual(task, want) {
+				t.Errorf("ids only listed %+v, want %+v", task, want)
+			}
+		}
+	})
 
 	// A pending listing and Claimable apply one rule: Claimable holds for exactly the tasks
 	// listed.
