@@ -96,7 +96,7 @@ func (h ListPending) list(ctx context.Context, in contract.ListPendingInput) (*c
 	case len(in.TaskIDs) > 0:
 		page, err = h.given(ctx, in.JobID, in.TaskIDs)
 	default: // the pending tasks, or the tasks of the statuses asked for
-		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: len(in.Statuses) == 0, Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor})
+		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: len(in.Statuses) == 0, Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor, IDsOnly: true})
 	}
 	if err != nil {
 		return nil, err
