@@ -51,7 +51,7 @@ type Pool struct {
 	// Owner names this process in the leases it takes (lock_owner), each worker adding
 	// "/<n>"; empty means the host name and process id.
 	Owner string
-	// PageSize is how many pending tasks one listing call reads; 0 means 16 × Workers,
+	// PageSize is how many pending tasks one listing call reads; 0 means 8 × Workers,
 	// at least 100 (at most tracker.MaxPageLimit).
 	PageSize int
 	// Heartbeat is how often a running task's lease is extended; 0 means a third of the
@@ -115,7 +115,7 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 	}
 	pageSize := p.PageSize
 	if pageSize <= 0 {
-		pageSize = max(100, 16*workers)
+		pageSize = max(100, 8*workers)
 	}
 	pageSize = min(pageSize, tracker.MaxPageLimit)
 	owner := p.Owner
@@ -178,11 +178,12 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 				return ctx.Err()
 			}
 		}
-		// First the tasks whose lease ran out (a crashed worker's), once a pass rather than
-		// on every page: the in-progress partition holds every running task, and a pending
-		// listing reads them all to find these.
+		// First the failed tasks that are due and those whose lease ran out (a crashed
+		// worker's), once a pass rather than with every page: each status is a partition of
+		// the index, a query apiece, and the in-progress one holds every running task, which
+		// a pending listing reads to find the expired ones.
 		for cursor := ""; ; {
-			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress}, Limit: pageSize, Cursor: cursor})
+			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress, tracker.Failed}, Limit: pageSize, Cursor: cursor, IDsOnly: true})
 			if err != nil {
 				return ctxErr(ctx, err)
 			}
@@ -195,8 +196,8 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 				break
 			}
 		}
-		// Then a pass over the todo and failed tasks: from the start to the end of the id
-		// space, then from the beginning up to the start.
+		// Then a pass over the todo tasks: from the start to the end of the id space, then
+		// from the beginning up to the start.
 		for _, leg := range []struct{ from, until string }{{start, ""}, {"", start}} {
 			cursor := ""
 			if leg.from != "" {
@@ -204,22 +205,31 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 			}
 		pages:
 			for {
-				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.Todo, tracker.Failed}, Limit: pageSize, Cursor: cursor})
+				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.Todo}, Limit: pageSize, Cursor: cursor, IDsOnly: true})
 				if err != nil {
 					return ctxErr(ctx, err)
 				}
+				skipTo := "" // the page's tasks up to this id are left to another pool
 				for _, task := range page.Tasks {
 					if leg.until != "" && task.TaskID > leg.until {
 						break pages
+					}
+					if task.TaskID <= skipTo {
+						continue
 					}
 					if n := c.collisions.Load(); n != seen {
 						seen = n
 						// A claim was refused: another pool works here. Jump ahead over a
 						// random stretch of the ids and leave this one to it; the next pass
-						// picks up whatever it leaves.
+						// picks up whatever it leaves. A jump within the page needs no
+						// listing.
 						jump := p.jump(task.TaskID, page.Tasks, rng)
 						if leg.until != "" && jump > leg.until {
 							break pages
+						}
+						if jump < page.Tasks[len(page.Tasks)-1].TaskID {
+							skipTo = jump
+							continue
 						}
 						cursor = tracker.CursorAfter(p.Job, jump)
 						continue pages
@@ -249,7 +259,7 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 		}
 		if !ok && !p.Poll {
 			// A failed task may have come due between the pass and NextDue: look once more.
-			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: 1})
+			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Limit: 1, IDsOnly: true})
 			if err != nil {
 				return ctxErr(ctx, err)
 			}
@@ -278,13 +288,13 @@ func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
 	if err != nil || !ok {
 		return "", ctxErr(ctx, err)
 	}
-	return p.point(first, last, rng), nil
+	return p.point(first, last, rng.Float64()), nil
 }
 
 // point picks a random point of the id space between lo and hi that a cursor can resume
 // after, or lo when the point drawn is not a valid task id.
-func (p *Pool) point(lo, hi string, rng *rand.Rand) string {
-	at := between(lo, hi, rng.Float64())
+func (p *Pool) point(lo, hi string, f float64) string {
+	at := between(lo, hi, f)
 	if tracker.ValidateID(p.Job, at) != nil {
 		return lo
 	}
