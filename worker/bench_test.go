@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,11 +22,12 @@ import (
 )
 
 // BenchmarkPools runs 4 pools (as 4 processes: a client and a Tracker each) of 16 workers
-// over a job of 10,000 tasks. It reports refused claims and DynamoDB calls per task (listing
-// included), and the pools' tasks/s as a ratio to two floors, loops of two bare UpdateItem
-// calls per task run on the same server in the same run with as many goroutines as the
-// pools have workers, each right before and right after the pools (their mean is the floor,
-// so that a server that speeds up as it warms favours neither side):
+// over a job of 10,000 tasks, benchRounds times on fresh jobs. It reports refused claims and
+// DynamoDB calls per task (listing included), and the pools' tasks/s as a ratio to two
+// floors, loops of two bare UpdateItem calls per task run on the same server with as many
+// goroutines as the pools have workers, each right before and right after each pools' run
+// (their mean is that run's floor, so that a server that speeds up or slows down favours
+// neither side):
 //
 //   - ratio: the two calls are the tracker's own claim and completion, captured from a Claim
 //     and a Complete and sent as they are with each task's key: the least a claimed and
@@ -34,9 +36,12 @@ import (
 //   - ratio-unconditional: the two calls set one attribute, without a condition; how far
 //     that is from the tracker's writes on DynamoDB Local, BenchmarkWriteFloors measures.
 //
-// Before measuring, the server is warmed with every kind of call (DynamoDB Local's JVM gets
-// much faster over its first tens of thousands of calls). With failEvery, every failEvery-th
-// task fails once, and each retry must come after the task's backoff.
+// DynamoDB Local's speed drifts by tens of percent over a minute, so each figure is the
+// median of the rounds' (the log has every round's). Before measuring, the server is warmed
+// with every kind of call (its JVM gets much faster over its first tens of thousands of
+// calls). With failEvery, every failEvery-th task fails once, and each retry must come after
+// the task's backoff. The log also has the CPU time per task of this process and of the
+// server (with $DYNAMODB_PID, as scripts/dynamodb-local.sh prints it).
 //
 //	scripts/with-dynamodb.sh go test -run '^$' -bench Pools -benchtime 1x ./worker
 func BenchmarkPools(b *testing.B) {
@@ -49,6 +54,8 @@ const (
 	benchPoolCount = 4
 	benchWorkers   = 16
 	benchTasks     = 10000
+	benchFloor     = benchTasks / 2 // tasks of each floor's loop
+	benchRounds    = 3
 	benchBackoff   = 200 * time.Millisecond
 )
 
@@ -68,39 +75,60 @@ func benchPools(b *testing.B, failEvery int) {
 		}
 		claim, complete := captureWrites(b, ctx, table)
 		writes, unconditional := trackerWrites(claim, complete), unconditionalWrites(table)
-		createBenchTasks(b, seed, "warm", benchTasks/2)
-		createBenchTasks(b, seed, job, benchTasks)
-		for _, prefix := range []string{"warm-w", "warm-u", "w-1", "w-2", "u-1", "u-2"} {
-			createFloorTasks(b, seed, prefix, benchTasks)
-		}
 		// Warm up: pools and both floors, untimed.
+		createBenchTasks(b, seed, "warm", benchTasks/2)
+		createFloorTasks(b, seed, "warm-w", benchFloor)
+		createFloorTasks(b, seed, "warm-u", benchFloor)
 		runPools(b, ctx, counter, table, "warm", benchTasks/2, 0)
-		runFloor(b, ctx, db, writes, "warm-w", benchTasks/2)
-		runFloor(b, ctx, db, unconditional, "warm-u", benchTasks/2)
+		runFloor(b, ctx, db, writes, "warm-w", benchFloor)
+		runFloor(b, ctx, db, unconditional, "warm-u", benchFloor)
 
-		writes1 := runFloor(b, ctx, db, writes, "w-1", benchTasks)
-		uncond1 := runFloor(b, ctx, db, unconditional, "u-1", benchTasks)
-		counter.Reset()
-		b.StartTimer()
-		elapsed, refused := runPools(b, ctx, counter, table, job, benchTasks, failEvery)
-		b.StopTimer()
-		calls, total := counter.Calls(), counter.Total()
-		uncond2 := runFloor(b, ctx, db, unconditional, "u-2", benchTasks)
-		writes2 := runFloor(b, ctx, db, writes, "w-2", benchTasks)
+		var ratios, uncondRatios, rates, refusals, callCounts []float64
+		for r := range benchRounds {
+			job := fmt.Sprintf("%s-%d", job, r)
+			createBenchTasks(b, seed, job, benchTasks)
+			for _, prefix := range []string{"w-1", "w-2", "u-1", "u-2"} {
+				createFloorTasks(b, seed, fmt.Sprintf("%s-%d", prefix, r), benchFloor)
+			}
+			cpu0 := readCPU()
+			writes1 := runFloor(b, ctx, db, writes, fmt.Sprintf("w-1-%d", r), benchFloor)
+			uncond1 := runFloor(b, ctx, db, unconditional, fmt.Sprintf("u-1-%d", r), benchFloor)
+			counter.Reset()
+			cpu1 := readCPU()
+			b.StartTimer()
+			elapsed, refused := runPools(b, ctx, counter, table, job, benchTasks, failEvery)
+			b.StopTimer()
+			cpu2 := readCPU()
+			calls, total := counter.Calls(), counter.Total()
+			uncond2 := runFloor(b, ctx, db, unconditional, fmt.Sprintf("u-2-%d", r), benchFloor)
+			writes2 := runFloor(b, ctx, db, writes, fmt.Sprintf("w-2-%d", r), benchFloor)
+			cpu3 := readCPU()
 
-		rate := func(d time.Duration) float64 { return benchTasks / d.Seconds() }
-		floorWrites := (rate(writes1) + rate(writes2)) / 2
-		floorUncond := (rate(uncond1) + rate(uncond2)) / 2
-		b.ReportMetric(float64(refused)/benchTasks, "refused/task")
-		b.ReportMetric(float64(total)/benchTasks, "calls/task")
-		b.ReportMetric(rate(elapsed), "tasks/s")
-		b.ReportMetric(floorWrites, "writes-tasks/s")
-		b.ReportMetric(floorUncond, "unconditional-tasks/s")
-		b.ReportMetric(rate(elapsed)/floorWrites, "ratio")
-		b.ReportMetric(rate(elapsed)/floorUncond, "ratio-unconditional")
-		b.Logf("calls %v; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f tasks/s",
-			calls, rate(writes1), rate(writes2), rate(uncond1), rate(uncond2))
+			rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+			floorWrites := (rate(benchFloor, writes1) + rate(benchFloor, writes2)) / 2
+			floorUncond := (rate(benchFloor, uncond1) + rate(benchFloor, uncond2)) / 2
+			pools := rate(benchTasks, elapsed)
+			ratios = append(ratios, pools/floorWrites)
+			uncondRatios = append(uncondRatios, pools/floorUncond)
+			rates = append(rates, pools)
+			refusals = append(refusals, float64(refused)/benchTasks)
+			callCounts = append(callCounts, float64(total)/benchTasks)
+			b.Logf("round %d: ratio %.3f, unconditional %.3f; %.0f tasks/s; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f; calls %v; CPU ms/task of client and server: pools %s, floors %s",
+				r, pools/floorWrites, pools/floorUncond, pools, rate(benchFloor, writes1), rate(benchFloor, writes2), rate(benchFloor, uncond1), rate(benchFloor, uncond2),
+				calls, cpu2.per(cpu1, benchTasks), cpu3.sub(cpu2).add(cpu1.sub(cpu0)).per(cpuTimes{}, 4*benchFloor))
+		}
+		b.ReportMetric(median(refusals), "refused/task")
+		b.ReportMetric(median(callCounts), "calls/task")
+		b.ReportMetric(median(rates), "tasks/s")
+		b.ReportMetric(median(ratios), "ratio")
+		b.ReportMetric(median(uncondRatios), "ratio-unconditional")
 	}
+}
+
+// median returns the middle one of xs (the mean of the two middle ones for an even count).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
 func createBenchTasks(b *testing.B, tr *tracker.Tracker, job string, n int) {
@@ -374,4 +402,16 @@ func withoutCondition(in *dynamodb.UpdateItemInput) *dynamodb.UpdateItemInput {
 		}
 	}
 	return &c
+}
+
+// cpuTimes are this process's and DynamoDB Local's CPU time so far (readCPU).
+type cpuTimes struct{ client, server time.Duration }
+
+func (c cpuTimes) sub(o cpuTimes) cpuTimes { return cpuTimes{c.client - o.client, c.server - o.server} }
+func (c cpuTimes) add(o cpuTimes) cpuTimes { return cpuTimes{c.client + o.client, c.server + o.server} }
+
+// per is the CPU time per task of n tasks since since, in ms, as "(client, server)".
+func (c cpuTimes) per(since cpuTimes, n int) string {
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(n) }
+	return fmt.Sprintf("(%.3f, %.3f)", ms(c.client-since.client), ms(c.server-since.server))
 }
