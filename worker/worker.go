@@ -178,69 +178,69 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 				return ctx.Err()
 			}
 		}
-		// First the failed tasks that are due and those whose lease ran out (a crashed
-		// worker's), once a pass rather than with every page: each status is a partition of
-		// the index, a query apiece, and the in-progress one holds every running task, which
-		// a pending listing reads to find the expired ones.
-		for cursor := ""; ; {
-			page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress, tracker.Failed}, Limit: pageSize, Cursor: cursor, IDsOnly: true})
-			if err != nil {
-				return ctxErr(ctx, err)
+		// sweep lists the pending tasks of statuses from the start to the end of the id
+		// space, then from the beginning up to the start, and hands them out.
+		sweep := func(statuses []tracker.Status) error {
+			legs := []struct{ from, until string }{{start, ""}, {"", start}}
+			if start == "" {
+				legs = legs[:1]
 			}
-			for _, task := range page.Tasks {
-				if err := give(task.TaskID); err != nil {
-					return err
+			for _, leg := range legs {
+				cursor := ""
+				if leg.from != "" {
+					cursor = tracker.CursorAfter(p.Job, leg.from)
 				}
-			}
-			if cursor = page.Cursor; cursor == "" {
-				break
-			}
-		}
-		// Then a pass over the todo tasks: from the start to the end of the id space, then
-		// from the beginning up to the start.
-		for _, leg := range []struct{ from, until string }{{start, ""}, {"", start}} {
-			cursor := ""
-			if leg.from != "" {
-				cursor = tracker.CursorAfter(p.Job, leg.from)
-			}
-		pages:
-			for {
-				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.Todo}, Limit: pageSize, Cursor: cursor, IDsOnly: true})
-				if err != nil {
-					return ctxErr(ctx, err)
-				}
-				skipTo := "" // the page's tasks up to this id are left to another pool
-				for _, task := range page.Tasks {
-					if leg.until != "" && task.TaskID > leg.until {
-						break pages
+			pages:
+				for {
+					page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: pageSize, Cursor: cursor, IDsOnly: true})
+					if err != nil {
+						return ctxErr(ctx, err)
 					}
-					if task.TaskID <= skipTo {
-						continue
-					}
-					if n := c.collisions.Load(); n != seen {
-						seen = n
-						// A claim was refused: another pool works here. Jump ahead over a
-						// random stretch of the ids and leave this one to it; the next pass
-						// picks up whatever it leaves. A jump within the page needs no
-						// listing.
-						jump := p.jump(task.TaskID, page.Tasks, rng)
-						if leg.until != "" && jump > leg.until {
+					skipTo := "" // the page's tasks up to this id are left to another pool
+					for _, task := range page.Tasks {
+						if leg.until != "" && task.TaskID > leg.until {
 							break pages
 						}
-						if jump < page.Tasks[len(page.Tasks)-1].TaskID {
-							skipTo = jump
+						if task.TaskID <= skipTo {
 							continue
 						}
-						cursor = tracker.CursorAfter(p.Job, jump)
-						continue pages
+						if n := c.collisions.Load(); n != seen {
+							seen = n
+							// A claim was refused: another pool works here. Jump ahead over
+							// a random stretch of the ids and leave this one to it; the next
+							// pass picks up whatever it leaves. A jump within the page
+							// needs no listing.
+							jump := p.jump(task.TaskID, page.Tasks, rng)
+							if leg.until != "" && jump > leg.until {
+								break pages
+							}
+							if jump < page.Tasks[len(page.Tasks)-1].TaskID {
+								skipTo = jump
+								continue
+							}
+							cursor = tracker.CursorAfter(p.Job, jump)
+							continue pages
+						}
+						if err := give(task.TaskID); err != nil {
+							return err
+						}
 					}
-					if err := give(task.TaskID); err != nil {
-						return err
+					if cursor = page.Cursor; cursor == "" {
+						break
 					}
 				}
-				if cursor = page.Cursor; cursor == "" {
-					break
-				}
+			}
+			return nil
+		}
+		// First the failed tasks that are due and those whose lease ran out (a crashed
+		// worker's), once a pass rather than with every page of todo tasks: each status is a
+		// partition of the index, a query apiece, and the in-progress one holds every running
+		// task, which a pending listing reads to find the expired ones. Then the todo tasks.
+		// Both from the pool's own starting point, so that pools do not race for the same
+		// failed tasks either.
+		for _, statuses := range [][]tracker.Status{{tracker.InProgress, tracker.Failed}, {tracker.Todo}} {
+			if err := sweep(statuses); err != nil {
+				return err
 			}
 		}
 		// Let the workers finish this pass, so that the next listing sees their outcomes.
