@@ -164,6 +164,9 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 		return err
 	}
 	idle := p.minIdle()
+	// Whether a listing found nothing in the previous pass: then it reads from the beginning
+	// in one leg, as there is no race to spread.
+	var wasEmpty [2]bool
 	for {
 		found := 0
 		give := func(id string) error {
@@ -180,10 +183,10 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 		}
 		// sweep lists the pending tasks of statuses from the start to the end of the id
 		// space, then from the beginning up to the start, and hands them out.
-		sweep := func(statuses []tracker.Status) error {
+		sweep := func(statuses []tracker.Status, empty bool) error {
 			legs := []struct{ from, until string }{{start, ""}, {"", start}}
-			if start == "" {
-				legs = legs[:1]
+			if start == "" || empty {
+				legs = []struct{ from, until string }{{"", ""}}
 			}
 			for _, leg := range legs {
 				cursor := ""
@@ -238,10 +241,12 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 		// task, which a pending listing reads to find the expired ones. Then the todo tasks.
 		// Both from the pool's own starting point, so that pools do not race for the same
 		// failed tasks either.
-		for _, statuses := range [][]tracker.Status{{tracker.InProgress, tracker.Failed}, {tracker.Todo}} {
-			if err := sweep(statuses); err != nil {
+		for k, statuses := range [][]tracker.Status{{tracker.InProgress, tracker.Failed}, {tracker.Todo}} {
+			before := found
+			if err := sweep(statuses, wasEmpty[k]); err != nil {
 				return err
 			}
+			wasEmpty[k] = found == before
 		}
 		// Let the workers finish this pass, so that the next listing sees their outcomes.
 		inflight.Wait()
