@@ -164,8 +164,8 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 		return err
 	}
 	idle := p.minIdle()
-	// Whether a listing found nothing in the previous pass: then it reads from the beginning
-	// in one leg, as there is no race to spread.
+	// Whether a listing found nothing in the previous pass: then one task of a page from the
+	// beginning tells whether it has anything now, before the two legs are read.
 	var wasEmpty [2]bool
 	for {
 		found := 0
@@ -182,11 +182,22 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 			}
 		}
 		// sweep lists the pending tasks of statuses from the start to the end of the id
-		// space, then from the beginning up to the start, and hands them out.
-		sweep := func(statuses []tracker.Status, empty bool) error {
+		// space, then from the beginning up to the start, and hands them out. When they were
+		// none the last time, it first looks for one: a query for each status instead of
+		// two.
+		sweep := func(statuses []tracker.Status, wasEmpty bool) error {
+			if wasEmpty {
+				page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: 1, IDsOnly: true})
+				if err != nil {
+					return ctxErr(ctx, err)
+				}
+				if len(page.Tasks) == 0 && page.Cursor == "" {
+					return nil
+				}
+			}
 			legs := []struct{ from, until string }{{start, ""}, {"", start}}
-			if start == "" || empty {
-				legs = []struct{ from, until string }{{"", ""}}
+			if start == "" {
+				legs = legs[:1]
 			}
 			for _, leg := range legs {
 				cursor := ""
@@ -293,13 +304,13 @@ func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
 	if err != nil || !ok {
 		return "", ctxErr(ctx, err)
 	}
-	return p.point(first, last, rng.Float64()), nil
+	return p.point(first, last, rng), nil
 }
 
 // point picks a random point of the id space between lo and hi that a cursor can resume
 // after, or lo when the point drawn is not a valid task id.
-func (p *Pool) point(lo, hi string, f float64) string {
-	at := between(lo, hi, f)
+func (p *Pool) point(lo, hi string, rng *rand.Rand) string {
+	at := between(lo, hi, rng.Float64())
 	if tracker.ValidateID(p.Job, at) != nil {
 		return lo
 	}
