@@ -166,6 +166,7 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	if limit == 0 {
 		limit = DefaultPageLimit
 	}
+	q.limit = limit
 	after, err := decodeCursor(job, cursor)
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	var all []Task
 	more := false
 	for _, s := range statuses {
-		tasks, hasMore, err := t.readStatus(ctx, job, s, q, after, limit)
+		tasks, hasMore, err := t.readStatus(ctx, job, s, q, after)
 		if err != nil {
 			return nil, err
 		}
@@ -198,10 +199,10 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	return page, nil
 }
 
-// readStatus reads up to limit tasks of one status's index partition with task ids after
+// readStatus reads up to q.limit tasks of one status's index partition with task ids after
 // `after` that q's filter holds for, and says whether the partition may hold more.
-func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQuery, after string, limit int) ([]Task, bool, error) {
-	q.value, q.limit = makeValue(job, t.Codes(job).Code(s)), limit
+func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQuery, after string) ([]Task, bool, error) {
+	q.value = makeValue(job, t.Codes(job).Code(s))
 	if after != "" {
 		q.after = makeKey(job, after)
 	}
@@ -225,7 +226,7 @@ func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQ
 		if out.LastEvaluatedKey == nil {
 			return tasks, false, nil
 		}
-		if len(tasks) >= limit {
+		if len(tasks) >= q.limit {
 			return tasks, true, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey

@@ -48,8 +48,7 @@ func ahead(from, lo, hi string, k float64) string {
 
 // scale reads the 8 bytes after a common prefix as base-95 digits of printable ASCII.
 type scale struct {
-	prefix int    // the common prefix's length
-	pre    string // the prefix
+	pre string // the common prefix
 }
 
 const scaleWidth, scaleBase = 8, 95 // digits ' ' (0x20) .. '~' (0x7e)
@@ -59,15 +58,15 @@ func newScale(lo, hi string) scale {
 	for n < len(lo) && n < len(hi) && lo[n] == hi[n] {
 		n++
 	}
-	return scale{prefix: n, pre: lo[:n]}
+	return scale{pre: lo[:n]}
 }
 
 // digits is the value of s's bytes after the prefix (a byte above '~' counts as '~').
 func (c scale) digits(s string) (v uint64) {
 	for i := range scaleWidth {
 		d := uint64(0)
-		if c.prefix+i < len(s) {
-			d = uint64(min(max(s[c.prefix+i], ' '), '~') - ' ')
+		if len(c.pre)+i < len(s) {
+			d = uint64(min(max(s[len(c.pre)+i], ' '), '~') - ' ')
 		}
 		v = v*scaleBase + d
 	}
