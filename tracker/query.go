@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -28,6 +29,11 @@ type ListOptions struct {
 	Limit int
 	// Cursor resumes after the previous page; empty starts at the first task.
 	Cursor string
+	// Through ends the listing at this task id, which need not exist: the pages hold no
+	// task whose id sorts after it (the key condition bounds the query, so DynamoDB reads
+	// nothing past it). Empty means the job's last task. A worker pool lists a stretch of
+	// the id space with Cursor (CursorAfter) and Through.
+	Through string
 	// Pending keeps only the tasks Claim would take now (claimable): todo, failed and due
 	// (RetryAt passed), and in progress under an expired lease (a crashed worker's task, which
 	// the seed's catch-up query would leave stuck forever). With Statuses, only those of them.
@@ -91,7 +97,18 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	if opts.IDsOnly {
 		projection = []string{KeyAttribute, StatusAttribute}
 	}
-	return t.page(ctx, job, read, indexQuery{filter: filter, projection: projection, limit: opts.Limit}, opts.Cursor)
+	q := indexQuery{filter: filter, projection: projection, limit: opts.Limit}
+	if opts.Through != "" {
+		if err := ValidateID(job, opts.Through); err != nil {
+			var ve *ValidationError
+			if errors.As(err, &ve) && ve.Field == "task_id" {
+				return nil, &ValidationError{Field: "through", Reason: ve.Reason}
+			}
+			return nil, err
+		}
+		q.through = makeKey(job, opts.Through)
+	}
+	return t.page(ctx, job, read, q, opts.Cursor)
 }
 
 // NextDue returns the earliest and the latest RetryAt among the job's failed tasks that are
@@ -178,6 +195,9 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	}
 	var all []Task
 	more := false
+	if q.through != "" && after != "" && makeKey(job, after) >= q.through {
+		statuses = nil // the listing is past its end
+	}
 	for _, s := range statuses {
 		tasks, hasMore, err := t.readStatus(ctx, job, s, q, after)
 		if err != nil {
@@ -221,6 +241,9 @@ func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQ
 			if err != nil {
 				return nil, false, err
 			}
+			if task.TaskID == after {
+				continue // a bounded query's BETWEEN includes the task it resumes after
+			}
 			tasks = append(tasks, *task)
 		}
 		if out.LastEvaluatedKey == nil {
@@ -238,6 +261,7 @@ func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQ
 type indexQuery struct {
 	value      string
 	after      string                      // when set, only the items whose key sorts after it
+	through    string                      // when set, only the items whose key sorts at or before it
 	filter     expression.ConditionBuilder // when set, only the items it holds for
 	projection []string                    // when set, only these attributes
 	count      bool                        // Select COUNT: the number of items, not the items
@@ -249,8 +273,14 @@ type indexQuery struct {
 // on the index is written.
 func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
 	kc := expression.Key(StatusAttribute).Equal(expression.Value(q.value))
-	if q.after != "" {
+	switch {
+	case q.after != "" && q.through != "":
+		// One condition on the range key: BETWEEN holds q.after too, which readStatus drops.
+		kc = kc.And(expression.Key(KeyAttribute).Between(expression.Value(q.after), expression.Value(q.through)))
+	case q.after != "":
 		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(q.after)))
+	case q.through != "":
+		kc = kc.And(expression.Key(KeyAttribute).LessThanEqual(expression.Value(q.through)))
 	}
 	b := expression.NewBuilder().WithKeyCondition(kc)
 	if q.filter.IsSet() {

@@ -88,6 +88,27 @@ func TestQueries(t *testing.T) {
 		{"pending of given statuses keeps their claimable tasks", 2, func(c string, l int) (*tracker.Page, error) {
 			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.InProgress, tracker.Succeeded}, Limit: l, Cursor: c})
 		}, []string{"t-30"}},
+		{"through ends the listing at a task", 3, func(c string, l int) (*tracker.Page, error) {
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: l, Cursor: c, Through: "t-12"})
+		}, []string{"t-00", "t-02", "t-05", "t-07", "t-10", "t-12"}},
+		{"a stretch between a cursor and through, neither a task", 2, func(c string, l int) (*tracker.Page, error) {
+			if c == "" {
+				c = tracker.CursorAfter(job, "t-05a")
+			}
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: l, Cursor: c, Through: "t-20a"})
+		}, []string{"t-07", "t-10", "t-12", "t-15", "t-17", "t-20"}},
+		{"a stretch starting after a task excludes it", 2, func(c string, l int) (*tracker.Page, error) {
+			if c == "" {
+				c = tracker.CursorAfter(job, "t-05")
+			}
+			return e.tr.List(ctx, job, tracker.ListOptions{Statuses: []tracker.Status{tracker.Todo, tracker.Succeeded}, Limit: l, Cursor: c, Through: "t-15"})
+		}, []string{"t-08", "t-10", "t-13", "t-15"}},
+		{"through before the cursor lists nothing", 2, func(c string, l int) (*tracker.Page, error) {
+			if c == "" {
+				c = tracker.CursorAfter(job, "t-20")
+			}
+			return e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: l, Cursor: c, Through: "t-10"})
+		}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,5 +186,9 @@ func TestQueries(t *testing.T) {
 	}
 	if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: tracker.MaxPageLimit + 1}); !errors.Is(err, tracker.ErrInvalidInput) {
 		t.Errorf("limit over the maximum: %v", err)
+	}
+	var ve *tracker.ValidationError
+	if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Through: "t\x00"}); !errors.As(err, &ve) || ve.Field != "through" {
+		t.Errorf("through with a control character: %v", err)
 	}
 }

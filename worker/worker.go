@@ -206,15 +206,12 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 				}
 			pages:
 				for {
-					page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: pageSize, Cursor: cursor, IDsOnly: true})
+					page, err := tr.List(ctx, p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: pageSize, Cursor: cursor, Through: leg.until, IDsOnly: true})
 					if err != nil {
 						return ctxErr(ctx, err)
 					}
 					skipTo := "" // the page's tasks up to this id are left to another pool
 					for _, task := range page.Tasks {
-						if leg.until != "" && task.TaskID > leg.until {
-							break pages
-						}
 						if task.TaskID <= skipTo {
 							continue
 						}

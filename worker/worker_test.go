@@ -116,6 +116,58 @@ func TestPoolRunsEveryPendingTask(t *testing.T) {
 	}
 }
 
+// TestPoolsRarelyRace runs two pools as two processes would (a client and a Tracker each)
+// over one job: each task runs once, each pool does a fair share, and few claims are refused.
+// Two processes of a hand-written loop over Pending had about one refused claim per task
+// (each claiming the same id-ordered pages); the pools stay under one per ten tasks here
+// (BenchmarkPools measures the rate at scale).
+func TestPoolsRarelyRace(t *testing.T) {
+	t.Parallel()
+	const n = 900
+	first := newTracker(t, tracker.Config{}, n)
+	second, err := tracker.New(dynamotest.Client(t), first.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	runs := map[string]int{}
+	handler := func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		runs[task.TaskID]++
+		return nil, nil
+	}
+	var stats [2]worker.Stats
+	var wg sync.WaitGroup
+	for i, tr := range []*tracker.Tracker{first, second} {
+		p := &worker.Pool{Tracker: tr, Job: job, Workers: 8, Owner: fmt.Sprintf("process-%d", i), Handler: handler}
+		wg.Go(func() {
+			st, err := p.Run(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			stats[i] = st
+		})
+	}
+	wg.Wait()
+	if c := counts(t, first); c[tracker.Succeeded] != n || len(c) != 1 {
+		t.Errorf("counts = %v, want %d succeeded", c, n)
+	}
+	if len(runs) != n {
+		t.Errorf("%d tasks ran, want %d", len(runs), n)
+	}
+	for id, k := range runs {
+		if k != 1 {
+			t.Errorf("%s ran %d times", id, k)
+		}
+	}
+	refused := stats[0].Refused + stats[1].Refused
+	if stats[0].Succeeded+stats[1].Succeeded != n || refused > n/10 || min(stats[0].Succeeded, stats[1].Succeeded) < n/4 {
+		t.Errorf("stats = %+v, want %d succeeded between them, at least a quarter each, and at most %d claims refused", stats, n, n/10)
+	}
+	t.Logf("refused %d; stats %+v", refused, stats)
+}
+
 func TestPoolStopReleasesHeldTasks(t *testing.T) {
 	t.Parallel()
 	tr := newTracker(t, tracker.Config{}, 10)
