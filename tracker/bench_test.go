@@ -46,7 +46,8 @@ func BenchmarkCreateBatched(b *testing.B) {
 }
 
 // BenchmarkLifecycle claims and completes b.N tasks, by one worker and by 16 concurrent
-// workers, counting every DynamoDB call and every claim per task.
+// workers, counting every DynamoDB call and every claim per task, and the client's
+// allocations per task (the SDK's included).
 func BenchmarkLifecycle(b *testing.B) {
 	for _, workers := range []int{1, 16} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
@@ -66,6 +67,7 @@ func BenchmarkLifecycle(b *testing.B) {
 			var doubles, failures atomic.Int64
 			c.Reset()
 			start := time.Now()
+			b.ReportAllocs()
 			b.ResetTimer()
 			var wg sync.WaitGroup
 			for w := range workers {

@@ -44,11 +44,11 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	codes := t.Codes(job)
 	now := t.now()
 	token := newToken()
-	stamp := formatTime(now)
-	next := transition{op: "claim", job: job, task: task,
-		cond: t.claimable(job, codes, now, Todo, Failed),
-		update: claimUpdate(job, codes, token, owner, stamp).
-			Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))}
+	expr, err := t.compiled("claim", codes, []string{job, token, owner, formatTime(now), formatTime(now.Add(-t.expiry()))}, claimWrite(codes))
+	if err != nil {
+		return nil, err
+	}
+	next := transition{op: "claim", job: job, task: task, expr: expr}
 	ignoring := false
 	for range maxClaimRounds {
 		got, refused, err := t.apply(ctx, next)
@@ -76,6 +76,18 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 		}
 	}
 	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", job, task)
+}
+
+// claimWrite builds a claim's first write from its arguments (job, token, owner, the time
+// and the time before which a lock is no longer live): it takes a todo task, or a failed one
+// that is due, holding no live lock.
+func claimWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
+		job, token, owner, stamp, lockedBefore := a[0], a[1], a[2], a[3], a[4]
+		return claimable(job, codes, stamp, lockedBefore, Todo, Failed),
+			claimUpdate(job, codes, token, owner, stamp).
+				Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
+	}
 }
 
 // claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
@@ -136,7 +148,7 @@ func (t *Tracker) abandoned(job string, codes StatusCodes, old *Task, now time.T
 	return statusIs(job, codes, InProgress).
 		And(held).
 		And(expression.Name(attrRetry).Equal(expression.Value(old.Retry))).
-		And(t.lockFree(now))
+		And(lockFree(formatTime(now.Add(-t.expiry()))))
 }
 
 // leaseLostError is the failure recorded for an attempt whose holder let its lease run out.
@@ -149,13 +161,14 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 		owner, formatTime(old.LockTime.Add(t.cfg.LeaseDuration)))}
 }
 
-// claimable is the condition that makes a task claimable at now, the one definition Claim
-// writes under and a pending listing filters by: it exists, is in one of statuses, and
-// claimableFilter holds (no live lock, due).
-func (t *Tracker) claimable(job string, codes StatusCodes, now time.Time, statuses ...Status) expression.ConditionBuilder {
+// claimable is the condition that makes a task claimable at now (formatted), the one
+// definition Claim writes under and a pending listing filters by: it exists, is in one of
+// statuses, and claimableAt holds (no live lock, due). A lock taken before lockedBefore
+// (now less the lease and the skew allowance) is no longer live.
+func claimable(job string, codes StatusCodes, now, lockedBefore string, statuses ...Status) expression.ConditionBuilder {
 	return expression.Name(KeyAttribute).AttributeExists().
 		And(statusIs(job, codes, statuses...)).
-		And(t.claimableFilter(now))
+		And(claimableAt(now, lockedBefore))
 }
 
 // Claimable reports whether Claim would take task now, by the same rule as its condition
@@ -175,25 +188,31 @@ var claimableStatuses = []Status{Todo, Failed, InProgress}
 // claimableStatuses filtered by it, since a query selects the status by its key condition and
 // its filter may not name a key attribute; so List lists what Claim takes.
 func (t *Tracker) claimableFilter(now time.Time) expression.ConditionBuilder {
-	return t.lockFree(now).And(due(now))
+	return claimableAt(formatTime(now), formatTime(now.Add(-t.expiry())))
 }
 
-// lockFree holds when a task has no lock, a NULL lock (unlocked), or one older than the
-// lease expiry (its holder is presumed dead), by the seed's rule.
-func (t *Tracker) lockFree(now time.Time) expression.ConditionBuilder {
+// claimableAt is claimableFilter at now (formatted), for locks taken before lockedBefore.
+func claimableAt(now, lockedBefore string) expression.ConditionBuilder {
+	return lockFree(lockedBefore).And(due(now))
+}
+
+// lockFree holds when a task has no lock, a NULL lock (unlocked), or one taken at or before
+// lockedBefore (now less the lease expiry: its holder is presumed dead), by the seed's rule.
+func lockFree(lockedBefore string) expression.ConditionBuilder {
 	lock := expression.Name(attrLock)
 	return expression.Or(
 		lock.AttributeNotExists(),
 		lock.AttributeType(expression.Null),
-		expression.Name(attrLockTime).LessThanEqual(expression.Value(formatTime(now.Add(-t.expiry())))),
+		expression.Name(attrLockTime).LessThanEqual(expression.Value(lockedBefore)),
 	)
 }
 
-// due holds when a task has no retry time or it has passed. Only Fail sets retry_at, and
-// every transition out of failed removes it, so on a todo or in-progress task it is absent.
-func due(now time.Time) expression.ConditionBuilder {
+// due holds when a task has no retry time or it is at or before now (formatted). Only Fail
+// sets retry_at, and every transition out of failed removes it, so on a todo or in-progress
+// task it is absent.
+func due(now string) expression.ConditionBuilder {
 	at := expression.Name(attrRetryAt)
-	return expression.Or(at.AttributeNotExists(), at.LessThanEqual(expression.Value(formatTime(now))))
+	return expression.Or(at.AttributeNotExists(), at.LessThanEqual(expression.Value(now)))
 }
 
 // newToken returns a lock: a random UUID as 32 lower-case hex characters, as the seed writes.

@@ -24,18 +24,11 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 		return nil, err
 	}
 	codes := t.Codes(lease.JobID)
-	now := formatTime(t.now())
-	cond := held(lease, codes)
-	update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, Succeeded, now).
-		Set(expression.Name(attrLock), null).
-		Set(expression.Name(attrRetry), expression.Value(0)).
-		Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
-		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete)).
-		Remove(expression.Name(attrRetryAt))
-	if data != nil {
-		update = update.Set(expression.Name(attrData), expression.Value(string(data)))
+	expr, err := t.compiled("complete", codes, []string{lease.JobID, lease.Token, formatTime(t.now()), string(data)}, completeWrite(codes))
+	if err != nil {
+		return nil, err
 	}
-	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
+	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, expr: expr})
 	if err != nil {
 		return nil, err
 	}
@@ -46,4 +39,22 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 		return nil, t.leaseRefusal("complete", lease, got)
 	}
 	return got, nil
+}
+
+// completeWrite builds a completion from its arguments (job, token, the time, the data, empty
+// to keep the task's): succeeded, unlocked, retry 0, the lease recorded as the last.
+func completeWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
+		job, token, now, data := a[0], a[1], a[2], a[3]
+		update := setStatus(expression.UpdateBuilder{}, job, codes, Succeeded, now).
+			Set(expression.Name(attrLock), null).
+			Set(expression.Name(attrRetry), expression.Value(0)).
+			Set(expression.Name(attrLastLock), expression.Value(token)).
+			Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete)).
+			Remove(expression.Name(attrRetryAt))
+		if data != "" {
+			update = update.Set(expression.Name(attrData), expression.Value(data))
+		}
+		return held(job, token, codes), update
+	}
 }

@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -59,9 +60,10 @@ type Config struct {
 
 // Tracker reads and moves the tasks of one table. It is safe for concurrent use.
 type Tracker struct {
-	db     *dynamodb.Client
-	cfg    Config
-	layout layoutCheck
+	db        *dynamodb.Client
+	cfg       Config
+	layout    layoutCheck
+	templates sync.Map // templateKey → *template: the hot transitions' expressions (compiled)
 }
 
 // New returns a Tracker for cfg.Table through client (any endpoint and region: the caller

@@ -21,7 +21,7 @@ func (t *Tracker) Extend(ctx context.Context, lease Lease) (*Lease, error) {
 	codes := t.Codes(lease.JobID)
 	now := t.now()
 	stamp := formatTime(now)
-	cond := held(lease, codes).
+	cond := held(lease.JobID, lease.Token, codes).
 		And(expression.Name(attrLockTime).LessThanEqual(expression.Value(stamp)))
 	update := expression.Set(expression.Name(attrLockTime), expression.Value(stamp))
 	got, refused, err := t.apply(ctx, transition{op: "extend", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})

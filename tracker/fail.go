@@ -45,7 +45,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		if expected+1 >= t.cfg.MaxRetry {
 			next = Ignored
 		}
-		cond := held(lease, codes).
+		cond := held(lease.JobID, lease.Token, codes).
 			And(expression.Name(attrRetry).Equal(expression.Value(expected)))
 		n := lease.Attempt
 		if n == 0 { // a lease from before leases carried their attempt

@@ -43,9 +43,9 @@ func validateLease(l Lease) error {
 func (t *Tracker) expiry() time.Duration { return t.cfg.LeaseDuration + t.cfg.ClockSkew }
 
 // held is the condition every write under a lease applies on: the lease's token is still
-// the task's lock and the task is still in progress.
-func held(l Lease, codes StatusCodes) expression.ConditionBuilder {
-	return expression.Name(attrLock).Equal(expression.Value(l.Token)).And(statusIs(l.JobID, codes, InProgress))
+// the task's lock and the task of job is still in progress.
+func held(job, token string, codes StatusCodes) expression.ConditionBuilder {
+	return expression.Name(attrLock).Equal(expression.Value(token)).And(statusIs(job, codes, InProgress))
 }
 
 // holds reports whether task, as a refused write returned it, is still in progress under

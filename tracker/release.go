@@ -28,7 +28,7 @@ func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
 		order = []Status{Failed, Todo}
 	}
 	for i, back := range order {
-		cond := held(lease, codes)
+		cond := held(lease.JobID, lease.Token, codes)
 		if back == Todo {
 			cond = cond.And(expression.Name(attrRetry).Equal(expression.Value(0)))
 		} else {

@@ -16,6 +16,8 @@ type transition struct {
 	op, job, task string
 	cond          expression.ConditionBuilder
 	update        expression.UpdateBuilder
+	// expr, when set, is cond and update already built (compiled), and they are unset.
+	expr *built
 	// A transition that records a failed attempt sets entry (for attempt) in the history
 	// instead: withHistory returns the whole update, with the entry set at path.
 	withHistory func(path string, entry expression.OperandBuilder) expression.UpdateBuilder
@@ -46,17 +48,21 @@ func (t *Tracker) apply(ctx context.Context, tr transition) (task *Task, refused
 
 // write sends the transition's UpdateItem.
 func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused bool, err error) {
-	expr, err := expression.NewBuilder().WithCondition(tr.cond).WithUpdate(tr.update).Build()
-	if err != nil {
-		return nil, false, fmt.Errorf("%s %s/%s: build expression: %w", tr.op, tr.job, tr.task, err)
+	expr := tr.expr
+	if expr == nil {
+		e, err := expression.NewBuilder().WithCondition(tr.cond).WithUpdate(tr.update).Build()
+		if err != nil {
+			return nil, false, fmt.Errorf("%s %s/%s: build expression: %w", tr.op, tr.job, tr.task, err)
+		}
+		expr = &built{cond: e.Condition(), update: e.Update(), names: e.Names(), values: e.Values()}
 	}
 	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(t.cfg.Table),
 		Key:                                 keyAV(tr.job, tr.task),
-		ConditionExpression:                 expr.Condition(),
-		UpdateExpression:                    expr.Update(),
-		ExpressionAttributeNames:            expr.Names(),
-		ExpressionAttributeValues:           expr.Values(),
+		ConditionExpression:                 expr.cond,
+		UpdateExpression:                    expr.update,
+		ExpressionAttributeNames:            expr.names,
+		ExpressionAttributeValues:           expr.values,
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
