@@ -36,8 +36,9 @@ import (
 //   - ratio-unconditional: the two calls set one attribute, without a condition; how far
 //     that is from the tracker's writes on DynamoDB Local, BenchmarkWriteFloors measures.
 //
-// DynamoDB Local's speed drifts by tens of percent over a minute, so each figure is the
-// median of the rounds' (the log has every round's). Before measuring, the server is warmed
+// DynamoDB Local's speed drifts by tens of percent over a minute, and a round's ratio by
+// ±10 % between rounds, so each figure is the median of the rounds' (the log has every
+// round's, one line each). Before measuring, the server is warmed
 // with every kind of call (its JVM gets much faster over its first tens of thousands of
 // calls). With failEvery, every failEvery-th task fails once, and each retry must come after
 // the task's backoff. The log also has the CPU time per task of this process and of the
@@ -55,7 +56,7 @@ const (
 	benchWorkers   = 16
 	benchTasks     = 10000
 	benchFloor     = benchTasks / 2 // tasks of each floor's loop
-	benchRounds    = 3
+	benchRounds    = 5
 	benchBackoff   = 200 * time.Millisecond
 )
 
@@ -113,9 +114,9 @@ func benchPools(b *testing.B, failEvery int) {
 			rates = append(rates, pools)
 			refusals = append(refusals, float64(refused)/benchTasks)
 			callCounts = append(callCounts, float64(total)/benchTasks)
-			b.Logf("round %d: ratio %.3f, unconditional %.3f; %.0f tasks/s; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f; calls %v; CPU ms/task of client and server: pools %s, floors %s",
+			b.Logf("round %d: ratio %.3f, unconditional %.3f; %.0f tasks/s; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f; %d refused; calls %v; CPU ms/task of client and server: pools %s, floors %s",
 				r, pools/floorWrites, pools/floorUncond, pools, rate(benchFloor, writes1), rate(benchFloor, writes2), rate(benchFloor, uncond1), rate(benchFloor, uncond2),
-				calls, cpu2.per(cpu1, benchTasks), cpu3.sub(cpu2).add(cpu1.sub(cpu0)).per(cpuTimes{}, 4*benchFloor))
+				refused, calls, cpu2.per(cpu1, benchTasks), cpu3.sub(cpu2).add(cpu1.sub(cpu0)).per(cpuTimes{}, 4*benchFloor))
 		}
 		b.ReportMetric(median(refusals), "refused/task")
 		b.ReportMetric(median(callCounts), "calls/task")
@@ -284,7 +285,6 @@ func runPools(b *testing.B, ctx context.Context, counter *dynamotest.Counter, ta
 	if failEvery > 0 && (len(failedAt) != n/failEvery || early > 0) {
 		b.Fatalf("%d tasks failed once (want %d), %d retried before their backoff ran out", len(failedAt), n/failEvery, early)
 	}
-	b.Logf("%s: stats %+v", job, stats)
 	return elapsed, refused
 }
 
