@@ -44,7 +44,7 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	codes := t.Codes(job)
 	now := t.now()
 	token := newToken()
-	expr, err := t.compiled("claim", codes, []string{job, token, owner, formatTime(now), formatTime(now.Add(-t.expiry()))}, claimWrite(codes))
+	expr, err := t.compiled("claim", codes, []string{job, token, owner, formatTime(now), t.lockedBefore(now)}, claimWrite(codes))
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (t *Tracker) abandoned(job string, codes StatusCodes, old *Task, now time.T
 	return statusIs(job, codes, InProgress).
 		And(held).
 		And(expression.Name(attrRetry).Equal(expression.Value(old.Retry))).
-		And(lockFree(formatTime(now.Add(-t.expiry()))))
+		And(lockFree(t.lockedBefore(now)))
 }
 
 // leaseLostError is the failure recorded for an attempt whose holder let its lease run out.
@@ -188,8 +188,12 @@ var claimableStatuses = []Status{Todo, Failed, InProgress}
 // claimableStatuses filtered by it, since a query selects the status by its key condition and
 // its filter may not name a key attribute; so List lists what Claim takes.
 func (t *Tracker) claimableFilter(now time.Time) expression.ConditionBuilder {
-	return claimableAt(formatTime(now), formatTime(now.Add(-t.expiry())))
+	return claimableAt(formatTime(now), t.lockedBefore(now))
 }
+
+// lockedBefore is the time (formatted) at or before which a lock taken is no longer live at
+// now: now less the lease and the skew allowance.
+func (t *Tracker) lockedBefore(now time.Time) string { return formatTime(now.Add(-t.expiry())) }
 
 // claimableAt is claimableFilter at now (formatted), for locks taken before lockedBefore.
 func claimableAt(now, lockedBefore string) expression.ConditionBuilder {
