@@ -21,10 +21,9 @@
 //	tracker:max-retry               failed attempts before a task is ignored (3)
 //	tracker:lease-seconds           lease duration (900)
 //	tracker:log-level               debug, info, warn or error (info)
-//	tracker:child-execution-type    EXPRESS or STANDARD: the type of the child executions, one per batch (EXPRESS)
-//	tracker:page-size               task ids per page, 1 to 1000 (500)
-//	tracker:batch-size              task ids per child execution, 1 to 100 (20)
-//	tracker:concurrency             child executions at once, 1 to 1000 (10)
+//	tracker:lane-type               EXPRESS or STANDARD: the type of the lanes, the state machine's child executions (EXPRESS; tracker:child-execution-type, its older key, is read too)
+//	tracker:concurrency             tasks a run works at once, 1 to 400000 (200)
+//	tracker:state-machine-logs      ALL, ERROR, FATAL or OFF: the state machine's and its lanes' log level (ERROR)
 //	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
 //	tracker:worker-timeout-seconds  the worker's timeout (60)
 //	tracker:alarms                  false: no alarms and no dashboard (true)
@@ -192,14 +191,15 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		},
 		WorkerTimeout: settings.WorkerTimeout,
 		Run: construct.RunOptions{
-			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", "")),
-			PageSize:           settings.PageSize,
-			BatchSize:          settings.BatchSize,
+			// The lane type is a tracker setting (tracker:lane-type, TRACKER_LANE_TYPE), also
+			// read under its older key.
+			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", string(settings.LaneType))),
 			Concurrency:        settings.Concurrency,
 			Backoff:            settings.Backoff,
 		},
 		Schedule:            construct.Schedule{JobIDs: list("tracker:sweep-jobs"), Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
 		Alarms:              construct.Alarms{Disabled: !boolean("tracker:alarms", true)},
+		StateMachineLogs:    awsstepfunctions.LogLevel(str("tracker:state-machine-logs", "")),
 		ReservedConcurrency: reserved,
 		TenantPrefixes:      list("tracker:tenant-prefixes"),
 		Disposable:          dev,

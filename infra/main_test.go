@@ -121,12 +121,10 @@ func synthesize() (err error) {
 			LogLevel:      "debug",
 		},
 		// Two minutes of worker and two of retries fit in the 5-minute lease; STANDARD
-		// children need not fit in Express's 5 minutes, but this would too.
+		// lanes need not fit in Express's 5 minutes, but this would too.
 		WorkerTimeout: 2 * time.Minute,
 		Run: construct.RunOptions{
 			ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
-			PageSize:           200,
-			BatchSize:          10,
 			Concurrency:        50,
 			Backoff:            10 * time.Second,
 		},
@@ -393,9 +391,8 @@ func TestFunctions(t *testing.T) {
 				"TRACKER_MAX_RETRY":              "3",
 				"TRACKER_LEASE_SECONDS":          "900",
 				"LOG_LEVEL":                      "info",
-				"TRACKER_PAGE_SIZE":              "500",
-				"TRACKER_BATCH_SIZE":             "20",
-				"TRACKER_CONCURRENCY":            "10",
+				"TRACKER_CONCURRENCY":            "200",
+				"TRACKER_LANE_TYPE":              "EXPRESS",
 				"TRACKER_WORKER_TIMEOUT_SECONDS": "60",
 				"TRACKER_BACKOFF_SECONDS":        "5",
 				"TRACKER_METRICS_NAMESPACE":      "dynamodb-tracker",
@@ -424,9 +421,8 @@ func TestDevFunctionsCarryTheSettings(t *testing.T) {
 			"TRACKER_MAX_RETRY":              "5",
 			"TRACKER_LEASE_SECONDS":          "300",
 			"LOG_LEVEL":                      "debug",
-			"TRACKER_PAGE_SIZE":              "200",
-			"TRACKER_BATCH_SIZE":             "10",
 			"TRACKER_CONCURRENCY":            "50",
+			"TRACKER_LANE_TYPE":              "STANDARD",
 			"TRACKER_WORKER_TIMEOUT_SECONDS": "120",
 			"TRACKER_BACKOFF_SECONDS":        "10",
 		}}})
@@ -580,7 +576,7 @@ func TestStateMachine(t *testing.T) {
 		s.assert.HasResourceProperties(jsii.String("AWS::StepFunctions::StateMachine"), obj{
 			"StateMachineType": "STANDARD",
 			"LoggingConfiguration": assertions.Match_ObjectEquals(&obj{
-				"Level":                "ALL",
+				"Level":                "ERROR",
 				"IncludeExecutionData": false,
 				"Destinations":         assertions.Match_ArrayEquals(&[]any{obj{"CloudWatchLogsLogGroup": obj{"LogGroupArn": getAtt(logs, "Arn")}}}),
 			}),
@@ -629,6 +625,8 @@ func TestStateMachineMayRunOnlyItsFunctionsAndItself(t *testing.T) {
 				// The Distributed Map watches and stops its children.
 				"states:DescribeExecution on "+toJSON(statesArn("execution:"+name+":*")),
 				"states:StopExecution on "+toJSON(statesArn("execution:"+name+":*")),
+				// An operator may redrive a failed execution (the role runs it).
+				"states:RedriveExecution on "+toJSON(statesArn("execution:"+name+":*")),
 			)
 			// Log delivery and X-Ray, which have no resource-level permissions.
 			for _, a := range []string{"logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
@@ -881,21 +879,18 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"STANDARD children are fine", withAssets(construct.Props{
 			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
 			false, ""},
-		{"a page of more than 1000 task ids is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1001}}),
-			false, "Run.PageSize 1001 is not between 1 and 1000"},
-		{"a negative page size is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{PageSize: -1}}),
-			false, "Run.PageSize -1"},
-		{"a batch of more than 100 task ids is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{BatchSize: 101}}),
-			false, "Run.BatchSize 101 is not between 1 and 100"},
-		{"more than 1000 child executions at once are refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 1001}}),
-			false, "Run.Concurrency 1001 is not between 1 and 1000"},
-		{"the largest page, batch and concurrency are fine", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{PageSize: 1000, BatchSize: 100, Concurrency: 1000}}),
+		{"more tasks at once than 10,000 lanes of 40 loops are refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 400001}}),
+			false, "Run.Concurrency 400001 is not between 1 and 400000"},
+		{"a negative concurrency is refused", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: -1}}),
+			false, "Run.Concurrency -1"},
+		{"the largest concurrency is fine", withAssets(construct.Props{
+			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 400000}}),
 			false, ""},
+		{"an unknown log level of the state machine is refused", withAssets(construct.Props{
+			DefinitionFile: ok, StateMachineLogs: "SOME"}),
+			false, `StateMachineLogs "SOME" is not ALL, ERROR, FATAL or OFF`},
 		{"a backoff of part of a second is refused", withAssets(construct.Props{
 			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 1500 * time.Millisecond}}),
 			false, "Run.Backoff 1.5s"},
@@ -919,9 +914,12 @@ func TestConstructRejectsBadProps(t *testing.T) {
 			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD},
 			Settings: construct.Settings{LeaseDuration: 11 * time.Minute}}),
 			false, "outlive its lease"},
-		{"EXPRESS children refuse a worker that with its retries outlasts 5 minutes", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 3*time.Minute + time.Second}),
+		{"EXPRESS lanes refuse a worker whose timeout and the lane margin outlast their 5 minutes", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 4*time.Minute + 21*time.Second}),
 			true, "set Run.ChildExecutionType to STANDARD"},
+		{"EXPRESS lanes take a worker whose timeout and margin just fit", withAssets(construct.Props{
+			DefinitionFile: ok, WorkerTimeout: 4*time.Minute + 20*time.Second}),
+			true, ""},
 		{"a negative reserved concurrency is refused", withAssets(construct.Props{
 			DefinitionFile: ok, ReservedConcurrency: construct.ReservedConcurrency{ListPending: -1}}),
 			false, "ReservedConcurrency {Steps:0 ListPending:-1} is negative"},
@@ -993,7 +991,7 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:ttl-attribute": "expires_at", "tracker:sweep-jobs": []any{"a", "b"}, "tracker:sweep-minutes": float64(5),
 			"tracker:status-codes": "1,2,3,4,5", "tracker:max-retry": "4", "tracker:lease-seconds": "600",
 			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
-			"tracker:child-execution-type": "STANDARD", "tracker:page-size": "250", "tracker:batch-size": float64(25),
+			"tracker:lane-type": "STANDARD", "tracker:state-machine-logs": "ALL",
 			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
 			"tracker:existing-table": "team-tasks", "tracker:seed-index": true, "tracker:alarms": "false",
 			"tracker:alarm-topic": "arn:aws:sns:eu-west-1:123456789012:alarms", "tracker:reserved-concurrency": "50, 2",
@@ -1009,8 +1007,9 @@ func TestPropsFromContext(t *testing.T) {
 			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
 			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
 			WorkerTimeout: 3 * time.Minute,
-			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD, PageSize: 250, BatchSize: 25,
+			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
 				Concurrency: 40, Backoff: 15 * time.Second},
+			StateMachineLogs:    awsstepfunctions.LogLevel_ALL,
 			Alarms:              construct.Alarms{Disabled: true},
 			ReservedConcurrency: construct.ReservedConcurrency{Steps: 50, ListPending: 2},
 			TenantPrefixes:      []string{"team-a-", "shared-"},
@@ -1050,12 +1049,12 @@ func TestPropsFromContext(t *testing.T) {
 	})
 	t.Run("bad values are errors", func(t *testing.T) {
 		ctx := map[string]any{"tracker:dev": "maybe", "tracker:max-retry": "three", "tracker:status-codes": "0,1",
-			"tracker:page-size": "lots", "tracker:batch-size": "-1", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
+			"tracker:lane-type": "fast", "tracker:concurrency": "1.5", "tracker:backoff-seconds": "5s",
 			"tracker:worker-timeout-seconds": "1m", "tracker:seed-index": "yes please", "tracker:alarms": "off",
 			"tracker:reserved-concurrency": "1,2,3"}
 		_, _, err := propsFromContext(func(k string) any { return ctx[k] })
 		for _, key := range []string{"tracker:dev", "tracker:max-retry", "tracker:status-codes",
-			"tracker:page-size", "tracker:batch-size", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds",
+			"tracker:lane-type", "tracker:concurrency", "tracker:backoff-seconds", "tracker:worker-timeout-seconds",
 			"tracker:seed-index", "tracker:alarms", "tracker:reserved-concurrency"} {
 			if err == nil || !strings.Contains(err.Error(), key) {
 				t.Errorf("error %v does not name %s", err, key)

@@ -26,7 +26,13 @@
 //   sweep's one execution per job) are served through the interpreter's
 //   taskResourceLocalHandlers: the handler starts a new execution of the same definition with
 //   the given Input and answers {ExecutionArn, StartDate} at once, as the AWS integration does
-//   without .sync. The run ends when every execution has ended.
+//   without .sync. A Name is kept as StartExecution keeps it for a Standard state machine: the
+//   same name and input as a running execution answer that execution again; a name used
+//   before otherwise fails with StepFunctions.ExecutionAlreadyExistsException. With
+//   SFNLOCAL_LOSE_START_ANSWERS=N the first N starts start their execution and then fail with
+//   StepFunctions.SdkClientException, as a start whose answer was lost does (a fault for tests).
+//   The run ends when every execution has ended.
+// - An error's Cause is cut to Step Functions' 32,768 characters.
 // - Step Functions' payload limit: every state's input and output (from the interpreter's
 //   event log) and every Lambda request and response is measured; past 262,144 bytes the
 //   execution is aborted and reported FAILED with States.DataLimitExceeded, as on AWS.
@@ -188,7 +194,20 @@ function startExecutionHandlers(definition, run) {
         }
         let child = input.Input ?? {};
         if (typeof child === 'string') child = JSON.parse(child);
+        if (input.Name !== undefined) {
+          const same = run.executions.find((e) => e.name === input.Name);
+          if (same !== undefined) {
+            if (same.status === 'RUNNING' && JSON.stringify(same.input) === JSON.stringify(child)) {
+              return { ExecutionArn: same.arn, StartDate: same.startDate };
+            }
+            throw namedError('StepFunctions.ExecutionAlreadyExistsException', `Execution Already Exists: '${same.arn}'`);
+          }
+        }
         const ex = run.start(child, input.Name, child?.AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID);
+        if (run.loseStartAnswers > 0) {
+          run.loseStartAnswers--;
+          throw namedError('StepFunctions.SdkClientException', 'Unable to execute HTTP request: the answer was lost (run.mjs: SFNLOCAL_LOSE_START_ANSWERS)');
+        }
         return { ExecutionArn: ex.arn, StartDate: ex.startDate };
       };
     }
@@ -213,9 +232,14 @@ function lambdaHandlers(definition, run) {
   for (const [name, resource] of byName) {
     handlers[name] = async (input) => {
       run.checkPayload(name, 'request', input);
-      const out = await invokeLambda(client, resource, input);
-      run.checkPayload(name, 'result', out);
-      return out;
+      run.enter(name);
+      try {
+        const out = await invokeLambda(client, resource, input);
+        run.checkPayload(name, 'result', out);
+        return out;
+      } finally {
+        run.leave(name);
+      }
     };
   }
   return handlers;
@@ -258,9 +282,18 @@ export async function invokeLambda(client, functionName, input) {
   if (out.FunctionError) {
     let errorType;
     try { errorType = JSON.parse(text)?.errorType; } catch { /* not JSON */ }
-    throw namedError(typeof errorType === 'string' && errorType !== '' ? errorType : 'Lambda.Unknown', text);
+    throw namedError(typeof errorType === 'string' && errorType !== '' ? errorType : 'Lambda.Unknown', cutCause(text));
   }
   return JSON.parse(text);
+}
+
+// MAX_CAUSE_CHARS is the longest Cause Step Functions keeps of an error.
+export const MAX_CAUSE_CHARS = 32768;
+
+// cutCause cuts a Cause to MAX_CAUSE_CHARS characters (code points), as Step Functions does.
+export function cutCause(text) {
+  if (text.length <= MAX_CAUSE_CHARS) return text;
+  return Array.from(text).slice(0, MAX_CAUSE_CHARS).join('');
 }
 
 function failure(err) {
@@ -293,7 +326,7 @@ async function main(argv) {
   run.overrides = overridesFor(definition, opts, run);
   const root = run.start(input, opts.executionName, undefined);
   await run.settled();
-  const line = { ...root.report(), executions: run.executions.map((ex) => ex.report()) };
+  const line = { ...root.report(), executions: run.executions.map((ex) => ex.report()), peak_in_flight: run.peakInFlight };
   emit(line);
   return run.executions.every((ex) => ex.status === 'SUCCEEDED') ? 0 : 1;
 }
@@ -308,6 +341,11 @@ class Run {
     this.machineArn = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:${machineName}`;
     this.executions = [];
     this.pending = new Set();
+    this.loseStartAnswers = Number(process.env.SFNLOCAL_LOSE_START_ANSWERS) || 0;
+    // Lambda calls in flight by state name, and the most at once: the concurrency a run
+    // really used (its workers' at Work).
+    this.inFlight = {};
+    this.peakInFlight = {};
     this.current = new Map(); // state name -> the execution whose handler runs (see checkPayload)
     // Which states belong to a Distributed Map's children: their events count for the children.
     this.childStates = new Set();
@@ -320,9 +358,19 @@ class Run {
     });
   }
 
+  enter(name) {
+    this.inFlight[name] = (this.inFlight[name] ?? 0) + 1;
+    this.peakInFlight[name] = Math.max(this.peakInFlight[name] ?? 0, this.inFlight[name]);
+  }
+
+  leave(name) {
+    this.inFlight[name]--;
+  }
+
   start(input, name, parentArn) {
     const executionName = name ?? randomUUID();
     const ex = new Execution(this, executionName, parentArn);
+    ex.input = input;
     this.executions.push(ex);
     const context = {
       Execution: {
@@ -378,6 +426,9 @@ class Execution {
     this.childStates = 0; // states entered by those children
     this.maxPayload = { bytes: 0 };
     this.inFlight = new Map();
+    // Distributed Map children (lanes): when each started, and how long each lived, in ms.
+    this.childStart = new Map();
+    this.childMs = [];
   }
 
   async follow(eventLogs) {
@@ -404,8 +455,20 @@ class Execution {
           if (!this.run.childStates.has(state.name)) this.retries[state.name] = (this.retries[state.name] ?? 0) + 1;
           break;
         case 'MapIterationStarted':
-          if (this.run.distributedMaps.has(event.parentState?.name)) this.children++;
+          if (this.run.distributedMaps.has(event.parentState?.name)) {
+            this.children++;
+            this.childStart.set(`${event.parentState.name}/${event.index}`, Date.now());
+          }
           break;
+        case 'MapIterationSucceeded':
+        case 'MapIterationFailed': {
+          const key = `${event.parentState?.name}/${event.index}`;
+          if (this.childStart.has(key)) {
+            this.childMs.push(Date.now() - this.childStart.get(key));
+            this.childStart.delete(key);
+          }
+          break;
+        }
         default:
       }
     }
@@ -444,7 +507,7 @@ class Execution {
   report() {
     return {
       name: this.name, arn: this.arn, started_by: this.parent ?? null, ...this.result(),
-      states: this.states, retries: this.retries, children: this.children, child_states: this.childStates,
+      states: this.states, retries: this.retries, children: this.children, child_states: this.childStates, child_ms: this.childMs,
       max_payload: this.maxPayload,
     };
   }

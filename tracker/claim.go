@@ -41,10 +41,19 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	if len(owner) > MaxOwnerBytes || !utf8.ValidString(owner) {
 		return nil, &ValidationError{Field: "owner", Reason: fmt.Sprintf("must be valid UTF-8 of at most %d bytes", MaxOwnerBytes)}
 	}
-	codes := t.Codes(job)
+	r, err := t.ref(ctx, job, task)
+	if err != nil {
+		return nil, err
+	}
+	return t.claim(ctx, r, owner)
+}
+
+// claim is Claim of a checked task.
+func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error) {
+	job, task := r.job, r.task
 	now := t.now()
 	token := newToken()
-	expr, err := t.compiled("claim", codes, []string{job, token, owner, formatTime(now), t.lockedBefore(now)}, claimWrite(codes))
+	expr, err := t.compiled("claim", r.codes, []string{job, token, owner, formatTime(now), t.lockedBefore(now), r.suffix}, claimWrite(r.codes))
 	if err != nil {
 		return nil, err
 	}
@@ -70,30 +79,30 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 		// In progress under a lease that ran out: its attempt failed.
 		ignoring = got.Retry+1 >= t.cfg.MaxRetry
 		if ignoring {
-			next = t.abandon(job, codes, got, now)
+			next = t.abandon(r, got, now)
 		} else {
-			next = t.takeover(job, codes, got, now, token, owner)
+			next = t.takeover(r, got, now, token, owner)
 		}
 	}
 	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", job, task)
 }
 
-// claimWrite builds a claim's first write from its arguments (job, token, owner, the time
-// and the time before which a lock is no longer live): it takes a todo task, or a failed one
-// that is due, holding no live lock.
+// claimWrite builds a claim's first write from its arguments (job, token, owner, the time,
+// the time before which a lock is no longer live, and the task's shard suffix): it takes a
+// todo task, or a failed one that is due, holding no live lock.
 func claimWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
 	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-		job, token, owner, stamp, lockedBefore := a[0], a[1], a[2], a[3], a[4]
+		job, token, owner, stamp, lockedBefore, suffix := a[0], a[1], a[2], a[3], a[4], a[5]
 		return claimable(job, codes, stamp, lockedBefore, Todo, Failed),
-			claimUpdate(job, codes, token, owner, stamp).
+			claimUpdate(ref{job: job, codes: codes, suffix: suffix}, token, owner, stamp).
 				Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
 	}
 }
 
 // claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
 // one more attempt, no retry time.
-func claimUpdate(job string, codes StatusCodes, token, owner, stamp string) expression.UpdateBuilder {
-	update := setStatus(expression.UpdateBuilder{}, job, codes, InProgress, stamp).
+func claimUpdate(r ref, token, owner, stamp string) expression.UpdateBuilder {
+	update := setStatus(expression.UpdateBuilder{}, r, InProgress, stamp).
 		Set(expression.Name(attrLock), expression.Value(token)).
 		Set(expression.Name(attrLockTime), expression.Value(stamp)).
 		Add(expression.Name(attrAttempts), expression.Value(1)).
@@ -107,14 +116,14 @@ func claimUpdate(job string, codes StatusCodes, token, owner, stamp string) expr
 // takeover claims a task whose holder's lease ran out, counting that holder's attempt as a
 // failure in the same write. Its condition pins the task as old showed it (same lock, same
 // retry, still in progress, lease still expired), so the recorded error is true.
-func (t *Tracker) takeover(job string, codes StatusCodes, old *Task, now time.Time, token, owner string) transition {
+func (t *Tracker) takeover(r ref, old *Task, now time.Time, token, owner string) transition {
 	lost := t.leaseLostError(old)
-	return transition{op: "claim", job: job, task: old.TaskID,
-		cond: t.abandoned(job, codes, old, now),
+	return transition{op: "claim", job: r.job, task: r.task,
+		cond: t.abandoned(r, old, now),
 		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
-			return claimUpdate(job, codes, token, owner, formatTime(now)).
+			return claimUpdate(r, token, owner, formatTime(now)).
 				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(r.job, r.task)))).
 				Set(expression.Name(path), entry)
 		},
 		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
@@ -122,15 +131,15 @@ func (t *Tracker) takeover(job string, codes StatusCodes, old *Task, now time.Ti
 
 // abandon sets ignored a task whose holder's lease ran out when that lost attempt is the
 // one that reaches MaxRetry, under the same condition as takeover.
-func (t *Tracker) abandon(job string, codes StatusCodes, old *Task, now time.Time) transition {
+func (t *Tracker) abandon(r ref, old *Task, now time.Time) transition {
 	lost := t.leaseLostError(old)
-	return transition{op: "claim", job: job, task: old.TaskID,
-		cond: t.abandoned(job, codes, old, now),
+	return transition{op: "claim", job: r.job, task: r.task,
+		cond: t.abandoned(r, old, now),
 		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
-			return setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(now)).
+			return setStatus(expression.UpdateBuilder{}, r, Ignored, formatTime(now)).
 				Set(expression.Name(attrLock), null).
 				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
-				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(job, old.TaskID)))).
+				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(r.job, r.task)))).
 				Set(expression.Name(path), entry).
 				Remove(expression.Name(attrRetryAt))
 		},
@@ -139,13 +148,13 @@ func (t *Tracker) abandon(job string, codes StatusCodes, old *Task, now time.Tim
 
 // abandoned holds while the task is still in progress under old's lock and retry, and that
 // lock is not live at the time of the claim.
-func (t *Tracker) abandoned(job string, codes StatusCodes, old *Task, now time.Time) expression.ConditionBuilder {
+func (t *Tracker) abandoned(r ref, old *Task, now time.Time) expression.ConditionBuilder {
 	lock := expression.Name(attrLock)
 	held := expression.Or(lock.AttributeNotExists(), lock.AttributeType(expression.Null))
 	if old.Lock != "" {
 		held = lock.Equal(expression.Value(old.Lock))
 	}
-	return statusIs(job, codes, InProgress).
+	return statusIs(r.job, r.codes, InProgress).
 		And(held).
 		And(expression.Name(attrRetry).Equal(expression.Value(old.Retry))).
 		And(lockFree(t.lockedBefore(now)))

@@ -21,13 +21,15 @@ func TestCompiledWritesAreTheBuiltOnes(t *testing.T) {
 		build func([]string) (expression.ConditionBuilder, expression.UpdateBuilder)
 		args  []string
 	}{
-		{"claim", "claim", codes, claimWrite(codes), []string{"job", "0123abcd", "worker-1", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000"}},
-		{"another claim", "claim", codes, claimWrite(codes), []string{"other-job", "ffff", "w", "2026-12-03T08:00:00.000000+0000", "2026-12-03T07:45:00.000000+0000"}},
-		{"a claim without owner", "claim", codes, claimWrite(codes), []string{"job", "0123abcd", "", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000"}},
-		{"a claim under other codes", "claim", odd, claimWrite(odd), []string{"job", "0123abcd", "worker-1", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000"}},
-		{"an owner holding a placeholder's text", "claim", codes, claimWrite(codes), []string{"job", "t", "\x001\x00 and \x00", "now", "then"}},
-		{"complete", "complete", codes, completeWrite(codes), []string{"job", "0123abcd", "2026-12-02T08:00:00.000000+0000", ""}},
-		{"complete with data", "complete", codes, completeWrite(codes), []string{"job", "0123abcd", "2026-12-02T08:00:00.000000+0000", `{"n":1}`}},
+		{"claim", "claim", codes, claimWrite(codes), []string{"job", "0123abcd", "worker-1", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000", ""}},
+		{"another claim", "claim", codes, claimWrite(codes), []string{"other-job", "ffff", "w", "2026-12-03T08:00:00.000000+0000", "2026-12-03T07:45:00.000000+0000", ""}},
+		{"a claim without owner", "claim", codes, claimWrite(codes), []string{"job", "0123abcd", "", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000", ""}},
+		{"a claim under other codes", "claim", odd, claimWrite(odd), []string{"job", "0123abcd", "worker-1", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000", ""}},
+		{"an owner holding a placeholder's text", "claim", codes, claimWrite(codes), []string{"job", "t", "\x001\x00 and \x00", "now", "then", ""}},
+		{"a claim of a sharded job's task", "claim", codes, claimWrite(codes), []string{"job", "0123abcd", "worker-1", "2026-12-02T08:00:00.000000+0000", "2026-12-02T07:45:00.000000+0000", "____07"}},
+		{"complete", "complete", codes, completeWrite(codes), []string{"job", "0123abcd", "2026-12-02T08:00:00.000000+0000", "", ""}},
+		{"complete with data", "complete", codes, completeWrite(codes), []string{"job", "0123abcd", "2026-12-02T08:00:00.000000+0000", `{"n":1}`, ""}},
+		{"complete of a sharded job's task", "complete", codes, completeWrite(codes), []string{"job", "0123abcd", "2026-12-02T08:00:00.000000+0000", `{"n":1}`, "____31"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := tr.compiled(c.op, c.codes, c.args, c.build)

@@ -23,8 +23,11 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	codes := t.Codes(lease.JobID)
-	expr, err := t.compiled("complete", codes, []string{lease.JobID, lease.Token, formatTime(t.now()), string(data)}, completeWrite(codes))
+	r, err := t.ref(ctx, lease.JobID, lease.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	expr, err := t.compiled("complete", r.codes, []string{lease.JobID, lease.Token, formatTime(t.now()), string(data), r.suffix}, completeWrite(r.codes))
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +45,12 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 }
 
 // completeWrite builds a completion from its arguments (job, token, the time, the data, empty
-// to keep the task's): succeeded, unlocked, retry 0, the lease recorded as the last.
+// to keep the task's, and the task's shard suffix): succeeded, unlocked, retry 0, the lease
+// recorded as the last.
 func completeWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
 	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-		job, token, now, data := a[0], a[1], a[2], a[3]
-		update := setStatus(expression.UpdateBuilder{}, job, codes, Succeeded, now).
+		job, token, now, data, suffix := a[0], a[1], a[2], a[3], a[4]
+		update := setStatus(expression.UpdateBuilder{}, ref{job: job, codes: codes, suffix: suffix}, Succeeded, now).
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrRetry), expression.Value(0)).
 			Set(expression.Name(attrLastLock), expression.Value(token)).

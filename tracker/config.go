@@ -60,10 +60,11 @@ type Config struct {
 
 // Tracker reads and moves the tasks of one table. It is safe for concurrent use.
 type Tracker struct {
-	db        *dynamodb.Client
-	cfg       Config
-	layout    layoutCheck
-	templates sync.Map // templateKey → *template: the hot transitions' expressions (compiled)
+	db         *dynamodb.Client
+	cfg        Config
+	layout     layoutCheck
+	templates  sync.Map   // templateKey → *template: the hot transitions' expressions (compiled)
+	shardCache shardCache // each job's shards, from the registry
 }
 
 // New returns a Tracker for cfg.Table through client (any endpoint and region: the caller

@@ -40,11 +40,16 @@ const (
 // overwritten: CreateTask then returns a *ConflictError matching ErrTaskExists that holds the
 // task as it is.
 func (t *Tracker) CreateTask(ctx context.Context, job, id string, data json.RawMessage) (*Task, error) {
-	av, err := t.newItem(job, NewTask{ID: id, Data: data})
+	norm, err := checkNew(job, NewTask{ID: id, Data: data})
+	if err != nil {
+		return nil, err // nothing is written for a task that is invalid
+	}
+	shards, err := t.registered(ctx, job)
 	if err != nil {
 		return nil, err
 	}
-	if err := t.register(ctx, job); err != nil {
+	av, err := t.newItem(job, id, norm, shards)
+	if err != nil {
 		return nil, err
 	}
 	expr, err := expression.NewBuilder().WithCondition(expression.Name(KeyAttribute).AttributeNotExists()).Build()
@@ -83,10 +88,10 @@ func (t *Tracker) CreateTask(ctx context.Context, job, id string, data json.RawM
 // id between the look-up and the write is overwritten with a fresh todo task; use CreateTask
 // when writers race on the same ids.
 func (t *Tracker) CreateTasks(ctx context.Context, job string, tasks []NewTask) (*CreateResult, error) {
-	items := make([]map[string]types.AttributeValue, len(tasks))
+	data := make([]json.RawMessage, len(tasks))
 	seen := make(map[string]int, len(tasks))
 	for i, nt := range tasks {
-		av, err := t.newItem(job, nt)
+		norm, err := checkNew(job, nt)
 		if err != nil {
 			var ve *ValidationError
 			if errors.As(err, &ve) {
@@ -98,10 +103,17 @@ func (t *Tracker) CreateTasks(ctx context.Context, job string, tasks []NewTask) 
 			return nil, &ValidationError{Field: fmt.Sprintf("tasks[%d].task_id", i), Reason: fmt.Sprintf("%q repeats tasks[%d]", clip(nt.ID), j)}
 		}
 		seen[nt.ID] = i
-		items[i] = av
+		data[i] = norm
 	}
-	if err := t.register(ctx, job); err != nil {
+	shards, err := t.registered(ctx, job)
+	if err != nil {
 		return nil, err
+	}
+	items := make([]map[string]types.AttributeValue, len(tasks))
+	for i, nt := range tasks {
+		if items[i], err = t.newItem(job, nt.ID, data[i], shards); err != nil {
+			return nil, err
+		}
 	}
 	existing, err := t.existingKeys(ctx, job, tasks)
 	if err != nil {
@@ -123,19 +135,28 @@ func (t *Tracker) CreateTasks(ctx context.Context, job string, tasks []NewTask) 
 	return res, nil
 }
 
-// newItem validates a new task and returns its stored form.
-func (t *Tracker) newItem(job string, nt NewTask) (map[string]types.AttributeValue, error) {
+// registered registers job (once per Tracker) and returns its shards.
+func (t *Tracker) registered(ctx context.Context, job string) (int, error) {
+	if err := t.register(ctx, job); err != nil {
+		return 0, err
+	}
+	return t.shards(ctx, job)
+}
+
+// checkNew validates a new task and returns its data normalised (NormalizeData).
+func checkNew(job string, nt NewTask) (json.RawMessage, error) {
 	if err := ValidateID(job, nt.ID); err != nil {
 		return nil, err
 	}
-	data, err := NormalizeData(nt.Data)
-	if err != nil {
-		return nil, err
-	}
+	return NormalizeData(nt.Data)
+}
+
+// newItem is the stored form of a new todo task of a job of shards, with data normalised.
+func (t *Tracker) newItem(job, id string, data json.RawMessage, shards int) (map[string]types.AttributeValue, error) {
 	now := formatTime(t.now())
 	it := item{
-		Key:        makeKey(job, nt.ID),
-		Value:      makeValue(job, t.Codes(job).Todo),
+		Key:        makeKey(job, id),
+		Value:      makeValue(job, t.Codes(job).Todo) + shardSuffix(id, shards),
 		UpdateTime: now,
 		LockTime:   formatTime(epoch),
 		CreateTime: now,

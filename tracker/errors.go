@@ -19,6 +19,8 @@ var (
 	ErrInvalidInput = errors.New("invalid input")
 	// ErrTaskNotFound: there is no such task.
 	ErrTaskNotFound = errors.New("task not found")
+	// ErrJobNotFound: the job has no task (its id is mistyped, or its tasks were deleted).
+	ErrJobNotFound = errors.New("job not found: it has no task")
 	// ErrTaskExists: CreateTask found the task already there and left it as it was.
 	ErrTaskExists = errors.New("task already exists")
 	// ErrTaskLocked: another worker holds a live lease on the task.

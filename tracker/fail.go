@@ -36,7 +36,11 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		return nil, err
 	}
 	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback}, maxErrorsBytes(lease.JobID, lease.TaskID))
-	codes := t.Codes(lease.JobID)
+	r, err := t.ref(ctx, lease.JobID, lease.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	codes := r.codes
 	expected := lease.Retry
 	for range maxFailRounds {
 		at := t.now()
@@ -54,7 +58,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		entry := encodeAttempt(Attempt{Attempt: n, Time: at, Holder: lease.Owner, Error: failure.Error, Traceback: failure.Traceback})
 		// update is the failure's write, with the history entry set at path.
 		update := func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
-			u := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, next, now).
+			u := setStatus(expression.UpdateBuilder{}, r, next, now).
 				Set(expression.Name(attrRetry), expression.Value(expected+1)).
 				Set(expression.Name(attrErrors), expression.Value(errs)).
 				Set(expression.Name(attrLock), null).

@@ -19,9 +19,12 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
 	}
-	codes := t.Codes(job)
-	cond := statusIs(job, codes, Failed, Ignored)
-	update := setStatus(expression.UpdateBuilder{}, job, codes, Todo, formatTime(t.now())).
+	r, err := t.ref(ctx, job, task)
+	if err != nil {
+		return nil, err
+	}
+	cond := statusIs(job, r.codes, Failed, Ignored)
+	update := setStatus(expression.UpdateBuilder{}, r, Todo, formatTime(t.now())).
 		Set(expression.Name(attrRetry), expression.Value(0)).
 		Set(expression.Name(attrLock), null).
 		Remove(expression.Name(attrRetryAt))
@@ -48,10 +51,13 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
 	}
-	codes := t.Codes(job)
+	r, err := t.ref(ctx, job, task)
+	if err != nil {
+		return nil, err
+	}
 	cond := expression.Name(KeyAttribute).AttributeExists().
-		And(expression.Name(StatusAttribute).NotEqual(expression.Value(makeValue(job, codes.Succeeded))))
-	update := setStatus(expression.UpdateBuilder{}, job, codes, Ignored, formatTime(t.now())).
+		And(expression.Not(statusIs(job, r.codes, Succeeded)))
+	update := setStatus(expression.UpdateBuilder{}, r, Ignored, formatTime(t.now())).
 		Set(expression.Name(attrLock), null).
 		Remove(expression.Name(attrRetryAt))
 	got, refused, err := t.apply(ctx, transition{op: "ignore", job: job, task: task, cond: cond, update: update})
@@ -73,9 +79,13 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 		return 0, err
 	}
 	codes := t.Codes(job)
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return 0, err
+	}
 	deleted := 0
 	for _, s := range Statuses {
-		err := t.queryAll(ctx, indexQuery{value: makeValue(job, codes.Code(s)), projection: []string{KeyAttribute}}, func(out *dynamodb.QueryOutput) error {
+		err := t.queryPartitions(ctx, indexQuery{projection: []string{KeyAttribute}}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			writes := make([]types.WriteRequest, 0, len(out.Items))
 			for _, it := range out.Items {
 				writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{
@@ -91,8 +101,11 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 			return deleted, fmt.Errorf("delete job %s: %w", job, err)
 		}
 	}
-	if _, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.cfg.Table), Key: keyAVRaw(registryKeyPrefix + job)}); err != nil {
-		return deleted, fmt.Errorf("delete job %s from the registry: %w", job, err)
+	for _, key := range []string{registryKey(job), legacyRegistryKey + job} {
+		if _, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.cfg.Table), Key: keyAVRaw(key)}); err != nil {
+			return deleted, fmt.Errorf("delete job %s from the registry: %w", job, err)
+		}
 	}
+	t.rememberShards(job, shardEntry{shards: 1, until: t.cfg.Now().Add(unregisteredTTL)})
 	return deleted, nil
 }

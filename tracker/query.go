@@ -111,20 +111,34 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	return t.page(ctx, job, read, q, opts.Cursor)
 }
 
-// NextDue returns the earliest and the latest RetryAt among the job's failed tasks that are
-// not due yet, and false when there is none. It reads the job's failed tasks on the index
-// (their keys and retry_at), so a run asks once per round, not per page.
-func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Time, ok bool, err error) {
+// Due says when a job's waiting failed tasks (not due yet) are due.
+type Due struct {
+	// Waiting is true when some failed task is not due yet.
+	Waiting bool
+	// First and Last are the earliest and the latest RetryAt among them.
+	First, Last time.Time
+}
+
+// NextDue says when the job's failed tasks that are not due yet are due, and its todo tasks
+// held back by ReleaseFor. It reads the job's failed and todo tasks on the index whose
+// retry_at is later than now (their keys and retry_at), so a run asks once a round, when
+// nothing is due: then every todo task left is one held back.
+func (t *Tracker) NextDue(ctx context.Context, job string) (Due, error) {
 	if err := ValidateJob(job); err != nil {
-		return time.Time{}, time.Time{}, false, err
+		return Due{}, err
 	}
 	if err := t.checkLayout(ctx); err != nil {
-		return time.Time{}, time.Time{}, false, err
+		return Due{}, err
 	}
-	q := indexQuery{value: makeValue(job, t.Codes(job).Failed),
-		filter:     expression.Name(attrRetryAt).GreaterThan(expression.Value(formatTime(t.now()))),
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return Due{}, err
+	}
+	var first, last time.Time
+	q := indexQuery{filter: expression.Name(attrRetryAt).GreaterThan(expression.Value(formatTime(t.now()))),
 		projection: []string{KeyAttribute, attrRetryAt}}
-	err = t.queryAll(ctx, q, func(out *dynamodb.QueryOutput) error {
+	codes := t.Codes(job)
+	err = t.queryPartitions(ctx, q, append(partitions(job, codes.Failed, shards), partitions(job, codes.Todo, shards)...), func(out *dynamodb.QueryOutput) error {
 		for _, av := range out.Items {
 			s, ok := av[attrRetryAt].(*types.AttributeValueMemberS)
 			if !ok {
@@ -144,9 +158,9 @@ func (t *Tracker) NextDue(ctx context.Context, job string) (first, last time.Tim
 		return nil
 	})
 	if err != nil {
-		return time.Time{}, time.Time{}, false, fmt.Errorf("next due task of %s: %w", job, err)
+		return Due{}, fmt.Errorf("next due task of %s: %w", job, err)
 	}
-	return first, last, !first.IsZero(), nil
+	return Due{Waiting: !first.IsZero(), First: first, Last: last}, nil
 }
 
 // Count returns how many tasks of a job are in each status (every status present, zero
@@ -156,10 +170,14 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 		return nil, err
 	}
 	codes := t.Codes(job)
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return nil, err
+	}
 	counts := make(map[Status]int, len(Statuses))
 	for _, s := range Statuses {
 		counts[s] = 0
-		err := t.queryAll(ctx, indexQuery{value: makeValue(job, codes.Code(s)), count: true}, func(out *dynamodb.QueryOutput) error {
+		err := t.queryPartitions(ctx, indexQuery{count: true}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			counts[s] += int(out.Count)
 			return nil
 		})
@@ -168,6 +186,36 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 		}
 	}
 	return counts, nil
+}
+
+// CountUpTo counts the job's tasks in statuses (Select COUNT on the index, reading no items),
+// stopping once the count reaches limit (0: no limit): a caller that needs to know only
+// whether a job holds at least so many tasks reads no more of a big job than that.
+func (t *Tracker) CountUpTo(ctx context.Context, job string, statuses []Status, limit int) (int, error) {
+	if err := ValidateJob(job); err != nil {
+		return 0, err
+	}
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	errEnough := errors.New("enough")
+	for _, s := range dedupe(statuses) {
+		err := t.queryPartitions(ctx, indexQuery{count: true}, partitions(job, t.Codes(job).Code(s), shards), func(out *dynamodb.QueryOutput) error {
+			if n += int(out.Count); limit > 0 && n >= limit {
+				return errEnough
+			}
+			return nil
+		})
+		if errors.Is(err, errEnough) {
+			return n, nil
+		}
+		if err != nil {
+			return 0, fmt.Errorf("count %s tasks of %s: %w", s, job, err)
+		}
+	}
+	return n, nil
 }
 
 // page reads a page of the job's tasks in statuses, up to q.limit of them, only those
@@ -198,13 +246,19 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	if q.through != "" && after != "" && makeKey(job, after) >= q.through {
 		statuses = nil // the listing is past its end
 	}
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return nil, err
+	}
 	for _, s := range statuses {
-		tasks, hasMore, err := t.readStatus(ctx, job, s, q, after)
-		if err != nil {
-			return nil, err
+		for _, value := range partitions(job, t.Codes(job).Code(s), shards) {
+			tasks, hasMore, err := t.readPartition(ctx, job, s, value, q, after)
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, tasks...)
+			more = more || hasMore
 		}
-		all = append(all, tasks...)
-		more = more || hasMore
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].TaskID < all[j].TaskID })
 	if len(all) > limit {
@@ -219,10 +273,11 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 	return page, nil
 }
 
-// readStatus reads up to q.limit tasks of one status's index partition with task ids after
-// `after` that q's filter holds for, and says whether the partition may hold more.
-func (t *Tracker) readStatus(ctx context.Context, job string, s Status, q indexQuery, after string) ([]Task, bool, error) {
-	q.value = makeValue(job, t.Codes(job).Code(s))
+// readPartition reads up to q.limit tasks of one index partition of status s (value) with
+// task ids after `after` that q's filter holds for, and says whether the partition may hold
+// more.
+func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value string, q indexQuery, after string) ([]Task, bool, error) {
+	q.value = value
 	if after != "" {
 		q.after = makeKey(job, after)
 	}
@@ -312,6 +367,17 @@ func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
 		in.ScanIndexForward = aws.Bool(false)
 	}
 	return in, nil
+}
+
+// queryPartitions runs q on each of the index partitions values to its end (queryAll).
+func (t *Tracker) queryPartitions(ctx context.Context, q indexQuery, values []string, fn func(*dynamodb.QueryOutput) error) error {
+	for _, v := range values {
+		q.value = v
+		if err := t.queryAll(ctx, q, fn); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // queryAll runs q page after page to its end, handing each page to fn; it stops at the first

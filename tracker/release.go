@@ -2,6 +2,8 @@ package tracker
 
 import (
 	"context"
+	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 )
@@ -17,11 +19,27 @@ import (
 // current state. A lease that is no longer the lock gets a *ConflictError matching
 // ErrLeaseLost (or ErrTaskAlreadySucceeded, ErrTaskIgnored, ErrTaskNotFound).
 func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
+	return t.ReleaseFor(ctx, lease, 0)
+}
+
+// ReleaseFor is Release with the task held back for wait (at most MaxBackoff): it is not
+// claimed before its RetryAt, now plus wait, so that work a throttle kept from running is
+// not claimed again at once to meet the same throttle. A failed task's wait shows in
+// NextDue; so does a todo task's.
+func (t *Tracker) ReleaseFor(ctx context.Context, lease Lease, wait time.Duration) (*Task, error) {
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	codes := t.Codes(lease.JobID)
-	now := formatTime(t.now())
+	if wait < 0 || wait > MaxBackoff {
+		return nil, &ValidationError{Field: "wait", Reason: fmt.Sprintf("%v is out of range 0..%v", wait, MaxBackoff)}
+	}
+	r, err := t.ref(ctx, lease.JobID, lease.TaskID)
+	if err != nil {
+		return nil, err
+	}
+	codes := r.codes
+	at := t.now()
+	now := formatTime(at)
 	// lease.Retry tells which status the task came from; a wrong guess costs one more write.
 	order := []Status{Todo, Failed}
 	if lease.Retry > 0 {
@@ -34,11 +52,15 @@ func (t *Tracker) Release(ctx context.Context, lease Lease) (*Task, error) {
 		} else {
 			cond = cond.And(expression.Name(attrRetry).GreaterThan(expression.Value(0)))
 		}
-		update := setStatus(expression.UpdateBuilder{}, lease.JobID, codes, back, now).
+		update := setStatus(expression.UpdateBuilder{}, r, back, now).
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
-			Set(expression.Name(attrLastOutcome), expression.Value(outcomeRelease)).
-			Remove(expression.Name(attrRetryAt))
+			Set(expression.Name(attrLastOutcome), expression.Value(outcomeRelease))
+		if wait > 0 {
+			update = update.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(wait))))
+		} else {
+			update = update.Remove(expression.Name(attrRetryAt))
+		}
 		got, refused, err := t.apply(ctx, transition{op: "release", job: lease.JobID, task: lease.TaskID, cond: cond, update: update})
 		if err != nil {
 			return nil, err

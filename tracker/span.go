@@ -19,9 +19,17 @@ func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok 
 		return "", "", false, err
 	}
 	codes := t.Codes(job)
+	shards, err := t.shards(ctx, job)
+	if err != nil {
+		return "", "", false, err
+	}
+	var values []string
 	for _, code := range []int{codes.Todo, codes.Failed} {
+		values = append(values, partitions(job, code, shards)...)
+	}
+	for _, value := range values {
 		for _, forward := range []bool{true, false} {
-			id, found, err := t.edge(ctx, job, code, forward)
+			id, found, err := t.edge(ctx, job, value, forward)
 			if err != nil {
 				return "", "", false, err
 			}
@@ -40,9 +48,9 @@ func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok 
 	return first, last, ok, nil
 }
 
-// edge reads the lowest (forward) or highest task id in the index partition of job and code.
-func (t *Tracker) edge(ctx context.Context, job string, code int, forward bool) (string, bool, error) {
-	in, err := t.queryInput(indexQuery{value: makeValue(job, code), projection: []string{KeyAttribute}, limit: 1, backward: !forward})
+// edge reads the lowest (forward) or highest task id in the index partition value of job.
+func (t *Tracker) edge(ctx context.Context, job, value string, forward bool) (string, bool, error) {
+	in, err := t.queryInput(indexQuery{value: value, projection: []string{KeyAttribute}, limit: 1, backward: !forward})
 	if err != nil {
 		return "", false, err
 	}

@@ -45,7 +45,7 @@ func TestSeedCreatedTable(t *testing.T) {
 			return err
 		}},
 		{"Pending", func() error { _, err := tr.List(ctx, job, tracker.ListOptions{Pending: true}); return err }},
-		{"NextDue", func() error { _, _, _, err := tr.NextDue(ctx, job); return err }},
+		{"NextDue", func() error { _, err := tr.NextDue(ctx, job); return err }},
 	}
 	for _, q := range queries {
 		err := q.run()

@@ -3,7 +3,6 @@ package tracker
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -161,10 +160,8 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 	}
 	task := &Task{JobID: job, TaskID: id, Retry: it.Retry, Attempts: it.Attempts, LockOwner: it.LockOwner, Code: -1,
 		lastLock: it.LastLock, lastOutcome: it.LastOutcome}
-	if i := strings.LastIndex(it.Value, Separator); i >= 0 {
-		if code, err := strconv.Atoi(it.Value[i+len(Separator):]); err == nil {
-			task.Code = code
-		}
+	if code, _, ok := parseValue(job, it.Value); ok {
+		task.Code = code
 	}
 	task.Status = t.Codes(job).Status(task.Code)
 	if it.Lock != nil {

@@ -566,8 +566,8 @@ func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
 	if !ce.Task.RetryAt.Equal(failed.RetryAt) {
 		t.Errorf("refusal carries retry_at %v, want %v", ce.Task.RetryAt, failed.RetryAt)
 	}
-	if next, last, ok, err := e.tr.NextDue(ctx, job); err != nil || !ok || !next.Equal(failed.RetryAt) || !last.Equal(failed.RetryAt) {
-		t.Errorf("NextDue = %v, %v, %v, %v; want %v", next, last, ok, err, failed.RetryAt)
+	if d, err := e.tr.NextDue(ctx, job); err != nil || !d.Waiting || !d.First.Equal(failed.RetryAt) || !d.Last.Equal(failed.RetryAt) {
+		t.Errorf("NextDue = %+v, %v; want %v", d, err, failed.RetryAt)
 	}
 
 	e.clock.Advance(10*time.Second - time.Microsecond)
@@ -575,8 +575,8 @@ func TestFailedTaskWaitsOutItsBackoff(t *testing.T) {
 	wantConflict(t, err, tracker.ErrTaskNotDue)
 	e.clock.Advance(time.Microsecond)
 	wantPending("a", "b")
-	if _, _, ok, err := e.tr.NextDue(ctx, job); err != nil || ok {
-		t.Errorf("NextDue once due = %v, %v; want none", ok, err)
+	if d, err := e.tr.NextDue(ctx, job); err != nil || d.Waiting {
+		t.Errorf("NextDue once due = %+v, %v; want none", d, err)
 	}
 	second := e.claim(t, "a", "w")
 	if raw := e.raw(t, job, "a"); raw["retry_at"] != nil {

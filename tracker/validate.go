@@ -14,6 +14,9 @@ const (
 	// MaxKeyBytes bounds {job_id}____{task_id}: the key is also the index's range key, and
 	// DynamoDB limits an index key attribute to 1,024 bytes.
 	MaxKeyBytes = 1024
+	// MaxJobBytes bounds a job id so that the longest key derived from it, a sharded index
+	// value {job_id}____{code}____{shard}, stays within MaxKeyBytes too.
+	MaxJobBytes = MaxKeyBytes - 3*len(Separator)
 	// MaxDataBytes bounds a task's data (compact JSON). The state machine carries the data
 	// to the worker (and the worker's result back) inside one state, and Step Functions fails
 	// an execution whose state passes 262,144 bytes, uncatchably: 192 KiB leaves room for the
@@ -45,6 +48,9 @@ func ValidateID(job, task string) error {
 			r, _ := utf8.DecodeRuneInString(f.v[i:])
 			return &ValidationError{Field: f.field, Reason: fmt.Sprintf("%q holds %U at byte %d: control and bidirectional-override characters are not allowed", clip(f.v), r, i)}
 		}
+	}
+	if len(job) > MaxJobBytes {
+		return &ValidationError{Field: "job_id", Reason: fmt.Sprintf("is %d bytes, over %d: its sharded index key {job_id}____{code}____{shard} would pass DynamoDB's %d-byte key limit", len(job), MaxJobBytes, MaxKeyBytes)}
 	}
 	if strings.HasSuffix(job, "_") {
 		return &ValidationError{Field: "job_id", Reason: fmt.Sprintf("%q ends with '_', which would blur into the separator", clip(job))}

@@ -97,28 +97,53 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 	case old.Locked(t.now(), t.expiry()):
 		e.Reason = ErrTaskLocked
 		e.LockExpires = old.LeaseExpires(t.expiry())
-	case old.Status == Failed && old.RetryAt.After(t.now()):
-		e.Reason = ErrTaskNotDue
+	case (old.Status == Failed || old.Status == Todo) && old.RetryAt.After(t.now()):
+		e.Reason = ErrTaskNotDue // failed, or handed back with a wait (ReleaseFor)
 	default:
 		e.Reason = ErrTaskWrongStatus
 	}
 	return e
 }
 
-func statusIs(job string, codes StatusCodes, statuses ...Status) expression.ConditionBuilder {
-	name := expression.Name(StatusAttribute)
-	if len(statuses) == 1 {
-		return name.Equal(expression.Value(makeValue(job, codes.Code(statuses[0]))))
-	}
-	vals := make([]expression.OperandBuilder, len(statuses))
-	for i, s := range statuses {
-		vals[i] = expression.Value(makeValue(job, codes.Code(s)))
-	}
-	return name.In(vals[0], vals[1:]...)
+// ref is a task as a write addresses it: its job and id, the job's status codes, and the
+// suffix of its index value after the status code (its shard; "" for an unsharded job).
+type ref struct {
+	job, task string
+	codes     StatusCodes
+	suffix    string
 }
 
-func setStatus(u expression.UpdateBuilder, job string, codes StatusCodes, s Status, now string) expression.UpdateBuilder {
-	return u.Set(expression.Name(StatusAttribute), expression.Value(makeValue(job, codes.Code(s)))).
+// ref looks up what a write to job/task needs: the job's codes and shards (the registry,
+// read once per job and remembered).
+func (t *Tracker) ref(ctx context.Context, job, task string) (ref, error) {
+	n, err := t.shards(ctx, job)
+	if err != nil {
+		return ref{}, err
+	}
+	return ref{job: job, task: task, codes: t.Codes(job), suffix: shardSuffix(task, n)}, nil
+}
+
+// value is the task's index value in status s.
+func (r ref) value(s Status) string { return makeValue(r.job, r.codes.Code(s)) + r.suffix }
+
+// statusIs holds when the task is in one of statuses: its index value starts with
+// {job}____{code}, whatever shard follows (a writer that does not shard may have moved it to
+// the unsharded value).
+func statusIs(job string, codes StatusCodes, statuses ...Status) expression.ConditionBuilder {
+	name := expression.Name(StatusAttribute)
+	conds := make([]expression.ConditionBuilder, len(statuses))
+	for i, s := range statuses {
+		conds[i] = name.BeginsWith(makeValue(job, codes.Code(s)))
+	}
+	if len(conds) == 1 {
+		return conds[0]
+	}
+	return expression.Or(conds[0], conds[1], conds[2:]...)
+}
+
+// setStatus sets the task's status (its index value, with its shard) and update time.
+func setStatus(u expression.UpdateBuilder, r ref, s Status, now string) expression.UpdateBuilder {
+	return u.Set(expression.Name(StatusAttribute), expression.Value(r.value(s))).
 		Set(expression.Name(attrUpdateTime), expression.Value(now))
 }
 

@@ -266,7 +266,8 @@ func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, infl
 			continue
 		}
 		wait := idle
-		next, _, ok, err := tr.NextDue(ctx, p.Job)
+		due, err := tr.NextDue(ctx, p.Job)
+		next, ok := due.First, due.Waiting
 		if err != nil {
 			return ctxErr(ctx, err)
 		}

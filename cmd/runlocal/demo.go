@@ -37,8 +37,8 @@ func (r *runner) createDemoJob(ctx context.Context, job string, n int) error {
 // demo runs the demo job, simulates a worker that crashed and tasks that arrived late, runs a
 // catch-up sweep, and prints the ignored tasks with their last error.
 func (r *runner) demo(ctx context.Context, db *dynamodb.Client, table, job string, concurrency, backoff int) error {
-	r.step("run the state machine: pages of 100, batches of 10, %d child executions at once; failed tasks wait %d s, doubling", concurrency, backoff)
-	if err := r.execute(ctx, contract.RunInput{JobID: job, Concurrency: concurrency, PageSize: 100, BatchSize: 10}); err != nil {
+	r.step("run the state machine: %d tasks at once, each loop of a lane claiming the next as it finishes one; failed tasks wait %d s, doubling", concurrency, backoff)
+	if err := r.execute(ctx, contract.RunInput{JobID: job, Concurrency: concurrency}); err != nil {
 		return err
 	}
 	if err := r.printCounts(ctx, job); err != nil {

@@ -60,8 +60,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		table       = fs.String("table", os.Getenv("TRACKER_TABLE"), "the table in DynamoDB Local (default $TRACKER_TABLE; demo-tasks with -demo)")
 		endpoint    = fs.String("endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB Local's `URL` (default $DYNAMODB_ENDPOINT)")
 		worker      = fs.String("worker", "", "run your worker instead of example-worker: a built bootstrap or a Go package directory at `PATH`")
-		limit       = fs.Int("limit", 0, "process at most `N` pending tasks")
-		concurrency = fs.Int("concurrency", 0, "child executions at once (default: the state machine's; 4 with -demo)")
+		concurrency = fs.Int("concurrency", 0, "tasks at once (default: the state machine's, 10 on this machine; 8 with -demo)")
 		backoff     = fs.Int("backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
 		waits       = fs.Bool("waits", false, "keep the Retry intervals of the steps as written")
 		asJSON      = fs.Bool("json", false, "print the execution's result line (localstack.Execution) instead of a summary")
@@ -76,16 +75,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("-demo creates its own job: give no JOB")
 	case !*demo && fs.NArg() == 0:
 		return errors.New("usage: runlocal [flags] JOB [TASK...], or runlocal -demo")
-	case *limit < 0 || *concurrency < 0 || *backoff < 0:
-		return errors.New("-limit, -concurrency and -backoff want positive numbers")
-	case *limit > 0 && fs.NArg() > 1:
-		return errors.New("give task ids or -limit, not both")
+	case *concurrency < 0 || *backoff < 0:
+		return errors.New("-concurrency and -backoff want positive numbers")
 	}
 	if *demo {
 		*table = cmp.Or(*table, "demo-tasks")
-		*concurrency = cmp.Or(*concurrency, 4)
+		*concurrency = cmp.Or(*concurrency, 8)
 		*backoff = cmp.Or(*backoff, 1)
 	}
+	// The functions' default concurrency (200 tasks at once) is AWS's; on this machine a
+	// run works 10 at once unless told otherwise.
+	*concurrency = cmp.Or(*concurrency, 10)
 	if *table == "" {
 		return errors.New("no table: set TRACKER_TABLE or pass -table")
 	}
@@ -132,7 +132,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	r.step("start the local Lambda endpoint: %d functions under the Runtime Interface Emulator", len(localstack.Functions))
 	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: *endpoint,
-		Pool: cmp.Or(*concurrency, 10), Env: env, Worker: *worker})
+		Pool: *concurrency, Env: env, Worker: *worker})
 	if err != nil {
 		return err
 	}
@@ -143,10 +143,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	input := contract.RunInput{JobID: fs.Arg(0), Concurrency: *concurrency}
-	switch {
-	case *limit > 0:
-		input.Limit = *limit
-	case fs.NArg() > 1:
+	if fs.NArg() > 1 {
 		input.TaskIDs = fs.Args()[1:]
 	}
 	r.step("run the state machine: input %s", mustJSON(input))
@@ -204,7 +201,7 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 	if failure(ex) != nil {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s in %s: %d Standard executions, %d Express child executions (one per batch)\n",
+	fmt.Fprintf(w, "%s in %s: %d Standard executions, %d Express lanes\n",
 		status, took.Round(10*time.Millisecond), len(all(ex)), children)
 	for _, e := range all(ex) {
 		if e.Status != "SUCCEEDED" {
@@ -216,12 +213,14 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 			return fmt.Errorf("execution %s: output %s: %w", e.Name, e.Output, err)
 		}
 		switch {
-		case out.Swept > 0:
-			fmt.Fprintf(w, "  sweep: started %d job executions\n", out.Swept)
+		case out.Swept > 0 || len(out.Live) > 0:
+			fmt.Fprintf(w, "  sweep: started %d job executions; %d jobs held by a live run\n", out.Swept, len(out.Live))
 		case out.ContinuedAs != "":
-			fmt.Fprintf(w, "  job %s: continued as a new execution after %d pages\n", out.JobID, out.Pages)
+			fmt.Fprintf(w, "  job %s: continued as a new execution after %d rounds\n", out.JobID, out.Rounds)
+		case out.SupersededBy != "":
+			fmt.Fprintf(w, "  job %s: held by another run (%s); started nothing\n", out.JobID, out.SupersededBy)
 		default:
-			fmt.Fprintf(w, "  job %s: %d tasks listed in %d pages over %d rounds, %d executions\n", out.JobID, out.Listed, out.Pages, out.Rounds, out.Executions)
+			fmt.Fprintf(w, "  job %s: %d rounds of lanes, %d waits for failed tasks, %d executions\n", out.JobID, out.Rounds, out.Waits, out.Executions)
 		}
 	}
 	return failure(ex)

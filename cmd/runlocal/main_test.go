@@ -66,7 +66,7 @@ func TestRunWorker(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"  job count-words: 2 tasks listed in 2 pages over 1 rounds, 1 executions\n",
+		"  job count-words: 1 rounds of lanes, 0 waits for failed tasks, 1 executions\n",
 		"status: todo 0, in_progress 0, failed 0, succeeded 2, ignored 0\n",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -129,8 +129,8 @@ func TestRunRefusesBadUsage(t *testing.T) {
 		{"no job", []string{"-endpoint", "http://127.0.0.1:1"}, "usage: runlocal"},
 		{"a job with -demo", []string{"-endpoint", "http://127.0.0.1:1", "-demo", "j"}, "-demo creates its own job"},
 		{"no table", []string{"-endpoint", "http://127.0.0.1:1", "-table", "", "j"}, "no table"},
-		{"task ids and -limit", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "3", "j", "t-1"}, "not both"},
-		{"a negative limit", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "-1", "j"}, "positive numbers"},
+		{"no -limit any more", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "3", "j"}, "-limit"},
+		{"a negative concurrency", []string{"-endpoint", "http://127.0.0.1:1", "-concurrency", "-1", "j"}, "positive numbers"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -1190,9 +1190,10 @@ func TestListErrors(t *testing.T) {
 		c := f.cli()
 		c.env[envEndpoint] = endpoint
 		r := c.run(t, "list", job).wantCode(t, exitOK)
-		// t-04..t-07 and t-09..t-12 have been claimed; t-01..t-03 and t-08 never were.
-		if got := proxy.count("GetItem"); got != 8 {
-			t.Errorf("list read %d tasks with GetItem, want 8 (the claimed ones)", got)
+		// t-04..t-07 and t-09..t-12 have been claimed; t-01..t-03 and t-08 never were. The job's
+		// registry item is read once too (its shards).
+		if got := proxy.count("GetItem"); got != 8+1 {
+			t.Errorf("list read %d items with GetItem, want 9 (the claimed tasks, the job's registry item)", got)
 		}
 		if n := strings.Count(r.stdout, "\nt-"); n != 12 {
 			t.Errorf("listed %d tasks, want 12", n)
@@ -1200,8 +1201,8 @@ func TestListErrors(t *testing.T) {
 		proxy, endpoint = newCountingProxy(t, f.endpoint)
 		c.env[envEndpoint] = endpoint
 		c.run(t, "list", job, "--status", "todo").wantCode(t, exitOK)
-		if got := proxy.count("GetItem"); got != 0 {
-			t.Errorf("listing never-claimed tasks read %d of them, want none", got)
+		if got := proxy.count("GetItem"); got != 1 {
+			t.Errorf("listing never-claimed tasks read %d items, want the job's registry item alone", got)
 		}
 	})
 }
@@ -1281,7 +1282,7 @@ func TestJobs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := f.tr.RecordRun(ctx, "parse-json"); err != nil {
+	if _, err := f.tr.AcquireRun(ctx, "parse-json", "arn:aws:states:us-east-1:123456789012:execution:tracker:run-1"); err != nil {
 		t.Fatal(err)
 	}
 	f.golden(t, "jobs", c.run(t, "jobs").wantCode(t, exitOK), c.run(t, "jobs", "-o", "json").wantCode(t, exitOK))

@@ -28,12 +28,16 @@ func joinCause(name, cause string) string {
 	return name + ": " + cause
 }
 
-// printJobSummary writes what one job's run did (its last execution's output): the tasks
-// listed, in how many pages, rounds and executions, the job's counts per status, and how
-// many tasks are still pending.
+// printJobSummary writes what one job's run did (its last execution's output): its rounds
+// of lanes, its waits for failed tasks and its executions, the job's counts per status, and
+// how many tasks are still pending.
 func (a *app) printJobSummary(w io.Writer, status string, j contract.RunOutput) {
-	fmt.Fprintf(w, "execution %s: job %s, %s listed in %s, %s, %s\n\n", status, j.JobID,
-		plural(j.Listed, "task"), plural(j.Pages, "page"), plural(j.Rounds, "round"), plural(j.Executions, "execution"))
+	if j.SupersededBy != "" {
+		fmt.Fprintf(w, "execution %s: job %s was held by another run (%s): this one started nothing\n", status, j.JobID, escape(j.SupersededBy))
+		return
+	}
+	fmt.Fprintf(w, "execution %s: job %s, %s, %s, %s\n\n", status, j.JobID,
+		plural(j.Rounds, "round"), plural(j.Waits, "wait"), plural(j.Executions, "execution"))
 	counts := map[tracker.Status]int{}
 	for name, n := range j.Counts {
 		if s, err := tracker.ParseStatus(name); err == nil {

@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/google/uuid"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -16,7 +18,7 @@ import (
 func runCommand() *command {
 	var (
 		arn, name, endpoint string
-		limit, concurrency  int
+		concurrency         int
 		wait                bool
 		interval            = 5 * time.Second
 	)
@@ -25,9 +27,15 @@ func runCommand() *command {
 		args:    "JOB [TASK...]",
 		summary: "start a state machine execution for a job",
 		help: `Start an execution of the tracker's state machine for JOB and print its ARN. The execution
-input is {"job_id": JOB, "limit": N} with --limit, {"job_id": JOB, "task_ids": [TASK...]}
-when tasks are named, or {"job_id": JOB} to leave the amount to the state machine; with
---concurrency it also holds "concurrency": N.
+input is {"job_id": JOB, "task_ids": [TASK...]} when tasks are named, or {"job_id": JOB}; with
+--concurrency it also holds "concurrency": N, how many tasks run at once.
+
+One run works a job at a time: a run holds a lease on its job, in the job's registry item. run
+refuses to start when another run's lease on JOB is live (it names the run and when its lease
+runs out; with a table to read: --table or TRACKER_TABLE), and an execution that finds its job
+held ends at once, starting nothing. The execution is started under a name chosen before the
+first try (--name, or a random one), so a start the SDK retries after a lost answer starts
+nothing twice.
 
 --wait (it needs Step Functions and the table to be reachable) waits for the execution to
 end: every --interval it asks Step Functions where the execution is (DescribeExecution) and
@@ -43,9 +51,8 @@ JOB=... [WORKER=...] in a checkout of dynamodb-tracker: the stack is built from 
 		flags: func(fs *flagSet) {
 			fs.StringVar(&arn, "state-machine-arn", "", "the state machine's `ARN`")
 			fs.env["state-machine-arn"] = envStateMachine
-			fs.IntVar(&limit, "limit", 0, "process at most `N` pending tasks")
 			fs.IntVar(&concurrency, "concurrency", 0, "run at most `N` tasks at once (default: the state machine's)")
-			fs.StringVar(&name, "name", "", "the execution's `name` (default: chosen by Step Functions)")
+			fs.StringVar(&name, "name", "", "the execution's `name` (default: a random one)")
 			fs.StringVar(&endpoint, "sfn-endpoint", "", "Step Functions endpoint `URL`")
 			fs.env["sfn-endpoint"] = envSFNEndpoint
 			fs.BoolVar(&wait, "wait", false, "wait for the execution (and those it continues as) to end, printing progress")
@@ -58,14 +65,10 @@ JOB=... [WORKER=...] in a checkout of dynamodb-tracker: the stack is built from 
 			}
 			input := map[string]any{"job_id": job}
 			switch {
-			case limit < 0:
-				return usagef("--limit %d: want a positive number", limit)
-			case concurrency < 0:
-				return usagef("--concurrency %d: want a positive number", concurrency)
-			case limit > 0 && len(tasks) > 0:
-				return usagef("give task ids or --limit, not both")
-			case limit > 0:
-				input["limit"] = limit
+			case concurrency < 0 || concurrency > contract.MaxConcurrency:
+				return usagef("--concurrency %d: want a number within 1..%d", concurrency, contract.MaxConcurrency)
+			case len(tasks) > contract.MaxTaskIDs:
+				return usagef("%d tasks named: a run names at most %d", len(tasks), contract.MaxTaskIDs)
 			case len(tasks) > 0:
 				input["task_ids"] = tasks
 			}
@@ -109,18 +112,22 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	})
+	// Before the start: an execution started that we then cannot follow would be left to
+	// the operator to find, and a second run of a job that is running starts nothing. Without
+	// a table (and without --wait) there is nothing to check: such an execution ends at once.
 	var tr *tracker.Tracker
-	if wait {
-		// Before the start: an execution started that we then cannot follow would be
-		// left to the operator to find.
+	if wait || a.opts.table != "" {
 		if tr, err = a.tracker(ctx); err != nil {
 			return err
 		}
+		if err := checkNoLiveRun(ctx, tr, job); err != nil {
+			return err
+		}
 	}
-	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input))}
-	if name != "" {
-		in.Name = aws.String(name)
+	if name == "" {
+		name = uuid.NewString()
 	}
+	in := &sfn.StartExecutionInput{StateMachineArn: aws.String(arn), Input: aws.String(string(input)), Name: aws.String(name)}
 	out, err := client.StartExecution(ctx, in)
 	if err != nil {
 		return fmt.Errorf("start execution of %s: %w", arn, err)
@@ -147,5 +154,23 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 	}
 	fmt.Fprintln(a.stdout)
 	a.printJobSummary(a.stdout, "SUCCEEDED", *res)
+	if res.SupersededBy != "" {
+		return fmt.Errorf("job %s: %w: %s", job, tracker.ErrRunLive, res.SupersededBy)
+	}
+	return nil
+}
+
+// checkNoLiveRun refuses to start a run of job while another run's lease on it is live.
+func checkNoLiveRun(ctx context.Context, tr *tracker.Tracker, job string) error {
+	j, err := tr.Job(ctx, job)
+	if err != nil {
+		if errors.Is(err, tracker.ErrTaskNotFound) {
+			return nil // not registered: no run ever held it
+		}
+		return err
+	}
+	if j.Run.Live(time.Now()) {
+		return &tracker.RunLiveError{JobID: job, Holder: j.Run}
+	}
 	return nil
 }

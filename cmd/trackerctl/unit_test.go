@@ -58,7 +58,8 @@ func TestUsageErrors(t *testing.T) {
 		{"retry refuses a status it cannot start from", base, []string{"retry", "j", "--status", "todo"}, []string{"--status todo: retry applies to failed, ignored tasks"}},
 		{"ignore refuses succeeded tasks as a status", base, []string{"ignore", "j", "--status", "succeeded"}, []string{"ignore applies to todo, in_progress, failed tasks"}},
 		{"run needs a state machine", base, []string{"run", "j"}, []string{"no state machine: pass --state-machine-arn or set TRACKER_STATE_MACHINE_ARN"}},
-		{"run takes ids or a limit, not both", base, []string{"run", "j", "t-1", "--limit", "5"}, []string{"not both"}},
+		{"run has no --limit", base, []string{"run", "j", "--limit", "5"}, []string{"-limit"}},
+		{"run names at most 100 tasks", base, append([]string{"run", "j"}, numberedArgs(101)...), []string{"101 tasks named"}},
 		{"create-table refuses AWS without --aws", with(envEndpoint, ""), []string{"create-table"}, []string{"create-table is for DynamoDB Local", "--aws"}},
 		{"enqueue refuses a batch size out of range", base, []string{"enqueue", "j", "--batch", "0"}, []string{"--batch 0: want 1..10000"}},
 		{"enqueue refuses an unknown format", base, []string{"enqueue", "j", "--format", "xml"}, []string{`--format "xml"`}},
@@ -441,10 +442,9 @@ func TestRunStartsExecution(t *testing.T) {
 		args  []string
 		input string
 	}{
-		{"with a limit", []string{"run", "parse-json", "--limit", "50"}, `{"job_id":"parse-json","limit":50}`},
 		{"with task ids", []string{"run", "parse-json", "t-1", "t-2", "--name", "rerun-1"}, `{"job_id":"parse-json","task_ids":["t-1","t-2"]}`},
 		{"with neither", []string{"run", "parse-json"}, `{"job_id":"parse-json"}`},
-		{"with a concurrency", []string{"run", "parse-json", "--limit", "10", "--concurrency", "4"}, `{"concurrency":4,"job_id":"parse-json","limit":10}`},
+		{"with a concurrency", []string{"run", "parse-json", "--concurrency", "4"}, `{"concurrency":4,"job_id":"parse-json"}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -468,11 +468,11 @@ func TestRunStartsExecution(t *testing.T) {
 					http.Error(w, "unsigned request", http.StatusForbidden)
 				case dec.Decode(&req) != nil || req.StateMachineArn != arn || req.Input != tc.input:
 					http.Error(w, "unexpected body", http.StatusBadRequest)
+				case req.Name == "" || (tc.name == "with task ids" && req.Name != "rerun-1"):
+					// A name is chosen before the first try, so that a retry starts nothing twice.
+					http.Error(w, "name "+req.Name, http.StatusBadRequest)
 				default:
 					name := req.Name
-					if name == "" {
-						name = "generated"
-					}
 					w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 					io.WriteString(w, `{"executionArn":"arn:aws:states:us-east-1:123456789012:execution:tracker:`+name+`","startDate":1.7963941e9}`)
 				}
@@ -595,4 +595,13 @@ func validate(job string, lines []inputTask, rej []rejection) ([]inputTask, []re
 	}
 	sortRejections(rej)
 	return valid, rej
+}
+
+// numberedArgs is n task ids t-0, t-1, ...
+func numberedArgs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("t-%d", i)
+	}
+	return out
 }

@@ -59,12 +59,12 @@ func TestWaitExecution(t *testing.T) {
 			answers: []answer{
 				{arn: ex1, status: "RUNNING"},
 				{arn: ex1, status: "RUNNING"},
-				{arn: ex1, status: "SUCCEEDED", output: `{"job_id":"j","rounds":2,"pages":2,"listed":200,"executions":1,"continued_as":"` + ex2 + `"}`},
+				{arn: ex1, status: "SUCCEEDED", output: `{"job_id":"j","rounds":2,"waits":1,"executions":1,"continued_as":"` + ex2 + `"}`},
 				{arn: ex2, status: "RUNNING"},
-				{arn: ex2, status: "SUCCEEDED", output: `{"job_id":"j","rounds":3,"pages":3,"listed":250,"executions":2,"counts":{"todo":5,"in_progress":0,"failed":1,"succeeded":240,"ignored":4}}`},
+				{arn: ex2, status: "SUCCEEDED", output: `{"job_id":"j","rounds":3,"waits":2,"executions":2,"counts":{"todo":5,"in_progress":0,"failed":1,"succeeded":240,"ignored":4}}`},
 			},
 			counts: []map[tracker.Status]int{counts(250, 0, 0, 0, 0), counts(150, 10, 0, 90, 0), counts(40, 10, 1, 198, 1)},
-			want:   &contract.RunOutput{JobID: "j", Rounds: 3, Pages: 3, Listed: 250, Executions: 2, Counts: map[string]int{"todo": 5, "in_progress": 0, "failed": 1, "succeeded": 240, "ignored": 4}},
+			want:   &contract.RunOutput{JobID: "j", Rounds: 3, Waits: 2, Executions: 2, Counts: map[string]int{"todo": 5, "in_progress": 0, "failed": 1, "succeeded": 240, "ignored": 4}},
 			stderr: `2026-11-29T00:43:51Z ` + ex1 + ` RUNNING: todo 250, in_progress 0, failed 0, succeeded 0, ignored 0
 2026-11-29T00:43:56Z ` + ex1 + ` RUNNING: todo 150, in_progress 10, failed 0, succeeded 90, ignored 0
 2026-11-29T00:44:01Z ` + ex1 + ` continued as ` + ex2 + `
@@ -149,7 +149,7 @@ func TestWaitExecution(t *testing.T) {
 func TestRunWaitSummary(t *testing.T) {
 	var stdout bytes.Buffer
 	a := newApp(strings.NewReader(""), &stdout, &bytes.Buffer{}, func(string) string { return "" })
-	a.printJobSummary(&stdout, "SUCCEEDED", contract.RunOutput{JobID: "j", Rounds: 3, Pages: 3, Listed: 250, Executions: 2,
+	a.printJobSummary(&stdout, "SUCCEEDED", contract.RunOutput{JobID: "j", Rounds: 3, Waits: 2, Executions: 2,
 		Counts: map[string]int{"todo": 5, "in_progress": 0, "failed": 1, "succeeded": 240, "ignored": 4}})
 	checkGolden(t, "run-wait-summary", stdout.String())
 }

@@ -24,110 +24,104 @@
 package contract
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// ListPendingInput is the event of the list-pending function. It has three modes: with Run
-// it checks an execution's input; with Counts it counts the job's tasks per status; otherwise
-// it lists a page of the job's task ids, in batches.
+// ListPendingInput is the event of the list-pending function, which steers a job's run:
+// exactly one of Run (an execution's input, to check), Plan (what the run does next) and End
+// (the run is over: its counts).
 type ListPendingInput struct {
-	JobID string `json:"job_id"`
-	// Statuses to list; empty means pending: todo, failed and due, and in progress with an
-	// expired lease.
-	Statuses []tracker.Status `json:"statuses,omitempty"`
-	// TaskIDs lists only these tasks (at most MaxTaskIDs), those of them that are pending.
-	TaskIDs []string `json:"task_ids,omitempty"`
-	// Limit is the most task ids returned; 0 means 100, at most 1000. A page is also cut
-	// where its encoded ids would pass MaxPageBytes.
-	Limit int `json:"limit,omitempty"`
-	// BatchSize is the most ids in one batch; 0 means DefaultBatchSize, at most MaxBatchSize.
-	BatchSize int `json:"batch_size,omitempty"`
-	// Cursor resumes after a previous call's page.
-	Cursor string `json:"cursor,omitempty"`
-	// MaxTasks caps how many task ids one run lists over all its pages; 0 means no cap.
-	// With Listed it lets a state machine loop over pages within a total limit.
-	MaxTasks int `json:"max_tasks,omitempty"`
-	// Listed is how many task ids the run listed before this page (the previous Listed).
-	Listed int `json:"listed,omitempty"`
-	// Counts asks for the job's counts per status instead of a page.
-	Counts bool `json:"counts,omitempty"`
-	// Due asks only when the job's (or TaskIDs') waiting failed tasks are due: NextDue and
-	// AllDue, no page.
-	Due bool `json:"due,omitempty"`
-	// Run asks to check an execution's input and answer its RunState.
 	Run *RunInput `json:"run,omitempty"`
+	// Execution is the execution that sends Run: it takes the job's run lease.
+	Execution string     `json:"execution,omitempty"`
+	Plan      *PlanInput `json:"plan,omitempty"`
+	End       *EndInput  `json:"end,omitempty"`
 }
 
-// ListPendingOutput is the result of list-pending.
-type ListPendingOutput struct {
-	JobID string `json:"job_id"`
-	// Batches are the page's task ids, ordered by task id, in batches of at most BatchSize
-	// ids: a Distributed Map runs one child execution per batch.
-	Batches [][]string `json:"batches"`
-	// Cursor resumes after this page; empty when HasMore is false.
-	Cursor string `json:"cursor"`
-	// HasMore is true when a next page may hold tasks and MaxTasks is not reached.
-	HasMore bool `json:"has_more"`
-	// Listed is how many task ids the run has listed, this page included.
-	Listed int `json:"listed"`
-	// NextDue is, on the last page (HasMore false), the earliest time a failed task that is
-	// not due yet may run, in RFC 3339 (whole seconds, rounded up); empty when none waits.
-	NextDue string `json:"next_due,omitempty"`
-	// AllDue is, with NextDue, when the last of those tasks is due: a new round waits for it,
-	// so that it gives every task that failed in the round before its next attempt.
-	AllDue string `json:"all_due,omitempty"`
-	// Counts holds how many tasks of the job are in each status, by status name; only when
-	// the event asked for Counts.
-	Counts map[string]int `json:"counts,omitempty"`
-}
-
-// Limits of list-pending's pages and of a run's input. The byte limits keep every state of
-// the state machine under Step Functions' 262,144-byte payload limit whatever the ids: see
-// the budget test in internal/localstack.
+// Limits of a run. The byte limits keep every state of the state machine under Step
+// Functions' 262,144-byte payload limit whatever the ids: see the budget test in
+// internal/localstack.
 const (
-	DefaultPageSize    = 500
-	DefaultBatchSize   = 20
-	MaxBatchSize       = 100
-	DefaultConcurrency = 10
-	MaxConcurrency     = 1000
-	MaxRounds          = 50
-	// DefaultMaxSteps is how many pages (or waits) one parent execution lists before it
-	// continues as a new execution; MaxSteps is the most the history budget allows.
+	// DefaultConcurrency is how many tasks a run works at once (its loops over all lanes)
+	// unless the input or the settings say otherwise; MaxConcurrency is the most.
+	DefaultConcurrency = 200
+	MaxConcurrency     = MaxLanes * MaxLoops
+	// MaxLoops is the most loops a lane runs at once: an inline Map's concurrency.
+	MaxLoops = 40
+	// MaxLanes is the most lanes (child executions) a pass runs at once: a Distributed Map's.
+	MaxLanes = 10000
+	// SlotsPerLane is how many lane slots a pass has per lane it runs at once: a lane ends
+	// within its budget, a slot's next lane starts, and a slot that finds nothing due ends at
+	// once; MaxSlots bounds a pass's slots (its items are in the parent's state).
+	SlotsPerLane = 32
+	MaxSlots     = 10000
+	// DefaultMaxRounds is how many rounds (passes of lanes over the job's due tasks) a run
+	// runs over its executions before it ends, so that no run goes on forever (a worker
+	// throttled without end, say): what is left is the sweep's. A pass lasts at least
+	// SlotsPerLane lane budgets (hours, for a big job), and a round follows each wait for
+	// failed tasks. MaxRounds is the most an input may ask.
+	DefaultMaxRounds = 25
+	MaxRounds        = 1000
+	// DefaultMaxSteps is how many steps (passes and waits) one parent execution takes before
+	// it continues as a new execution; MaxSteps is the most the history budget allows.
 	DefaultMaxSteps = 400
 	MaxSteps        = 500
 	// MaxTaskIDs bounds an explicit list of task ids, and MaxJobIDs a sweep's jobs.
 	MaxTaskIDs = 100
 	MaxJobIDs  = 500
-	// MaxPageBytes bounds a page's ids as encoded JSON; MaxInputBytes an execution's input.
-	MaxPageBytes  = 96 * 1024
+	// MaxInputBytes bounds an execution's input.
 	MaxInputBytes = 96 * 1024
+	// ExpressBudget is how long an Express lane may run (Step Functions ends an Express
+	// execution at 5 minutes); LaneMargin is what a loop keeps free of it after a task's
+	// worker timeout, for the task's completion and its retries: a loop claims a task only
+	// while its worker timeout and the margin fit in what is left of the lane's budget.
+	ExpressBudget = 300
+	LaneMargin    = 30
+	// StandardHistory is a Standard execution's history limit, and StandardEventsPerTask
+	// what one task adds to a Standard lane's history at worst (every retrier used up, the
+	// longest path): the budget test in internal/localstack holds it to the definition.
+	StandardHistory       = 25000
+	StandardEventsPerTask = 110
+	// StandardLaneEvents is what a Standard lane's own states (its start, the Map, its end)
+	// add at worst, and StandardLoopEvents what each loop adds beside its tasks (its
+	// iteration and its last claim, which finds nothing).
+	StandardLaneEvents = 100
+	StandardLoopEvents = 40
 )
 
+// StandardLaneTasks is how many tasks each of a Standard lane's loops may claim so that
+// the lane's history stays within StandardHistory.
+func StandardLaneTasks(loops int) int {
+	loops = max(loops, 1)
+	return max(1, (StandardHistory-StandardLaneEvents-loops*StandardLoopEvents)/(loops*StandardEventsPerTask))
+}
+
 // RunInput is the state machine's execution input: one job ({"job_id": ...}), or a sweep
-// ({"job_ids": [...]}) that starts one execution per job. Zero values take the defaults the
-// list-pending function is configured with.
+// ({"job_ids": [...]} or {"all_jobs": true}) that starts one execution per job. Zero values
+// take the defaults the list-pending function is configured with.
 type RunInput struct {
 	JobID  string   `json:"job_id,omitempty"`
 	JobIDs []string `json:"job_ids,omitempty"`
-	// AllJobs sweeps every registered job (tracker.Jobs) that has pending tasks, the least
-	// recently run first, at most MaxJobIDs of them.
+	// AllJobs sweeps every registered job (tracker.Jobs) that has pending tasks and no live
+	// run, the least recently run first, at most MaxJobIDs of them.
 	AllJobs bool `json:"all_jobs,omitempty"`
-	// TaskIDs runs only these tasks of the job (at most MaxTaskIDs). Each must exist: a run
-	// naming one that does not fails with TaskNotFound before anything is written.
+	// TaskIDs runs only these tasks of the job (1 to MaxTaskIDs, each once). Each must exist:
+	// a run naming one that does not fails with TaskNotFound before anything is written.
 	TaskIDs []string `json:"task_ids,omitempty"`
-	// Limit caps how many task ids the run lists over all its pages and rounds (a retried
-	// task counts again); 0 means no cap.
-	Limit       int `json:"limit,omitempty"`
-	PageSize    int `json:"page_size,omitempty"`
-	BatchSize   int `json:"batch_size,omitempty"`
+	// Concurrency is how many tasks run at once (0: the settings' default): that many loops,
+	// in lanes of at most MaxLoops.
 	Concurrency int `json:"concurrency,omitempty"`
-	// MaxRounds bounds the passes over the job's pending tasks; 0 means the tracker's
-	// MaxRetry, enough for a task that always fails to use up its attempts.
+	// MaxRounds bounds the run's rounds (passes of lanes), over its executions.
 	MaxRounds int `json:"max_rounds,omitempty"`
-	// MaxSteps is how many pages an execution lists before it continues as a new one.
+	// MaxSteps is how many steps (passes, waits) an execution takes before it continues as a
+	// new one.
 	MaxSteps int `json:"max_steps,omitempty"`
 	// Resume is set by the state machine itself when it continues as a new execution.
 	Resume *Progress `json:"resume,omitempty"`
@@ -138,62 +132,224 @@ type RunInput struct {
 
 // Run is a checked RunInput with every default filled in.
 type Run struct {
-	JobID   string   `json:"job_id"`
-	JobIDs  []string `json:"job_ids"`
-	Sweep   bool     `json:"sweep"`
+	JobID string `json:"job_id"`
+	Sweep bool   `json:"sweep"`
+	// Starts are a sweep's executions to start, one per job, each under a name of its own;
+	// Live the jobs it leaves alone because a run holds them.
+	Starts []JobStart `json:"starts"`
+	Live   []string   `json:"live"`
+	// TaskIDs are the tasks a run of named tasks runs.
 	TaskIDs []string `json:"task_ids"`
-	Limit   int      `json:"limit"`
-	// PageSize, BatchSize, Concurrency, MaxRounds, MaxSteps: see RunInput.
-	PageSize    int `json:"page_size"`
-	BatchSize   int `json:"batch_size"`
+	// Concurrency is how many tasks the run works at once: Lanes lanes of Loops loops.
 	Concurrency int `json:"concurrency"`
+	Lanes       int `json:"lanes"`
+	Loops       int `json:"loops"`
 	MaxRounds   int `json:"max_rounds"`
 	MaxSteps    int `json:"max_steps"`
 	// WorkTimeout is the Work state's TimeoutSeconds: the worker function's timeout.
 	WorkTimeout int `json:"work_timeout"`
+	// Lease is the run's lease on its job (nil when another run holds the job: Holder says
+	// which).
+	Lease  *tracker.RunLease `json:"lease"`
+	Holder string            `json:"holder,omitempty"`
+}
+
+// nameChars are the characters an execution name keeps of a job id.
+var nameChars = regexp.MustCompile(`[^A-Za-z0-9_-]+`)
+
+// ExecutionName is the name of an execution that from starts for job (a sweep's start of
+// it, or a continue-as-new), why telling which: the job id's first characters that a name
+// may hold, for a reader, and a hash of the job, the starting execution and why, so that the
+// name is the same when the start is retried and differs for every other start. Step
+// Functions allows 80 characters of A-Z a-z 0-9 - _.
+func ExecutionName(job, from, why string) string {
+	sum := sha256.Sum256([]byte(job + "\x00" + from + "\x00" + why))
+	prefix := strings.Trim(nameChars.ReplaceAllString(job, "-"), "-")
+	if len(prefix) > 40 {
+		prefix = prefix[:40]
+	}
+	if prefix == "" {
+		prefix = "job"
+	}
+	return prefix + "-" + hex.EncodeToString(sum[:12])
+}
+
+// JobStart is one execution a sweep starts: its job and its name, derived from the sweep's
+// execution and the job so that a start retried after a lost answer starts nothing twice.
+type JobStart struct {
+	JobID string `json:"job_id"`
+	Name  string `json:"name"`
 }
 
 // Progress is how far a run has come, carried from one execution to the next.
 type Progress struct {
-	// Round numbers the current pass over the job's pending tasks, from 1.
-	Round int `json:"round"`
-	// Pages and Listed count the pages and task ids the run listed, over its executions.
-	Pages  int `json:"pages"`
-	Listed int `json:"listed"`
+	// Rounds counts the rounds (passes of lanes) the run ran, Waits its waits for failed
+	// tasks to come due, over its executions.
+	Rounds int `json:"rounds"`
+	Waits  int `json:"waits"`
 	// Executions counts the executions before this one.
 	Executions int `json:"executions"`
-	// Steps counts this execution's pages and waits (not carried over).
+	// Steps counts this execution's rounds and waits (not carried over).
 	Steps int `json:"steps"`
-	// Cursor is where the current pass resumes (carried over; kept at the state's top level
-	// while an execution runs).
-	Cursor string `json:"cursor,omitempty"`
+	// Lease is the run's lease on its job, handed to the next execution.
+	Lease *tracker.RunLease `json:"lease,omitempty"`
 }
 
-// RunState is the parent execution's state between steps: list-pending's answer to a Run.
+// RunState is the parent execution's state after CheckInput: the checked run, and the plan
+// so far (its counters), which the Plan step reads.
 type RunState struct {
+	Run  Run  `json:"run"`
+	Plan Plan `json:"plan"`
+}
+
+// PlanInput asks list-pending what the run does next.
+type PlanInput struct {
 	Run Run      `json:"run"`
 	N   Progress `json:"n"`
-	// At is where the current pass is.
-	At Position `json:"at"`
+	// Execution and Machine are the parent execution's and its state machine's ARNs.
+	Execution string `json:"execution"`
+	Machine   string `json:"machine"`
 }
 
-// Position is where a pass over a job's pending tasks is: the cursor of its next page, ""
-// at its start. (An object, as a Pass state cannot set a bare empty string.)
-type Position struct {
-	Cursor string `json:"cursor"`
+// Plan actions.
+const (
+	ActionLanes      = "lanes"      // run a pass of lanes
+	ActionWait       = "wait"       // wait until WaitUntil: a failed task comes due then
+	ActionHandover   = "handover"   // continue as a new execution (Handover)
+	ActionSuperseded = "superseded" // another run holds the job: end
+	ActionDone       = "done"       // nothing is due and nothing waits: count and end
+)
+
+// Plan is what the run does next (Action) and the counters after it.
+type Plan struct {
+	Action string   `json:"action"`
+	N      Progress `json:"n"`
+	// Slots are a pass's lane slots, Lanes how many run at once, and Lane what each lane
+	// gets (ActionLanes).
+	Slots []int    `json:"slots,omitempty"`
+	Lanes int      `json:"lanes,omitempty"`
+	Lane  *LaneRun `json:"lane,omitempty"`
+	// WaitUntil is when the next failed task is due, RFC 3339 in whole seconds rounded up
+	// (ActionWait).
+	WaitUntil string `json:"wait_until,omitempty"`
+	// Handover is the execution to continue as (ActionHandover).
+	Handover *Handover `json:"handover,omitempty"`
+	// Holder is the run that holds the job (ActionSuperseded).
+	Holder string `json:"holder,omitempty"`
+}
+
+// Handover is the execution a run continues as: its name (derived from this execution's, so
+// that a retried start starts nothing twice), its ARN and its input.
+type Handover struct {
+	Name  string   `json:"name"`
+	Arn   string   `json:"arn"`
+	Input RunInput `json:"input"`
+}
+
+// LaneRun is what every lane of a pass gets: who runs it, the run's lease token, and the
+// lanes' shape and budget.
+type LaneRun struct {
+	// Owner is the parent execution (the lock owner of every claim); Token the run's lease.
+	Owner string `json:"owner"`
+	Token string `json:"token"`
+	// Pass numbers the pass (the run's round); Lanes and Loops are the run's lanes at once and loops a lane.
+	Pass  int `json:"pass"`
+	Lanes int `json:"lanes"`
+	Loops int `json:"loops"`
+	// TaskIDs are the tasks of a run of named tasks: one loop each.
+	TaskIDs []string `json:"task_ids,omitempty"`
+	// WorkTimeout is the worker's timeout, Budget how long a lane may run (0: no limit,
+	// for Standard lanes) and MaxTasks how many tasks a loop may claim (0: no limit; a
+	// Standard lane's history budget bounds it), in seconds.
+	WorkTimeout int `json:"work_timeout"`
+	Budget      int `json:"budget"`
+	MaxTasks    int `json:"max_tasks"`
+}
+
+// LaneInput is the claim function's event at a lane's start.
+type LaneInput struct {
+	JobID string  `json:"job_id"`
+	Slot  int     `json:"slot"`
+	Run   LaneRun `json:"run"`
+}
+
+// LaneOutput is a lane's start: whether it has anything to do, its loops, and what each loop
+// gets.
+type LaneOutput struct {
+	Go    bool       `json:"go"`
+	Loops []LoopItem `json:"loops"`
+	Lane  Lane       `json:"lane"`
+}
+
+// LoopItem is one loop of a lane: its number among the lane's loops, or, in a run of named
+// tasks, its task.
+type LoopItem struct {
+	Loop   int    `json:"loop"`
+	TaskID string `json:"task_id,omitempty"`
+}
+
+// Lane is what a loop knows of its lane: its slot, the run's lanes at once and loops a lane,
+// when it started (its budget counts from then), the budget and the worker's timeout.
+type Lane struct {
+	Slot        int       `json:"slot"`
+	Lanes       int       `json:"lanes"`
+	Loops       int       `json:"loops"`
+	Started     time.Time `json:"started"`
+	Budget      int       `json:"budget"`
+	MaxTasks    int       `json:"max_tasks"`
+	WorkTimeout int       `json:"work_timeout"`
+}
+
+// NextInput is the claim function's event in a loop: claim the loop's next task.
+type NextInput struct {
+	JobID string   `json:"job_id"`
+	Item  LoopItem `json:"item"`
+	// At is where the loop stands ({} at its start).
+	At          tracker.Position `json:"at"`
+	Lane        Lane             `json:"lane"`
+	ExecutionID string           `json:"execution_id,omitempty"`
+}
+
+// Why a loop ends (NextOutput.Why).
+const (
+	WhyDone   = "done"   // nothing is due for it
+	WhyBudget = "budget" // the lane's budget cannot fit another task
+	WhyTasks  = "tasks"  // the loop claimed its MaxTasks
+	WhyBusy   = "busy"   // it listed for long and claimed nothing: the next pass goes on
+)
+
+// NextOutput is a loop's next task: Claim when Claimed, else Why the loop ends.
+type NextOutput struct {
+	Claimed bool             `json:"claimed"`
+	Claim   *ClaimOutput     `json:"claim"`
+	At      tracker.Position `json:"at"`
+	Why     string           `json:"why,omitempty"`
+}
+
+// EndInput ends a run: the job's counts, and the run's lease given up.
+type EndInput struct {
+	Run Run `json:"run"`
+}
+
+// EndOutput is the job's counts at the end of a run, by status name.
+type EndOutput struct {
+	JobID  string         `json:"job_id"`
+	Counts map[string]int `json:"counts"`
 }
 
 // RunOutput is the output of an execution. A job's last execution has Counts; one that
-// handed over to a new execution has ContinuedAs; a sweep has Swept.
+// handed over to a new execution has ContinuedAs; one that found another run holding the job
+// has SupersededBy; a sweep has Swept and Live.
 type RunOutput struct {
-	JobID       string         `json:"job_id,omitempty"`
-	Rounds      int            `json:"rounds,omitempty"`
-	Pages       int            `json:"pages,omitempty"`
-	Listed      int            `json:"listed,omitempty"`
-	Executions  int            `json:"executions,omitempty"`
-	Counts      map[string]int `json:"counts,omitempty"`
-	ContinuedAs string         `json:"continued_as,omitempty"`
-	Swept       int            `json:"swept,omitempty"`
+	JobID        string         `json:"job_id,omitempty"`
+	Rounds       int            `json:"rounds,omitempty"`
+	Waits        int            `json:"waits,omitempty"`
+	Executions   int            `json:"executions,omitempty"`
+	Counts       map[string]int `json:"counts,omitempty"`
+	ContinuedAs  string         `json:"continued_as,omitempty"`
+	SupersededBy string         `json:"superseded_by,omitempty"`
+	Swept        int            `json:"swept,omitempty"`
+	Live         []string       `json:"live,omitempty"`
 }
 
 // ClaimInput is the event of the claim function.
@@ -287,6 +443,8 @@ const (
 	ErrInvalidInput = "InvalidInput"
 	// ErrTaskNotFound: no such task.
 	ErrTaskNotFound = "TaskNotFound"
+	// ErrJobNotFound: a run of a job with no task (a mistyped id): nothing was written.
+	ErrJobNotFound = "JobNotFound"
 	// ErrTaskLocked: another worker holds a live lease.
 	ErrTaskLocked = "TaskLocked"
 	// ErrTaskNotDue: the task failed and its backoff has not run out.
@@ -312,6 +470,6 @@ const (
 
 // ErrorNames are every errorType the functions fail with, in the order above.
 var ErrorNames = []string{
-	ErrInvalidInput, ErrTaskNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
+	ErrInvalidInput, ErrTaskNotFound, ErrJobNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
 	ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
 }

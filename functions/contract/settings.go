@@ -19,9 +19,8 @@ const (
 	EnvMaxRetry         = "TRACKER_MAX_RETRY"
 	EnvLeaseSeconds     = "TRACKER_LEASE_SECONDS"
 	EnvBackoffSeconds   = "TRACKER_BACKOFF_SECONDS"
-	EnvPageSize         = "TRACKER_PAGE_SIZE"
-	EnvBatchSize        = "TRACKER_BATCH_SIZE"
 	EnvConcurrency      = "TRACKER_CONCURRENCY"
+	EnvLaneType         = "TRACKER_LANE_TYPE"
 	EnvWorkerTimeout    = "TRACKER_WORKER_TIMEOUT_SECONDS"
 	EnvMetricsNamespace = "TRACKER_METRICS_NAMESPACE"
 	EnvLogLevel         = "LOG_LEVEL"
@@ -54,11 +53,12 @@ type Settings struct {
 	// Backoff is the wait after a task's first failure, doubling per failure, in whole
 	// seconds; 0 means tracker.DefaultBackoff.
 	Backoff time.Duration
-	// PageSize, BatchSize and Concurrency are a run's defaults; 0 means DefaultPageSize,
-	// DefaultBatchSize, DefaultConcurrency.
-	PageSize    int
-	BatchSize   int
+	// Concurrency is how many tasks a run works at once unless its input says; 0 means
+	// DefaultConcurrency.
 	Concurrency int
+	// LaneType is the type of the state machine's lanes, its Distributed Map's child
+	// executions (the definition's ${ChildExecutionType}); "" means LaneExpress.
+	LaneType LaneType
 	// WorkerTimeout is the worker's timeout, the Work step's TimeoutSeconds, in whole
 	// seconds; 0 means DefaultWorkerTimeout.
 	WorkerTimeout time.Duration
@@ -68,6 +68,16 @@ type Settings struct {
 	// LogLevel is the functions' log level (its zero value is info, DefaultLogLevel).
 	LogLevel slog.Level
 }
+
+// LaneType is the type of the state machine's lanes (its child executions).
+type LaneType string
+
+// Lane types: Express lanes are cheap and run at most ExpressBudget seconds each; Standard
+// lanes run longer work, bounded by their history instead.
+const (
+	LaneExpress  LaneType = "EXPRESS"
+	LaneStandard LaneType = "STANDARD"
+)
 
 // setting is the codec of one variable: the field it fills and, for numbers, the range it
 // accepts (durations in whole seconds).
@@ -84,9 +94,8 @@ var settings = []setting{
 	{EnvMaxRetry, func(s *Settings) any { return &s.MaxRetry }, 1, 1 << 30},
 	{EnvLeaseSeconds, func(s *Settings) any { return &s.LeaseDuration }, 1, 1 << 30},
 	{EnvBackoffSeconds, func(s *Settings) any { return &s.Backoff }, 1, 86400},
-	{EnvPageSize, func(s *Settings) any { return &s.PageSize }, 1, tracker.MaxPageLimit},
-	{EnvBatchSize, func(s *Settings) any { return &s.BatchSize }, 1, MaxBatchSize},
 	{EnvConcurrency, func(s *Settings) any { return &s.Concurrency }, 1, MaxConcurrency},
+	{EnvLaneType, func(s *Settings) any { return &s.LaneType }, 0, 0},
 	{EnvWorkerTimeout, func(s *Settings) any { return &s.WorkerTimeout }, 1, 86400},
 	{EnvMetricsNamespace, func(s *Settings) any { return &s.MetricsNamespace }, 0, 0},
 	{EnvLogLevel, func(s *Settings) any { return &s.LogLevel }, 0, 0},
@@ -158,6 +167,12 @@ func (v setting) parse(s *Settings, text string) error {
 			return err
 		}
 		*p = time.Duration(n) * time.Second
+	case *LaneType:
+		t := LaneType(strings.ToUpper(text))
+		if t != LaneExpress && t != LaneStandard {
+			return refuse("is not EXPRESS or STANDARD")
+		}
+		*p = t
 	case *tracker.StatusCodes:
 		c, err := tracker.ParseStatusCodes(text)
 		if err != nil {
@@ -183,9 +198,10 @@ func (s Settings) WithDefaults() Settings {
 		}
 	}
 	fill(&s.MaxRetry, tracker.DefaultMaxRetry)
-	fill(&s.PageSize, DefaultPageSize)
-	fill(&s.BatchSize, DefaultBatchSize)
 	fill(&s.Concurrency, DefaultConcurrency)
+	if s.LaneType == "" {
+		s.LaneType = LaneExpress
+	}
 	for _, d := range []struct {
 		v   *time.Duration
 		def time.Duration
@@ -215,6 +231,8 @@ func (s Settings) Env() map[string]string {
 		switch p := field.(type) {
 		case *string:
 			env[v.name] = *p
+		case *LaneType:
+			env[v.name] = string(*p)
 		case *int:
 			env[v.name] = strconv.Itoa(*p)
 		case *time.Duration:

@@ -24,14 +24,14 @@ func env(kv ...string) func(string) string {
 // sample sets every setting to a value other than its default.
 var sample = contract.Settings{
 	Table: "tasks", Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7},
-	MaxRetry: 5, LeaseDuration: time.Minute, Backoff: 2 * time.Second, PageSize: 50, BatchSize: 7, Concurrency: 3,
+	MaxRetry: 5, LeaseDuration: time.Minute, Backoff: 2 * time.Second, Concurrency: 3, LaneType: contract.LaneStandard,
 	WorkerTimeout: 120 * time.Second, MetricsNamespace: "team/tracker", LogLevel: slog.LevelDebug,
 }
 
 func TestFromEnv(t *testing.T) {
 	s, err := contract.FromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
 		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
-		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_PAGE_SIZE", "50", "TRACKER_BATCH_SIZE", "7", "TRACKER_CONCURRENCY", "3",
+		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_CONCURRENCY", "3", "TRACKER_LANE_TYPE", "standard",
 		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
 	if err != nil {
 		t.Fatal(err)
@@ -42,11 +42,11 @@ func TestFromEnv(t *testing.T) {
 	if c, err := contract.FromEnv(env("TRACKER_TABLE", "t", "TRACKER_METRICS_NAMESPACE", "team/tracker")); err != nil || c.MetricsNamespace != "team/tracker" {
 		t.Errorf("TRACKER_METRICS_NAMESPACE: %q, %v", c.MetricsNamespace, err)
 	}
-	if s.Backoff != 2*time.Second || s.PageSize != 50 || s.BatchSize != 7 || s.Concurrency != 3 || s.WorkerTimeout != 120*time.Second {
+	if s.Backoff != 2*time.Second || s.Concurrency != 3 || s.LaneType != contract.LaneStandard || s.WorkerTimeout != 120*time.Second {
 		t.Errorf("run settings = %+v", s)
 	}
-	if def, err := contract.FromEnv(env("TRACKER_TABLE", "t")); err != nil || def.PageSize != 500 || def.BatchSize != 20 ||
-		def.Concurrency != 10 || def.WorkerTimeout != 60*time.Second || def.Backoff != tracker.DefaultBackoff ||
+	if def, err := contract.FromEnv(env("TRACKER_TABLE", "t")); err != nil || def.LaneType != contract.LaneExpress ||
+		def.Concurrency != 200 || def.WorkerTimeout != 60*time.Second || def.Backoff != tracker.DefaultBackoff ||
 		def.MaxRetry != tracker.DefaultMaxRetry || def.LeaseDuration != tracker.DefaultLeaseDuration || def.Codes != tracker.DefaultStatusCodes {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
@@ -66,9 +66,8 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 		"TRACKER_MAX_RETRY":              env("TRACKER_TABLE", "t", "TRACKER_MAX_RETRY", "zero"),
 		"TRACKER_LEASE_SECONDS":          env("TRACKER_TABLE", "t", "TRACKER_LEASE_SECONDS", "-1"),
 		"LOG_LEVEL":                      env("TRACKER_TABLE", "t", "LOG_LEVEL", "loud"),
-		"TRACKER_BATCH_SIZE":             env("TRACKER_TABLE", "t", "TRACKER_BATCH_SIZE", "101"),
-		"TRACKER_PAGE_SIZE":              env("TRACKER_TABLE", "t", "TRACKER_PAGE_SIZE", "0"),
-		"TRACKER_CONCURRENCY":            env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "1001"),
+		"TRACKER_LANE_TYPE":              env("TRACKER_TABLE", "t", "TRACKER_LANE_TYPE", "fast"),
+		"TRACKER_CONCURRENCY":            env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "400001"),
 		"TRACKER_BACKOFF_SECONDS":        env("TRACKER_TABLE", "t", "TRACKER_BACKOFF_SECONDS", "1.5"),
 		"TRACKER_WORKER_TIMEOUT_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_WORKER_TIMEOUT_SECONDS", "x"),
 	} {

@@ -52,9 +52,8 @@ const (
 	DefaultLogRetention       = awslogs.RetentionDays_ONE_MONTH
 	DefaultLogLevel           = "info"
 	DefaultChildExecutionType = awsstepfunctions.StateMachineType_EXPRESS
-	DefaultPageSize           = contract.DefaultPageSize
-	DefaultBatchSize          = contract.DefaultBatchSize
 	DefaultConcurrency        = contract.DefaultConcurrency
+	DefaultStateMachineLogs   = awsstepfunctions.LogLevel_ERROR
 	DefaultBackoff            = tracker.DefaultBackoff
 )
 
@@ -66,9 +65,13 @@ const (
 const RetryAllowance = 2 * time.Minute
 
 const (
-	// expressLimit is the longest an Express execution may run: an EXPRESS child execution
-	// must finish its tasks, retries included, within it.
-	expressLimit = 5 * time.Minute
+	// expressLimit is the longest an Express execution may run: an EXPRESS lane must finish
+	// its tasks, retries included, within it. laneMargin is what a lane's loop keeps free
+	// after a worker's timeout (contract.LaneMargin), and laneStart what a lane's start
+	// (its first step) may take.
+	expressLimit = contract.ExpressBudget * time.Second
+	laneMargin   = contract.LaneMargin * time.Second
+	laneStart    = 10 * time.Second
 	// maxFunctionTimeout is the longest timeout Lambda allows a function.
 	maxFunctionTimeout = 15 * time.Minute
 	// maxBackoff caps the retry backoff, which doubles per failure from RunOptions.Backoff.
@@ -111,6 +114,11 @@ type Props struct {
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
 	// means DefaultLogRetention.
 	LogRetention awslogs.RetentionDays
+	// StateMachineLogs is the log level of the state machine and of its lanes (they log
+	// under its configuration): ALL, ERROR, FATAL or OFF; "" means DefaultStateMachineLogs.
+	// CloudWatch Logs bills by the GB ingested: ALL writes every state of every task (about
+	// $2.5–4 per million tasks), ERROR only the failures.
+	StateMachineLogs awsstepfunctions.LogLevel
 	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
 	// prefixes: each DynamoDB statement of their roles has the condition that every leading
 	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
@@ -169,23 +177,22 @@ type Settings struct {
 	LogLevel string
 }
 
-// RunOptions configure how the state machine runs a job: a parent execution pages over the
-// job's pending tasks and, for each page, a Distributed Map runs one child execution per batch
-// of task ids. The state machine reads them from the list-pending function, so every function
-// gets them in its environment (TRACKER_PAGE_SIZE, TRACKER_BATCH_SIZE, TRACKER_CONCURRENCY,
-// TRACKER_BACKOFF_SECONDS, and TRACKER_WORKER_TIMEOUT_SECONDS from Props.WorkerTimeout);
-// ChildExecutionType fills the definition's ${ChildExecutionType}.
+// RunOptions configure how the state machine runs a job: a parent execution holds the job's
+// run lease and runs passes of lanes, child executions of a Distributed Map, each running up
+// to 40 loops that claim, work and finish one task after another. The state machine reads
+// them from the list-pending function, so every function gets them in its environment
+// (TRACKER_CONCURRENCY, TRACKER_LANE_TYPE, TRACKER_BACKOFF_SECONDS, and
+// TRACKER_WORKER_TIMEOUT_SECONDS from Props.WorkerTimeout); ChildExecutionType fills the
+// definition's ${ChildExecutionType}.
 type RunOptions struct {
-	// ChildExecutionType is the type of the child executions: EXPRESS (cheaper, at most 5
-	// minutes each) or STANDARD; "" means DefaultChildExecutionType.
+	// ChildExecutionType is the type of the lanes: EXPRESS (cheaper; a lane runs at most 5
+	// minutes and claims a task only while its worker timeout fits in what is left) or
+	// STANDARD (for work longer than Express allows; a lane's loops claim a bounded number of
+	// tasks, within the lane's history); "" means DefaultChildExecutionType.
 	ChildExecutionType awsstepfunctions.StateMachineType
-	// PageSize is how many task ids a page holds, 1 to 1000; 0 means DefaultPageSize.
-	PageSize int
-	// BatchSize is how many task ids one child execution runs, 1 to 100; 0 means
-	// DefaultBatchSize.
-	BatchSize int
-	// Concurrency is how many child executions run at once, 1 to 1000; 0 means
-	// DefaultConcurrency.
+	// Concurrency is how many tasks a run works at once (its loops, in lanes of at most 40),
+	// 1 to contract.MaxConcurrency; 0 means DefaultConcurrency. The worker needs that much
+	// Lambda concurrency, and the tracker's functions some more (see README).
 	Concurrency int
 	// Backoff is the wait before a failed task is first retried, in whole seconds up to 5
 	// minutes; the wait doubles with each further failure, capped at 5 minutes. 0 means
@@ -383,9 +390,12 @@ func (p *Props) withDefaults() (*Props, error) {
 			errs = append(errs, fmt.Errorf("Settings.LeaseDuration %v is not longer than WorkerTimeout %v + RetryAllowance %v: a worker would outlive its lease",
 				s.LeaseDuration, q.WorkerTimeout, RetryAllowance))
 		}
-		if q.Run.ChildExecutionType == awsstepfunctions.StateMachineType_EXPRESS && held > expressLimit {
-			errs = append(errs, fmt.Errorf("WorkerTimeout %v + RetryAllowance %v does not fit in the %v an EXPRESS child execution may run: set Run.ChildExecutionType to STANDARD",
-				q.WorkerTimeout, RetryAllowance, expressLimit))
+		// An Express lane's loop claims a task only while the worker's timeout and the
+		// lane margin fit in what is left of the lane's 5 minutes: the first task of a loop
+		// must fit from the lane's start, or no task would ever run.
+		if room := expressLimit - laneStart; q.Run.ChildExecutionType == awsstepfunctions.StateMachineType_EXPRESS && q.WorkerTimeout+laneMargin > room {
+			errs = append(errs, fmt.Errorf("WorkerTimeout %v + the lane margin %v does not fit in the %v an EXPRESS lane may run (%v, less %v for its start): set Run.ChildExecutionType to STANDARD",
+				q.WorkerTimeout, laneMargin, room, expressLimit, laneStart))
 		}
 	}
 	if s.LogLevel == "" {
@@ -427,6 +437,13 @@ func (p *Props) withDefaults() (*Props, error) {
 	if q.LogRetention == "" {
 		q.LogRetention = DefaultLogRetention
 	}
+	switch q.StateMachineLogs {
+	case "":
+		q.StateMachineLogs = DefaultStateMachineLogs
+	case awsstepfunctions.LogLevel_ALL, awsstepfunctions.LogLevel_ERROR, awsstepfunctions.LogLevel_FATAL, awsstepfunctions.LogLevel_OFF:
+	default:
+		errs = append(errs, fmt.Errorf("StateMachineLogs %q is not ALL, ERROR, FATAL or OFF", q.StateMachineLogs))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("tracker construct: %w", err)
 	}
@@ -448,8 +465,6 @@ func (r *RunOptions) withDefaults() []error {
 		n             *int
 		def, min, max int
 	}{
-		{"PageSize", &r.PageSize, DefaultPageSize, 1, tracker.MaxPageLimit},
-		{"BatchSize", &r.BatchSize, DefaultBatchSize, 1, contract.MaxBatchSize},
 		{"Concurrency", &r.Concurrency, DefaultConcurrency, 1, contract.MaxConcurrency},
 	} {
 		if *f.n == 0 {
@@ -589,7 +604,7 @@ func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
 func (p *Props) FunctionSettings(table string) contract.Settings {
 	s := contract.Settings{
 		Table: table, Codes: p.Settings.Codes, MaxRetry: p.Settings.MaxRetry, LeaseDuration: p.Settings.LeaseDuration,
-		Backoff: p.Run.Backoff, PageSize: p.Run.PageSize, BatchSize: p.Run.BatchSize, Concurrency: p.Run.Concurrency,
+		Backoff: p.Run.Backoff, Concurrency: p.Run.Concurrency, LaneType: contract.LaneType(p.Run.ChildExecutionType),
 		WorkerTimeout: p.WorkerTimeout,
 	}
 	// A level the props' check refused stays the default.
@@ -741,13 +756,20 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		// same log group; the log-delivery permissions the CDK gives the role cover them.
 		Logs: &awsstepfunctions.LogOptions{
 			Destination: logs,
-			Level:       awsstepfunctions.LogLevel_ALL,
+			Level:       p.StateMachineLogs,
 			// Task data and results are the users' payloads; the table keeps each task's
 			// state and last error, so the logs need not copy them.
 			IncludeExecutionData: jsii.Bool(false),
 		},
 		TracingEnabled: jsii.Bool(true),
 	})
+	if p.StateMachineLogs != awsstepfunctions.LogLevel_ALL {
+		cdknag.NagSuppressions_AddResourceSuppressions(sm, &[]*cdknag.NagPackSuppression{{
+			Id: jsii.String("AwsSolutions-SF1"),
+			Reason: jsii.String("CloudWatch Logs bills by the GB: ALL logs every state of every task of every lane (an estimated $2.5-4 per million tasks), " +
+				"while the table keeps each task's status, last error and attempt history. The state machine and its lanes log errors (Props.StateMachineLogs raises it)."),
+		}}, jsii.Bool(true))
+	}
 	// Exactly the five functions the definition names, not their versions or aliases.
 	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Actions:   jsii.Strings("lambda:InvokeFunction"),
@@ -758,7 +780,7 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 		Resources: &[]*string{self},
 	}))
 	sm.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-		Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution"),
+		Actions:   jsii.Strings("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"),
 		Resources: &[]*string{executions},
 	}))
 	cdknag.NagSuppressions_AddResourceSuppressions(sm.Role(), &[]*cdknag.NagPackSuppression{{

@@ -2,6 +2,7 @@ package localstack_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -135,42 +136,24 @@ func (m *model) path(t *testing.T, names ...string) []string {
 }
 
 // The segments a job's execution is made of, as paths through the parent's states.
-func (m *model) start(t *testing.T) []string { return m.path(t, "CheckInput", "SweepOrJob", "Budget") }
-
-// page lists a page and runs its batches; more says a page follows in the same pass.
-func (m *model) page(t *testing.T, more bool) []string {
-	p := m.path(t, "Budget", "ListPage", "Count", "AnyBatches", "RunBatches", "MorePages")
-	if more {
-		return append(p, m.path(t, "MorePages", "NextPage", "Budget")[1:]...)
-	}
-	return append(p, m.path(t, "MorePages", "EndOfPass")[1:]...)
+func (m *model) start(t *testing.T) []string {
+	return m.path(t, "CheckInput", "SweepOrJob", "Plan", "WhatNext")
 }
 
-// emptyPage lists a page with nothing to run at the end of a pass.
-func (m *model) emptyPage(t *testing.T) []string {
-	return m.path(t, "Budget", "ListPage", "Count", "AnyBatches", "Idle", "EndOfPass")
+// round runs a pass of lanes and plans the next step.
+func (m *model) round(t *testing.T) []string {
+	return m.path(t, "WhatNext", "RunLanes", "Plan", "WhatNext")
 }
 
-// passEnd closes a pass and starts the next (waiting for the failed tasks to be due), or
-// ends the run at the last round.
-func (m *model) passEnd(t *testing.T, last, wait bool) []string {
-	switch {
-	case last:
-		return m.path(t, "EndOfPass", "NextRound", "RoundsLeft", "Summary", "Done")
-	case wait:
-		return m.path(t, "EndOfPass", "NextRound", "RoundsLeft", "WaitForRound", "FromTheStart", "Budget")
-	}
-	return m.path(t, "EndOfPass", "NextRound", "RoundsLeft", "FromTheStart", "Budget")
+// wait waits for the next failed task to be due and plans the next step.
+func (m *model) wait(t *testing.T) []string {
+	return m.path(t, "WhatNext", "WaitUntilDue", "Plan", "WhatNext")
 }
 
-// nothingLeft is a pass's first page, empty with nothing due: the run ends.
-func (m *model) nothingLeft(t *testing.T) []string {
-	return m.path(t, "Budget", "ListPage", "Count", "AnyBatches", "Idle", "Summary", "Done")
-}
+// end counts the job's tasks and ends the run.
+func (m *model) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
 
-func (m *model) handover(t *testing.T) []string {
-	return m.path(t, "Budget", "Handover", "HandedOver")
-}
+func (m *model) handover(t *testing.T) []string { return m.path(t, "WhatNext", "Handover", "HandedOver") }
 
 // cost sums the events of a sequence of segments, each segment's last state being the next
 // one's first (counted once).
@@ -188,107 +171,82 @@ func (m *model) cost(t *testing.T, worst bool, segments ...[]string) (events int
 	return events + 2, entered
 }
 
-// execution plans one job's run as executions: rounds[r] is how many tasks round r+1 lists,
-// pageSize the tasks of a page, maxSteps the pages an execution lists before it hands over.
-// Each round ends with an empty page (the worst case: a full last page has more).
-func (m *model) run(t *testing.T, rounds []int, pageSize, maxSteps int, worst bool) (executions []int, entered map[string]int) {
-	var steps [][]string // the pages in order, each with what follows it
-	for r, n := range rounds {
-		pages := (n + pageSize - 1) / pageSize
-		for range pages {
-			steps = append(steps, m.page(t, true))
-		}
-		end := m.emptyPage(t)
-		steps = append(steps, append(end, m.passEnd(t, r == len(rounds)-1, true)[1:]...))
-	}
-	entered = map[string]int{}
-	for i := 0; i < len(steps); i += maxSteps {
-		segs := [][]string{m.start(t)}
-		segs = append(segs, steps[i:min(i+maxSteps, len(steps))]...)
-		if i+maxSteps < len(steps) {
-			segs = append(segs, m.handover(t))
-		}
-		ev, en := m.cost(t, worst, segs...)
-		executions = append(executions, ev)
-		for k, v := range en {
-			entered[k] += v
-		}
-	}
-	return executions, entered
+// task is one task's states in a loop at worst: claimed, worked, its completion refused into
+// a failure whose record fails too (every retrier used up), then the next claim.
+func (m *model) task(t *testing.T) []string {
+	return m.path(t, "ClaimNext", "Claimed", "Work", "Complete", "RecordFailure", "Errored", "ClaimNext")
 }
 
-// childEvents is one child execution's history for a batch of size tasks, at worst every
-// task taking its longest path (claim, work, complete failing over to recording a failure)
-// with every retrier used up.
-func (m *model) childEvents(t *testing.T, size int, worst bool) int {
-	perTask := 2 // the iteration
-	for _, name := range m.path(t, "Claim", "Work", "Complete", "RecordFailure") {
-		perTask += m.events(t, name, worst)
-	}
-	return 2 + m.events(t, "Tasks", worst) + size*perTask
+// loopEnd is a loop's last claim, which finds nothing.
+func (m *model) loopEnd(t *testing.T) []string { return m.path(t, "ClaimNext", "Claimed", "LoopDone") }
+
+// lane is a lane's own states.
+func (m *model) lane(t *testing.T) []string {
+	return m.path(t, "LaneStart", "LaneGo", "Loops", "LaneDone")
 }
 
-func TestHistoryBudgetOfAMillionTasks(t *testing.T) {
+func TestHistoryBudget(t *testing.T) {
 	t.Parallel()
 	m := loadModel(t)
-	const n = 1_000_000
-	// 10 % fail once, 5 % always fail (MaxRetry attempts): rounds list 100 %, 15 %, 5 %.
-	rounds := []int{n, n * 15 / 100, n * 5 / 100}
-	if len(rounds) != tracker.DefaultMaxRetry {
-		t.Fatalf("the mix assumes %d rounds", tracker.DefaultMaxRetry)
-	}
-	for _, tc := range []struct {
-		name     string
-		pageSize int
-		maxSteps int
-	}{
-		{"defaults", contract.DefaultPageSize, contract.DefaultMaxSteps},
-		{"the most steps, the smallest pages", 1, contract.MaxSteps},
-		{"the most steps, the largest pages", tracker.MaxPageLimit, contract.MaxSteps},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			execs, _ := m.run(t, rounds[:min(len(rounds), map[bool]int{true: 1, false: 3}[tc.pageSize == 1])], tc.pageSize, tc.maxSteps, true)
-			worst := slices.Max(execs)
-			t.Logf("%d executions, the largest %d events at worst", len(execs), worst)
-			if worst > historyLimit {
-				t.Errorf("an execution reaches %d history events, over %d", worst, historyLimit)
-			}
-		})
-	}
-	// A round's end may come on every page (one-page rounds): at most MaxRounds of them.
-	perPage, _ := m.cost(t, true, m.page(t, true))
-	perRound, _ := m.cost(t, true, m.emptyPage(t), m.passEnd(t, false, true))
-	if worst := contract.MaxSteps*(perPage-2) + contract.MaxRounds*(perRound-2) + 200; worst > historyLimit {
-		t.Errorf("MaxSteps %d pages and MaxRounds %d rounds can reach %d events", contract.MaxSteps, contract.MaxRounds, worst)
+	// A parent: its start, MaxSteps steps (rounds or waits, each at worst), its handover.
+	perRound, _ := m.cost(t, true, m.round(t))
+	perWait, _ := m.cost(t, true, m.wait(t))
+	step := max(perRound, perWait) - 2
+	parent := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + contract.MaxSteps*step +
+		m.events(t, "Plan", true) + m.events(t, "WhatNext", true) + m.events(t, "Handover", true) + m.events(t, "HandedOver", true) + 2
+	if parent > historyLimit {
+		t.Errorf("a parent of MaxSteps %d steps reaches %d events", contract.MaxSteps, parent)
 	}
 	// A sweep: an inline Map of one startExecution per job.
 	sweep := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + m.events(t, "StartEachJob", true) +
-		contract.MaxJobIDs*(2+m.events(t, "StartJob", true)) + m.events(t, "Swept", true) + 2
+		contract.MaxJobIDs*(2+m.events(t, "StartJob", true)+m.events(t, "AlreadyStarted", true)) + m.events(t, "Swept", true) + 2
 	if sweep > historyLimit {
 		t.Errorf("a sweep of %d jobs reaches %d events", contract.MaxJobIDs, sweep)
 	}
-	// A STANDARD child of the largest batch.
-	if c := m.childEvents(t, contract.MaxBatchSize, true); c > historyLimit {
-		t.Errorf("a child of %d tasks reaches %d events", contract.MaxBatchSize, c)
+	// A STANDARD lane: the constants the claim function bounds a Standard lane's tasks with
+	// cover its states as the definition has them.
+	perTask, _ := m.cost(t, true, m.task(t))
+	perTask -= 2 + m.events(t, "ClaimNext", true) // the next claim is the next task's
+	perLoop := 2 + m.events(t, "ClaimNext", true) + m.events(t, "Claimed", true) + m.events(t, "LoopDone", true)
+	laneOwn, _ := m.cost(t, true, m.lane(t))
+	if perTask > contract.StandardEventsPerTask || perLoop > contract.StandardLoopEvents || laneOwn > contract.StandardLaneEvents {
+		t.Errorf("a task adds %d events (contract: %d), a loop %d (%d), a lane %d (%d)", perTask, contract.StandardEventsPerTask,
+			perLoop, contract.StandardLoopEvents, laneOwn, contract.StandardLaneEvents)
 	}
-	t.Logf("a sweep of %d jobs: %d events; a STANDARD child of %d tasks: %d events", contract.MaxJobIDs, sweep, contract.MaxBatchSize, m.childEvents(t, contract.MaxBatchSize, true))
+	for _, loops := range []int{1, 7, contract.MaxLoops} {
+		n := contract.StandardLaneTasks(loops)
+		if events := laneOwn + loops*(perLoop+n*perTask); events > historyLimit {
+			t.Errorf("a STANDARD lane of %d loops of %d tasks reaches %d events", loops, n, events)
+		}
+	}
+	t.Logf("a parent of %d steps: %d events; a sweep of %d jobs: %d; a STANDARD lane of %d loops of %d tasks: %d",
+		contract.MaxSteps, parent, contract.MaxJobIDs, sweep, contract.MaxLoops, contract.StandardLaneTasks(contract.MaxLoops),
+		laneOwn+contract.MaxLoops*(perLoop+contract.StandardLaneTasks(contract.MaxLoops)*perTask))
 }
 
 // TestPayloadBudget adds up the largest state each part of the definition carries, from the
-// limits validation and list-pending enforce, with every id at its longest and escaped at its
-// worst (a control character is 6 bytes in JSON).
+// limits validation and the functions enforce. An id is at most tracker.MaxKeyBytes and holds
+// no control character (ValidateID refuses them, and a loop leaves another writer's such ids
+// alone), so JSON writes it in at most twice its bytes (a quote or a backslash is two bytes,
+// U+2028 six for its three).
 func TestPayloadBudget(t *testing.T) {
 	t.Parallel()
 	const limit = 262144
-	idWorst := 6 * tracker.MaxKeyBytes            // an id, encoded, at worst
-	arn := 200                                    // an execution ARN
-	settings := 400                               // the run's numbers and field names
-	parent := contract.MaxInputBytes + settings + // the run, with its task ids
-		contract.MaxPageBytes + 2*idWorst + 200 + // the page: batches, cursor, due times
-		idWorst + 300 // where the pass is, the counters, the due answer
-	child := contract.MaxPageBytes + idWorst + arn + 100
-	iteration := tracker.MaxDataBytes + 5*idWorst + arn + 600 // the claim's output and its lease
-	for name, n := range map[string]int{"parent": parent, "child": child, "task": iteration} {
+	id := 2 * tracker.MaxKeyBytes // an id, encoded, at worst
+	arn := 200                    // an execution ARN
+	settings := 600               // numbers and field names
+	slots := len(fmt.Sprint(make([]int, contract.MaxSlots))) + 5*contract.MaxSlots
+	lease := 3*id + arn + 200
+	run := contract.MaxInputBytes + lease + settings + id // the run: its task ids, its lease, the holder
+	handover := contract.MaxInputBytes + lease + arn + 200
+	parent := run + max(slots, handover) + settings + 2*arn // the run, the plan (slots or a handover), the summary
+	lane := id + contract.MaxInputBytes + arn + lease +   // its input: the job, the lane's run (its task ids)
+		contract.MaxInputBytes + settings // the loops LaneStart answers (a named run's task ids)
+	position := 4 * id                                           // a loop's position: from, until, after, the job
+	claim := tracker.MaxDataBytes + 3*id + lease + settings      // the claim: ids, data, lease
+	cause := 6 * 32768                                           // an error's Cause, 32,768 characters, escaped at worst
+	loop := 3*id + arn + settings + position + max(claim, cause+lease) // data, result or error: one at a time
+	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop} {
 		t.Logf("%s state: at most %d bytes", name, n)
 		if n > limit {
 			t.Errorf("a %s state can carry %d bytes, over %d", name, n, limit)
@@ -304,24 +262,34 @@ func TestModelMatchesTheInterpreter(t *testing.T) {
 	tasks := numbered(9, "")
 	tasks["t-003"] = `{"fail_times": 1}`
 	job := newJob(t, tasks)
-	ex, out := run(t, contract.RunInput{JobID: job, PageSize: 5, BatchSize: 2}, localstack.RunOptions{})
-	// Round 1: pages of 5 and 4 tasks; round 2: t-003 alone; round 3 finds nothing. A round
-	// waits for t-003 to be due unless its 1-second backoff ran out before the round ended:
-	// the run says which, in how often it entered WaitForRound.
-	waited := ex.States["WaitForRound"] == 1
-	segs := [][]string{m.start(t), m.page(t, true), m.page(t, false), m.passEnd(t, false, waited),
-		m.page(t, false), m.passEnd(t, false, false), m.nothingLeft(t)}
+	ex, out := run(t, contract.RunInput{JobID: job, Concurrency: 2}, localstack.RunOptions{})
+	// Round 1 runs the 9 tasks; t-003 fails and, unless a later lane of the round finds it
+	// due, waits out its 1-second backoff (a wait) for round 2; then nothing is left. The
+	// run's output says how it went; the states must be those of that path.
+	if out.Rounds < 1 || out.Rounds > 2 || out.Waits > out.Rounds-1 {
+		t.Fatalf("output %+v", out)
+	}
+	segs := [][]string{m.start(t)}
+	for r := range out.Rounds {
+		if r > 0 && out.Waits > 0 {
+			segs = append(segs, m.wait(t))
+		}
+		segs = append(segs, m.round(t))
+	}
+	segs = append(segs, m.end(t))
 	events, want := m.cost(t, false, segs...)
 	if !maps.Equal(ex.States, want) {
 		t.Errorf("the interpreter entered %v\nthe model predicts    %v", ex.States, want)
 	}
-	// Children: 5 + 4 + 1 tasks in batches of 2: 3 + 2 + 1 children, each entering its Map
-	// and 3 states a task (claim, work, then complete or record the failure).
-	if ex.Children != 6 || ex.ChildStates != 6+3*10 {
-		t.Errorf("%d children entered %d states, want 6 and %d", ex.Children, ex.ChildStates, 6+3*10)
-	}
-	if got := ex.States["WaitForRound"]; got > 1 {
-		t.Errorf("entered WaitForRound %d times", got)
+	// Lanes: 1 lane of 2 loops at once, and a round's slots one more per 2 tasks: 6 for
+	// round 1's 9 tasks, 2 for round 2's one. Every lane enters its start, LaneGo and its
+	// end; a lane with work also its Map, and each of its two loops ends with a ClaimNext,
+	// Claimed and LoopDone. Each of the 10 attempts enters ClaimNext, Claimed, Work, then
+	// Complete or RecordFailure.
+	lanes := 6 + 2*(out.Rounds-1)
+	rest := ex.ChildStates - 3*lanes - 4*10
+	if ex.Children != lanes || rest%7 != 0 || rest/7 < out.Rounds || rest/7 > out.Rounds+1 {
+		t.Errorf("%d lanes entered %d states: want %d lanes, of which %d or %d at work", ex.Children, ex.ChildStates, lanes, out.Rounds, out.Rounds+1)
 	}
 	t.Logf("%d history events for %d tasks (%+v)", events, len(tasks), out)
 }

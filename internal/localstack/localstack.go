@@ -192,6 +192,11 @@ type Execution struct {
 	Retries     map[string]int `json:"retries,omitempty"`
 	Children    int            `json:"children,omitempty"`
 	ChildStates int            `json:"child_states,omitempty"`
+	// ChildMs lists how long each child (lane) lived, in milliseconds.
+	ChildMs []int `json:"child_ms,omitempty"`
+	// PeakInFlight is, on the first execution, the most Lambda calls the run had in flight at
+	// once, by state name: at Work, the concurrency its worker really ran at.
+	PeakInFlight map[string]int `json:"peak_in_flight,omitempty"`
 	// MaxPayload is the largest state input or output, or Lambda request or result, it carried.
 	MaxPayload struct {
 		Bytes int    `json:"bytes"`
@@ -237,6 +242,10 @@ type RunOptions struct {
 	LambdaURL string
 	// Definition runs another definition file instead of statemachine.asl.json.
 	Definition string
+	// LoseStartAnswers makes the first N starts of executions by the definition's
+	// startExecution states start their execution and then fail as a lost answer does
+	// (run.mjs's SFNLOCAL_LOSE_START_ANSWERS): a fault for tests.
+	LoseStartAnswers int
 }
 
 // Run executes statemachine.asl.json with input (a contract.RunInput, or any JSON, to try
@@ -272,7 +281,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 	cmd := exec.CommandContext(ctx, s.node(), args...)
 	cmd.Stdin = bytes.NewReader(in)
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_LAMBDA="+url, "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local")
+		"AWS_ACCESS_KEY_ID=local", "AWS_SECRET_ACCESS_KEY=local", fmt.Sprintf("SFNLOCAL_LOSE_START_ANSWERS=%d", opts.LoseStartAnswers))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	runErr := cmd.Run()

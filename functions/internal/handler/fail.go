@@ -16,8 +16,8 @@ import (
 // Fail is the fail function (tracker.Fail): it records a failed attempt of a leased task
 // from the error a Step Functions Catch hands over, and says whether the task will be retried
 // (and when) or is now ignored. With "release": true it hands the task back without counting
-// a failure instead (tracker.Release), for work a throttle kept from running. Replaying it
-// with the same lease counts nothing twice.
+// a failure instead (tracker.ReleaseFor, held back for the first backoff), for work a throttle
+// kept from running. Replaying it with the same lease counts nothing twice.
 //
 // Event: contract.FailInput. Result: contract.FailOutput. Errors: InvalidInput, LeaseLost,
 // TaskNotFound, TaskAlreadySucceeded, TaskIgnored, TrackerUnavailable. Metrics (EMF lines on
@@ -39,13 +39,15 @@ func (h Fail) Handle(ctx context.Context, event json.RawMessage) (*contract.Fail
 	log := lambdafn.With(ctx, h.Log, in.Lease.JobID, in.Lease.TaskID, "")
 	defer h.Time(ctx, in.Lease.JobID)()
 	if in.Release {
-		task, err := h.Tracker.Release(ctx, *in.Lease)
+		// Held back for the first backoff, so that a loop does not claim it again at once, to
+		// meet the same throttle.
+		task, err := h.Tracker.ReleaseFor(ctx, *in.Lease, min(h.Tracker.BackoffAfter(1), tracker.MaxBackoff))
 		if err != nil {
 			return nil, h.Fail(ctx, log, "release", in.Lease.JobID, err)
 		}
 		log.InfoContext(ctx, "released", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
 		return &contract.FailOutput{JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
-			WillRetry: true, Released: true}, nil
+			WillRetry: true, Released: true, RetryAt: task.RetryAt}, nil
 	}
 	failure := failureOf(*in.Error)
 	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)

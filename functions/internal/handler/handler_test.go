@@ -2,7 +2,6 @@ package handler_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -54,6 +53,7 @@ func TestFixtures(t *testing.T) {
 				"ok.json": claimed, "expired-lease.json": claimed,
 				"locked.json": refused, "succeeded.json": refused, "ignored.json": refused, "not-found.json": refused,
 				"invalid-separator.json": {duration},
+				"next.json": claimed, "next-named.json": claimed,
 			}},
 		contract.CompleteFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Complete{Deps: d}.Handle) },
 			map[string][]fntest.Metric{
@@ -124,66 +124,9 @@ func TestFailTimes(t *testing.T) {
 	}
 }
 
-// TestPageStaysWithinItsBytes lists the largest page (1,000 tasks) of the longest ids
-// validation accepts, made of characters JSON escapes: the page is cut at MaxPageBytes, and
-// its cursor resumes where it was cut, so every task is listed once.
-func TestPageStaysWithinItsBytes(t *testing.T) {
-	ctx := context.Background()
-	tr, _ := trackertest.New(t, tracker.Config{})
-	const job = "j"
-	long := strings.Repeat(`"\`, (tracker.MaxKeyBytes-len(job)-len(tracker.Separator)-4)/2)
-	var tasks []tracker.NewTask
-	for i := range 300 {
-		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("%04d", i) + long})
-	}
-	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
-		t.Fatal(err)
-	}
-	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
-	seen := map[string]bool{}
-	cursor, pages := "", 0
-	for {
-		event, _ := json.Marshal(contract.ListPendingInput{JobID: job, Limit: tracker.MaxPageLimit, BatchSize: contract.MaxBatchSize, Cursor: cursor})
-		res, err := h.Handle(ctx, event)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out bytes.Buffer
-		enc := json.NewEncoder(&out)
-		enc.SetEscapeHTML(false)
-		enc.Encode(res)
-		page := res.(*contract.ListPendingOutput)
-		batches, _ := json.Marshal(page.Batches)
-		if len(batches) > contract.MaxPageBytes {
-			t.Fatalf("page %d: its batches are %d bytes, over %d", pages, len(batches), contract.MaxPageBytes)
-		}
-		if out.Len() > contract.MaxPageBytes+4096 {
-			t.Fatalf("page %d: the answer is %d bytes", pages, out.Len())
-		}
-		for _, b := range page.Batches {
-			if len(b) > contract.MaxBatchSize {
-				t.Fatalf("a batch of %d ids", len(b))
-			}
-			for _, id := range b {
-				if seen[id] {
-					t.Fatalf("%q listed twice", id[:4])
-				}
-				seen[id] = true
-			}
-		}
-		pages++
-		if cursor = page.Cursor; !page.HasMore {
-			break
-		}
-	}
-	if len(seen) != len(tasks) || pages < 2 {
-		t.Errorf("listed %d of %d tasks in %d pages; a page must be cut by its bytes", len(seen), len(tasks), pages)
-	}
-}
-
 // TestRunRefusedBeforeAnyWrite checks that a run's input naming a task that does not exist,
-// or a resume that is not one the state machine hands over, fails the check with its error
-// name and records no run of the job.
+// a job with no task, or a resume that is not one the state machine hands over, fails the
+// check with its error name and takes no lease on the job.
 func TestRunRefusedBeforeAnyWrite(t *testing.T) {
 	ctx := context.Background()
 	tr, _ := trackertest.New(t, tracker.Config{})
@@ -192,33 +135,40 @@ func TestRunRefusedBeforeAnyWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ input, want string }{
-		{`{"run": {"job_id": "j", "task_ids": ["t", "missing"]}}`, contract.ErrTaskNotFound},
-		{`{"run": {"job_id": "j", "resume": {"round": 0}}}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "task_ids": ["t", "missing"]}, "execution": "e"}`, contract.ErrTaskNotFound},
+		{`{"run": {"job_id": "typo"}, "execution": "e"}`, contract.ErrJobNotFound},
+		{`{"run": {"job_id": "j", "task_ids": []}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "task_ids": ["t", "t"]}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "resume": {"passes": 0}}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "concurrency": 400001}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "page_size": 10}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j"}, "plan": {}}`, contract.ErrInvalidInput},
 	} {
 		_, err := h.Handle(ctx, json.RawMessage(tc.input))
 		if ie := (messages.InvokeResponse_Error{}); !errors.As(err, &ie) || ie.Type != tc.want {
 			t.Errorf("%s: error %v, want the errorType %s", tc.input, err, tc.want)
 		}
 	}
-	jobs, err := tr.Jobs(ctx)
+	reg, err := tr.Jobs(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(jobs) != 1 || jobs[0].JobID != "j" || !jobs[0].LastRun.IsZero() {
-		t.Fatalf("jobs %+v, want j with no run recorded", jobs)
+	if len(reg.Jobs) != 1 || reg.Jobs[0].JobID != "j" || !reg.Jobs[0].LastRun.IsZero() || reg.Jobs[0].Run.Owner != "" {
+		t.Fatalf("jobs %+v, want j with no run recorded", reg.Jobs)
 	}
 }
 
 // TestSweepOfAllJobs checks {"run": {"all_jobs": true}}: the registered jobs with a pending
-// task, the least recently run first, a job created after the first sweep included.
+// task and no live run, the least recently run first, a job created after the first sweep
+// included, each with an execution name of its own.
 func TestSweepOfAllJobs(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	tr, _ := trackertest.New(t, tracker.Config{Now: func() time.Time { return now }})
 	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
-	sweep := func() []string {
+	sweep := func() (starts []string, live []string) {
 		t.Helper()
-		res, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true}}`))
+		res, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true}, "execution": "sweep-1"}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -226,7 +176,13 @@ func TestSweepOfAllJobs(t *testing.T) {
 		if !state.Run.Sweep {
 			t.Fatalf("state %+v is not a sweep", state)
 		}
-		return state.Run.JobIDs
+		for _, s := range state.Run.Starts {
+			if s.Name != contract.ExecutionName(s.JobID, "sweep-1", "sweep") {
+				t.Errorf("%s starts as %q", s.JobID, s.Name)
+			}
+			starts = append(starts, s.JobID)
+		}
+		return starts, state.Run.Live
 	}
 	for _, job := range []string{"b-pending", "a-done", "c-pending"} {
 		if _, err := tr.CreateTasks(ctx, job, []tracker.NewTask{{ID: "t"}}); err != nil {
@@ -241,20 +197,145 @@ func TestSweepOfAllJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	now = now.Add(time.Minute)
-	// A run of c-pending is recorded when its execution checks its input.
-	if _, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "c-pending"}}`)); err != nil {
+	// A run of c-pending takes the job's run lease when its execution checks its input: the
+	// sweep leaves it to that run.
+	res, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "c-pending"}, "execution": "run-c"}`))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sweep(), []string{"b-pending", "c-pending"}; !slices.Equal(got, want) {
-		t.Errorf("sweep = %v, want %v (never-run jobs first)", got, want)
+	run := res.(*contract.RunState).Run
+	if starts, live := sweep(); !slices.Equal(starts, []string{"b-pending"}) || !slices.Equal(live, []string{"c-pending"}) {
+		t.Errorf("sweep = %v, live %v", starts, live)
 	}
 	if _, err := tr.CreateTasks(ctx, "d-new", []tracker.NewTask{{ID: "t"}}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := sweep(), []string{"b-pending", "d-new", "c-pending"}; !slices.Equal(got, want) {
-		t.Errorf("sweep after a new job = %v, want %v", got, want)
+	if _, err := h.Handle(ctx, json.RawMessage(fmt.Sprintf(`{"end": {"run": %s}}`, mustJSON(run)))); err != nil {
+		t.Fatal(err)
+	}
+	if starts, _ := sweep(); !slices.Equal(starts, []string{"b-pending", "d-new", "c-pending"}) {
+		t.Errorf("sweep after a new job and the run's end = %v (never-run jobs first)", starts)
 	}
 	if _, err := h.Handle(ctx, json.RawMessage(`{"run": {"all_jobs": true, "job_id": "x"}}`)); err == nil {
 		t.Error("all_jobs with job_id was accepted")
+	}
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// TestPlan: what a run does next, step by step, as its job's tasks move.
+func TestPlan(t *testing.T) {
+	ctx := context.Background()
+	clock := trackertest.NewClock(trackertest.T0)
+	tr, _ := trackertest.New(t, tracker.Config{Now: clock.Now, MaxRetry: 2})
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler),
+		Settings: contract.Settings{Concurrency: 100}}}
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}, {ID: "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "j", "max_rounds": 2, "max_steps": 4}, "execution": "arn:aws:states:us-east-1:1:execution:m:e1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := res.(*contract.RunState)
+	if r := state.Run; r.Concurrency != 102 || r.Lanes != 3 || r.Loops != 34 || r.Lease == nil {
+		t.Fatalf("run = %+v", r)
+	}
+	plan := func(n contract.Progress) *contract.Plan {
+		t.Helper()
+		in := contract.ListPendingInput{Plan: &contract.PlanInput{Run: state.Run, N: n,
+			Execution: "arn:aws:states:us-east-1:1:execution:m:e1", Machine: "arn:aws:states:us-east-1:1:stateMachine:m"}}
+		res, err := h.Handle(ctx, json.RawMessage(mustJSON(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*contract.Plan)
+	}
+	// Tasks are due: a round of 3 lanes over 4 slots (the first 3, and one more for the job's
+	// 2 tasks).
+	p := plan(contract.Progress{})
+	if p.Action != contract.ActionLanes || p.Lanes != 3 || len(p.Slots) != 4 || p.N.Rounds != 1 || p.N.Steps != 1 ||
+		p.Lane.Loops != 34 || p.Lane.Budget != contract.ExpressBudget || p.Lane.Token != state.Run.Lease.Token {
+		t.Fatalf("plan with due tasks: %+v, lane %+v", p, p.Lane)
+	}
+	// a fails and waits 5 s; b succeeds: the run waits until a is due, whole seconds up.
+	for _, id := range []string{"a", "b"} {
+		l, err := tr.Claim(ctx, "j", id, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if id == "a" {
+			_, err = tr.Fail(ctx, *l, tracker.Failure{Error: "boom"})
+		} else {
+			_, err = tr.Complete(ctx, *l, nil)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	p = plan(p.N)
+	due := trackertest.T0.Add(6 * time.Second).Truncate(time.Second).Format(time.RFC3339)
+	if p.Action != contract.ActionWait || p.WaitUntil != due || p.N.Waits != 1 || p.N.Steps != 2 {
+		t.Fatalf("plan with a waiting failure: %+v, want a wait until %s", p, due)
+	}
+	// Its rounds spent (max_rounds 2), a run ends, a task due or not.
+	if p2 := plan(contract.Progress{Rounds: 2, Waits: 1, Steps: 3}); p2.Action != contract.ActionDone {
+		t.Errorf("plan past max_rounds: %+v", p2)
+	}
+	// At max_steps the run continues as a new execution, holding its lease.
+	if p2 := plan(contract.Progress{Rounds: 1, Waits: 1, Steps: 4}); p2.Action != contract.ActionHandover ||
+		p2.Handover.Arn != "arn:aws:states:us-east-1:1:execution:m:"+p2.Handover.Name ||
+		p2.Handover.Input.Resume.Lease.Token != state.Run.Lease.Token || p2.Handover.Input.Resume.Executions != 1 {
+		t.Errorf("plan at max_steps: %+v", p2.Handover)
+	}
+	// Past the lease and the skew, another run takes the job: this one is superseded.
+	clock.Advance(tr.Config().LeaseDuration + tr.Config().ClockSkew + time.Second)
+	if _, err := tr.AcquireRun(ctx, "j", "e2"); err != nil {
+		t.Fatal(err)
+	}
+	if p2 := plan(p.N); p2.Action != contract.ActionSuperseded || !strings.Contains(p2.Holder, "e2") {
+		t.Errorf("plan of a run that lost its lease: %+v", p2)
+	}
+}
+
+// TestLaneBudget: a loop of an Express lane claims a task only while the worker's timeout and
+// the lane margin fit in what is left of the lane's budget.
+func TestLaneBudget(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}, {ID: "b"}, {ID: "c"}}); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	now := started
+	h := handler.Claim{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}, Now: func() time.Time { return now }}
+	next := func(at tracker.Position) *contract.NextOutput {
+		t.Helper()
+		in := map[string]any{"next": contract.NextInput{JobID: "j", Item: contract.LoopItem{Loop: 0}, At: at, ExecutionID: "e",
+			Lane: contract.Lane{Slot: 0, Loops: 1, Started: started, Budget: contract.ExpressBudget, WorkTimeout: 60}}}
+		res, err := h.Handle(ctx, json.RawMessage(mustJSON(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.(*contract.NextOutput)
+	}
+	out := next(tracker.Position{})
+	if !out.Claimed || out.Claim.TaskID != "a" {
+		t.Fatalf("first = %+v", out)
+	}
+	// 300 s budget, 60 s timeout, 30 s margin: a task may start up to 210 s in.
+	now = started.Add(210 * time.Second)
+	if out = next(out.At); !out.Claimed || out.Claim.TaskID != "b" {
+		t.Fatalf("at 210 s = %+v", out)
+	}
+	now = now.Add(time.Millisecond)
+	if out = next(out.At); out.Claimed || out.Why != contract.WhyBudget {
+		t.Fatalf("past 210 s = %+v", out)
+	}
+	if task, err := tr.Get(ctx, "j", "c"); err != nil || task.Status != tracker.Todo {
+		t.Errorf("c = %+v, %v: a loop out of budget claims nothing", task, err)
 	}
 }

@@ -1,11 +1,12 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
@@ -13,229 +14,133 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// ListPending is the list-pending function, which feeds the state machine: it checks an
-// execution's input, lists a job's tasks to run a page at a time in batches (tracker.Pending,
-// tracker.List), says when the next failed task is due (tracker.NextDue), and counts the
-// job's tasks per status (tracker.Count) once a run ends.
+// ListPending is the list-pending function, which steers a job's run from the parent
+// execution: it checks the execution's input and takes the job's run lease (Run), says what
+// the run does next (Plan: a pass of lanes while tasks are due, a wait for the next failed
+// task, continue-as-new, or the end), and, at the end, counts the job's tasks per status and
+// gives up the run's lease (End).
 //
-// Event: contract.ListPendingInput. Result: contract.RunState for a Run, otherwise
-// contract.ListPendingOutput. Errors: InvalidInput, TrackerUnavailable.
+// Event: contract.ListPendingInput. Result: contract.RunState for Run, contract.Plan for
+// Plan, contract.EndOutput for End. Errors: InvalidInput, TaskNotFound, TrackerUnavailable.
 type ListPending struct{ lambdafn.Deps }
 
-// Handle answers one event: a run's checked input, the job's counts, or a page of batches.
+// Handle answers one event.
 func (h ListPending) Handle(ctx context.Context, event json.RawMessage) (any, error) {
 	var in contract.ListPendingInput
 	if err := lambdafn.Decode(event, &in); err != nil {
 		return nil, lambdafn.Fail(ctx, h.Log, "list-pending", err)
 	}
-	if in.Run != nil {
-		state, err := h.check(ctx, *in.Run)
-		if err != nil {
-			return nil, lambdafn.Fail(ctx, h.Log, "check-input", err)
+	modes := 0
+	for _, set := range []bool{in.Run != nil, in.Plan != nil, in.End != nil} {
+		if set {
+			modes++
 		}
-		h.Log.InfoContext(ctx, "run checked", "job_id", state.Run.JobID, "sweep", state.Run.Sweep, "round", state.N.Round)
-		return state, nil
 	}
-	log := lambdafn.With(ctx, h.Log, in.JobID, "", "")
-	if in.JobID == "" {
-		return nil, lambdafn.Fail(ctx, log, "list-pending", lambdafn.Missing("job_id"))
+	if modes != 1 {
+		return nil, lambdafn.Fail(ctx, h.Log, "list-pending", &tracker.ValidationError{Field: "event", Reason: "give exactly one of run, plan and end"})
 	}
-	if in.Counts {
-		counts, err := h.Tracker.Count(ctx, in.JobID)
-		if err != nil {
-			return nil, lambdafn.Fail(ctx, log, "count", err)
-		}
-		out := &contract.ListPendingOutput{JobID: in.JobID, Batches: [][]string{}, Counts: make(map[string]int, len(counts))}
-		for s, n := range counts {
-			out.Counts[s.String()] = n
-		}
-		log.InfoContext(ctx, "counted", "counts", out.Counts)
-		return out, nil
-	}
-	if in.Due {
-		out := &contract.ListPendingOutput{JobID: in.JobID, Batches: [][]string{}}
-		if err := h.due(ctx, in, out); err != nil {
-			return nil, lambdafn.Fail(ctx, log, "due", err)
-		}
-		log.InfoContext(ctx, "due", "next_due", out.NextDue, "all_due", out.AllDue)
-		return out, nil
-	}
-	out, err := h.list(ctx, in)
-	if err != nil {
-		return nil, lambdafn.Fail(ctx, log, "list-pending", err)
-	}
-	log.InfoContext(ctx, "listed", "batches", len(out.Batches), "listed", out.Listed, "has_more", out.HasMore, "next_due", out.NextDue)
-	return out, nil
-}
-
-func (h ListPending) list(ctx context.Context, in contract.ListPendingInput) (*contract.ListPendingOutput, error) {
-	if in.MaxTasks < 0 || in.Listed < 0 {
-		return nil, &tracker.ValidationError{Field: "max_tasks", Reason: "max_tasks and listed must not be negative"}
-	}
-	if in.Limit < 0 || in.Limit > tracker.MaxPageLimit {
-		return nil, &tracker.ValidationError{Field: "limit", Reason: fmt.Sprintf("must be within 1..%d", tracker.MaxPageLimit)}
-	}
-	batch := in.BatchSize
-	if batch == 0 {
-		batch = contract.DefaultBatchSize
-	}
-	if batch < 0 || batch > contract.MaxBatchSize {
-		return nil, &tracker.ValidationError{Field: "batch_size", Reason: fmt.Sprintf("must be within 1..%d", contract.MaxBatchSize)}
-	}
-	limit := in.Limit
-	if limit == 0 {
-		limit = tracker.DefaultPageLimit
-	}
-	if in.MaxTasks > 0 {
-		limit = min(limit, in.MaxTasks-in.Listed)
-	}
-	page := &tracker.Page{}
-	var err error
 	switch {
-	case limit <= 0: // the run's budget is spent: list nothing
-	case len(in.TaskIDs) > 0:
-		page, err = h.given(ctx, in.JobID, in.TaskIDs)
-	default: // the pending tasks, or the tasks of the statuses asked for
-		page, err = h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: len(in.Statuses) == 0, Statuses: in.Statuses, Limit: limit, Cursor: in.Cursor, IDsOnly: true})
-	}
-	if err != nil {
-		return nil, err
-	}
-	cutToBytes(page, contract.MaxPageBytes)
-	listed := in.Listed + len(page.Tasks)
-	more := page.Cursor != "" && (in.MaxTasks == 0 || listed < in.MaxTasks)
-	out := &contract.ListPendingOutput{JobID: in.JobID, Batches: [][]string{}, HasMore: more, Listed: listed}
-	if more {
-		out.Cursor = page.Cursor
-	}
-	for i, t := range page.Tasks {
-		if i%batch == 0 {
-			out.Batches = append(out.Batches, make([]string, 0, min(batch, len(page.Tasks)-i)))
-		}
-		out.Batches[len(out.Batches)-1] = append(out.Batches[len(out.Batches)-1], t.TaskID)
-	}
-	if !more && len(in.Statuses) == 0 {
-		// The end of a pass: when may the next failed task run? Asked once per pass, since it
-		// reads the job's failed tasks.
-		if err := h.due(ctx, in, out); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// due sets when the waiting failed tasks are due, in whole seconds rounded up, so that the
-// waiting state machine never wakes early.
-func (h ListPending) due(ctx context.Context, in contract.ListPendingInput, out *contract.ListPendingOutput) error {
-	first, last, ok, err := h.nextDue(ctx, in)
-	if err != nil || !ok {
-		return err
-	}
-	stamp := func(t time.Time) string {
-		return t.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
-	}
-	out.NextDue, out.AllDue = stamp(first), stamp(last)
-	return nil
-}
-
-// given returns the named tasks that are claimable now, read whole (at most MaxTaskIDs).
-func (h ListPending) given(ctx context.Context, job string, ids []string) (*tracker.Page, error) {
-	if len(ids) > contract.MaxTaskIDs {
-		return nil, &tracker.ValidationError{Field: "task_ids", Reason: fmt.Sprintf("names %d tasks, over %d", len(ids), contract.MaxTaskIDs)}
-	}
-	page := &tracker.Page{}
-	for _, id := range ids {
-		task, err := h.Tracker.Get(ctx, job, id)
+	case in.Run != nil:
+		state, err := h.check(ctx, *in.Run, in.Execution)
 		if err != nil {
-			return nil, err
+			return nil, lambdafn.Fail(ctx, lambdafn.With(ctx, h.Log, in.Run.JobID, "", in.Execution), "check-input", err)
 		}
-		if h.Tracker.Claimable(task) {
-			page.Tasks = append(page.Tasks, *task)
-		}
-	}
-	return page, nil
-}
-
-// nextDue is the earliest and the latest time a waiting failed task of the pass (the named
-// ones, or the job's) is due.
-func (h ListPending) nextDue(ctx context.Context, in contract.ListPendingInput) (first, last time.Time, ok bool, err error) {
-	if len(in.TaskIDs) == 0 {
-		return h.Tracker.NextDue(ctx, in.JobID)
-	}
-	for _, id := range in.TaskIDs {
-		task, err := h.Tracker.Get(ctx, in.JobID, id)
+		h.Log.InfoContext(ctx, "run checked", "job_id", state.Run.JobID, "sweep", state.Run.Sweep, "holder", state.Run.Holder)
+		return state, nil
+	case in.Plan != nil:
+		log := lambdafn.With(ctx, h.Log, in.Plan.Run.JobID, "", in.Plan.Execution)
+		plan, err := h.plan(ctx, *in.Plan)
 		if err != nil {
-			return time.Time{}, time.Time{}, false, err
+			return nil, lambdafn.Fail(ctx, log, "plan", err)
 		}
-		if task.Status != tracker.Failed || h.Tracker.Claimable(task) {
-			continue
+		log.InfoContext(ctx, "planned", "action", plan.Action, "rounds", plan.N.Rounds, "waits", plan.N.Waits, "lanes", plan.Lanes, "slots", len(plan.Slots))
+		return plan, nil
+	default:
+		log := lambdafn.With(ctx, h.Log, in.End.Run.JobID, "", "")
+		out, err := h.end(ctx, in.End.Run)
+		if err != nil {
+			return nil, lambdafn.Fail(ctx, log, "end", err)
 		}
-		if first.IsZero() || task.RetryAt.Before(first) {
-			first = task.RetryAt
-		}
-		if task.RetryAt.After(last) {
-			last = task.RetryAt
-		}
-	}
-	return first, last, !first.IsZero(), nil
-}
-
-// cutToBytes shortens the page so that its ids, encoded as the batches carry them, stay
-// within max bytes.
-func cutToBytes(page *tracker.Page, max int) {
-	total := 0
-	for i, t := range page.Tasks {
-		total += encodedLen(t.TaskID) + 3 // a comma, and at worst a batch's brackets
-		if total > max {
-			page.Truncate(max1(i))
-			return
-		}
+		log.InfoContext(ctx, "run ended", "counts", out.Counts)
+		return out, nil
 	}
 }
 
-func max1(n int) int { return max(n, 1) }
-
-// encodedLen is the length of s as a JSON string, encoded as the functions encode it.
-func encodedLen(s string) int {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(s)
-	return b.Len() - 1 // the newline Encode adds
-}
-
-// check validates an execution's input and fills in its defaults.
-func (h ListPending) check(ctx context.Context, in contract.RunInput) (*contract.RunState, error) {
-	cfg := h.Settings.WithDefaults()
-	invalid := func(field, format string, args ...any) error {
-		return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
-	}
+// check validates an execution's input and fills in its defaults. A job's run takes the
+// job's run lease (a resumed run renews the one it was handed); when another run holds it,
+// the state says so (Run.Holder) and the run ends at its first plan.
+func (h ListPending) check(ctx context.Context, in contract.RunInput, execution string) (*contract.RunState, error) {
 	raw, _ := json.Marshal(in)
 	if len(raw) > contract.MaxInputBytes {
 		return nil, invalid("input", "is %d bytes, over %d", len(raw), contract.MaxInputBytes)
 	}
-	run := contract.Run{JobID: in.JobID, JobIDs: in.JobIDs, TaskIDs: in.TaskIDs, Limit: in.Limit}
+	if err := checkShape(in); err != nil {
+		return nil, err
+	}
+	if in.AllJobs || len(in.JobIDs) > 0 {
+		return h.sweep(ctx, in, execution)
+	}
+	run, err := h.defaults(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.checkTasks(ctx, in.JobID, in.TaskIDs); err != nil {
+		return nil, err
+	}
+	state := &contract.RunState{Run: run, Plan: contract.Plan{N: contract.Progress{}}}
+	if r := in.Resume; r != nil {
+		if r.Rounds < 0 || r.Waits < 0 || r.Executions < 0 || r.Lease == nil || r.Lease.JobID != in.JobID {
+			return nil, invalid("resume", "is not progress this state machine handed over")
+		}
+		state.Plan.N = contract.Progress{Rounds: r.Rounds, Waits: r.Waits, Executions: r.Executions}
+		lease := *r.Lease
+		lease.Owner = execution
+		renewed, err := h.Tracker.RenewRun(ctx, lease)
+		switch {
+		case errors.Is(err, tracker.ErrRunLost):
+			state.Run.Holder = err.Error()
+		case err != nil:
+			return nil, err
+		default:
+			state.Run.Lease = renewed
+		}
+		return state, nil
+	}
+	lease, err := h.Tracker.AcquireRun(ctx, in.JobID, execution)
+	var live *tracker.RunLiveError
+	switch {
+	case errors.As(err, &live):
+		state.Run.Holder = live.Holder.Owner
+	case err != nil:
+		return nil, err
+	default:
+		state.Run.Lease = lease
+	}
+	return state, nil
+}
+
+func invalid(field, format string, args ...any) error {
+	return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf(format, args...)}
+}
+
+// checkShape refuses an input that names no job or mixes a sweep with a job's run, and ids
+// that are malformed or repeated, before anything is read.
+func checkShape(in contract.RunInput) error {
 	switch {
 	case in.AllJobs && (in.JobID != "" || len(in.JobIDs) > 0):
-		return nil, invalid("all_jobs", "give all_jobs alone, not with job_id or job_ids")
-	case in.AllJobs:
-		jobs, err := h.pendingJobs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &contract.RunState{Run: contract.Run{JobIDs: jobs, Sweep: true, TaskIDs: []string{}}, N: contract.Progress{Round: 1}}, nil
-	case in.JobID == "" && len(in.JobIDs) == 0:
-		return nil, invalid("job_id", "the input names no job: give job_id, job_ids for a sweep, or all_jobs")
+		return invalid("all_jobs", "give all_jobs alone, not with job_id or job_ids")
+	case in.JobID == "" && len(in.JobIDs) == 0 && !in.AllJobs:
+		return invalid("job_id", "the input names no job: give job_id, job_ids for a sweep, or all_jobs")
 	case in.JobID != "" && len(in.JobIDs) > 0:
-		return nil, invalid("job_ids", "give job_id or job_ids, not both")
+		return invalid("job_ids", "give job_id or job_ids, not both")
 	case len(in.JobIDs) > contract.MaxJobIDs:
-		return nil, invalid("job_ids", "names %d jobs, over %d", len(in.JobIDs), contract.MaxJobIDs)
-	case len(in.JobIDs) > 0 && (len(in.TaskIDs) > 0 || in.Resume != nil):
-		return nil, invalid("task_ids", "a sweep runs whole jobs: task_ids and resume go with job_id")
+		return invalid("job_ids", "names %d jobs, over %d", len(in.JobIDs), contract.MaxJobIDs)
+	case (in.AllJobs || len(in.JobIDs) > 0) && (in.TaskIDs != nil || in.Resume != nil):
+		return invalid("task_ids", "a sweep runs whole jobs: task_ids and resume go with job_id")
+	case in.TaskIDs != nil && len(in.TaskIDs) == 0:
+		return invalid("task_ids", "is empty: leave it out to run the whole job")
 	case len(in.TaskIDs) > contract.MaxTaskIDs:
-		return nil, invalid("task_ids", "names %d tasks, over %d", len(in.TaskIDs), contract.MaxTaskIDs)
-	case in.Limit < 0:
-		return nil, invalid("limit", "must not be negative")
+		return invalid("task_ids", "names %d tasks, over %d", len(in.TaskIDs), contract.MaxTaskIDs)
 	}
 	seen := map[string]bool{}
 	for _, job := range append([]string{in.JobID}, in.JobIDs...) {
@@ -243,17 +148,53 @@ func (h ListPending) check(ctx context.Context, in contract.RunInput) (*contract
 			continue
 		}
 		if err := tracker.ValidateJob(job); err != nil {
-			return nil, err
+			return err
 		}
 		if seen[job] {
-			return nil, invalid("job_ids", "names job %q twice", job)
+			return invalid("job_ids", "names job %q twice", job)
 		}
 		seen[job] = true
 	}
+	tasks := map[string]bool{}
 	for _, id := range in.TaskIDs {
 		if err := tracker.ValidateID(in.JobID, id); err != nil {
-			return nil, err
+			return err
 		}
+		if tasks[id] {
+			return invalid("task_ids", "names task %q twice", id)
+		}
+		tasks[id] = true
+	}
+	return nil
+}
+
+// checkTasks refuses a run of a job with no task at all (a typo in its id) with JobNotFound,
+// and a run naming a task that does not exist with TaskNotFound, before anything is written.
+func (h ListPending) checkTasks(ctx context.Context, job string, ids []string) error {
+	for _, id := range ids {
+		if _, err := h.Tracker.Get(ctx, job, id); err != nil {
+			return err
+		}
+	}
+	if len(ids) > 0 {
+		return nil
+	}
+	page, err := h.Tracker.List(ctx, job, tracker.ListOptions{Limit: 1, IDsOnly: true})
+	if err != nil {
+		return err
+	}
+	if len(page.Tasks) == 0 && page.Cursor == "" {
+		return fmt.Errorf("run of %q: %w", job, tracker.ErrJobNotFound)
+	}
+	return nil
+}
+
+// defaults fills in a job's run from the input and the function's settings.
+func (h ListPending) defaults(in contract.RunInput) (contract.Run, error) {
+	cfg := h.Settings.WithDefaults()
+	run := contract.Run{JobID: in.JobID, TaskIDs: in.TaskIDs, Starts: []contract.JobStart{}, Live: []string{}}
+	if run.TaskIDs == nil {
+		run.TaskIDs = []string{}
 	}
 	for _, f := range []struct {
 		field  string
@@ -261,74 +202,216 @@ func (h ListPending) check(ctx context.Context, in contract.RunInput) (*contract
 		max    int
 		dst    *int
 	}{
-		{"page_size", in.PageSize, cfg.PageSize, tracker.MaxPageLimit, &run.PageSize},
-		{"batch_size", in.BatchSize, cfg.BatchSize, contract.MaxBatchSize, &run.BatchSize},
 		{"concurrency", in.Concurrency, cfg.Concurrency, contract.MaxConcurrency, &run.Concurrency},
-		{"max_rounds", in.MaxRounds, h.Tracker.Config().MaxRetry, contract.MaxRounds, &run.MaxRounds},
+		{"max_rounds", in.MaxRounds, contract.DefaultMaxRounds, contract.MaxRounds, &run.MaxRounds},
 		{"max_steps", in.MaxSteps, contract.DefaultMaxSteps, contract.MaxSteps, &run.MaxSteps},
 	} {
 		switch {
 		case f.v < 0 || f.v > f.max:
-			return nil, invalid(f.field, "%d is out of range 1..%d", f.v, f.max)
+			return run, invalid(f.field, "%d is out of range 1..%d", f.v, f.max)
 		case f.v == 0:
 			*f.dst = min(f.def, f.max)
 		default:
 			*f.dst = f.v
 		}
 	}
-	run.Sweep = len(in.JobIDs) > 0
-	if run.JobIDs == nil {
-		run.JobIDs = []string{}
-	}
-	if run.TaskIDs == nil {
-		run.TaskIDs = []string{}
-	}
+	run.Lanes, run.Loops = Shape(run.Concurrency)
+	run.Concurrency = run.Lanes * run.Loops
 	run.WorkTimeout = int(cfg.WorkerTimeout / time.Second)
-	state := &contract.RunState{Run: run, N: contract.Progress{Round: 1}}
-	if r := in.Resume; r != nil {
-		if r.Round < 1 || r.Pages < 0 || r.Listed < 0 || r.Executions < 0 || r.Round > run.MaxRounds+1 {
-			return nil, invalid("resume", "is not progress this state machine handed over")
-		}
-		state.N = contract.Progress{Round: r.Round, Pages: r.Pages, Listed: r.Listed, Executions: r.Executions}
-		state.At.Cursor = r.Cursor
-	}
-	// A named task that does not exist is a mistake in the input: refuse the run (TaskNotFound)
-	// before anything is written.
-	for _, id := range in.TaskIDs {
-		if _, err := h.Tracker.Get(ctx, in.JobID, id); err != nil {
-			return nil, err
-		}
-	}
-	if !run.Sweep && in.Resume == nil {
-		if err := h.Tracker.RecordRun(ctx, run.JobID); err != nil {
-			return nil, err
-		}
-	}
-	return state, nil
+	return run, nil
 }
 
-// pendingJobs lists the registered jobs with a pending task, the least recently run first (so
-// that a sweep capped at MaxJobIDs reaches every job in turn).
-func (h ListPending) pendingJobs(ctx context.Context) ([]string, error) {
-	jobs, err := h.Tracker.Jobs(ctx)
+// Shape splits a run's concurrency into lanes of at most contract.MaxLoops loops: as few
+// lanes as can hold it, each with the same number of loops, so that the run works
+// lanes × loops tasks at once (concurrency rounded up to a multiple of the lanes).
+func Shape(concurrency int) (lanes, loops int) {
+	lanes = (concurrency + contract.MaxLoops - 1) / contract.MaxLoops
+	loops = (concurrency + lanes - 1) / lanes
+	return lanes, loops
+}
+
+// sweep checks a sweep's input: the jobs to start (every registered job with a pending
+// task, the least recently run first, or the jobs named), leaving out those a run holds, each
+// with an execution name derived from this execution and the job.
+func (h ListPending) sweep(ctx context.Context, in contract.RunInput, execution string) (*contract.RunState, error) {
+	reg, err := h.Tracker.Jobs(ctx)
 	if err != nil {
 		return nil, err
 	}
-	sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].LastRun.Before(jobs[j].LastRun) })
-	ids := []string{}
-	for _, j := range jobs {
-		if len(ids) == contract.MaxJobIDs {
-			break
-		}
-		pending, err := h.anyPending(ctx, j.JobID)
-		if err != nil {
-			return nil, err
-		}
-		if pending {
+	for _, bad := range reg.Bad {
+		h.Log.WarnContext(ctx, "registry item skipped", "key", bad.Key, "reason", bad.Reason)
+	}
+	now := h.Tracker.Config().Now()
+	live := map[string]bool{}
+	for _, j := range reg.Jobs {
+		live[j.JobID] = j.Run.Live(now)
+	}
+	ids := in.JobIDs
+	if in.AllJobs {
+		jobs := reg.Jobs
+		sort.SliceStable(jobs, func(i, j int) bool { return jobs[i].LastRun.Before(jobs[j].LastRun) })
+		for _, j := range jobs {
 			ids = append(ids, j.JobID)
 		}
 	}
-	return ids, nil
+	run := contract.Run{Sweep: true, Starts: []contract.JobStart{}, Live: []string{}, TaskIDs: []string{}}
+	for _, job := range ids {
+		if len(run.Starts) == contract.MaxJobIDs {
+			break
+		}
+		if live[job] {
+			run.Live = append(run.Live, job)
+			continue
+		}
+		if in.AllJobs {
+			pending, err := h.anyPending(ctx, job)
+			if err != nil {
+				return nil, err
+			}
+			if !pending {
+				continue
+			}
+		}
+		run.Starts = append(run.Starts, contract.JobStart{JobID: job, Name: contract.ExecutionName(job, execution, "sweep")})
+	}
+	return &contract.RunState{Run: run}, nil
+}
+
+// plan says what the run does next: end when another run took the job; continue as new
+// before the history budget runs out; a round (a pass of lanes) while a task is due; a wait
+// until the next failed task is due; and the end when nothing is due or waits, or the run's
+// rounds are spent.
+func (h ListPending) plan(ctx context.Context, in contract.PlanInput) (*contract.Plan, error) {
+	run, n := in.Run, in.N
+	if run.Lease == nil {
+		return &contract.Plan{Action: contract.ActionSuperseded, N: n, Holder: run.Holder}, nil
+	}
+	lease := *run.Lease
+	lease.Owner = in.Execution
+	renewed, err := h.Tracker.RenewRun(ctx, lease)
+	if errors.Is(err, tracker.ErrRunLost) {
+		return &contract.Plan{Action: contract.ActionSuperseded, N: n, Holder: err.Error()}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n.Steps >= run.MaxSteps {
+		return h.handover(in, *renewed)
+	}
+	pending, err := h.pending(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	if n.Rounds >= run.MaxRounds {
+		return &contract.Plan{Action: contract.ActionDone, N: n}, nil
+	}
+	if pending {
+		n.Rounds++
+		n.Steps++
+		s, err := h.slots(ctx, run)
+		if err != nil {
+			return nil, err
+		}
+		return &contract.Plan{Action: contract.ActionLanes, N: n, Lanes: run.Lanes, Slots: s, Lane: h.lane(run, in.Execution, n.Rounds)}, nil
+	}
+	next, ok, err := h.nextDue(ctx, run)
+	if err != nil || !ok {
+		return &contract.Plan{Action: contract.ActionDone, N: n}, err
+	}
+	n.Waits++
+	n.Steps++
+	// Whole seconds rounded up, so that the waiting state machine never wakes early.
+	at := next.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
+	return &contract.Plan{Action: contract.ActionWait, N: n, WaitUntil: at}, nil
+}
+
+// slots are a round's lane slots: one lane for a run of named tasks; otherwise SlotsPerLane
+// per lane run at once, at most MaxSlots, and no more than a first generation of lanes and
+// one more lane per Loops todo and failed tasks (each loop of a lane that finds work claims
+// at least one): a small job's round does not start lanes that could only find nothing. It
+// counts the job's todo and failed tasks on the index up to what would fill the slots.
+func (h ListPending) slots(ctx context.Context, run contract.Run) ([]int, error) {
+	n := 1
+	if len(run.TaskIDs) == 0 {
+		n = min(run.Lanes*contract.SlotsPerLane, contract.MaxSlots)
+		tasks, err := h.Tracker.CountUpTo(ctx, run.JobID, []tracker.Status{tracker.Todo, tracker.Failed}, n*run.Loops)
+		if err != nil {
+			return nil, err
+		}
+		n = min(n, run.Lanes+(tasks+run.Loops-1)/run.Loops)
+	}
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out, nil
+}
+
+// lane is what each lane of a pass gets. An Express lane has ExpressBudget seconds; a
+// Standard one has no time limit but its history: its loops' tasks are bounded so that
+// the lane's history stays within Step Functions' 25,000 events.
+func (h ListPending) lane(run contract.Run, owner string, pass int) *contract.LaneRun {
+	l := &contract.LaneRun{Owner: owner, Token: run.Lease.Token, Pass: pass, Lanes: run.Lanes, Loops: run.Loops,
+		TaskIDs: run.TaskIDs, WorkTimeout: run.WorkTimeout}
+	if len(run.TaskIDs) > 0 {
+		l.Lanes, l.Loops = 1, len(run.TaskIDs)
+	}
+	if h.Settings.WithDefaults().LaneType == contract.LaneStandard {
+		l.MaxTasks = contract.StandardLaneTasks(l.Loops)
+	} else {
+		l.Budget = contract.ExpressBudget
+	}
+	return l
+}
+
+// handover is the execution the run continues as, holding its lease and progress.
+func (h ListPending) handover(in contract.PlanInput, lease tracker.RunLease) (*contract.Plan, error) {
+	run, n := in.Run, in.N
+	name := contract.ExecutionName(run.JobID, in.Execution, "continue")
+	arn, err := executionArn(in.Machine, name)
+	if err != nil {
+		return nil, err
+	}
+	resume := &contract.Progress{Rounds: n.Rounds, Waits: n.Waits, Executions: n.Executions + 1, Lease: &lease}
+	input := contract.RunInput{JobID: run.JobID, TaskIDs: nilIfEmpty(run.TaskIDs), Concurrency: run.Concurrency,
+		MaxRounds: run.MaxRounds, MaxSteps: run.MaxSteps, Resume: resume, StartedBy: in.Execution}
+	return &contract.Plan{Action: contract.ActionHandover, N: n, Handover: &contract.Handover{Name: name, Arn: arn, Input: input}}, nil
+}
+
+func nilIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+}
+
+// executionArn is the ARN of the execution named name of the state machine machine
+// (arn:partition:states:region:account:stateMachine:name).
+func executionArn(machine, name string) (string, error) {
+	parts := strings.Split(machine, ":")
+	if len(parts) != 7 || parts[2] != "states" || parts[5] != "stateMachine" {
+		return "", invalid("machine", "%q is not a state machine ARN", machine)
+	}
+	parts[5] = "execution"
+	return strings.Join(parts, ":") + ":" + name, nil
+}
+
+// pending reports whether the run has a task to claim now: one of its named tasks, or any
+// of the job's.
+func (h ListPending) pending(ctx context.Context, run contract.Run) (bool, error) {
+	if len(run.TaskIDs) == 0 {
+		return h.anyPending(ctx, run.JobID)
+	}
+	for _, id := range run.TaskIDs {
+		task, err := h.Tracker.Get(ctx, run.JobID, id)
+		if err != nil {
+			return false, err
+		}
+		if h.Tracker.Claimable(task) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // anyPending reports whether job has a pending task (a page may come back empty with a
@@ -336,7 +419,7 @@ func (h ListPending) pendingJobs(ctx context.Context) ([]string, error) {
 func (h ListPending) anyPending(ctx context.Context, job string) (bool, error) {
 	cursor := ""
 	for {
-		page, err := h.Tracker.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 1, Cursor: cursor})
+		page, err := h.Tracker.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 1, Cursor: cursor, IDsOnly: true})
 		if err != nil || len(page.Tasks) > 0 {
 			return err == nil && len(page.Tasks) > 0, err
 		}
@@ -344,4 +427,44 @@ func (h ListPending) anyPending(ctx context.Context, job string) (bool, error) {
 			return false, nil
 		}
 	}
+}
+
+// nextDue is when the next of the run's failed tasks that are not due yet is due.
+func (h ListPending) nextDue(ctx context.Context, run contract.Run) (time.Time, bool, error) {
+	if len(run.TaskIDs) == 0 {
+		d, err := h.Tracker.NextDue(ctx, run.JobID)
+		return d.First, d.Waiting, err
+	}
+	var first time.Time
+	for _, id := range run.TaskIDs {
+		task, err := h.Tracker.Get(ctx, run.JobID, id)
+		if err != nil {
+			return time.Time{}, false, err
+		}
+		if task.Status == tracker.Failed && !h.Tracker.Claimable(task) && (first.IsZero() || task.RetryAt.Before(first)) {
+			first = task.RetryAt
+		}
+	}
+	return first, !first.IsZero(), nil
+}
+
+// end counts the job's tasks per status and gives up the run's lease.
+func (h ListPending) end(ctx context.Context, run contract.Run) (*contract.EndOutput, error) {
+	if err := tracker.ValidateJob(run.JobID); err != nil {
+		return nil, err
+	}
+	counts, err := h.Tracker.Count(ctx, run.JobID)
+	if err != nil {
+		return nil, err
+	}
+	out := &contract.EndOutput{JobID: run.JobID, Counts: make(map[string]int, len(counts))}
+	for _, s := range tracker.Statuses {
+		out.Counts[s.String()] = counts[s]
+	}
+	if run.Lease != nil {
+		if err := h.Tracker.EndRun(ctx, *run.Lease); err != nil && !errors.Is(err, tracker.ErrRunLost) {
+			return nil, err
+		}
+	}
+	return out, nil
 }

@@ -26,6 +26,8 @@ func ErrorName(err error) string {
 		return contract.ErrInvalidInput
 	case errors.Is(err, tracker.ErrTaskNotFound):
 		return contract.ErrTaskNotFound
+	case errors.Is(err, tracker.ErrJobNotFound):
+		return contract.ErrJobNotFound
 	case errors.Is(err, tracker.ErrTaskLocked):
 		return contract.ErrTaskLocked
 	case errors.Is(err, tracker.ErrTaskNotDue):

@@ -63,6 +63,7 @@ func TestErrorNames(t *testing.T) {
 	}{
 		{&tracker.ValidationError{Field: "job_id", Reason: "empty"}, "InvalidInput"},
 		{conflict(tracker.ErrTaskNotFound), "TaskNotFound"},
+		{fmt.Errorf("run of %q: %w", "typo", tracker.ErrJobNotFound), "JobNotFound"},
 		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
 		{conflict(tracker.ErrTaskAlreadySucceeded), "TaskAlreadySucceeded"},
 		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
@@ -115,13 +116,13 @@ func TestSentinelsHaveTheirErrorNames(t *testing.T) {
 			t.Errorf("tracker.%s: the contract has no error name %s", name, strings.TrimPrefix(name, "Err"))
 		}
 	}
-	if sentinels != 8 {
-		t.Errorf("found %d sentinels in tracker/errors.go, want 8", sentinels)
+	if sentinels != 9 {
+		t.Errorf("found %d sentinels in tracker/errors.go, want 9", sentinels)
 	}
 }
 
 // TestDefinitionMatchesOnContractNames checks that every error name a Retry or Catch of
-// statemachine.asl.json matches, other than those of Step Functions (States.*) and Lambda
+// statemachine.asl.json matches, other than those of Step Functions (States.*, StepFunctions.*) and Lambda
 // (Lambda.*), is one of the contract's, and that the state and the outcome of a lost lease
 // have its error's name.
 func TestDefinitionMatchesOnContractNames(t *testing.T) {
@@ -142,7 +143,7 @@ func TestDefinitionMatchesOnContractNames(t *testing.T) {
 				if k == "ErrorEquals" {
 					for _, name := range e.([]any) {
 						name := name.(string)
-						if strings.HasPrefix(name, "States.") || strings.HasPrefix(name, "Lambda.") {
+						if strings.HasPrefix(name, "States.") || strings.HasPrefix(name, "Lambda.") || strings.HasPrefix(name, "StepFunctions.") {
 							continue
 						}
 						matched++

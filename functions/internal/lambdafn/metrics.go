@@ -23,6 +23,11 @@ func (d Deps) Count(ctx context.Context, job string, m emf.Metric) {
 	d.put(ctx, job, m, 1)
 }
 
+// Add records n of m for job.
+func (d Deps) Add(ctx context.Context, job string, m emf.Metric, n int) {
+	d.put(ctx, job, m, float64(n))
+}
+
 // Time starts timing a handler for job; the function it returns records Duration. Use it as
 // defer h.Time(ctx, job)().
 func (d Deps) Time(ctx context.Context, job string) func() {
