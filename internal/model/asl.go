@@ -12,6 +12,7 @@ import (
 // Definition is the part of a Step Functions definition the model reads: every state, nested
 // ones included, by name, with the Map state each runs in.
 type Definition struct {
+	// StartAt is the top level's first state.
 	StartAt string
 	// States holds every state of the definition and of its Maps' processors, by name.
 	States map[string]*State
@@ -22,7 +23,8 @@ type Definition struct {
 	index map[string]int
 }
 
-// State is one state of a definition, with the fields the model reads.
+// State is one state of a definition, with the fields the model reads, named as in the
+// Amazon States Language; Processor is a Map's ItemProcessor.
 type State struct {
 	Type               string    `json:"Type"`
 	Resource           string    `json:"Resource"`
@@ -57,8 +59,9 @@ type Catcher struct {
 	Next        string   `json:"Next"`
 }
 
-// Retrier is one Retry rule of a state, with the language's defaults for fields it omits
-// (IntervalSeconds 1, MaxAttempts 3, BackoffRate 2.0, no maximum delay, no jitter).
+// Retrier is one Retry rule of a state, its fields named as in the Amazon States Language,
+// with the language's defaults for fields it omits (IntervalSeconds 1, MaxAttempts 3,
+// BackoffRate 2.0, no maximum delay, no jitter).
 type Retrier struct {
 	ErrorEquals     []string `json:"ErrorEquals"`
 	IntervalSeconds *float64 `json:"IntervalSeconds"`

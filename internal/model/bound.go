@@ -15,6 +15,7 @@ const UnitsPerTask = 6
 // UnitsPerTask tasks a second). Tasks take their mean time each (a fluid bound: no task's
 // tail is waited for, so it is below what any run can reach).
 type Bound struct {
+	// Time is the job's least time.
 	Time time.Duration
 	// Concurrency is the worker environments the bound keeps busy once ramped up: W, or
 	// fewer when the table binds.

@@ -113,7 +113,9 @@ func (f *function) done(d float64) {
 }
 
 // bucket is a token bucket refilled continuously: a partition's or the table's write units.
-// It keeps the most units taken within one second (a fixed one-second window).
+// It holds one second of units (assumed: DynamoDB documents its limits per second, not its
+// burst), so a fixed one-second window may see up to twice the rate; it keeps the most units
+// taken within one such window.
 type bucket struct {
 	rate, tokens, last float64
 	window             float64 // start of the current second

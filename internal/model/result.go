@@ -7,7 +7,9 @@ import (
 
 // Job is a job for the model: its tasks and its worker, on a platform.
 type Job struct {
-	Tasks  int
+	// Tasks is how many tasks the job has, all todo at its start.
+	Tasks int
+	// Worker is the user's worker function.
 	Worker Worker
 	// Platform is what the model assumes of AWS; the zero value means AWS().
 	Platform Platform
@@ -24,7 +26,7 @@ func (j Job) platform() Platform {
 
 // Sample is how many lanes (or batch children) were in flight from a time on.
 type Sample struct {
-	At    time.Duration
+	At    time.Duration // since the execution's start
 	Lanes int
 }
 
@@ -43,7 +45,9 @@ type Loss struct {
 
 // Result is what the model saw of a run.
 type Result struct {
+	// Shape is "lanes" (the new definition) or "pages" (the previous one).
 	Shape string
+	// Tasks is the job's tasks.
 	Tasks int
 	// Time is the job's time, from the execution's start to its end.
 	Time time.Duration

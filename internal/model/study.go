@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,14 +11,15 @@ import (
 
 // Row is one row of the study: a worker's mean time and its concurrency limit W.
 type Row struct {
-	Mean time.Duration
-	W    int
+	Mean time.Duration // the worker's mean time per task
+	W    int           // the worker function's concurrency limit
 }
 
 // Study is the comparison of the two definitions over rows of workers: each row's bound, the
 // previous definition at its defaults and at the best settings of a small grid, and the new
 // one at the best concurrency C among candidates around its sizing rule.
 type Study struct {
+	// Rows are the workers studied; Tasks each job's size; Sigma the workers' σ (lognormal).
 	Rows  []Row
 	Tasks int
 	Sigma float64
@@ -35,7 +35,8 @@ type Study struct {
 	Factors []float64
 	// Lanes holds the new definition's settings other than C and its shards.
 	Lanes Lanes
-	Seed  uint64
+	// Seed makes the study repeatable.
+	Seed uint64
 }
 
 // DefaultStudy is the study the lead asked for: workers of 0.1 s, 1 s and 30 s on average
@@ -63,13 +64,14 @@ func DefaultStudy() Study {
 
 // Tried is one candidate C and the job time it gave.
 type Tried struct {
-	Concurrency int
-	Time        time.Duration
+	Concurrency int           // C
+	Time        time.Duration // the job's time with it
 }
 
 // RowResult is one row of a study.
 type RowResult struct {
 	Row
+	// Job is the row's job and Bound its bound.
 	Job   Job
 	Bound Bound
 	// Old is the previous definition at its defaults, OldBest at the grid's best settings.
@@ -100,18 +102,24 @@ func OwnTimePerTask(p Platform) float64 {
 	return 4*q.xTrans + 3*q.invoke + 2*q.cpu + q.read + 2*q.write
 }
 
-// ShardsFor is the index partitions per status a job needs at a rate of tasks a second: the
-// in-progress partitions take two writes a task (a put at the claim, a delete at the
-// completion), each partition at most PartitionWCU a second, with a quarter to spare.
-func ShardsFor(rate float64, p Platform) int {
-	return max(1, int(math.Ceil(2*rate*1.25/p.PartitionWCU)))
+// ShardsFor is the index partitions per status a job run with C loops needs at a rate of tasks
+// a second. The in-progress partitions take two writes a task (a put at the claim, a delete at
+// the completion), each partition at most PartitionWCU a second: with a quarter to spare, that
+// is the steady need. A pass starts its C loops at once, and their first claims put C entries
+// into the in-progress partitions within about a second: that is the start's need, which
+// binds for slow workers (30 s workers at W = 10,000 run at 333 tasks/s but start 14,548 loops).
+func ShardsFor(rate float64, c int, p Platform) int {
+	steady := math.Ceil(2 * rate * 1.25 / p.PartitionWCU)
+	start := math.Ceil(float64(c) / p.PartitionWCU)
+	return max(1, int(max(steady, start)))
 }
 
 // Run runs the study's configurations, in parallel, and returns its rows.
 func (s Study) Run(newDef, oldDef *Definition) ([]RowResult, error) {
 	rows := make([]RowResult, len(s.Rows))
+	old := oldRuns{def: oldDef, refs: map[oldKey]**Result{}}
 	var runs []func() error
-	grids := make([][]*Result, len(s.Rows))
+	grids := make([][]**Result, len(s.Rows))
 	news := make([][]*Result, len(s.Rows))
 	for i, row := range s.Rows {
 		rr := &rows[i]
@@ -119,52 +127,94 @@ func (s Study) Run(newDef, oldDef *Definition) ([]RowResult, error) {
 		rr.Job = Job{Tasks: s.Tasks, Worker: Worker{Mean: row.Mean, Sigma: s.Sigma, Concurrency: row.W}, Platform: s.Platform, Seed: s.Seed}
 		rr.Bound = BoundOf(rr.Job)
 		rr.Rule = SizingRule(rr.Job, newDef)
-		rate := rr.Bound.Concurrency / seconds(row.Mean)
 		news[i] = make([]*Result, len(s.Factors))
-		for j, f := range s.Factors {
-			cfg := s.Lanes
-			cfg.Concurrency = int(math.Ceil(float64(rr.Rule) * f))
-			cfg.Shards = ShardsFor(rate, rr.Job.platform())
-			runs = append(runs, func() error {
-				r, err := RunLanes(newDef, rr.Job, cfg)
-				news[i][j] = r
-				return err
-			})
-		}
-		runs = append(runs, func() error {
-			r, err := RunPages(oldDef, rr.Job, Pages{})
-			rr.Old = r
-			return err
-		})
-		grids[i] = make([]*Result, len(s.Grid))
+		runs = append(runs, s.newRuns(newDef, rr, news[i])...)
 		small := rr.Job
 		small.Tasks = s.GridTasks
-		for j, g := range s.Grid {
-			runs = append(runs, func() error {
-				r, err := RunPages(oldDef, small, g)
-				grids[i][j] = r
-				return err
-			})
+		for _, g := range s.Grid {
+			grids[i] = append(grids[i], old.add(small, g, &runs))
 		}
+	}
+	oldDefaults := make([]**Result, len(rows))
+	for i := range rows {
+		oldDefaults[i] = old.add(rows[i].Job, Pages{}, &runs)
 	}
 	if err := parallel(runs); err != nil {
 		return nil, err
 	}
 	runs = runs[:0]
+	bests := make([]**Result, len(rows))
 	for i := range rows {
 		rr := &rows[i]
 		rr.pickNew(news[i], s)
-		best := slices.IndexFunc(grids[i], func(r *Result) bool {
-			return r.Time == slices.MinFunc(grids[i], func(a, b *Result) int { return int(a.Time - b.Time) }).Time
-		})
+		rr.Old = *oldDefaults[i]
+		best := 0
+		for j, g := range grids[i] {
+			if (*g).Time < (*grids[i][best]).Time {
+				best = j
+			}
+		}
 		rr.OldPages = s.Grid[best]
+		bests[i] = old.add(rr.Job, rr.OldPages, &runs)
+	}
+	if err := parallel(runs); err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		rows[i].OldBest = *bests[i]
+	}
+	return rows, nil
+}
+
+// newRuns are a row's runs of the new definition, one per candidate C, each with the shards
+// its C and rate need.
+func (s Study) newRuns(newDef *Definition, rr *RowResult, out []*Result) []func() error {
+	rate := rr.Bound.Concurrency / seconds(rr.Mean)
+	var runs []func() error
+	for j, f := range s.Factors {
+		cfg := s.Lanes
+		cfg.Concurrency = int(math.Ceil(float64(rr.Rule) * f))
+		cfg.Shards = ShardsFor(rate, cfg.Concurrency, rr.Job.platform())
 		runs = append(runs, func() error {
-			r, err := RunPages(oldDef, rr.Job, rr.OldPages)
-			rr.OldBest = r
+			r, err := RunLanes(newDef, rr.Job, cfg)
+			out[j] = r
 			return err
 		})
 	}
-	return rows, parallel(runs)
+	return runs
+}
+
+// oldRuns runs each configuration of the previous definition once: it never has more tasks
+// in flight than a page, so rows whose W is at least a page run it alike.
+type oldRuns struct {
+	def  *Definition
+	refs map[oldKey]**Result
+}
+
+type oldKey struct {
+	mean  time.Duration
+	w     int
+	tasks int
+	pages Pages
+}
+
+// add is where the run of job with pages will be; it adds the run to runs the first time.
+func (o *oldRuns) add(job Job, pages Pages, runs *[]func() error) **Result {
+	if job.Worker.Concurrency == 0 || job.Worker.Concurrency > pages.page() {
+		job.Worker.Concurrency = pages.page()
+	}
+	k := oldKey{job.Worker.Mean, job.Worker.Concurrency, job.Tasks, pages}
+	if ref, ok := o.refs[k]; ok {
+		return ref
+	}
+	ref := new(*Result)
+	o.refs[k] = ref
+	*runs = append(*runs, func() error {
+		r, err := RunPages(o.def, job, pages)
+		*ref = r
+		return err
+	})
+	return ref
 }
 
 // pickNew keeps the smallest candidate C whose job is within 2 % of the bound of the
@@ -186,7 +236,7 @@ func (rr *RowResult) pickNew(news []*Result, s Study) {
 			rr.New = r
 			rr.Lanes = s.Lanes
 			rr.Lanes.Concurrency = rr.Tried[j].Concurrency
-			rr.Lanes.Shards = ShardsFor(rr.Bound.Concurrency/seconds(rr.Mean), rr.Job.platform())
+			rr.Lanes.Shards = ShardsFor(rr.Bound.Concurrency/seconds(rr.Mean), rr.Lanes.Concurrency, rr.Job.platform())
 		}
 	}
 }
