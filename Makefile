@@ -61,7 +61,8 @@ clean:
 	rm -rf build cdk.out
 
 ## demo: a job of 300 tasks end to end on the local stack (make demo TASKS=500 for more;
-## make demo WORKER=examples/go-worker runs your worker, a Go package or a built bootstrap)
+## make demo WORKER=examples/go-worker runs your worker: a Go package, a built bootstrap, or
+## a Python or Node.js handler, a file or a directory[:module.function], e.g. examples/python)
 TASKS ?= 300
 WORKER ?=
 demo: deps
@@ -79,9 +80,9 @@ run: deps
 	@[ -n "$${DYNAMODB_ENDPOINT:-}" ] || { echo "make run: DYNAMODB_ENDPOINT is not set: start DynamoDB Local with scripts/dynamodb-local.sh start and export what it prints" >&2; exit 2; }
 	$(GO) run ./cmd/runlocal -table "$(TABLE)" -worker "$(WORKER)" $(RUN_ARGS) "$(JOB)" $(TASK_IDS)
 
-## invoke: one function's binary with an event, like sam local invoke; fails when the
-## function returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any
-## bootstrap: make invoke BIN=path/to/bootstrap EVENT=event.json)
+## invoke: one function with an event, like sam local invoke; fails when the function
+## returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any function's code
+## as WORKER= takes it: make invoke BIN=examples/python EVENT=event.json)
 invoke: deps build
 	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 

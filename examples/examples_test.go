@@ -1,8 +1,9 @@
 // The examples' tests: every fixture is a valid worker input with an answer the contract
 // allows, and the Python and TypeScript handlers, run on each fixture's input as Lambda would
 // call them, give that answer. (The Go worker's own test runs it in-process on the same
-// fixtures; internal/localstack runs it built, end to end.) A missing python3 or Node.js is a
-// failure, not a skip: `make deps` installs Node.js, python3 is on every machine we test on.
+// fixtures; internal/localstack runs all three end to end, under the Runtime Interface
+// Emulator.) A missing python3 or Node.js is a failure, not a skip: `make deps` installs
+// Node.js, python3 is on every machine we test on.
 package examples_test
 
 import (

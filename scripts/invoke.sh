@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
-# Invoke one function's built binary with an event, the way `sam local invoke -e` does: under
-# the Lambda Runtime Interface Emulator, against DynamoDB Local seeded with the fixture tasks.
-# The first argument is one of our functions (build/amd64/NAME/bootstrap) or the path of any
-# bootstrap built for linux on this machine (a path holds a /). It prints the function's
-# result and exits 1 when that result is an error (the X-Amz-Function-Error header, printed
-# on stderr) or the Invoke API refused the request, 2 on a usage error.
+# Invoke one function with an event, the way `sam local invoke -e` does: under the Lambda
+# Runtime Interface Emulator, against DynamoDB Local seeded with the fixture tasks. The first
+# argument is one of our functions (build/amd64/NAME/bootstrap) or a path (it holds a /) to
+# any function's code that cmd/lambda-local takes: a bootstrap built for linux on this
+# machine, a Go main package directory, or a Python or Node.js handler (a .py, .js, .mjs, .cjs
+# or .ts file, or a directory holding one, optionally followed by :module.function). It
+# prints the function's result and exits 1 when that result is an error (the
+# X-Amz-Function-Error header, printed on stderr), the Invoke API refused the request or the
+# code cannot be served, 2 on a usage error.
 #
 #   scripts/invoke.sh claim events/claim/ok.json              (make invoke FN=claim EVENT=...)
 #   scripts/invoke.sh path/to/bootstrap event.json            (make invoke BIN=path EVENT=...)
+#   scripts/invoke.sh examples/python event.json              (make invoke BIN=examples/python EVENT=...)
 set -euo pipefail
-usage="usage: invoke.sh FUNCTION|path/to/bootstrap EVENT.json"
+usage="usage: invoke.sh FUNCTION|PATH[:module.function] EVENT.json"
 what=${1:?$usage}
 event=${2:?$usage}
 if [[ $what == */* ]]; then
-	[ -f "$what" ] && [ -x "$what" ] || { echo "invoke: $what is not an executable bootstrap" >&2; exit 2; }
+	[ -d "$(dirname "$what")" ] || { echo "invoke: no directory $(dirname "$what")" >&2; exit 2; }
 	bin=$(cd "$(dirname "$what")" && pwd)/$(basename "$what")
-	fn=$(basename "$(dirname "$bin")")
+	# The function's name: a directory's, or the one a file is in (build/amd64/claim/bootstrap
+	# is claim), without a :module.function and with what a function name cannot hold as '-'.
+	path=$bin
+	[ -e "$path" ] || path=${bin%:*}
+	[ -d "$path" ] || path=$(dirname "$path")
+	fn=$(basename "$path" | tr -c 'A-Za-z0-9_\n-' '-')
 else
 	fn=$what
 	bin=

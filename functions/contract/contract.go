@@ -400,11 +400,13 @@ type StepError struct {
 	Cause string `json:"Cause"`
 }
 
-// LambdaError is the error payload of a failed Lambda invocation.
+// LambdaError is the error payload of a failed Lambda invocation. The Go and Python runtimes
+// give its stack as stackTrace, the Node.js runtime as trace.
 type LambdaError struct {
 	ErrorMessage string          `json:"errorMessage"`
 	ErrorType    string          `json:"errorType"`
 	StackTrace   json.RawMessage `json:"stackTrace,omitempty"`
+	Trace        json.RawMessage `json:"trace,omitempty"`
 }
 
 // FailInput is the event of the fail function.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
 // Functions are the names of the Lambda functions of the pipeline (contract.Functions);
@@ -49,9 +50,12 @@ type Config struct {
 	// Timeout is a function's timeout; 0 means 30 s.
 	Timeout time.Duration
 	// Worker is the worker the state machine's Work step invokes (WorkerFunctionArn) instead
-	// of example-worker: the path of a built bootstrap (linux/GOARCH), or of a directory
-	// holding a Go main package, which Start builds like the functions (it must be inside a
-	// module that can resolve its imports). A relative path is relative to the current
+	// of example-worker, in any form runtimes.Find takes: a built bootstrap (linux/GOARCH); a
+	// directory holding a Go main package, which Start builds like the functions (it must be
+	// inside a module that can resolve its imports); or a Python or Node.js handler (a .py,
+	// .js, .mjs, .cjs or .ts file, or a directory holding one, optionally followed by
+	// :module.function), run by the project's runtime client on python3 and on the pinned
+	// Node.js 22 as Lambda's runtimes run them. A relative path is relative to the current
 	// directory. It is served under example-worker's name and ARN. "" means example-worker.
 	Worker string
 }
@@ -117,51 +121,25 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 // workerFunction is the function the state machine's Work step invokes.
 var workerFunction = contract.WorkerFunction.Name
 
-// worker returns the bootstrap to serve as the worker: example-worker's, Config.Worker when it
-// is a file, or Config.Worker built into Bin/worker/bootstrap when it is a directory.
+// worker returns the bootstrap to serve as the worker: example-worker's, or what
+// runtimes.Bootstrap makes of Config.Worker in Bin/worker.
 func (s *Stack) worker(ctx context.Context) (string, error) {
 	if s.cfg.Worker == "" {
 		return filepath.Join(s.cfg.Bin, workerFunction, "bootstrap"), nil
 	}
-	path, err := filepath.Abs(s.cfg.Worker)
+	bootstrap, err := runtimes.Bootstrap(ctx, s.cfg.Worker, runtimes.Config{Dir: filepath.Join(s.cfg.Bin, "worker"), Node: s.node()})
 	if err != nil {
-		return "", err
-	}
-	fi, err := os.Stat(path)
-	switch {
-	case err != nil:
 		return "", fmt.Errorf("localstack: worker: %w", err)
-	case fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 == 0:
-		return "", fmt.Errorf("localstack: worker %s is not executable: want a bootstrap built for linux/%s, or a Go package directory", path, runtime.GOARCH)
-	case fi.Mode().IsRegular():
-		return path, nil
-	case !fi.IsDir():
-		return "", fmt.Errorf("localstack: worker %s is neither a bootstrap nor a Go package directory", path)
 	}
-	out := filepath.Join(s.cfg.Bin, "worker", "bootstrap")
-	if err := build(ctx, path, ".", out, runtime.GOARCH); err != nil {
-		return "", fmt.Errorf("localstack: build the worker %s: %w", path, err)
-	}
-	return out, nil
+	return bootstrap, nil
 }
 
 // Build builds every function for linux/arch into dir/<name>/bootstrap, as `make build` does.
 func Build(ctx context.Context, root, dir, arch string) error {
 	for _, fn := range Functions {
-		if err := build(ctx, root, "./functions/"+fn, filepath.Join(dir, fn, "bootstrap"), arch); err != nil {
+		if err := runtimes.BuildGo(ctx, root, "./functions/"+fn, filepath.Join(dir, fn, "bootstrap"), arch); err != nil {
 			return fmt.Errorf("localstack: build %s: %w", fn, err)
 		}
-	}
-	return nil
-}
-
-// build builds the main package pkg, relative to dir, for linux/arch into the file out.
-func build(ctx context.Context, dir, pkg, out, arch string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-tags", "lambda.norpc", "-ldflags", "-s -w", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch)
-	if msg, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("%v\n%s", err, msg)
 	}
 	return nil
 }

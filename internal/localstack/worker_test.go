@@ -5,11 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -108,22 +111,19 @@ func TestOwnWorker(t *testing.T) {
 	}
 }
 
-// TestExampleGoWorker builds examples/go-worker into a bootstrap, serves that file as the
-// worker, and runs a job of the fixtures' first attempts (examples/fixtures, the answers the
-// Python and TypeScript handlers give too): the table holds each fixture's output, or its
-// error.
-func TestExampleGoWorker(t *testing.T) {
+// TestExampleWorkers runs a job of the fixtures' first attempts (examples/fixtures, the
+// answers every example worker gives) with each example worker in a form WORKER= takes:
+// examples/go-worker built into a bootstrap, the directory examples/python (handler.handler,
+// run by the Python runtime client) and the file examples/typescript/handler.ts (run by the
+// Node.js runtime client on the pinned Node.js 22). The table holds each fixture's output, or
+// its error as "errorType: errorMessage" and the traceback the worker's runtime reported: none
+// from aws-lambda-go's error value, the frame of handler.py that raised, and the stack of the
+// error handler.ts threw, its first frame the handler's.
+func TestExampleWorkers(t *testing.T) {
 	t.Parallel()
 	root, err := dynamotest.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "./examples/go-worker")
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build examples/go-worker: %v\n%s", err, out)
 	}
 	paths, err := filepath.Glob(filepath.Join(root, "examples", "fixtures", "*.json"))
 	if err != nil {
@@ -154,23 +154,82 @@ func TestExampleGoWorker(t *testing.T) {
 	if len(tasks) < 3 {
 		t.Fatalf("%d first-attempt fixtures in examples/fixtures, want at least 3", len(tasks))
 	}
-	tr := runWithWorker(t, bootstrap, job, tasks)
-	for id, fx := range want {
-		task, err := tr.Get(context.Background(), job, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fx.Error != nil {
-			wantErr := fx.Error.ErrorType + ": " + fx.Error.ErrorMessage
-			if task.Status != tracker.Ignored || task.Error == nil || task.Error.Error != wantErr || !sameJSON(t, task.Data, fx.Input.Data) {
-				t.Errorf("%s: %s, data %s, error %+v; want ignored with its data and the error %q", id, task.Status, task.Data, task.Error, wantErr)
+
+	py := filepath.Join(root, "examples", "python", "handler.py")
+	pyLine, _ := lineOf(t, py, "raise NoText(")
+	ts := filepath.Join(root, "examples", "typescript", "handler.ts")
+	tsLine, tsColumn := lineOf(t, ts, "new NoText(")
+	for _, tc := range []struct {
+		name   string
+		worker func(t *testing.T) string
+		// traceback is the one of a failed task: the task's id stands for $TASK; a traceback
+		// ending in "\n    at ..." continues with the Node.js runtime client's frames.
+		traceback string
+	}{
+		{"go", func(t *testing.T) string {
+			bootstrap := filepath.Join(t.TempDir(), "bootstrap")
+			cmd := exec.Command("go", "build", "-trimpath", "-tags", "lambda.norpc", "-o", bootstrap, "./examples/go-worker")
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+runtime.GOARCH)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("build examples/go-worker: %v\n%s", err, out)
 			}
-			continue
-		}
-		if task.Status != tracker.Succeeded || !sameJSON(t, task.Data, fx.Output) {
-			t.Errorf("%s: %s, data %s; want succeeded with %s", id, task.Status, task.Data, fx.Output)
+			return bootstrap
+		}, ""},
+		{"python", func(*testing.T) string { return filepath.Dir(py) },
+			"  File \"" + py + "\", line " + strconv.Itoa(pyLine) + ", in handler\n    raise NoText(f\"task {event['task_id']} has no text\")\n"},
+		{"typescript", func(*testing.T) string { return ts },
+			fmt.Sprintf("NoText: task $TASK has no text\n    at handler (file://%s:%d:%d)\n    at ...", ts, tsLine, tsColumn)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tr := runWithWorker(t, tc.worker(t), job, tasks)
+			for id, fx := range want {
+				task, err := tr.Get(context.Background(), job, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if fx.Error == nil {
+					if task.Status != tracker.Succeeded || !sameJSON(t, task.Data, fx.Output) {
+						t.Errorf("%s: %s, data %s; want succeeded with %s", id, task.Status, task.Data, fx.Output)
+					}
+					continue
+				}
+				wantErr := fx.Error.ErrorType + ": " + fx.Error.ErrorMessage
+				if task.Status != tracker.Ignored || task.Error == nil || task.Error.Error != wantErr || !sameJSON(t, task.Data, fx.Input.Data) {
+					t.Fatalf("%s: %s, data %s, error %+v; want ignored with its data and the error %q", id, task.Status, task.Data, task.Error, wantErr)
+				}
+				wantTb := strings.ReplaceAll(tc.traceback, "$TASK", id)
+				if head, ok := strings.CutSuffix(wantTb, "\n    at ..."); ok {
+					if rest, ok := strings.CutPrefix(task.Error.Traceback, head+"\n"); ok && runtimeFrames.MatchString(rest) {
+						continue
+					}
+				} else if task.Error.Traceback == wantTb {
+					continue
+				}
+				t.Errorf("%s: traceback\n%s\nwant\n%s", id, task.Error.Traceback, wantTb)
+			}
+		})
+	}
+}
+
+// runtimeFrames are the stack frames of the Node.js runtime client, and of what it runs on.
+var runtimeFrames = regexp.MustCompile(`^(    at (async )?(.* \()?(file://.*/runtime\.mjs:\d+:\d+|node:internal/.*|<anonymous>)\)?\n?)+$`)
+
+// lineOf returns the line and column (from 1) of the first occurrence of s in the file.
+func lineOf(t *testing.T, file, s string) (line, column int) {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(string(src), "\n") {
+		if c := strings.Index(l, s); c >= 0 {
+			return i + 1, c + 1
 		}
 	}
+	t.Fatalf("%s holds no %q", file, s)
+	return 0, 0
 }
 
 // runWithWorker starts a stack on a table of its own with worker as the Work step's
@@ -219,8 +278,9 @@ func sameJSON(t *testing.T, a, b []byte) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
-// TestInvokeExitStatus runs scripts/invoke.sh (make invoke BIN=...) on a built bootstrap: it
-// prints the function's result, and exits 1 when the result is an error.
+// TestInvokeExitStatus runs scripts/invoke.sh (make invoke BIN=...) on a built bootstrap and
+// on a Python handler's directory: it prints the function's result, and exits 1 when the
+// result is an error.
 func TestInvokeExitStatus(t *testing.T) {
 	t.Parallel()
 	root, err := dynamotest.RepoRoot()
@@ -235,18 +295,22 @@ func TestInvokeExitStatus(t *testing.T) {
 	if err := os.WriteFile(notJSON, []byte("{not json"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	claim := filepath.Join(bin, "claim", "bootstrap")
 	// One after the other: every invocation seeds the same fixtures table again.
 	for _, tc := range []struct {
-		event, result string
-		code          int
-		functionError bool
+		code, event, result string
+		exit                int
+		functionError       bool
 	}{
-		{filepath.Join(root, "events/claim/locked.json"), `"errorType":"TaskLocked"`, 1, true},
-		{filepath.Join(root, "events/claim/ok.json"), `"task_id":"t-todo"`, 0, false},
+		{claim, filepath.Join(root, "events/claim/locked.json"), `"errorType":"TaskLocked"`, 1, true},
+		{claim, filepath.Join(root, "events/claim/ok.json"), `"task_id":"t-todo"`, 0, false},
 		// The Invoke API refuses it (HTTP 400): no function error, still a failure.
-		{notJSON, `"message":"Could not parse request body into json"`, 1, false},
+		{claim, notJSON, `"message":"Could not parse request body into json"`, 1, false},
+		// The event's task has no text: the Python runtime client's error, as awslambdaric writes it.
+		{filepath.Join(root, "examples", "python"), filepath.Join(root, "events/example-worker/ok.json"),
+			`{"errorMessage": "task t-todo has no text", "errorType": "NoText", "requestId": "`, 1, true},
 	} {
-		cmd := exec.Command(filepath.Join(root, "scripts", "invoke.sh"), filepath.Join(bin, "claim", "bootstrap"), tc.event)
+		cmd := exec.Command(filepath.Join(root, "scripts", "invoke.sh"), tc.code, tc.event)
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
 		err := cmd.Run()
@@ -256,11 +320,11 @@ func TestInvokeExitStatus(t *testing.T) {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if code != tc.code || !strings.Contains(stdout.String(), tc.result) {
-			t.Errorf("invoke.sh claim %s: exit %d, stdout %q; want exit %d and %s\nstderr: %s", tc.event, code, stdout.String(), tc.code, tc.result, stderr.String())
+		if code != tc.exit || !strings.Contains(stdout.String(), tc.result) {
+			t.Errorf("invoke.sh %s %s: exit %d, stdout %q; want exit %d and %s\nstderr: %s", tc.code, tc.event, code, stdout.String(), tc.exit, tc.result, stderr.String())
 		}
 		if fnErr := strings.Contains(stderr.String(), "X-Amz-Function-Error: Unhandled"); fnErr != tc.functionError {
-			t.Errorf("invoke.sh claim %s: stderr %q", tc.event, stderr.String())
+			t.Errorf("invoke.sh %s %s: stderr %q", tc.code, tc.event, stderr.String())
 		}
 	}
 }
@@ -282,10 +346,12 @@ func TestWorkerRefused(t *testing.T) {
 	if err := os.Mkdir(noMain, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	const want = "; want a directory holding a Go main package, an executable bootstrap, a Python handler"
 	for _, tc := range []struct{ name, worker, want string }{
 		{"a missing path", filepath.Join(dir, "nope"), "localstack: worker: stat " + filepath.Join(dir, "nope") + ": no such file or directory"},
-		{"a file that is not executable", plain, "localstack: worker " + plain + " is not executable"},
-		{"a directory with no Go package", noMain, "localstack: build the worker " + noMain + ": "},
+		{"a file that is not executable", plain, "localstack: worker: " + plain + " is a file that is not executable" + want},
+		{"a directory with no Go package and no handler", noMain, "localstack: worker: " + noMain +
+			" is a directory with no .go file, no handler.py and no index or handler .js, .mjs, .cjs or .ts file" + want},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -12,8 +11,7 @@ import (
 // the defaults of the contract.
 type Pages struct {
 	// PageSize is the ids a page lists (at most tracker.MaxPageLimit); BatchSize the ids of
-	// one child execution (at most contract.MaxBatchSize); Concurrency the children at once
-	// (at most contract.MaxConcurrency).
+	// one child execution (at most 100); Concurrency the children at once (at most 1,000).
 	PageSize, BatchSize, Concurrency int
 	// MaxRounds bounds the passes over the job; 0 means tracker.DefaultMaxRetry.
 	MaxRounds int
@@ -21,17 +19,27 @@ type Pages struct {
 	MaxSteps int
 }
 
-func (p Pages) page() int   { return orDefault(p.PageSize, contract.DefaultPageSize) }
-func (p Pages) batch() int  { return orDefault(p.BatchSize, contract.DefaultBatchSize) }
-func (p Pages) conc() int   { return orDefault(p.Concurrency, contract.DefaultConcurrency) }
+// The previous definition's defaults and limits (its list-pending's): pages of 500 task ids
+// (at most 1,000), batches of 20 (at most 100), 10 children at once (at most 1,000), 400 pages
+// an execution.
+const (
+	pagesPageSize, pagesMaxPageSize       = 500, 1000
+	pagesBatchSize, pagesMaxBatchSize     = 20, 100
+	pagesConcurrency, pagesMaxConcurrency = 10, 1000
+	pagesMaxSteps                         = 400
+)
+
+func (p Pages) page() int   { return orDefault(p.PageSize, pagesPageSize) }
+func (p Pages) batch() int  { return orDefault(p.BatchSize, pagesBatchSize) }
+func (p Pages) conc() int   { return orDefault(p.Concurrency, pagesConcurrency) }
 func (p Pages) rounds() int { return orDefault(p.MaxRounds, tracker.DefaultMaxRetry) }
-func (p Pages) steps() int  { return orDefault(p.MaxSteps, contract.DefaultMaxSteps) }
+func (p Pages) steps() int  { return orDefault(p.MaxSteps, pagesMaxSteps) }
 
 // Check refuses settings past the previous definition's limits.
 func (p Pages) Check() error {
-	if p.page() > tracker.MaxPageLimit || p.batch() > contract.MaxBatchSize || p.conc() > contract.MaxConcurrency {
+	if p.page() > pagesMaxPageSize || p.batch() > pagesMaxBatchSize || p.conc() > pagesMaxConcurrency {
 		return fmt.Errorf("pages of %d, batches of %d, %d at once: past the limits %d, %d, %d",
-			p.page(), p.batch(), p.conc(), tracker.MaxPageLimit, contract.MaxBatchSize, contract.MaxConcurrency)
+			p.page(), p.batch(), p.conc(), pagesMaxPageSize, pagesMaxBatchSize, pagesMaxConcurrency)
 	}
 	return nil
 }

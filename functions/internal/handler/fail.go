@@ -82,7 +82,11 @@ func failureOf(e contract.StepError) tracker.Failure {
 		if name == "" {
 			name = e.Error
 		}
-		return tracker.Failure{Error: name + ": " + le.ErrorMessage, Traceback: stackText(le.StackTrace)}
+		stack := le.StackTrace
+		if len(stack) == 0 {
+			stack = le.Trace
+		}
+		return tracker.Failure{Error: name + ": " + le.ErrorMessage, Traceback: stackText(stack)}
 	}
 	if e.Cause == "" {
 		return tracker.Failure{Error: e.Error}
@@ -90,8 +94,8 @@ func failureOf(e contract.StepError) tracker.Failure {
 	return tracker.Failure{Error: e.Error + ": " + e.Cause}
 }
 
-// stackText renders a Lambda stackTrace: a list of strings (Python, Node) or of frames
-// {path, line, label} (Go).
+// stackText renders a Lambda stackTrace or trace: a list of strings (Python, Node.js) or of
+// frames {path, line, label} (Go).
 func stackText(raw json.RawMessage) string {
 	if len(raw) == 0 {
 		return ""
