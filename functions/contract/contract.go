@@ -88,7 +88,7 @@ const (
 	// what one task adds to a Standard lane's history at worst (every retrier used up, the
 	// longest path): the budget test in internal/localstack holds it to the definition.
 	StandardHistory       = 25000
-	StandardEventsPerTask = 110
+	StandardEventsPerTask = 130
 	// StandardLaneEvents is what a Standard lane's own states (its start, the Map, its end)
 	// add at worst, and StandardLoopEvents what each loop adds beside its tasks (its
 	// iteration and its last claim, which finds nothing).

@@ -747,11 +747,11 @@ func TestThrottledWorkerHandsTasksBack(t *testing.T) {
 		return ""
 	})
 	run(t, contract.RunInput{JobID: job, MaxRounds: 1, Concurrency: 1}, localstack.RunOptions{LambdaURL: url})
-	// Each claim of a task: 1 call and 4 retries, then the task is handed back, held for the
-	// first backoff (1 s here), so that it is not claimed again at once; a lane of the round
-	// may claim it again once it is due.
-	if n := injected(); n < 2*5 || n%5 != 0 {
-		t.Errorf("%d throttles, want 5 per claim of each task", n)
+	// Each claim of a task: 1 call and 10 retries (Work's retrier of throttles), then the
+	// task is handed back, held for the first backoff (1 s here), so that it is not claimed
+	// again at once; a lane of the round may claim it again once it is due.
+	if n := injected(); n < 2*11 || n%11 != 0 {
+		t.Errorf("%d throttles, want 11 per claim of each task", n)
 	}
 	for id, want := range map[string]struct {
 		status tracker.Status
