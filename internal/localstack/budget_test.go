@@ -153,7 +153,9 @@ func (m *model) wait(t *testing.T) []string {
 // end counts the job's tasks and ends the run.
 func (m *model) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
 
-func (m *model) handover(t *testing.T) []string { return m.path(t, "WhatNext", "Handover", "HandedOver") }
+func (m *model) handover(t *testing.T) []string {
+	return m.path(t, "WhatNext", "Handover", "HandedOver")
+}
 
 // cost sums the events of a sequence of segments, each segment's last state being the next
 // one's first (counted once).
@@ -240,11 +242,11 @@ func TestPayloadBudget(t *testing.T) {
 	run := contract.MaxInputBytes + lease + settings + id // the run: its task ids, its lease, the holder
 	handover := contract.MaxInputBytes + lease + arn + 200
 	parent := run + max(slots, handover) + settings + 2*arn // the run, the plan (slots or a handover), the summary
-	lane := id + contract.MaxInputBytes + arn + lease +   // its input: the job, the lane's run (its task ids)
+	lane := id + contract.MaxInputBytes + arn + lease +     // its input: the job, the lane's run (its task ids)
 		contract.MaxInputBytes + settings // the loops LaneStart answers (a named run's task ids)
-	position := 4 * id                                           // a loop's position: from, until, after, the job
-	claim := tracker.MaxDataBytes + 3*id + lease + settings      // the claim: ids, data, lease
-	cause := 6 * 32768                                           // an error's Cause, 32,768 characters, escaped at worst
+	position := 4 * id                                                 // a loop's position: from, until, after, the job
+	claim := tracker.MaxDataBytes + 3*id + lease + settings            // the claim: ids, data, lease
+	cause := 6 * 32768                                                 // an error's Cause, 32,768 characters, escaped at worst
 	loop := 3*id + arn + settings + position + max(claim, cause+lease) // data, result or error: one at a time
 	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop} {
 		t.Logf("%s state: at most %d bytes", name, n)

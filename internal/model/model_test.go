@@ -132,7 +132,8 @@ func TestModelFollowsTheDefinition(t *testing.T) {
 			attempts                 int
 			first, third, tenth, cap float64 // delays without jitter
 		}{
-			{"Work", "Lambda.TooManyRequestsException", 4, 1, 4, 20, 20},
+			{"Work", "Lambda.TooManyRequestsException", 10, 1, 2.25, 3, 3},
+			{"Work", "Lambda.ServiceException", 4, 1, 4, 20, 20},
 			{"ClaimNext", "Lambda.TooManyRequestsException", 6, 1, 4, 30, 30},
 			{"Complete", "TrackerUnavailable", 6, 1, 4, 30, 30},
 			{"LaneStart", "Lambda.TooManyRequestsException", 6, 1, 4, 30, 30},

@@ -53,7 +53,7 @@ func TestFixtures(t *testing.T) {
 				"ok.json": claimed, "expired-lease.json": claimed,
 				"locked.json": refused, "succeeded.json": refused, "ignored.json": refused, "not-found.json": refused,
 				"invalid-separator.json": {duration},
-				"next.json": claimed, "next-named.json": claimed,
+				"next.json":              claimed, "next-named.json": claimed,
 			}},
 		contract.CompleteFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Complete{Deps: d}.Handle) },
 			map[string][]fntest.Metric{
