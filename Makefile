@@ -83,7 +83,7 @@ run: deps
 ## invoke: one function with an event, like sam local invoke; fails when the function
 ## returns an error (make invoke FN=claim EVENT=events/claim/ok.json, or any function's code
 ## as WORKER= takes it: make invoke BIN=examples/python EVENT=event.json)
-invoke: deps build
+invoke: deps
 	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 
 ## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)

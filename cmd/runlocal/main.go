@@ -25,7 +25,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -63,6 +66,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		concurrency = fs.Int("concurrency", 0, "tasks at once (default: the state machine's, 10 on this machine; 8 with -demo)")
 		backoff     = fs.Int("backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
 		waits       = fs.Bool("waits", false, "keep the Retry intervals of the steps as written")
+		every       = fs.Duration("progress", 5*time.Second, "print the job's progress this often while it runs (0: never)")
 		asJSON      = fs.Bool("json", false, "print the execution's result line (localstack.Execution) instead of a summary")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -124,15 +128,17 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := &runner{out: stdout, tr: tr, json: *asJSON, opts: localstack.RunOptions{Waits: *waits}}
+	r := &runner{out: stdout, tr: tr, json: *asJSON, opts: localstack.RunOptions{Waits: *waits}, every: *every}
 	if *demo {
 		if err := r.createDemoJob(ctx, "parse-json", *n); err != nil {
 			return err
 		}
 	}
 	r.step("start the local Lambda endpoint: %d functions under the Runtime Interface Emulator", len(localstack.Functions))
+	// Built into build/<arch>, as make build builds them: what has not changed is not built
+	// again.
 	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: *endpoint,
-		Pool: *concurrency, Env: env, Worker: *worker})
+		Pool: *concurrency, Env: env, Worker: *worker, Bin: filepath.Join(root, "build", runtime.GOARCH)})
 	if err != nil {
 		return err
 	}
@@ -159,7 +165,8 @@ type runner struct {
 	stack *localstack.Stack
 	tr    *tracker.Tracker
 	opts  localstack.RunOptions
-	json  bool // print result lines, not summaries
+	json  bool          // print result lines, not summaries
+	every time.Duration // how often to print a running job's progress; 0: never
 }
 
 // step prints a heading, unless the output is JSON lines.
@@ -173,7 +180,9 @@ func (r *runner) step(format string, args ...any) {
 // otherwise a summary. It fails when an execution of the run did not succeed.
 func (r *runner) execute(ctx context.Context, input contract.RunInput) error {
 	start := time.Now()
+	stop := r.progress(ctx, input.JobID)
 	ex, err := r.stack.Run(ctx, input, r.opts)
+	stop()
 	if err != nil {
 		return err
 	}
@@ -186,6 +195,69 @@ func (r *runner) execute(ctx context.Context, input contract.RunInput) error {
 		return failure(ex)
 	}
 	return report(r.out, ex, time.Since(start))
+}
+
+// progress prints job's progress every r.every until the function it returns is called: the
+// tasks per status, the rate over the last minute and the time left at that rate. A sweep
+// (no job) and -json print none.
+func (r *runner) progress(ctx context.Context, job string) (stop func()) {
+	if r.every <= 0 || r.json || job == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		p := &progress{window: time.Minute}
+		t := time.NewTicker(r.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				counts, err := r.tr.Count(ctx, job)
+				if err != nil {
+					fmt.Fprintf(r.out, "  progress: %v\n", err)
+					continue
+				}
+				fmt.Fprintf(r.out, "  %s\n", p.line(now, counts))
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// progress turns a job's counts, taken over time, into a line: the counts, the rate of
+// finished tasks (succeeded and ignored) over a sliding window, and the time left at it.
+type progress struct {
+	window  time.Duration
+	samples []sample
+}
+
+type sample struct {
+	at       time.Time
+	finished int
+}
+
+func (p *progress) line(now time.Time, counts map[tracker.Status]int) string {
+	finished := counts[tracker.Succeeded] + counts[tracker.Ignored]
+	left := counts[tracker.Todo] + counts[tracker.InProgress] + counts[tracker.Failed]
+	p.samples = append(p.samples, sample{now, finished})
+	for len(p.samples) > 2 && now.Sub(p.samples[1].at) >= p.window {
+		p.samples = p.samples[1:]
+	}
+	var parts []string
+	for _, s := range tracker.Statuses {
+		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
+	}
+	line := strings.Join(parts, ", ")
+	first := p.samples[0]
+	if span := now.Sub(first.at); span > 0 && finished > first.finished {
+		rate := float64(finished-first.finished) / span.Seconds()
+		eta := time.Duration(float64(left) / rate * float64(time.Second)).Round(time.Second)
+		line += fmt.Sprintf("; %.1f tasks/s over the last %s, about %s left", rate, span.Round(time.Second), eta)
+	}
+	return line
 }
 
 // report prints what a run did: the executions it took (a sweep starts one per job; a job

@@ -141,3 +141,28 @@ func TestRunRefusesBadUsage(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressLine: a running job's line gives its counts, the rate of finished tasks over
+// the window (the oldest sample within it) and the time left at that rate.
+func TestProgressLine(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	p := &progress{window: time.Minute}
+	counts := func(todo, running, succeeded, ignored int) map[tracker.Status]int {
+		return map[tracker.Status]int{tracker.Todo: todo, tracker.InProgress: running, tracker.Succeeded: succeeded, tracker.Ignored: ignored}
+	}
+	for _, c := range []struct {
+		at   time.Duration
+		c    map[tracker.Status]int
+		want string
+	}{
+		{0, counts(100, 0, 0, 0), "todo 100, in_progress 0, failed 0, succeeded 0, ignored 0"},
+		{10 * time.Second, counts(70, 10, 20, 0), "todo 70, in_progress 10, failed 0, succeeded 20, ignored 0; 2.0 tasks/s over the last 10s, about 40s left"},
+		{20 * time.Second, counts(40, 10, 48, 2), "todo 40, in_progress 10, failed 0, succeeded 48, ignored 2; 2.5 tasks/s over the last 20s, about 20s left"},
+		// Past the window, the oldest samples drop out: the rate is the last minute's.
+		{80 * time.Second, counts(0, 0, 98, 2), "todo 0, in_progress 0, failed 0, succeeded 98, ignored 2; 0.8 tasks/s over the last 1m0s, about 0s left"},
+	} {
+		if got := p.line(t0.Add(c.at), c.c); got != c.want {
+			t.Errorf("at %v: %q\nwant %q", c.at, got, c.want)
+		}
+	}
+}

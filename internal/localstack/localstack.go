@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
@@ -135,13 +137,21 @@ func (s *Stack) worker(ctx context.Context) (string, error) {
 }
 
 // Build builds every function for linux/arch into dir/<name>/bootstrap, as `make build` does.
+// The functions are built at once; into a folder that holds them already, `go build` only
+// checks that each is up to date (a fraction of a second), so a runner that keeps its folder
+// (cmd/runlocal uses build/<arch>, as `make build` does) rebuilds only what changed.
 func Build(ctx context.Context, root, dir, arch string) error {
-	for _, fn := range Functions {
-		if err := runtimes.BuildGo(ctx, root, "./functions/"+fn, filepath.Join(dir, fn, "bootstrap"), arch); err != nil {
-			return fmt.Errorf("localstack: build %s: %w", fn, err)
-		}
+	errs := make([]error, len(Functions))
+	var wg sync.WaitGroup
+	for i, fn := range Functions {
+		wg.Go(func() {
+			if err := runtimes.BuildGo(ctx, root, "./functions/"+fn, filepath.Join(dir, fn, "bootstrap"), arch); err != nil {
+				errs[i] = fmt.Errorf("localstack: build %s: %w", fn, err)
+			}
+		})
 	}
-	return nil
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // LambdaURL is the local Lambda Invoke API endpoint.
