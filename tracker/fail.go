@@ -35,7 +35,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback}, maxErrorsBytes(lease.JobID, lease.TaskID))
+	errs := encodeErrors(TaskError(failure), maxErrorsBytes(lease.JobID, lease.TaskID))
 	r, err := t.ref(ctx, lease.JobID, lease.TaskID)
 	if err != nil {
 		return nil, err

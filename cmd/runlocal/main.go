@@ -55,72 +55,101 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, args []string, stdout io.Writer) error {
+// options are runlocal's flags and arguments.
+type options struct {
+	demo                    bool
+	tasks                   int
+	table, endpoint, worker string
+	concurrency, backoff    int
+	waits, json             bool
+	every                   time.Duration
+	job                     string
+	taskIDs                 []string
+}
+
+// parse reads the flags and arguments and fills in the defaults, or says what is wrong.
+func parse(args []string) (*options, error) {
 	fs := flag.NewFlagSet("runlocal", flag.ContinueOnError)
-	var (
-		demo        = fs.Bool("demo", false, "create the demo job and run it end to end, instead of running JOB")
-		n           = fs.Int("tasks", 300, "with -demo, the tasks in the job")
-		table       = fs.String("table", os.Getenv("TRACKER_TABLE"), "the table in DynamoDB Local (default $TRACKER_TABLE; demo-tasks with -demo)")
-		endpoint    = fs.String("endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB Local's `URL` (default $DYNAMODB_ENDPOINT)")
-		worker      = fs.String("worker", "", "run your worker instead of example-worker: at `PATH`, a built bootstrap, a Go package directory, or a Python or Node.js handler (.py, .js, .mjs, .cjs or .ts file, or directory[:module.function])")
-		concurrency = fs.Int("concurrency", 0, "tasks at once (default: the state machine's, 10 on this machine; 8 with -demo)")
-		backoff     = fs.Int("backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
-		waits       = fs.Bool("waits", false, "keep the Retry intervals of the steps as written")
-		every       = fs.Duration("progress", 5*time.Second, "print the job's progress this often while it runs (0: never)")
-		asJSON      = fs.Bool("json", false, "print the execution's result line (localstack.Execution) instead of a summary")
-	)
+	o := &options{}
+	fs.BoolVar(&o.demo, "demo", false, "create the demo job and run it end to end, instead of running JOB")
+	fs.IntVar(&o.tasks, "tasks", 300, "with -demo, the tasks in the job")
+	fs.StringVar(&o.table, "table", os.Getenv("TRACKER_TABLE"), "the table in DynamoDB Local (default $TRACKER_TABLE; demo-tasks with -demo)")
+	fs.StringVar(&o.endpoint, "endpoint", os.Getenv("DYNAMODB_ENDPOINT"), "DynamoDB Local's `URL` (default $DYNAMODB_ENDPOINT)")
+	fs.StringVar(&o.worker, "worker", "", "run your worker instead of example-worker: at `PATH`, a built bootstrap, a Go package directory, or a Python or Node.js handler (.py, .js, .mjs, .cjs or .ts file, or directory[:module.function])")
+	fs.IntVar(&o.concurrency, "concurrency", 0, "tasks at once (default: the state machine's, 10 on this machine; 8 with -demo)")
+	fs.IntVar(&o.backoff, "backoff", 0, "`seconds` a failed task waits before its next attempt, doubling (default: the functions'; 1 with -demo)")
+	fs.BoolVar(&o.waits, "waits", false, "keep the Retry intervals of the steps as written")
+	fs.DurationVar(&o.every, "progress", 5*time.Second, "print the job's progress this often while it runs (0: never)")
+	fs.BoolVar(&o.json, "json", false, "print the execution's result line (localstack.Execution) instead of a summary")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return nil, err
 	}
 	switch {
-	case *endpoint == "":
-		return errors.New("no DynamoDB Local: set DYNAMODB_ENDPOINT (scripts/dynamodb-local.sh start prints it) or pass -endpoint")
-	case *demo && fs.NArg() > 0:
-		return errors.New("-demo creates its own job: give no JOB")
-	case !*demo && fs.NArg() == 0:
-		return errors.New("usage: runlocal [flags] JOB [TASK...], or runlocal -demo")
-	case *concurrency < 0 || *backoff < 0:
-		return errors.New("-concurrency and -backoff want positive numbers")
+	case o.endpoint == "":
+		return nil, errors.New("no DynamoDB Local: set DYNAMODB_ENDPOINT (scripts/dynamodb-local.sh start prints it) or pass -endpoint")
+	case o.demo && fs.NArg() > 0:
+		return nil, errors.New("-demo creates its own job: give no JOB")
+	case !o.demo && fs.NArg() == 0:
+		return nil, errors.New("usage: runlocal [flags] JOB [TASK...], or runlocal -demo")
+	case o.concurrency < 0 || o.backoff < 0:
+		return nil, errors.New("-concurrency and -backoff want positive numbers")
 	}
-	if *demo {
-		*table = cmp.Or(*table, "demo-tasks")
-		*concurrency = cmp.Or(*concurrency, 8)
-		*backoff = cmp.Or(*backoff, 1)
+	if o.demo {
+		o.table = cmp.Or(o.table, "demo-tasks")
+		o.concurrency = cmp.Or(o.concurrency, 8)
+		o.backoff = cmp.Or(o.backoff, 1)
 	}
 	// The functions' default concurrency (200 tasks at once) is AWS's; on this machine a
 	// run works 10 at once unless told otherwise.
-	*concurrency = cmp.Or(*concurrency, 10)
-	if *table == "" {
-		return errors.New("no table: set TRACKER_TABLE or pass -table")
+	o.concurrency = cmp.Or(o.concurrency, 10)
+	if o.table == "" {
+		return nil, errors.New("no table: set TRACKER_TABLE or pass -table")
 	}
-	root, err := repo.Root()
-	if err != nil {
-		return err
+	if !o.demo {
+		o.job, o.taskIDs = fs.Arg(0), fs.Args()[1:]
 	}
-	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(*endpoint),
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	if *demo {
-		if err := tracker.CreateTable(ctx, db, *table); err != nil {
-			return err
-		}
-	}
-	// The functions get the tracker settings of this environment (the table is the flag's),
-	// and the runner reads the table with the same ones.
+	return o, nil
+}
+
+// settings are the functions' settings: those of this environment, the table the flag's.
+func (o *options) settings() (map[string]string, contract.Settings, error) {
 	env := map[string]string{}
 	for _, k := range contract.EnvNames() {
 		if v := os.Getenv(k); v != "" && k != contract.EnvTable {
 			env[k] = v
 		}
 	}
-	if *backoff > 0 {
-		env[contract.EnvBackoffSeconds] = fmt.Sprint(*backoff)
+	if o.backoff > 0 {
+		env[contract.EnvBackoffSeconds] = fmt.Sprint(o.backoff)
 	}
 	settings, err := contract.FromEnv(func(k string) string {
 		if k == contract.EnvTable {
-			return *table
+			return o.table
 		}
 		return env[k]
 	})
+	return env, settings, err
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	o, err := parse(args)
+	if err != nil {
+		return err
+	}
+	root, err := repo.Root()
+	if err != nil {
+		return err
+	}
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(o.endpoint),
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
+	if o.demo {
+		if err := tracker.CreateTable(ctx, db, o.table); err != nil {
+			return err
+		}
+	}
+	// The functions get the tracker settings of this environment, and the runner reads the
+	// table with the same ones.
+	env, settings, err := o.settings()
 	if err != nil {
 		return err
 	}
@@ -128,35 +157,34 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	r := &runner{out: stdout, tr: tr, json: *asJSON, opts: localstack.RunOptions{Waits: *waits}, every: *every}
-	if *demo {
-		if err := r.createDemoJob(ctx, "parse-json", *n); err != nil {
+	r := &runner{out: stdout, tr: tr, json: o.json, opts: localstack.RunOptions{Waits: o.waits}, every: o.every}
+	if o.demo {
+		if err := r.createDemoJob(ctx, "parse-json", o.tasks); err != nil {
 			return err
 		}
 	}
 	r.step("start the local Lambda endpoint: %d functions under the Runtime Interface Emulator", len(localstack.Functions))
 	// Built into build/<arch>, as make build builds them: what has not changed is not built
 	// again.
-	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: *table, DynamoEndpoint: *endpoint,
-		Pool: *concurrency, Env: env, Worker: *worker, Bin: filepath.Join(root, "build", runtime.GOARCH)})
+	stack, err := localstack.Start(ctx, localstack.Config{Root: root, Table: o.table, DynamoEndpoint: o.endpoint,
+		Pool: o.concurrency, Env: env, Worker: o.worker, Bin: filepath.Join(root, "build", runtime.GOARCH)})
 	if err != nil {
 		return err
 	}
 	defer stack.Close()
 	r.stack = stack
-	if *demo {
-		return r.demo(ctx, db, *table, "parse-json", *concurrency, *backoff)
+	if o.demo {
+		return r.demo(ctx, db, o.table, "parse-json", o.concurrency, o.backoff)
 	}
-
-	input := contract.RunInput{JobID: fs.Arg(0), Concurrency: *concurrency}
-	if fs.NArg() > 1 {
-		input.TaskIDs = fs.Args()[1:]
+	input := contract.RunInput{JobID: o.job, Concurrency: o.concurrency}
+	if len(o.taskIDs) > 0 {
+		input.TaskIDs = o.taskIDs
 	}
 	r.step("run the state machine: input %s", mustJSON(input))
 	if err := r.execute(ctx, input); err != nil {
 		return err
 	}
-	return r.printCounts(ctx, fs.Arg(0))
+	return r.printCounts(ctx, o.job)
 }
 
 // runner runs executions on the stack and reports them.

@@ -126,22 +126,31 @@ func invalid(field, format string, args ...any) error {
 // checkShape refuses an input that names no job or mixes a sweep with a job's run, and ids
 // that are malformed or repeated, before anything is read.
 func checkShape(in contract.RunInput) error {
+	sweep := in.AllJobs || len(in.JobIDs) > 0
 	switch {
 	case in.AllJobs && (in.JobID != "" || len(in.JobIDs) > 0):
 		return invalid("all_jobs", "give all_jobs alone, not with job_id or job_ids")
-	case in.JobID == "" && len(in.JobIDs) == 0 && !in.AllJobs:
+	case in.JobID == "" && !sweep:
 		return invalid("job_id", "the input names no job: give job_id, job_ids for a sweep, or all_jobs")
 	case in.JobID != "" && len(in.JobIDs) > 0:
 		return invalid("job_ids", "give job_id or job_ids, not both")
 	case len(in.JobIDs) > contract.MaxJobIDs:
 		return invalid("job_ids", "names %d jobs, over %d", len(in.JobIDs), contract.MaxJobIDs)
-	case (in.AllJobs || len(in.JobIDs) > 0) && (in.TaskIDs != nil || in.Resume != nil):
+	case sweep && (in.TaskIDs != nil || in.Resume != nil):
 		return invalid("task_ids", "a sweep runs whole jobs: task_ids and resume go with job_id")
 	case in.TaskIDs != nil && len(in.TaskIDs) == 0:
 		return invalid("task_ids", "is empty: leave it out to run the whole job")
 	case len(in.TaskIDs) > contract.MaxTaskIDs:
 		return invalid("task_ids", "names %d tasks, over %d", len(in.TaskIDs), contract.MaxTaskIDs)
 	}
+	if err := checkJobIDs(in); err != nil {
+		return err
+	}
+	return checkTaskIDs(in.JobID, in.TaskIDs)
+}
+
+// checkJobIDs refuses a malformed or repeated job id.
+func checkJobIDs(in contract.RunInput) error {
 	seen := map[string]bool{}
 	for _, job := range append([]string{in.JobID}, in.JobIDs...) {
 		if job == "" && in.JobID == "" {
@@ -155,15 +164,20 @@ func checkShape(in contract.RunInput) error {
 		}
 		seen[job] = true
 	}
-	tasks := map[string]bool{}
-	for _, id := range in.TaskIDs {
-		if err := tracker.ValidateID(in.JobID, id); err != nil {
+	return nil
+}
+
+// checkTaskIDs refuses a malformed or repeated task id.
+func checkTaskIDs(job string, ids []string) error {
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if err := tracker.ValidateID(job, id); err != nil {
 			return err
 		}
-		if tasks[id] {
+		if seen[id] {
 			return invalid("task_ids", "names task %q twice", id)
 		}
-		tasks[id] = true
+		seen[id] = true
 	}
 	return nil
 }
