@@ -34,6 +34,10 @@ const (
 // registryKey is job's registry item key.
 func registryKey(job string) string { return job + Separator }
 
+// ErrJobNotRegistered: the job has no registry item (Job): its tasks, if any, were written by
+// code that does not register jobs (the seed's).
+var ErrJobNotRegistered = errors.New("job not registered")
+
 // ErrJobExists: CreateJob found the job registered with other options (its shards).
 var ErrJobExists = errors.New("job already exists with other options")
 
@@ -182,8 +186,8 @@ func (t *Tracker) register(ctx context.Context, job string) error {
 	return err
 }
 
-// Job reads job's registry item (consistent read); a job that has none gets a
-// *ConflictError matching ErrTaskNotFound.
+// Job reads job's registry item (consistent read); a job that has none gets an error
+// matching ErrJobNotRegistered.
 func (t *Tracker) Job(ctx context.Context, job string) (*Job, error) {
 	if err := ValidateJob(job); err != nil {
 		return nil, err
@@ -209,7 +213,7 @@ func (t *Tracker) Job(ctx context.Context, job string) (*Job, error) {
 		t.rememberShards(job, shardEntry{shards: max(j.Shards, 1)})
 		return j, nil
 	}
-	return nil, &ConflictError{Op: "read job", JobID: job, Reason: ErrTaskNotFound}
+	return nil, fmt.Errorf("job %s: %w", clip(job), ErrJobNotRegistered)
 }
 
 // Registry is what Jobs read: the registered jobs and the registry items it skipped.
@@ -341,5 +345,5 @@ func (t *Tracker) writeRegistry(ctx context.Context, job string, cond expression
 	return it, false, err
 }
 
-// isNotFound reports whether err says that a task or job does not exist.
-func isNotFound(err error) bool { return errors.Is(err, ErrTaskNotFound) }
+// isNotFound reports whether err says that a job has no registry item.
+func isNotFound(err error) bool { return errors.Is(err, ErrJobNotRegistered) }

@@ -53,7 +53,8 @@ type Page struct {
 }
 
 // Get reads one task whole (consistent read). It reads a task whatever its id, even one
-// that another writer created with an id ValidateID refuses.
+// that another writer created with an id ValidateID refuses. A task that does not exist is an
+// error matching ErrTaskNotFound.
 func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 	if err := validateStoredID(job, task); err != nil {
 		return nil, err
@@ -65,7 +66,7 @@ func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 		return nil, fmt.Errorf("get %s/%s: %w", job, task, err)
 	}
 	if len(out.Item) == 0 {
-		return nil, &ConflictError{Op: "get", JobID: job, TaskID: task, Reason: ErrTaskNotFound}
+		return nil, fmt.Errorf("get %s/%s: %w", clip(job), clip(task), ErrTaskNotFound)
 	}
 	return t.decodeTask(out.Item)
 }

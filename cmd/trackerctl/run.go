@@ -164,7 +164,7 @@ func (a *app) startExecution(ctx context.Context, arn, name, endpoint string, in
 func checkNoLiveRun(ctx context.Context, tr *tracker.Tracker, job string) error {
 	j, err := tr.Job(ctx, job)
 	if err != nil {
-		if errors.Is(err, tracker.ErrTaskNotFound) {
+		if errors.Is(err, tracker.ErrJobNotRegistered) {
 			return nil // not registered: no run ever held it
 		}
 		return err
