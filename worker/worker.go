@@ -18,10 +18,11 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// Handler does a task's work. It returns the task's result (a JSON object, or nil to keep
-// the task's data) or an error, which is a failed attempt (or, wrapped with Permanent, ends
-// the task). ctx ends when the lease is lost or the pool stops; the handler should return
-// soon after.
+// Handler does a task's work. It returns the task's result (a JSON object of at most
+// tracker.MaxDataBytes, or nil to keep the task's data) or an error, which is a failed
+// attempt (or, wrapped with Permanent, ends the task); a result that cannot be the task's
+// data is a failed attempt too (ErrInvalidWorkerOutput). ctx ends when the lease is lost or
+// the pool stops; the handler should return soon after.
 type Handler func(ctx context.Context, task *tracker.Task) (json.RawMessage, error)
 
 // Permanent marks err as one that no retry can cure: the pool records the failure and
@@ -458,14 +459,18 @@ func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn 
 	if errors.Is(context.Cause(hctx), ErrLeaseLost) {
 		return outcome{kind: outcomeLost, err: context.Cause(hctx)}
 	}
-	if herr == nil {
-		task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
-		if err != nil {
-			return outcome{kind: outcomeLost, err: err}
+	switch {
+	case herr == nil:
+		if herr = checkResult(result); herr == nil {
+			task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
+			if err != nil {
+				return outcome{kind: outcomeLost, err: err}
+			}
+			return outcome{kind: outcomeSucceeded, task: task}
 		}
-		return outcome{kind: outcomeSucceeded, task: task}
-	}
-	if ctx.Err() != nil {
+		// A result that cannot be the task's data is the handler's failure, whether or not
+		// the pool is stopping: record it.
+	case ctx.Err() != nil:
 		// The pool is stopping: the attempt was cut short, not failed.
 		task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Release(bg, cur) })
 		if err != nil {
@@ -473,18 +478,24 @@ func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn 
 		}
 		return outcome{kind: outcomeReleased, task: task, err: herr}
 	}
+	return fail(bg, tr, cur, herr)
+}
+
+// fail records herr as the failure of the attempt under lease: ignored at once when herr is
+// Permanent.
+func fail(ctx context.Context, tr *tracker.Tracker, lease tracker.Lease, herr error) outcome {
 	f := tracker.Failure{Error: herr.Error()}
 	var pe *panicError
 	if errors.As(herr, &pe) {
 		f.Traceback = pe.stack
 	}
-	task, err := retryTransient(bg, func() (*tracker.Task, error) { return tr.Fail(bg, cur, f) })
+	task, err := retryTransient(ctx, func() (*tracker.Task, error) { return tr.Fail(ctx, lease, f) })
 	if err != nil {
 		return outcome{kind: outcomeLost, err: err}
 	}
 	var perm *permanentError
 	if errors.As(herr, &perm) && task.Status != tracker.Ignored {
-		if task, err = retryTransient(bg, func() (*tracker.Task, error) { return tr.Ignore(bg, cur.JobID, cur.TaskID) }); err != nil {
+		if task, err = retryTransient(ctx, func() (*tracker.Task, error) { return tr.Ignore(ctx, lease.JobID, lease.TaskID) }); err != nil {
 			return outcome{kind: outcomeFailed, err: err}
 		}
 	}

@@ -295,3 +295,79 @@ func TestRun(t *testing.T) {
 		t.Errorf("Run on a succeeded task = %v", err)
 	}
 }
+
+// TestPoolRecordsInvalidWorkerOutput: a result that cannot be the task's data is a failed
+// attempt recorded at once, with InvalidWorkerOutput and what was wrong, as the state
+// machine records a worker's bad output; the task's data stays as it was. Each attempt
+// fails alike, so the third ignores the task.
+func TestPoolRecordsInvalidWorkerOutput(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const prefix = "InvalidWorkerOutput: the worker returned "
+	object := func(n int) string { return `{"x":"` + strings.Repeat("d", n-len(`{"x":""}`)) + `"}` } // n bytes
+	for _, c := range []struct {
+		name, result string
+		want         string // the failure recorded; empty when the task succeeds
+	}{
+		{"a string", `"done"`, prefix + `a string ("done"), not a JSON object or null`},
+		{"a number", ` 42 `, prefix + `a number (42), not a JSON object or null`},
+		{"an array", `[1]`, prefix + `an array ([1]), not a JSON object or null`},
+		{"a boolean", `true`, prefix + `a boolean (true), not a JSON object or null`},
+		{"a long string is quoted in part", `"` + strings.Repeat("é", 150) + `"`,
+			prefix + `a string ("` + strings.Repeat("é", 99) + `…), not a JSON object or null`},
+		{"invalid JSON", `{"n": 1`, prefix + `invalid JSON ({"n": 1): unexpected end of JSON input`},
+		{"not JSON at all", `done`, prefix + `invalid JSON (done): invalid character 'd' looking for beginning of value`},
+		{"invalid UTF-8", "{\"s\": \"\xff\"}", prefix + `invalid JSON: not valid UTF-8`},
+		{"over the size limit", object(tracker.MaxDataBytes + 10),
+			prefix + fmt.Sprintf(`a JSON object of %d bytes, 10 bytes over tracker.MaxDataBytes (%d)`, tracker.MaxDataBytes+10, tracker.MaxDataBytes)},
+		{"an object at the size limit is stored", object(tracker.MaxDataBytes), ""},
+		{"null keeps the data", `null`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			tr := newTracker(t, tracker.Config{Backoff: 10 * time.Millisecond}, 1)
+			p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+				return json.RawMessage(c.result), nil
+			}}
+			st, err := p.Run(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, err := tr.Get(ctx, job, "t-000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.want == "" {
+				wantData := c.result
+				if c.result == "null" {
+					wantData = `{"n":0}`
+				}
+				if st != (worker.Stats{Claimed: 1, Succeeded: 1, Listed: 1}) || task.Status != tracker.Succeeded || string(task.Data) != wantData {
+					t.Errorf("stats %+v; task %s with %d bytes of data; want succeeded with the result", st, task.Status, len(task.Data))
+				}
+				return
+			}
+			if st != (worker.Stats{Claimed: 3, Failed: 2, Ignored: 1, Listed: 3}) {
+				t.Errorf("stats = %+v, want 3 claims, 2 failed and the third ignored", st)
+			}
+			if task.Status != tracker.Ignored || task.Retry != 3 || task.Attempts != 3 || len(task.History) != 3 || task.Lock != "" ||
+				string(task.Data) != `{"n":0}` || task.Error == nil || task.Error.Error != c.want || task.Error.Traceback != "" {
+				t.Errorf("task = %s, retry %d, %d attempts, %d in history, lock %q, data %s, error %+v; want ignored after 3 failures with %q and its data kept",
+					task.Status, task.Retry, task.Attempts, len(task.History), task.Lock, task.Data, task.Error, c.want)
+			}
+		})
+	}
+
+	t.Run("Run returns the error", func(t *testing.T) {
+		t.Parallel()
+		tr := newTracker(t, tracker.Config{}, 1)
+		task, err := worker.Run(ctx, tr, job, "t-000", func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			return json.RawMessage(`"done"`), nil
+		})
+		want := prefix + `a string ("done"), not a JSON object or null`
+		if !errors.Is(err, worker.ErrInvalidWorkerOutput) || err.Error() != want || task == nil || task.Status != tracker.Failed ||
+			task.Retry != 1 || task.Error.Error != want {
+			t.Errorf("Run = %+v, %v; want the task failed with %q", task, err, want)
+		}
+	})
+}
