@@ -21,8 +21,9 @@ import (
 // Handler does a task's work. It returns the task's result (a JSON object of at most
 // tracker.MaxDataBytes, or nil to keep the task's data) or an error, which is a failed
 // attempt (or, wrapped with Permanent, ends the task); a result that cannot be the task's
-// data is a failed attempt too (ErrInvalidWorkerOutput). ctx ends when the lease is lost or
-// the pool stops; the handler should return soon after.
+// data is a failed attempt too (ErrInvalidWorkerOutput). ctx ends when the pool stops, or
+// when the lease is lost: an extension was refused, or the lease's end (less the skew
+// allowance) came before an extension got through. The handler should return soon after.
 type Handler func(ctx context.Context, task *tracker.Task) (json.RawMessage, error)
 
 // Permanent marks err as one that no retry can cure: the pool records the failure and
@@ -39,7 +40,12 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
-// ErrLeaseLost is the cause of a handler's ctx ending because its lease could not be extended.
+// ErrLeaseLost is the cause of a handler's ctx ending because its lease was lost: an
+// extension was refused (another worker took the task, an operator reset it), or the lease's
+// deadline passed before an extension got through. The deadline is Lease.Expires, moved by
+// every extension, less the tracker's ClockSkew (at most a tenth of the lease), timed by the
+// tracker's clock (tracker.Config.Now): before any other worker, its clock within ClockSkew
+// of this one, may take the task over.
 var ErrLeaseLost = errors.New("worker: the task's lease was lost")
 
 // Pool runs Handler over the pending tasks of Job with Workers goroutines.
@@ -56,7 +62,8 @@ type Pool struct {
 	// at least 100 (at most tracker.MaxPageLimit).
 	PageSize int
 	// Heartbeat is how often a running task's lease is extended; 0 means a third of the
-	// lease duration.
+	// lease duration. It must be shorter than the lease less the skew allowance (see
+	// ErrLeaseLost).
 	Heartbeat time.Duration
 	// Poll keeps the pool running when nothing is pending, looking again after an idle wait
 	// that doubles from MinIdle to MaxIdle; without it Run returns once nothing is pending
@@ -119,6 +126,10 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 		pageSize = max(100, 8*workers)
 	}
 	pageSize = min(pageSize, tracker.MaxPageLimit)
+	cfg := p.Tracker.Config()
+	if window := cfg.LeaseDuration - skewAllowance(cfg); p.heartbeat() >= window {
+		return Stats{}, fmt.Errorf("worker: Heartbeat %v must be shorter than the lease less the clock skew allowance, %v", p.heartbeat(), window)
+	}
 	owner := p.Owner
 	if owner == "" {
 		host, _ := os.Hostname()
@@ -417,48 +428,13 @@ type outcome struct {
 func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration) outcome {
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var mu sync.Mutex // guards lease
-	stopBeat := make(chan struct{})
-	beatDone := make(chan struct{})
-	go func() {
-		defer close(beatDone)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-stopBeat:
-				return
-			case <-hctx.Done():
-				return
-			case <-t.C:
-				mu.Lock()
-				cur := *lease
-				mu.Unlock()
-				next, err := tr.Extend(context.WithoutCancel(ctx), cur)
-				if err != nil {
-					if !tracker.IsTransient(err) || time.Now().After(cur.Expires) {
-						cancel(fmt.Errorf("%w: %w", ErrLeaseLost, err))
-						return
-					}
-					continue
-				}
-				mu.Lock()
-				*lease = *next
-				mu.Unlock()
-			}
-		}
-	}()
+	beat := startHeartbeat(hctx, tr, *lease, every, cancel)
 	result, herr := call(hctx, fn, lease.Task)
-	close(stopBeat)
-	<-beatDone
-	mu.Lock()
-	cur := *lease
-	mu.Unlock()
-	bg := context.WithoutCancel(ctx)
-
+	cur := beat.stop()
 	if errors.Is(context.Cause(hctx), ErrLeaseLost) {
 		return outcome{kind: outcomeLost, err: context.Cause(hctx)}
 	}
+	bg := context.WithoutCancel(ctx)
 	switch {
 	case herr == nil:
 		if herr = checkResult(result); herr == nil {

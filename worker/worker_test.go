@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -370,4 +373,141 @@ func TestPoolRecordsInvalidWorkerOutput(t *testing.T) {
 			t.Errorf("Run = %+v, %v; want the task failed with %q", task, err, want)
 		}
 	})
+}
+
+// TestHandlerContextEndsWithItsLease: when no extension gets through, a handler's ctx ends at
+// its lease's deadline (Lease.Expires, moved by each extension, less the skew allowance),
+// not at the heartbeat's next tick, and before another worker may take the task over. The
+// holder's extensions are throttled once its handler runs (one attempt each, so that each
+// fails at once); its clock is an hour ahead of the machine's, so that a pool timing the
+// lease by time.Now would be caught.
+func TestHandlerContextEndsWithItsLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	// A skew allowance of a tenth of the lease, 400 ms: the ctx ends 3.6 s after the lease's
+	// last extension, and the beat after that comes at 4 s, when the lease ends. A worker
+	// whose clock runs the whole ClockSkew ahead may take the task over from then on; the
+	// holder's pool, not before 14 s, so that it finds nothing pending after the loss.
+	const lease, clockSkew, skew, beat = 4 * time.Second, 10 * time.Second, 400 * time.Millisecond, time.Second
+	for _, c := range []struct {
+		name string
+		// extendFirst lets the first extension through before throttling the others.
+		extendFirst bool
+		// thief is another worker whose clock runs the whole ClockSkew ahead, claiming the
+		// task as soon as it may: from the lease's end by the holder's clock.
+		thief bool
+	}{
+		{name: "extensions throttled from the start"},
+		{name: "a successful extension moves the deadline", extendFirst: true},
+		{name: "the handler stops before another worker takes the task over", thief: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			now := func() time.Time { return time.Now().Add(time.Hour) }
+			var faults dynamotest.Faults
+			tr, _ := trackertest.New(t, tracker.Config{LeaseDuration: lease, ClockSkew: clockSkew, Now: now},
+				faults.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+			if _, err := tr.CreateTask(ctx, job, "t-000", nil); err != nil {
+				t.Fatal(err)
+			}
+			thief, err := tracker.New(dynamotest.Client(t), tracker.Config{Table: tr.Config().Table, LeaseDuration: lease, ClockSkew: clockSkew,
+				Now: func() time.Time { return now().Add(clockSkew) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var deadline, ended, stolen time.Time // by the holder's clock
+			var cause error
+			var runs atomic.Int32
+			p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Owner: "holder", Heartbeat: beat, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+				if runs.Add(1) > 1 {
+					return nil, nil // the task again, after the lease was lost
+				}
+				locked := task.LockTime
+				if c.extendFirst {
+					locked = extended(t, tr, task)
+				}
+				faults.Throttle(1, "UpdateItem")
+				deadline = locked.Add(lease - skew)
+				took := make(chan time.Time, 1)
+				if c.thief {
+					go func() { took <- steal(t, thief, task.TaskID) }()
+				}
+				select {
+				case <-ctx.Done():
+					ended, cause = now(), context.Cause(ctx)
+				case <-time.After(3 * lease):
+					t.Errorf("the handler's ctx was still live %v after its lease was last extended", 3*lease)
+				}
+				if c.thief {
+					stolen = (<-took).Add(-clockSkew)
+				}
+				faults.Throttle(0) // then the pool can write what it will
+				return nil, worker.Permanent(errors.New("stopped"))
+			}}
+			st, err := p.Run(ctx)
+			if err != nil || st != (worker.Stats{Claimed: 1, Lost: 1, Listed: 1}) {
+				t.Errorf("Run = %+v, %v; want one task claimed and lost", st, err)
+			}
+			if !ended.IsZero() && (ended.Before(deadline) || !ended.Before(deadline.Add(skew))) {
+				t.Errorf("the handler's ctx ended %v after the deadline, want within [0, %v): at the deadline, before the next beat and the lease's end",
+					ended.Sub(deadline), skew)
+			}
+			if _, throttled := errors.AsType[*types.ThrottlingException](cause); !errors.Is(cause, worker.ErrLeaseLost) || !throttled ||
+				!strings.HasPrefix(cause.Error(), fmt.Sprintf("worker: the task's lease was lost: no extension got through before %s (the lease's end less the clock skew allowance); the last one failed: extend work/t-000: operation error DynamoDB: UpdateItem, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: DYNAMOTEST",
+					deadline.UTC().Format(time.RFC3339Nano))) {
+				t.Errorf("the handler's ctx ended with %v, want worker.ErrLeaseLost at the deadline after a throttled extension", cause)
+			}
+			if c.thief && !ended.Before(stolen) {
+				t.Errorf("the holder's handler ran %v after another worker took the task over", ended.Sub(stolen))
+			}
+			task, err := tr.Get(ctx, job, "t-000")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Nothing written for the lost lease: the task stays as the holder, or the thief, left it.
+			want := fmt.Sprintf("in_progress, retry 0, 1 attempts, held by holder/0 since %s", deadline.Add(skew-lease).UTC().Format(time.RFC3339Nano))
+			if c.thief {
+				want = fmt.Sprintf("in_progress, retry 1, 2 attempts, held by thief since %s", stolen.Add(clockSkew).UTC().Format(time.RFC3339Nano))
+			}
+			if got := fmt.Sprintf("%s, retry %d, %d attempts, held by %s since %s", task.Status, task.Retry, task.Attempts, task.LockOwner,
+				task.LockTime.UTC().Format(time.RFC3339Nano)); got != want {
+				t.Errorf("task = %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+// extended waits for the first extension of task's lease, and returns its lock time.
+func extended(t *testing.T, tr *tracker.Tracker, task *tracker.Task) time.Time {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		got, err := tr.Get(context.Background(), job, task.TaskID)
+		if err != nil {
+			t.Error(err)
+			return task.LockTime
+		}
+		if got.LockTime.After(task.LockTime) {
+			return got.LockTime
+		}
+	}
+	t.Error("the lease was not extended within 30 s")
+	return task.LockTime
+}
+
+// steal claims the task for thief as soon as it may, and returns when (by thief's clock).
+func steal(t *testing.T, thief *tracker.Tracker, id string) time.Time {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		lease, err := thief.Claim(context.Background(), job, id, "thief")
+		if err == nil {
+			return lease.Expires.Add(-thief.Config().LeaseDuration)
+		}
+		// Claim tells a live lock by its clock at the write and explains a refusal by its
+		// clock a moment later: a refusal at the lease's end can say the wrong status.
+		if !errors.Is(err, tracker.ErrTaskLocked) && !errors.Is(err, tracker.ErrTaskWrongStatus) {
+			t.Errorf("the thief's claim: %v", err)
+			return time.Time{}
+		}
+	}
+	t.Error("the thief could not take the task over within 30 s")
+	return time.Time{}
 }
