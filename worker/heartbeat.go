@@ -123,6 +123,13 @@ func (h *heartbeat) end() time.Time { return h.lease.Expires.Add(-skewAllowance(
 // caller holds h.mu.
 func (h *heartbeat) untilDeadline() time.Duration { return h.end().Sub(h.cfg.Now()) }
 
+// deadline is the lease's deadline, as last extended.
+func (h *heartbeat) deadline() time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.end()
+}
+
 // stop ends the heartbeat (an extension under way included) and returns the lease as last
 // extended. Once it returns, the handler's ctx ends no more for the lease.
 func (h *heartbeat) stop() tracker.Lease {

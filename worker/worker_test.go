@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -25,11 +26,12 @@ func TestMain(m *testing.M) { os.Exit(dynamotest.Main(m)) }
 
 const job = "work"
 
-// newTracker creates a table with n tasks t-000… and returns a tracker on it.
-func newTracker(t testing.TB, cfg tracker.Config, n int) *tracker.Tracker {
+// newTracker creates a table with n tasks t-000… and returns a tracker on it, its client
+// built with opts.
+func newTracker(t testing.TB, cfg tracker.Config, n int, opts ...func(*dynamodb.Options)) *tracker.Tracker {
 	t.Helper()
 	ctx := context.Background()
-	tr, _ := trackertest.New(t, cfg)
+	tr, _ := trackertest.New(t, cfg, opts...)
 	tasks := make([]tracker.NewTask, n)
 	for i := range tasks {
 		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i), Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))}
@@ -510,4 +512,163 @@ func steal(t *testing.T, thief *tracker.Tracker, id string) time.Time {
 	}
 	t.Error("the thief could not take the task over within 30 s")
 	return time.Time{}
+}
+
+// TestPollingPoolSurvivesThrottling: at 70 % throttling of every DynamoDB request (each of
+// the SDK's attempts throttled on its own draw), a polling pool works through every task of
+// a job, each once: it waits out the listing errors that outlast the SDK's retries, and
+// reports them, instead of ending Run, and writes each outcome however often it takes.
+func TestPollingPoolSurvivesThrottling(t *testing.T) {
+	t.Parallel()
+	const n = 30
+	var faults dynamotest.Faults
+	// The SDK retries as it does by default (4 attempts, and a retry quota that this much
+	// throttling soon drains, after which a call is one attempt), but waits at most 20 ms
+	// between attempts instead of up to 20 s (a throttled call's waits average 1.5 s), so
+	// that the test takes seconds, not minutes.
+	tr := newTracker(t, tracker.Config{}, n, faults.Option(),
+		func(o *dynamodb.Options) { o.Retryer = retry.AddWithMaxBackoffDelay(o.Retryer, 20*time.Millisecond) })
+	plain, err := tracker.New(dynamotest.Client(t), tr.Config()) // unthrottled, to watch
+	if err != nil {
+		t.Fatal(err)
+	}
+	faults.Throttle(0.7)
+	var mu sync.Mutex
+	var reported []error
+	runs := map[string]int{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 4, Poll: true, MinIdle: 10 * time.Millisecond, MaxIdle: 50 * time.Millisecond,
+		OnListError: func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			reported = append(reported, err)
+		},
+		Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			runs[task.TaskID]++
+			return json.RawMessage(`{"done":true}`), nil
+		}}
+	var st worker.Stats
+	stopped := make(chan error)
+	go func() {
+		var err error
+		st, err = p.Run(ctx)
+		stopped <- err
+	}()
+	start := time.Now()
+	for deadline := time.Now().Add(3 * time.Minute); ; time.Sleep(100 * time.Millisecond) {
+		c := counts(t, plain)
+		if c[tracker.Succeeded] == n {
+			break
+		}
+		select {
+		case err := <-stopped:
+			t.Fatalf("Run returned %v before the job was done (counts %v)", err, c)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the job was not done within 3 minutes: counts %v", c)
+		}
+	}
+	took := time.Since(start)
+	cancel()
+	if err := <-stopped; !errors.Is(err, context.Canceled) {
+		t.Errorf("Run = %v, want context.Canceled", err)
+	}
+	faults.Throttle(0)
+	if c := counts(t, plain); fmt.Sprint(c) != fmt.Sprint(map[tracker.Status]int{tracker.Succeeded: n}) {
+		t.Errorf("counts = %v, want %d succeeded", c, n)
+	}
+	if st.Claimed != n || st.Succeeded != n || st.Failed+st.Ignored+st.Released+st.Lost != 0 {
+		t.Errorf("stats = %+v, want %d claimed and succeeded, nothing else", st, n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(runs) != n {
+		t.Errorf("%d tasks ran, want %d", len(runs), n)
+	}
+	for id, k := range runs {
+		if k != 1 {
+			t.Errorf("%s ran %d times, want once", id, k)
+		}
+	}
+	if st.ListErrors == 0 || st.ListErrors != len(reported) {
+		t.Errorf("Stats.ListErrors = %d, %d reported; want as many, and some", st.ListErrors, len(reported))
+	}
+	for _, err := range reported {
+		if _, throttled := errors.AsType[*types.ThrottlingException](err); !throttled {
+			t.Errorf("reported %v, want throttling", err)
+		}
+	}
+	t.Logf("done in %v; stats %+v; throttled %v", took, st, faults.Throttled())
+}
+
+// TestListingErrors: how a pool meets listing errors that outlast the SDK's retries (here
+// one attempt each), on a job whose every query is throttled.
+func TestListingErrors(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		name string
+		job  string
+		poll bool
+		// stopAfter ends ctx at this many errors reported; 0 never does.
+		stopAfter int
+		wantErr   string // what Run returns, up to the request id
+		// how many listing errors Run waits out, and queries were throttled
+		wantListErrors, wantThrottled int
+	}{
+		{name: "without Poll, Run returns a listing error after 3 more tries", job: job,
+			wantErr:        "span of work: operation error DynamoDB: Query, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: DYNAMOTEST",
+			wantListErrors: 3, wantThrottled: 4},
+		{name: "with Poll, Run waits listing errors out until ctx ends", job: job, poll: true, stopAfter: 6,
+			wantErr: "context canceled", wantListErrors: 6, wantThrottled: 6},
+		{name: "an error that is not transient ends Run at once", job: "bad\tjob", poll: true,
+			wantErr: `invalid job_id: "bad\tjob" holds U+0009 at byte 3: control and bidirectional-override characters are not allowed`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var faults dynamotest.Faults
+			tr := newTracker(t, tracker.Config{}, 3, faults.Option(), func(o *dynamodb.Options) { o.RetryMaxAttempts = 1 })
+			faults.Throttle(1, "Query")
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var reported []error
+			p := &worker.Pool{Tracker: tr, Job: c.job, Poll: c.poll, MinIdle: 10 * time.Millisecond, MaxIdle: 40 * time.Millisecond,
+				OnListError: func(err error) {
+					reported = append(reported, err)
+					if len(reported) == c.stopAfter {
+						cancel()
+					}
+				},
+				Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+			start := time.Now()
+			st, err := p.Run(ctx)
+			took := time.Since(start)
+			if err == nil || !strings.HasPrefix(err.Error(), c.wantErr) {
+				t.Errorf("Run = %v, want %s…", err, c.wantErr)
+			}
+			if st != (worker.Stats{ListErrors: c.wantListErrors}) || len(reported) != c.wantListErrors || faults.Throttled()["Query"] != c.wantThrottled {
+				t.Errorf("stats %+v, %d errors reported, %d queries throttled; want %d listing errors and %d queries throttled",
+					st, len(reported), faults.Throttled()["Query"], c.wantListErrors, c.wantThrottled)
+			}
+			for _, err := range reported {
+				if _, throttled := errors.AsType[*types.ThrottlingException](err); !throttled {
+					t.Errorf("reported %v, want throttling", err)
+				}
+			}
+			// The waits double from MinIdle to MaxIdle: 10, 20, 40, 40, ... ms.
+			var waited time.Duration
+			for i := range c.wantListErrors {
+				waited += min(10*time.Millisecond<<i, 40*time.Millisecond)
+			}
+			if c.stopAfter > 0 {
+				waited -= 40 * time.Millisecond // the last wait is cut short
+			}
+			if took < waited {
+				t.Errorf("Run took %v, want at least the %v of its waits", took, waited)
+			}
+		})
+	}
 }
