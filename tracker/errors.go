@@ -38,6 +38,12 @@ var (
 	ErrTaskWrongStatus = errors.New("task is not in a status this transition starts from")
 )
 
+// InvalidWorkerOutput is the error name of an attempt whose worker returned a result that
+// cannot be the task's data (not a JSON object or null, say): the state machine (the
+// errorType of package contract) and package worker record such an attempt as failed, with
+// an error that reads "InvalidWorkerOutput: " and what was wrong.
+const InvalidWorkerOutput = "InvalidWorkerOutput"
+
 // ValidationError says which input is malformed and why. It matches ErrInvalidInput.
 type ValidationError struct {
 	Field  string // job_id, task_id, data, status, ...

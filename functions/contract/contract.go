@@ -463,7 +463,7 @@ const (
 	ErrTaskWrongStatus = "TaskWrongStatus"
 	// ErrInvalidWorkerOutput: the worker returned something other than a JSON object or
 	// null. Complete refuses it and the state machine records it as a failed attempt.
-	ErrInvalidWorkerOutput = "InvalidWorkerOutput"
+	ErrInvalidWorkerOutput = tracker.InvalidWorkerOutput
 	// ErrTrackerUnavailable: transient (throttling, timeouts, DynamoDB unreachable); retry.
 	ErrTrackerUnavailable = "TrackerUnavailable"
 	// ErrInternal: anything else.

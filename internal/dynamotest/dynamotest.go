@@ -1,7 +1,8 @@
 // Package dynamotest runs tests against DynamoDB Local: it starts one server per test binary
 // when DYNAMODB_ENDPOINT is not set, hands out clients that cannot reach AWS, gives each test
-// a fresh table name that is deleted when the test ends, and counts the API calls and the
-// capacity a benchmark spends.
+// a fresh table name that is deleted when the test ends, counts the API calls and the
+// capacity a benchmark spends (Counter), and throttles a share of a client's requests as
+// DynamoDB does (Faults).
 //
 // A package's tests use it as
 //
