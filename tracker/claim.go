@@ -74,7 +74,7 @@ func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error
 				Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
 		}
 		if got == nil || got.Status != InProgress || got.Locked(now, t.expiry()) {
-			return nil, t.refusal("claim", job, task, got)
+			return nil, t.refusal("claim", job, task, got, now)
 		}
 		// In progress under a lease that ran out: its attempt failed.
 		ignoring = got.Retry+1 >= t.cfg.MaxRetry
@@ -220,9 +220,9 @@ func lockFree(lockedBefore string) expression.ConditionBuilder {
 	)
 }
 
-// due holds when a task has no retry time or it is at or before now (formatted). Only Fail
-// sets retry_at, and every transition out of failed removes it, so on a todo or in-progress
-// task it is absent.
+// due holds when a task has no retry time or it is at or before now (formatted). Fail sets
+// retry_at on a failed task and ReleaseFor on a todo one; every claim removes it, so on an
+// in-progress task it is absent.
 func due(now string) expression.ConditionBuilder {
 	at := expression.Name(attrRetryAt)
 	return expression.Or(at.AttributeNotExists(), at.LessThanEqual(expression.Value(now)))

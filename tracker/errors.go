@@ -36,6 +36,9 @@ var (
 	ErrLeaseLost = errors.New("lease lost: the task's lock is no longer this lease's token")
 	// ErrTaskWrongStatus: the task is not in a status the transition starts from.
 	ErrTaskWrongStatus = errors.New("task is not in a status this transition starts from")
+	// ErrInvalidWorkerOutput: a worker's result cannot be the task's data (a
+	// *WorkerOutputError from CheckResult says why). The attempt is recorded as failed.
+	ErrInvalidWorkerOutput = errors.New("invalid worker output: the result cannot be the task's data")
 )
 
 // InvalidWorkerOutput is the error name of an attempt whose worker returned a result that

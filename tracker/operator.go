@@ -33,7 +33,7 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 		return nil, err
 	}
 	if refused {
-		e := t.refusal("retry", job, task, got).(*ConflictError)
+		e := t.refusal("retry", job, task, got, t.now()).(*ConflictError)
 		if e.Reason == ErrTaskIgnored || e.Reason == ErrTaskLocked {
 			e.Reason = ErrTaskWrongStatus // only reachable for an unknown code or a lock on todo
 		}
@@ -65,7 +65,7 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 		return nil, err
 	}
 	if refused {
-		return nil, t.refusal("ignore", job, task, got)
+		return nil, t.refusal("ignore", job, task, got, t.now())
 	}
 	return got, nil
 }

@@ -2,8 +2,13 @@ package tracker_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -86,5 +91,49 @@ func TestExtendNeverMovesTheLockTimeBack(t *testing.T) {
 	again, err := e.tr.Extend(ctx, *bySlow)
 	if err != nil || !again.Task.LockTime.Equal(e.clock.Now()) {
 		t.Errorf("Extend = %+v, %v; want lock time %v", again, err, e.clock.Now())
+	}
+}
+
+// TestRefusalReadsTheClaimsOwnTime: a claim refused because the task was not due is refused
+// as ErrTaskNotDue even when the task falls due between the write and the explanation: this
+// tracker's clock jumps an hour once its write is answered, as a slow answer would.
+func TestRefusalReadsTheClaimsOwnTime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, tracker.Config{})
+	e.create(t, "t", "")
+	lease := e.claim(t, "t", "w1")
+	if _, err := e.tr.ReleaseFor(ctx, *lease, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	var answered atomic.Bool
+	db := dynamodb.New(e.db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("jump", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if awsmiddleware.GetOperationName(ctx) == "UpdateItem" {
+					answered.Store(true)
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	})
+	cfg := e.tr.Config()
+	cfg.Now = func() time.Time {
+		if answered.Load() {
+			return e.clock.Now().Add(time.Hour)
+		}
+		return e.clock.Now()
+	}
+	jumpy, err := tracker.New(db, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = jumpy.Claim(ctx, job, "t", "w2")
+	if ce := wantConflict(t, err, tracker.ErrTaskNotDue); !ce.Task.RetryAt.Equal(e.clock.Now().Add(time.Minute)) {
+		t.Errorf("refusal's task is due at %v, want a minute on", ce.Task.RetryAt)
+	}
+	if !answered.Load() {
+		t.Error("the claim wrote nothing: the clock never jumped")
 	}
 }

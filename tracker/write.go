@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -84,8 +85,10 @@ func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused
 	return task, false, err
 }
 
-// refusal explains why a transition's condition failed, from the task as it was.
-func (t *Tracker) refusal(op, job, id string, old *Task) error {
+// refusal explains why a transition's condition failed, from the task as it was at now,
+// the time the transition was written with (not read again: a lock live then may have run
+// out since).
+func (t *Tracker) refusal(op, job, id string, old *Task, now time.Time) error {
 	e := &ConflictError{Op: op, JobID: job, TaskID: id, Task: old}
 	switch {
 	case old == nil:
@@ -94,10 +97,10 @@ func (t *Tracker) refusal(op, job, id string, old *Task) error {
 		e.Reason = ErrTaskAlreadySucceeded
 	case old.Status == Ignored:
 		e.Reason = ErrTaskIgnored
-	case old.Locked(t.now(), t.expiry()):
+	case old.Locked(now, t.expiry()):
 		e.Reason = ErrTaskLocked
 		e.LockExpires = old.LeaseExpires(t.expiry())
-	case (old.Status == Failed || old.Status == Todo) && old.RetryAt.After(t.now()):
+	case (old.Status == Failed || old.Status == Todo) && old.RetryAt.After(now):
 		e.Reason = ErrTaskNotDue // failed, or handed back with a wait (ReleaseFor)
 	default:
 		e.Reason = ErrTaskWrongStatus

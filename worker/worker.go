@@ -518,7 +518,7 @@ func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn 
 	w := write{ctx: bg, now: tr.Config().Now, until: beat.deadline()}
 	switch {
 	case herr == nil:
-		if herr = checkResult(result); herr == nil {
+		if herr = tracker.CheckResult(result); herr == nil {
 			task, err := w.retry(func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
 			if err != nil {
 				return outcome{kind: outcomeLost, err: err}

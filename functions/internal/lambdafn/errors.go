@@ -40,7 +40,7 @@ func ErrorName(err error) string {
 		return contract.ErrLeaseLost
 	case errors.Is(err, tracker.ErrTaskWrongStatus):
 		return contract.ErrTaskWrongStatus
-	case errors.As(err, new(*WorkerOutputError)):
+	case errors.Is(err, tracker.ErrInvalidWorkerOutput):
 		return contract.ErrInvalidWorkerOutput
 	case tracker.IsTransient(err), errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return contract.ErrTrackerUnavailable
@@ -48,19 +48,19 @@ func ErrorName(err error) string {
 	return contract.ErrInternal
 }
 
-// WorkerOutputError is a worker result that complete refuses: neither a JSON object nor
-// null. Its errorType is InvalidWorkerOutput and its message Reason.
-type WorkerOutputError struct{ Reason string }
-
-func (e *WorkerOutputError) Error() string { return e.Reason }
-
 // Error turns err into the error a handler returns, so that aws-lambda-go reports
 // ErrorName(err) as the errorType instead of the Go type of the outermost wrapper.
 func Error(err error) error {
 	if err == nil {
 		return nil
 	}
-	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: err.Error()}
+	msg := err.Error()
+	// The state machine records Error and Cause as "Error: Cause": the cause of a bad
+	// output is its reason alone, so that the record reads as package worker's does.
+	if wo := (*tracker.WorkerOutputError)(nil); errors.As(err, &wo) {
+		msg = wo.Reason
+	}
+	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: msg}
 }
 
 // Decode reads an event strictly into v: one JSON object, no unknown fields, no key twice in

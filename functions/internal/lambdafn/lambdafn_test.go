@@ -58,24 +58,25 @@ func TestErrorNames(t *testing.T) {
 		return fmt.Errorf("wrapped: %w", &tracker.ConflictError{Op: "claim", JobID: "j", TaskID: "t", Reason: reason})
 	}
 	tests := []struct {
-		err  error
-		want string
+		err     error
+		want    string
+		message string // the message, when not err.Error()
 	}{
-		{&tracker.ValidationError{Field: "job_id", Reason: "empty"}, "InvalidInput"},
-		{conflict(tracker.ErrTaskNotFound), "TaskNotFound"},
-		{fmt.Errorf("run of %q: %w", "typo", tracker.ErrJobNotFound), "JobNotFound"},
-		{conflict(tracker.ErrTaskLocked), "TaskLocked"},
-		{conflict(tracker.ErrTaskAlreadySucceeded), "TaskAlreadySucceeded"},
-		{conflict(tracker.ErrTaskIgnored), "TaskIgnored"},
-		{conflict(tracker.ErrLeaseLost), "LeaseLost"},
-		{conflict(tracker.ErrTaskWrongStatus), "TaskWrongStatus"},
-		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable"},
-		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable"},
-		{context.DeadlineExceeded, "TrackerUnavailable"},
-		{fmt.Errorf("claim: %w", &types.ResourceNotFoundException{Message: new(string)}), "InternalError"},
-		{errors.New("bug"), "InternalError"},
-		{conflict(tracker.ErrTaskNotDue), "TaskNotDue"},
-		{&lambdafn.WorkerOutputError{Reason: "the worker returned a number (1), not a JSON object or null"}, "InvalidWorkerOutput"},
+		{&tracker.ValidationError{Field: "job_id", Reason: "empty"}, "InvalidInput", ""},
+		{conflict(tracker.ErrTaskNotFound), "TaskNotFound", ""},
+		{fmt.Errorf("run of %q: %w", "typo", tracker.ErrJobNotFound), "JobNotFound", ""},
+		{conflict(tracker.ErrTaskLocked), "TaskLocked", ""},
+		{conflict(tracker.ErrTaskAlreadySucceeded), "TaskAlreadySucceeded", ""},
+		{conflict(tracker.ErrTaskIgnored), "TaskIgnored", ""},
+		{conflict(tracker.ErrLeaseLost), "LeaseLost", ""},
+		{conflict(tracker.ErrTaskWrongStatus), "TaskWrongStatus", ""},
+		{fmt.Errorf("claim: %w", &types.ProvisionedThroughputExceededException{Message: new(string)}), "TrackerUnavailable", ""},
+		{fmt.Errorf("claim: %w", &retry.MaxAttemptsError{Attempt: 3, Err: errors.New("timeout")}), "TrackerUnavailable", ""},
+		{context.DeadlineExceeded, "TrackerUnavailable", ""},
+		{fmt.Errorf("claim: %w", &types.ResourceNotFoundException{Message: new(string)}), "InternalError", ""},
+		{errors.New("bug"), "InternalError", ""},
+		{conflict(tracker.ErrTaskNotDue), "TaskNotDue", ""},
+		{tracker.CheckResult([]byte("1")), "InvalidWorkerOutput", "the worker returned a number (1), not a JSON object or null"},
 	}
 	produced := map[string]bool{}
 	for _, tc := range tests {
@@ -83,8 +84,12 @@ func TestErrorNames(t *testing.T) {
 		if got := lambdafn.ErrorName(tc.err); got != tc.want {
 			t.Errorf("ErrorName(%v) = %s, want %s", tc.err, got, tc.want)
 		}
+		msg := tc.message
+		if msg == "" {
+			msg = tc.err.Error()
+		}
 		var ie messages.InvokeResponse_Error
-		if err := lambdafn.Error(tc.err); !errors.As(err, &ie) || ie.Type != tc.want || ie.Message != tc.err.Error() {
+		if err := lambdafn.Error(tc.err); !errors.As(err, &ie) || ie.Type != tc.want || ie.Message != msg {
 			t.Errorf("Error(%v) = %#v", tc.err, err)
 		}
 	}
@@ -116,8 +121,8 @@ func TestSentinelsHaveTheirErrorNames(t *testing.T) {
 			t.Errorf("tracker.%s: the contract has no error name %s", name, strings.TrimPrefix(name, "Err"))
 		}
 	}
-	if sentinels != 9 {
-		t.Errorf("found %d sentinels in tracker/errors.go, want 9", sentinels)
+	if sentinels != 10 {
+		t.Errorf("found %d sentinels in tracker/errors.go, want 10", sentinels)
 	}
 }
 
