@@ -429,6 +429,12 @@ class Execution {
     // Distributed Map children (lanes): when each started, and how long each lived, in ms.
     this.childStart = new Map();
     this.childMs = [];
+    // The events Step Functions logs at level ERROR (a state's failure, retried or caught or
+    // not, a Map iteration's, the execution's), its children's included, and the bytes of
+    // their error names and causes: what a run's ERROR-level logs hold beyond each record's
+    // fixed envelope.
+    this.errorEvents = 0;
+    this.errorBytes = 0;
   }
 
   async follow(eventLogs) {
@@ -444,13 +450,15 @@ class Execution {
           break;
         case 'StateExited':
           this.measure(state.name, 'output', payloadBytes(state.output));
-          // falls through
-        case 'StateFailed':
-        case 'StateCaught': {
-          const n = (this.inFlight.get(state.name) ?? 1) - 1;
-          if (n > 0) this.inFlight.set(state.name, n); else this.inFlight.delete(state.name);
+          this.leave(state.name);
           break;
-        }
+        case 'StateFailed':
+          this.countError(event);
+          this.leave(state.name);
+          break;
+        case 'StateCaught':
+          this.leave(state.name);
+          break;
         case 'StateRetried':
           if (!this.run.childStates.has(state.name)) this.retries[state.name] = (this.retries[state.name] ?? 0) + 1;
           break;
@@ -460,8 +468,13 @@ class Execution {
             this.childStart.set(`${event.parentState.name}/${event.index}`, Date.now());
           }
           break;
-        case 'MapIterationSucceeded':
-        case 'MapIterationFailed': {
+        case 'ExecutionFailed':
+          this.countError(event);
+          break;
+        case 'MapIterationFailed':
+          this.countError(event);
+          // falls through
+        case 'MapIterationSucceeded': {
           const key = `${event.parentState?.name}/${event.index}`;
           if (this.childStart.has(key)) {
             this.childMs.push(Date.now() - this.childStart.get(key));
@@ -472,6 +485,17 @@ class Execution {
         default:
       }
     }
+  }
+
+  // leave counts state `name` out of flight.
+  leave(name) {
+    const n = (this.inFlight.get(name) ?? 1) - 1;
+    if (n > 0) this.inFlight.set(name, n); else this.inFlight.delete(name);
+  }
+
+  countError(event) {
+    this.errorEvents++;
+    this.errorBytes += Buffer.byteLength(String(event.Error ?? '')) + Buffer.byteLength(String(event.Cause ?? ''));
   }
 
   measure(stateName, what, bytes) {
@@ -508,6 +532,7 @@ class Execution {
     return {
       name: this.name, arn: this.arn, started_by: this.parent ?? null, ...this.result(),
       states: this.states, retries: this.retries, children: this.children, child_states: this.childStates, child_ms: this.childMs,
+      error_events: this.errorEvents, error_bytes: this.errorBytes,
       max_payload: this.maxPayload,
     };
   }

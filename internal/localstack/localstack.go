@@ -60,6 +60,10 @@ type Config struct {
 	// Node.js 22 as Lambda's runtimes run them. A relative path is relative to the current
 	// directory. It is served under example-worker's name and ARN. "" means example-worker.
 	Worker string
+	// Logger receives the emulators' log and every line the functions write, at level info
+	// with the attribute "function" naming the function (lambdalocal.Config.Logger); nil
+	// means none.
+	Logger *slog.Logger
 }
 
 // Stack is a running local pipeline.
@@ -103,7 +107,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = cfg.DynamoEndpoint
 	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"] = "local", "local", "us-east-1"
 	maps.Copy(env, cfg.Env)
-	lc := lambdalocal.Config{}
+	lc := lambdalocal.Config{Logger: cfg.Logger}
 	for _, fn := range Functions {
 		bootstrap := filepath.Join(s.cfg.Bin, fn, "bootstrap")
 		if fn == workerFunction {
@@ -182,6 +186,11 @@ type Execution struct {
 	ChildStates int            `json:"child_states,omitempty"`
 	// ChildMs lists how long each child (lane) lived, in milliseconds.
 	ChildMs []int `json:"child_ms,omitempty"`
+	// ErrorEvents counts the events Step Functions logs at level ERROR (every failure of a
+	// state, retried, caught or not; a failed Map iteration; the execution's failure), its
+	// children's included; ErrorBytes sums their error names' and causes' bytes.
+	ErrorEvents int `json:"error_events,omitempty"`
+	ErrorBytes  int `json:"error_bytes,omitempty"`
 	// PeakInFlight is, on the first execution, the most Lambda calls the run had in flight at
 	// once, by state name: at Work, the concurrency its worker really ran at.
 	PeakInFlight map[string]int `json:"peak_in_flight,omitempty"`
