@@ -387,11 +387,11 @@ func (f *feeder) give(ctx context.Context, id string) error {
 // first and the last pending id (tracker.Span: no listing), so that pools of different
 // processes begin apart.
 func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
-	first, last, ok, err := p.Tracker.Span(ctx, p.Job)
-	if err != nil || !ok {
+	span, err := p.Tracker.Span(ctx, p.Job)
+	if err != nil || !span.Pending {
 		return "", ctxErr(ctx, err)
 	}
-	return p.point(first, last, rng), nil
+	return p.point(span.First, span.Last, rng), nil
 }
 
 // point picks a random point of the id space between lo and hi that a cursor can resume
