@@ -40,13 +40,14 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
-// ErrLeaseLost is the cause of a handler's ctx ending because its lease was lost: an
-// extension was refused (another worker took the task, an operator reset it), or the lease's
-// deadline passed before an extension got through. The deadline is Lease.Expires, moved by
-// every extension, less the tracker's ClockSkew (at most a tenth of the lease), timed by the
+// ErrLeaseLost is tracker.ErrLeaseLost, the one lease-lost error (the functions' LeaseLost):
+// a handler's ctx ends with a cause matching it when its lease was lost: an extension was
+// refused (another worker took the task, an operator reset it), or the lease's deadline
+// passed before an extension got through. The deadline is Lease.Expires, moved by every
+// extension, less the tracker's ClockSkew (at most a tenth of the lease), timed by the
 // tracker's clock (tracker.Config.Now): before any other worker, its clock within ClockSkew
 // of this one, may take the task over.
-var ErrLeaseLost = errors.New("worker: the task's lease was lost")
+var ErrLeaseLost = tracker.ErrLeaseLost
 
 // Pool runs Handler over the pending tasks of Job with Workers goroutines.
 type Pool struct {
