@@ -182,13 +182,12 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 }
 
 // claimable is the condition that makes a task claimable at now (formatted), the one
-// definition Claim writes under and a pending listing filters by: it exists, is in one of
-// statuses, and claimableAt holds (no live lock, due). A lock taken before lockedBefore
-// (now less the lease and the skew allowance) is no longer live.
+// definition Claim writes under and a pending listing filters by: it is in one of statuses
+// (so it exists: a missing item has no status), and claimableAt holds (no live lock, due). A
+// lock taken before lockedBefore (now less the lease and the skew allowance) is no longer
+// live.
 func claimable(job string, codes StatusCodes, now, lockedBefore string, statuses ...Status) expression.ConditionBuilder {
-	return expression.Name(KeyAttribute).AttributeExists().
-		And(statusIs(job, codes, statuses...)).
-		And(claimableAt(now, lockedBefore))
+	return statusIs(job, codes, statuses...).And(claimableAt(now, lockedBefore))
 }
 
 // Claimable reports whether Claim would take task now, by the same rule as its condition

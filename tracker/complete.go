@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/writeopt"
 )
 
 // Complete marks the leased task succeeded, unlocks it and resets its retry counter, in one
@@ -32,7 +34,9 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, expr: expr})
+	// A caller of this module that needs nothing back (the worker pool) says so through ctx:
+	// the write then returns nothing, nor does Complete.
+	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, expr: expr, quiet: !writeopt.TaskWanted(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -59,14 +63,14 @@ func (a *completeArgs) strings() []*string {
 }
 
 // completeWrite is a completion: under the lease, succeeded, unlocked, retry 0, the lease
-// recorded as the last.
+// recorded as the last. It leaves retry_at alone: every claim removes it, and nothing sets it
+// on a task in progress.
 func completeWrite(a completeArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
 	update := setStatus(expression.UpdateBuilder{}, ref{job: a.job, codes: a.codes, suffix: a.suffix}, Succeeded, a.now).
 		Set(expression.Name(attrLock), null).
 		Set(expression.Name(attrRetry), expression.Value(0)).
 		Set(expression.Name(attrLastLock), expression.Value(a.token)).
-		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete)).
-		Remove(expression.Name(attrRetryAt))
+		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete))
 	if a.data != "" {
 		update = update.Set(expression.Name(attrData), expression.Value(a.data))
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/writeopt"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -436,7 +437,7 @@ func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
 		return
 	}
 	c.claimed.Add(1)
-	outcome := execute(ctx, p.Tracker, lease, p.Handler, p.heartbeat())
+	outcome := execute(ctx, p.Tracker, lease, p.Handler, p.heartbeat(), false)
 	switch outcome.kind {
 	case outcomeSucceeded:
 		c.succeeded.Add(1)
@@ -483,7 +484,7 @@ func Run(ctx context.Context, tr *tracker.Tracker, job, id string, fn Handler) (
 	if err != nil {
 		return nil, err
 	}
-	o := execute(ctx, tr, lease, fn, tr.Config().LeaseDuration/3)
+	o := execute(ctx, tr, lease, fn, tr.Config().LeaseDuration/3, true)
 	return o.task, o.err
 }
 
@@ -503,8 +504,10 @@ type outcome struct {
 	err  error // the handler's error, or the tracker's
 }
 
-// execute runs fn under lease with a heartbeat and records what came of it.
-func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration) outcome {
+// execute runs fn under lease with a heartbeat and records what came of it. Without
+// needTask, a completion returns no task (the pool counts outcomes, nothing more), which
+// spares DynamoDB and the client the item.
+func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration, needTask bool) outcome {
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	beat := startHeartbeat(hctx, tr, *lease, every, cancel)
@@ -520,7 +523,11 @@ func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn 
 	switch {
 	case herr == nil:
 		if herr = tracker.CheckResult(result); herr == nil {
-			task, err := w.retry(func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
+			done := bg
+			if !needTask {
+				done = writeopt.WithoutTask(bg)
+			}
+			task, err := w.retry(func() (*tracker.Task, error) { return tr.Complete(done, cur, result) })
 			if err != nil {
 				return outcome{kind: outcomeLost, err: err}
 			}
