@@ -374,7 +374,7 @@ func TestEnqueue(t *testing.T) {
 		}
 		// The first pass found two valid tasks; the second reads the second one as invalid.
 		second := newInput(strings.NewReader("{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-2\",\"data\":[1]}\n"))
-		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, 10, &enqueueSummary{JobID: job, Valid: 2})
+		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, enqueueOptions{batch: 10}, &enqueueSummary{JobID: job, Valid: 2})
 		if want := "in.jsonl: " + errInputChanged.Error(); err == nil || err.Error() != want {
 			t.Errorf("err = %v, want %q", err, want)
 		}
@@ -1286,4 +1286,68 @@ func TestJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.golden(t, "jobs", c.run(t, "jobs").wantCode(t, exitOK), c.run(t, "jobs", "-o", "json").wantCode(t, exitOK))
+}
+
+// TestShardedJob: enqueue --shards creates a sharded job; status, list and retry see every
+// task of it, whichever shard holds it; --shards on a job laid out otherwise writes nothing.
+func TestShardedJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, true)
+	c := f.cli()
+	var in strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&in, "{\"task_id\":\"t-%02d\"}\n", i)
+	}
+	input := writeFile(t, "tasks.jsonl", in.String())
+	c.run(t, "enqueue", "sharded", input, "--shards", "4").wantCode(t, exitOK)
+	j, err := f.tr.Job(ctx, "sharded")
+	if err != nil || j.Shards != 4 {
+		t.Fatalf("job = %+v, %v; want 4 shards", j, err)
+	}
+	// Fail ten tasks, so that retry has a group spread over the shards.
+	for i := range 10 {
+		lease, err := f.tr.Claim(ctx, "sharded", fmt.Sprintf("t-%02d", i), "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tr.Fail(ctx, *lease, tracker.Failure{Error: "boom"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st struct {
+		Total  int            `json:"total"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(c.run(t, "status", "sharded", "-o", "json").wantCode(t, exitOK).stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 40 || st.Counts["todo"] != 30 || st.Counts["failed"] != 10 {
+		t.Errorf("status = %+v, want 30 todo and 10 failed of 40", st)
+	}
+	var list struct {
+		Tasks []struct {
+			TaskID string `json:"task_id"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(c.run(t, "list", "sharded", "--status", "failed", "--all", "-o", "json").wantCode(t, exitOK).stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tasks) != 10 {
+		t.Errorf("list --status failed found %d tasks, want 10", len(list.Tasks))
+	}
+	c.run(t, "retry", "sharded", "--status", "failed", "--yes").wantCode(t, exitOK)
+	if counts, err := f.tr.Count(ctx, "sharded"); err != nil || counts[tracker.Todo] != 40 {
+		t.Errorf("after retry: %v, %v; want 40 todo", counts, err)
+	}
+	// A job of the seed's layout keeps it: --shards is refused and writes nothing.
+	if _, err := f.tr.CreateTasks(ctx, "plain", []tracker.NewTask{{ID: "t-00"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.run(t, "enqueue", "plain", input, "--shards", "4").wantCode(t, exitError).
+		wantOneLineError(t, "job plain exists with other shards than 4, and a job's shards never change; nothing was written (leave out --shards to add tasks to it)")
+	if got := f.statuses(t, "plain"); len(got) != 1 {
+		t.Errorf("plain has %d tasks, want its one", len(got))
+	}
+	c.run(t, "enqueue", "plain", input, "--shards", "1").wantCode(t, exitUsage)
 }
