@@ -15,7 +15,7 @@
 //	tracker:ttl-attribute           attribute for DynamoDB TTL (off)
 //	tracker:existing-table          name or ARN of a task table the stack does not own: no table is created (none)
 //	tracker:seed-index              true: the existing table still has the seed's index; synthesis refuses until `trackerctl upgrade-table` (false)
-//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: no schedule)
+//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: every registered job)
 //	tracker:sweep-minutes           minutes between sweeps (15)
 //	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry               failed attempts before a task is ignored (3)

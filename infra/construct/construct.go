@@ -4,8 +4,9 @@
 // alarms with a dashboard.
 //
 // A table the construct creates has exactly the layout tracker.CreateTable makes (it is built
-// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, and
-// with Props.TenantPrefixes only on the keys of its tenants' jobs.
+// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, on
+// the items it makes them on (a function that only reads or writes the job registry's items
+// may touch no task), and with Props.TenantPrefixes only on the keys of its tenants' jobs.
 package construct
 
 import (
@@ -120,10 +121,14 @@ type Props struct {
 	// $2.5–4 per million tasks), ERROR only the failures.
 	StateMachineLogs awsstepfunctions.LogLevel
 	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
-	// prefixes: each DynamoDB statement of their roles has the condition that every leading
-	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
+	// prefixes: each DynamoDB statement of their roles on keys (all but DescribeTable's) has
+	// the condition that every leading key (the table's key {job_id}____{task_id}, the
+	// index's {job_id}____{code}) is like
 	// <prefix>*, so one team's functions cannot claim, finish or list another team's tasks.
-	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". None
+	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". The
+	// job registry's item of a job ({job}____) starts with its id too, so runs of the
+	// tenants' jobs take their leases; but a sweep of every job lists the whole registry, so
+	// with tenants Schedule.JobIDs (of their jobs) or Schedule.Disabled is required. None
 	// means every job.
 	TenantPrefixes []string
 	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
@@ -416,21 +421,7 @@ func (p *Props) withDefaults() (*Props, error) {
 		}
 	}
 	errs = append(errs, q.Table.check()...)
-	for _, prefix := range q.TenantPrefixes {
-		switch err := tracker.ValidateJob(prefix); {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
-		case strings.ContainsAny(prefix, "*?"):
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
-		}
-	}
-	if len(q.TenantPrefixes) > 0 {
-		for _, job := range q.Schedule.JobIDs {
-			if !slices.ContainsFunc(q.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
-				errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, q.TenantPrefixes))
-			}
-		}
-	}
+	errs = append(errs, q.checkTenants()...)
 	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
 		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
 	}
@@ -448,6 +439,34 @@ func (p *Props) withDefaults() (*Props, error) {
 		return nil, fmt.Errorf("tracker construct: %w", err)
 	}
 	return &q, nil
+}
+
+// checkTenants returns why p's TenantPrefixes are wrong, alone or with the sweeps.
+func (p *Props) checkTenants() []error {
+	if len(p.TenantPrefixes) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, prefix := range p.TenantPrefixes {
+		switch err := tracker.ValidateJob(prefix); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
+		case strings.ContainsAny(prefix, "*?"):
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
+		}
+	}
+	for _, job := range p.Schedule.JobIDs {
+		if !slices.ContainsFunc(p.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
+			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, p.TenantPrefixes))
+		}
+	}
+	// A sweep of every job lists the registry on the index under ____jobs, one key for all
+	// tenants' jobs, which a tenant's functions may not query: each sweep would fail.
+	if len(p.Schedule.JobIDs) == 0 && !p.Schedule.Disabled {
+		errs = append(errs, errors.New("TenantPrefixes: a sweep of every job lists the whole job registry, which the tenants' functions may not read: "+
+			"set Schedule.JobIDs to the tenants' jobs, or Schedule.Disabled"))
+	}
+	return errs
 }
 
 // withDefaults fills in r's defaults and returns why r is wrong.
@@ -651,45 +670,6 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 		AppliesTo: &[]any{"Resource::*"},
 	}}, jsii.Bool(true))
 	return fn
-}
-
-// grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
-// index it calls them on, and nothing else (no Scan, no reads of whole items, no table
-// administration), on the keys of tenants' jobs only when tenants are given. The worker gets
-// none: it sees tasks only through the state machine.
-func (c *Tracker) grantTableAccess(tenants []string) {
-	var conditions *map[string]any
-	if len(tenants) > 0 {
-		keys := make([]string, len(tenants))
-		for i, prefix := range tenants {
-			keys[i] = prefix + "*"
-		}
-		conditions = &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
-	}
-	tableArn := c.Table.TableArn()
-	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
-	for _, g := range []struct {
-		fn        awslambda.Function
-		actions   []string
-		resources []*string
-	}{
-		// One conditional UpdateItem each, reading the old item from the failed write itself
-		// (ReturnValuesOnConditionCheckFailure) rather than with a GetItem.
-		{c.Claim, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Complete, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Fail, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		// Item queries and Select COUNT queries, all on the index; reads of the tasks a run
-		// names (GetItem), the run's mark in the job registry (UpdateItem), and the one look
-		// at the index's shape a Tracker makes before its first query (DescribeTable).
-		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
-		{c.ListPending, []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}, []*string{tableArn}},
-	} {
-		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.actions...),
-			Resources:  &g.resources,
-			Conditions: conditions,
-		}))
-	}
 }
 
 // filledNames are the placeholders the construct fills (every function's ARN, the child
