@@ -86,13 +86,14 @@ run: deps
 invoke: deps build
 	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 
-## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)
-synth: build
+## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI); the
+## construct builds the functions (deploy make build's with CDK_ARGS="-c tracker:asset-dir=build")
+synth:
 	rm -rf cdk.out && CDK_OUTDIR=cdk.out $(GO) run ./infra
 
 ## deploy: cdk deploy into your account (needs AWS credentials; `make cdk-bootstrap` once first)
 CDK := CDK_DISABLE_VERSION_CHECK=1 npx --yes aws-cdk@2
-deploy: build
+deploy:
 	$(CDK) deploy dynamodb-tracker $(CDK_ARGS)
 
 cdk-bootstrap:

@@ -1010,7 +1010,7 @@ func TestPropsFromContext(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := construct.Props{AssetDir: "build", DefinitionFile: "statemachine.asl.json"}
+		want := construct.Props{} // the construct builds the functions, with its own definition
 		if name != DefaultStackName || !reflect.DeepEqual(p.Tracker, want) {
 			t.Errorf("got %s %+v, want %s %+v", name, p.Tracker, DefaultStackName, want)
 		}

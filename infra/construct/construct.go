@@ -7,6 +7,11 @@
 // from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, on
 // the items it makes them on (a function that only reads or writes the job registry's items
 // may touch no task), and with Props.TenantPrefixes only on the keys of its tenants' jobs.
+//
+// The construct needs nothing but the module: it deploys the module's own state machine
+// definition (embedded) and builds its functions from the module's source, in the clone or
+// in the module cache (`go get github.com/dynamodb-tracker/dynamodb-tracker/infra/construct`).
+// README.md beside this file shows a whole app.
 package construct
 
 import (
@@ -33,6 +38,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	dynamodbtracker "github.com/dynamodb-tracker/dynamodb-tracker"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -79,15 +85,19 @@ const (
 	maxBackoff = 5 * time.Minute
 )
 
-// Props configures a Tracker. Every field but AssetDir, DefinitionFile and (with Worker)
-// WorkerTimeout has a zero-value default.
+// Props configures a Tracker. Every field but WorkerTimeout (with Worker) has a zero-value
+// default.
 type Props struct {
-	// AssetDir holds the function binaries as <AssetDir>/<name>/bootstrap, built for
-	// linux/arm64: the layout `make build` writes to build/. Required.
+	// AssetDir, when set, holds prebuilt function binaries as <AssetDir>/<name>/bootstrap,
+	// built for linux/arm64: the layout `make build` writes to build/. "" builds the
+	// functions from the source of the module the construct belongs to (the clone, or the
+	// module cache directory `go get` filled): with the go command on PATH, or in Docker
+	// (BuildImage) without it.
 	AssetDir string
-	// DefinitionFile is the state machine's Amazon States Language file
-	// (statemachine.asl.json). It goes into the template as it is, with its ${Name}
-	// placeholders filled by definition substitutions. Required.
+	// DefinitionFile, when set, is a state machine definition file (Amazon States Language)
+	// to deploy instead of the module's own (statemachine.asl.json, embedded: package
+	// dynamodbtracker). The definition goes into the template as it is, with its ${Name}
+	// placeholders filled by definition substitutions.
 	DefinitionFile string
 	// Substitutions gives values to ${Name} placeholders of the definition beyond those the
 	// construct fills: the five function ARNs (ListPendingFunctionArn, ClaimFunctionArn,
@@ -95,7 +105,7 @@ type Props struct {
 	// (Run.ChildExecutionType), e.g. "MaxConcurrency".
 	Substitutions map[string]string
 	// Worker is the function the state machine runs on each claimed task; nil deploys the
-	// example worker from AssetDir.
+	// example worker (functions/example-worker).
 	Worker awslambda.IFunction
 	// WorkerTimeout is the worker's timeout, in whole seconds, at most Lambda's 15 minutes.
 	// With Worker it is required and must be that function's timeout (the construct cannot
@@ -289,8 +299,9 @@ var (
 	steps         = func(r *ReservedConcurrency) int { return r.Steps }
 )
 
-// New adds a Tracker to scope. It checks props first (settings, the definition file, the
-// assets) and returns an error, having added nothing, when they are wrong.
+// New adds a Tracker to scope. It checks props first (settings, the definition, the
+// functions' binaries: AssetDir's, or built from the module's source) and returns an error,
+// having added nothing, when they are wrong.
 func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) {
 	if props == nil {
 		props = &Props{}
@@ -299,15 +310,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if err != nil {
 		return nil, err
 	}
-	asl, err := os.ReadFile(p.DefinitionFile)
+	asl, err := p.definition()
 	if err != nil {
-		return nil, fmt.Errorf("state machine definition: %w", err)
-	}
-	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
-	// is then unused, which Step Functions allows.
-	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
-	if err := checkDefinition(asl, names); err != nil {
-		return nil, fmt.Errorf("state machine definition %s: %w", p.DefinitionFile, err)
+		return nil, err
 	}
 	deployed := slices.Clone(functions)
 	if p.Worker == nil {
@@ -315,11 +320,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 		w.timeout = p.WorkerTimeout
 		deployed = append(deployed, w)
 	}
-	for _, f := range deployed {
-		bootstrap := filepath.Join(p.AssetDir, f.name, "bootstrap")
-		if _, err := os.Stat(bootstrap); err != nil {
-			return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
-		}
+	code, err := p.functionCode(scope, deployed)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id)), logs: map[string]awslogs.LogGroup{}}
@@ -331,7 +334,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	env := environment(p, c.Table)
 	fns := map[string]awslambda.Function{}
 	for _, f := range deployed {
-		fns[f.name] = c.newFunction(f, p, env)
+		fns[f.name] = c.newFunction(f, p, env, code(f.name))
 	}
 	c.Claim, c.Complete, c.Fail, c.ListPending = fns[Claim], fns[Complete], fns[Fail], fns[ListPending]
 	c.Worker = p.Worker
@@ -347,16 +350,62 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	return c, nil
 }
 
+// definition returns the state machine definition, DefinitionFile's or the module's own,
+// checked.
+func (p *Props) definition() ([]byte, error) {
+	asl, name := dynamodbtracker.Definition(), "statemachine.asl.json (the module's own)"
+	if p.DefinitionFile != "" {
+		var err error
+		if asl, err = os.ReadFile(p.DefinitionFile); err != nil {
+			return nil, fmt.Errorf("state machine definition: %w", err)
+		}
+		name = p.DefinitionFile
+	}
+	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
+	// is then unused, which Step Functions allows.
+	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
+	if err := checkDefinition(asl, names); err != nil {
+		return nil, fmt.Errorf("state machine definition %s: %w", name, err)
+	}
+	return asl, nil
+}
+
+// functionCode returns where each deployed function's code comes from: AssetDir's
+// binaries, checked to be there, or a build from the module's source. A build that CDK
+// will make (the stack is one it bundles, and go is on PATH) is made here, so that its
+// errors are New's and no construct is added before them.
+func (p *Props) functionCode(scope constructs.Construct, deployed []function) (func(name string) awslambda.Code, error) {
+	if p.AssetDir != "" {
+		for _, f := range deployed {
+			if _, err := os.Stat(filepath.Join(p.AssetDir, f.name, "bootstrap")); err != nil {
+				return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
+			}
+		}
+		return func(name string) awslambda.Code {
+			return awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, name)), nil)
+		}, nil
+	}
+	goCmd := lookGo()
+	src, err := findSource(goCmd)
+	if err != nil {
+		return nil, fmt.Errorf("functions: the construct builds them from the source of %s, and found none: %w (or set Props.AssetDir to prebuilt binaries)", modulePath, err)
+	}
+	if goCmd != "" && *awscdk.Stack_Of(scope).BundlingRequired() {
+		names := make([]string, len(deployed))
+		for i, f := range deployed {
+			names[i] = f.name
+		}
+		if err := buildFunctions(goCmd, src, names...); err != nil {
+			return nil, fmt.Errorf("functions: %w", err)
+		}
+	}
+	return func(name string) awslambda.Code { return bundledCode(src, name) }, nil
+}
+
 // withDefaults returns a copy of p with its defaults filled in, or why p is wrong.
 func (p *Props) withDefaults() (*Props, error) {
 	q := *p
 	var errs []error
-	if q.AssetDir == "" {
-		errs = append(errs, errors.New("AssetDir is required (the directory holding <name>/bootstrap, e.g. build)"))
-	}
-	if q.DefinitionFile == "" {
-		errs = append(errs, errors.New("DefinitionFile is required (e.g. statemachine.asl.json)"))
-	}
 	for _, name := range sortedKeys(q.Substitutions) {
 		if slices.Contains(filledNames, name) {
 			errs = append(errs, fmt.Errorf("Substitutions must not set %s: the construct fills it", name))
@@ -634,7 +683,7 @@ func (p *Props) FunctionSettings(table string) contract.Settings {
 // newFunction deploys f with its own log group and its own role. The role starts empty (no
 // AWSLambdaBasicExecutionRole: that grants logs:CreateLogGroup on every log group) and gets
 // writing to its log group, X-Ray, and then only the table calls grantTableAccess adds.
-func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) awslambda.Function {
+func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string, code awslambda.Code) awslambda.Function {
 	logs := awslogs.NewLogGroup(c.Construct, jsii.String(f.id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     p.LogRetention,
 		RemovalPolicy: p.removalPolicy(),
@@ -652,7 +701,7 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
 		ReservedConcurrentExecutions: reserved,
 		Description:                  jsii.String(f.description),
-		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Code:                         code,
 		Handler:                      jsii.String("bootstrap"),
 		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:                 awslambda.Architecture_ARM_64(),
