@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -27,8 +28,14 @@ func TestMain(m *testing.M) {
 	jsii.Close()
 	code := m.Run()
 	jsii.Close()
+	for _, dir := range outdirs {
+		os.RemoveAll(dir)
+	}
 	os.Exit(code)
 }
+
+// outdirs are the cloud assemblies the tests wrote.
+var outdirs []string
 
 type obj = map[string]any
 
@@ -41,22 +48,27 @@ type example struct {
 	suppressed int      // cdk-nag's suppressed findings
 }
 
-func synthesize(t *testing.T) *example {
-	t.Helper()
-	outdir := t.TempDir()
+// synthesize synthesizes the example on the existing table team-tasks into a temporary
+// directory (TestMain removes it).
+func synthesize() (*example, error) {
+	outdir, err := os.MkdirTemp("", "cdk-app-")
+	if err != nil {
+		return nil, err
+	}
+	outdirs = append(outdirs, outdir)
 	app := awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir)})
 	if _, err := NewStack(app, "Example", "team-tasks", filepath.Join("..", "python")); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true), LogIgnores: jsii.Bool(true), Reports: jsii.Bool(false)}), nil)
 	artifact := app.Synth(nil).GetStackByName(jsii.String("Example"))
 	text, err := os.ReadFile(*artifact.TemplateFullPath())
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	e := &example{outdir: outdir, assert: assertions.Template_FromString(jsii.String(string(text)), nil)}
 	if err := json.Unmarshal(text, &e.template); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	for _, m := range *artifact.Messages() {
 		switch m.Level {
@@ -66,7 +78,7 @@ func synthesize(t *testing.T) *example {
 			e.suppressed++
 		}
 	}
-	return e
+	return e, nil
 }
 
 // resources returns the stack's resources of type typ by logical id.
@@ -101,14 +113,33 @@ func check(t *testing.T, what string, assert func()) {
 	assert()
 }
 
-// TestExampleApp synthesizes the example offline and checks that it is the tracker on the
-// existing table with the Python worker, and that cdk-nag finds nothing.
-func TestExampleApp(t *testing.T) {
-	e := synthesize(t)
+var (
+	once     sync.Once
+	synthErr error
+	synthed  *example
+)
 
-	check(t, "no table is created", func() { e.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0)) })
+// synthesized returns the example's stack, synthesized once for every test.
+func synthesized(t *testing.T) *example {
+	t.Helper()
+	once.Do(func() {
+		defer func() {
+			if r := recover(); r != nil {
+				synthErr = fmt.Errorf("panic: %v", r)
+			}
+		}()
+		synthed, synthErr = synthesize()
+	})
+	if synthErr != nil {
+		t.Fatalf("synthesize: %v", synthErr)
+	}
+	return synthed
+}
 
-	// The worker is the Python function, and the state machine runs it.
+// worker returns the logical id of the Python worker, the one python3.12 function, and
+// checks that the other four functions are the tracker's.
+func (e *example) worker(t *testing.T) string {
+	t.Helper()
 	var workers []string
 	runtimes := map[string]int{}
 	for id, fn := range e.resources("AWS::Lambda::Function") {
@@ -120,26 +151,43 @@ func TestExampleApp(t *testing.T) {
 	if want := map[string]int{"provided.al2023": 4, "python3.12": 1}; toJSON(runtimes) != toJSON(want) || len(workers) != 1 {
 		t.Fatalf("functions by runtime %v, want %v: the tracker's four and the worker", runtimes, want)
 	}
-	worker := props(e.resources("AWS::Lambda::Function")[workers[0]])
+	return workers[0]
+}
+
+func TestNoTableIsCreated(t *testing.T) {
+	e := synthesized(t)
+	check(t, "no table", func() { e.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0)) })
+}
+
+// TestTheWorkerIsThePythonFunction: the state machine runs the Python function, built from
+// the handler's directory.
+func TestTheWorkerIsThePythonFunction(t *testing.T) {
+	e := synthesized(t)
+	id := e.worker(t)
+	worker := props(e.resources("AWS::Lambda::Function")[id])
 	if worker["Handler"] != "handler.handler" || toJSON(worker["Architectures"]) != `["arm64"]` || worker["Timeout"] != 30.0 {
-		t.Errorf("worker %s: handler %v, architectures %v, timeout %v", workers[0], worker["Handler"], worker["Architectures"], worker["Timeout"])
+		t.Errorf("worker %s: handler %v, architectures %v, timeout %v", id, worker["Handler"], worker["Architectures"], worker["Timeout"])
 	}
 	var machine obj
 	for _, sm := range e.resources("AWS::StepFunctions::StateMachine") {
 		machine = props(sm)
 	}
-	if got, want := toJSON(machine["DefinitionSubstitutions"].(obj)["WorkerFunctionArn"]), toJSON(obj{"Fn::GetAtt": []any{workers[0], "Arn"}}); got != want {
+	if got, want := toJSON(machine["DefinitionSubstitutions"].(obj)["WorkerFunctionArn"]), toJSON(obj{"Fn::GetAtt": []any{id, "Arn"}}); got != want {
 		t.Errorf("the state machine runs %s, want %s", got, want)
 	}
-	// The worker's asset is the handler's directory.
 	key := strings.TrimSuffix(worker["Code"].(obj)["S3Key"].(string), ".zip")
 	if _, err := os.Stat(filepath.Join(e.outdir, "asset."+key, "handler.py")); err != nil {
 		t.Errorf("the worker's asset has no handler.py: %v", err)
 	}
+}
 
-	// Every tracker function knows the table and the worker's timeout.
+// TestFunctionsKnowTheTable: every tracker function has the table's name and the worker's
+// timeout in its environment.
+func TestFunctionsKnowTheTable(t *testing.T) {
+	e := synthesized(t)
+	worker := e.worker(t)
 	for id, fn := range e.resources("AWS::Lambda::Function") {
-		if id == workers[0] {
+		if id == worker {
 			continue
 		}
 		env := props(fn)["Environment"].(obj)["Variables"].(obj)
@@ -147,8 +195,12 @@ func TestExampleApp(t *testing.T) {
 			t.Errorf("%s: TRACKER_TABLE %v, TRACKER_WORKER_TIMEOUT_SECONDS %v", id, env["TRACKER_TABLE"], env["TRACKER_WORKER_TIMEOUT_SECONDS"])
 		}
 	}
+}
 
-	// The grants name the existing table and its index, and nothing else.
+// TestGrantsNameTheExistingTable: the functions' DynamoDB grants name the existing table and
+// its index, and nothing else.
+func TestGrantsNameTheExistingTable(t *testing.T) {
+	e := synthesized(t)
 	arn := func(suffix string) string {
 		return toJSON(obj{"Fn::Join": []any{"", []any{"arn:", obj{"Ref": "AWS::Partition"}, ":dynamodb:", obj{"Ref": "AWS::Region"}, ":",
 			obj{"Ref": "AWS::AccountId"}, ":table/team-tasks" + suffix}}})
@@ -174,7 +226,10 @@ func TestExampleApp(t *testing.T) {
 	if !slices.Equal(grants, want) {
 		t.Errorf("grants\n\t%s\nwant\n\t%s", strings.Join(grants, "\n\t"), strings.Join(want, "\n\t"))
 	}
+}
 
+func TestNoUnsuppressedNagFindings(t *testing.T) {
+	e := synthesized(t)
 	for _, m := range e.errors {
 		t.Errorf("cdk-nag: %s", m)
 	}
