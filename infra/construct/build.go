@@ -90,20 +90,17 @@ func listModule(goCmd string) (source, error) {
 	if err := json.Unmarshal(out, &m); err != nil {
 		return source{}, fmt.Errorf("go list -m %s: %w", modulePath, err)
 	}
-	version := m.Version
 	switch {
-	case m.Main:
-		version = ""
-	case m.Replace != nil:
-		version = m.Replace.Version // "" for a directory
+	case m.Dir != "" && m.Main:
+		return source{Dir: m.Dir}, nil
+	case m.Dir != "" && m.Replace != nil:
+		return source{Dir: m.Dir, Version: m.Replace.Version}, nil // no version for a directory
+	case m.Dir != "":
+		return source{Dir: m.Dir, Version: m.Version}, nil
+	case m.Replace == nil && m.Version != "":
+		return downloadModule(goCmd, m.Version) // in the module graph, not yet downloaded
 	}
-	if m.Dir == "" && version != "" {
-		return downloadModule(goCmd, version) // in the module graph, not yet downloaded
-	}
-	if m.Dir == "" {
-		return source{}, fmt.Errorf("go list -m %s: no directory", modulePath)
-	}
-	return source{Dir: m.Dir, Version: version}, nil
+	return source{}, fmt.Errorf("go list -m %s: no directory", modulePath)
 }
 
 // downloadModule downloads version of the module into the module cache (a no-op when it is
