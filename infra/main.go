@@ -3,9 +3,9 @@
 // sweep schedule, and alarms with a dashboard (package construct), as one stack.
 //
 // The CDK CLI runs it (cdk.json: `go run ./infra`); it also synthesizes without the CLI, and
-// without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. It reads the
-// function binaries from build/<name>/bootstrap (`make build`) and the definition from
-// statemachine.asl.json, relative to the working directory (the repository's root).
+// without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. The construct builds
+// the functions from the module's source and deploys the module's state machine definition;
+// tracker:asset-dir deploys prebuilt binaries instead (`make build` writes them to build/).
 //
 // Options are context values, given as `cdk deploy -c key=value` or in cdk.json's "context":
 //
@@ -15,7 +15,7 @@
 //	tracker:ttl-attribute           attribute for DynamoDB TTL (off)
 //	tracker:existing-table          name or ARN of a task table the stack does not own: no table is created (none)
 //	tracker:seed-index              true: the existing table still has the seed's index; synthesis refuses until `trackerctl upgrade-table` (false)
-//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: no schedule)
+//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: every registered job)
 //	tracker:sweep-minutes           minutes between sweeps (15)
 //	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry               failed attempts before a task is ignored (3)
@@ -30,8 +30,8 @@
 //	tracker:alarm-topic             ARN of an SNS topic every alarm notifies (none)
 //	tracker:reserved-concurrency    N or N,M: reserved concurrency of claim, complete and fail each (N) and of list-pending (M) (none)
 //	tracker:tenant-prefixes         comma-separated job-id prefixes the functions are confined to (none: every job)
-//	tracker:asset-dir               directory of <name>/bootstrap (build)
-//	tracker:definition              state machine definition (statemachine.asl.json)
+//	tracker:asset-dir               directory of prebuilt <name>/bootstrap, e.g. build (none: the construct builds the functions)
+//	tracker:definition              a state machine definition file to deploy (none: the module's statemachine.asl.json)
 package main
 
 import (
@@ -179,8 +179,8 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		}
 	}
 	props := &StackProps{AlarmTopicArn: str("tracker:alarm-topic", ""), Tracker: construct.Props{
-		AssetDir:       str("tracker:asset-dir", "build"),
-		DefinitionFile: str("tracker:definition", "statemachine.asl.json"),
+		AssetDir:       str("tracker:asset-dir", ""),
+		DefinitionFile: str("tracker:definition", ""),
 		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
 			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
 		Settings: construct.Settings{

@@ -4,8 +4,14 @@
 // alarms with a dashboard.
 //
 // A table the construct creates has exactly the layout tracker.CreateTable makes (it is built
-// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, and
-// with Props.TenantPrefixes only on the keys of its tenants' jobs.
+// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, on
+// the items it makes them on (a function that only reads or writes the job registry's items
+// may touch no task), and with Props.TenantPrefixes only on the keys of its tenants' jobs.
+//
+// The construct needs nothing but the module: it deploys the module's own state machine
+// definition (embedded) and builds its functions from the module's source, in the clone or
+// in the module cache (`go get github.com/dynamodb-tracker/dynamodb-tracker/infra/construct`).
+// README.md beside this file shows a whole app.
 package construct
 
 import (
@@ -32,6 +38,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	dynamodbtracker "github.com/dynamodb-tracker/dynamodb-tracker"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -78,15 +85,19 @@ const (
 	maxBackoff = 5 * time.Minute
 )
 
-// Props configures a Tracker. Every field but AssetDir, DefinitionFile and (with Worker)
-// WorkerTimeout has a zero-value default.
+// Props configures a Tracker. Every field but WorkerTimeout (with Worker) has a zero-value
+// default.
 type Props struct {
-	// AssetDir holds the function binaries as <AssetDir>/<name>/bootstrap, built for
-	// linux/arm64: the layout `make build` writes to build/. Required.
+	// AssetDir, when set, holds prebuilt function binaries as <AssetDir>/<name>/bootstrap,
+	// built for linux/arm64: the layout `make build` writes to build/. "" builds the
+	// functions from the source of the module the construct belongs to (the clone, or the
+	// module cache directory `go get` filled): with the go command on PATH, or in Docker
+	// (BuildImage) without it.
 	AssetDir string
-	// DefinitionFile is the state machine's Amazon States Language file
-	// (statemachine.asl.json). It goes into the template as it is, with its ${Name}
-	// placeholders filled by definition substitutions. Required.
+	// DefinitionFile, when set, is a state machine definition file (Amazon States Language)
+	// to deploy instead of the module's own (statemachine.asl.json, embedded: package
+	// dynamodbtracker). The definition goes into the template as it is, with its ${Name}
+	// placeholders filled by definition substitutions.
 	DefinitionFile string
 	// Substitutions gives values to ${Name} placeholders of the definition beyond those the
 	// construct fills: the five function ARNs (ListPendingFunctionArn, ClaimFunctionArn,
@@ -94,7 +105,7 @@ type Props struct {
 	// (Run.ChildExecutionType), e.g. "MaxConcurrency".
 	Substitutions map[string]string
 	// Worker is the function the state machine runs on each claimed task; nil deploys the
-	// example worker from AssetDir.
+	// example worker (functions/example-worker).
 	Worker awslambda.IFunction
 	// WorkerTimeout is the worker's timeout, in whole seconds, at most Lambda's 15 minutes.
 	// With Worker it is required and must be that function's timeout (the construct cannot
@@ -120,10 +131,14 @@ type Props struct {
 	// $2.5–4 per million tasks), ERROR only the failures.
 	StateMachineLogs awsstepfunctions.LogLevel
 	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
-	// prefixes: each DynamoDB statement of their roles has the condition that every leading
-	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
+	// prefixes: each DynamoDB statement of their roles on keys (all but DescribeTable's) has
+	// the condition that every leading key (the table's key {job_id}____{task_id}, the
+	// index's {job_id}____{code}) is like
 	// <prefix>*, so one team's functions cannot claim, finish or list another team's tasks.
-	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". None
+	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". The
+	// job registry's item of a job ({job}____) starts with its id too, so runs of the
+	// tenants' jobs take their leases; but a sweep of every job lists the whole registry, so
+	// with tenants Schedule.JobIDs (of their jobs) or Schedule.Disabled is required. None
 	// means every job.
 	TenantPrefixes []string
 	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
@@ -284,8 +299,9 @@ var (
 	steps         = func(r *ReservedConcurrency) int { return r.Steps }
 )
 
-// New adds a Tracker to scope. It checks props first (settings, the definition file, the
-// assets) and returns an error, having added nothing, when they are wrong.
+// New adds a Tracker to scope. It checks props first (settings, the definition, the
+// functions' binaries: AssetDir's, or built from the module's source) and returns an error,
+// having added nothing, when they are wrong.
 func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) {
 	if props == nil {
 		props = &Props{}
@@ -294,15 +310,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if err != nil {
 		return nil, err
 	}
-	asl, err := os.ReadFile(p.DefinitionFile)
+	asl, err := p.definition()
 	if err != nil {
-		return nil, fmt.Errorf("state machine definition: %w", err)
-	}
-	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
-	// is then unused, which Step Functions allows.
-	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
-	if err := checkDefinition(asl, names); err != nil {
-		return nil, fmt.Errorf("state machine definition %s: %w", p.DefinitionFile, err)
+		return nil, err
 	}
 	deployed := slices.Clone(functions)
 	if p.Worker == nil {
@@ -310,11 +320,9 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 		w.timeout = p.WorkerTimeout
 		deployed = append(deployed, w)
 	}
-	for _, f := range deployed {
-		bootstrap := filepath.Join(p.AssetDir, f.name, "bootstrap")
-		if _, err := os.Stat(bootstrap); err != nil {
-			return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
-		}
+	code, err := p.functionCode(scope, deployed)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id)), logs: map[string]awslogs.LogGroup{}}
@@ -326,7 +334,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	env := environment(p, c.Table)
 	fns := map[string]awslambda.Function{}
 	for _, f := range deployed {
-		fns[f.name] = c.newFunction(f, p, env)
+		fns[f.name] = c.newFunction(f, p, env, code(f.name))
 	}
 	c.Claim, c.Complete, c.Fail, c.ListPending = fns[Claim], fns[Complete], fns[Fail], fns[ListPending]
 	c.Worker = p.Worker
@@ -342,16 +350,62 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	return c, nil
 }
 
+// definition returns the state machine definition, DefinitionFile's or the module's own,
+// checked.
+func (p *Props) definition() ([]byte, error) {
+	asl, name := dynamodbtracker.Definition(), "statemachine.asl.json (the module's own)"
+	if p.DefinitionFile != "" {
+		var err error
+		if asl, err = os.ReadFile(p.DefinitionFile); err != nil {
+			return nil, fmt.Errorf("state machine definition: %w", err)
+		}
+		name = p.DefinitionFile
+	}
+	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
+	// is then unused, which Step Functions allows.
+	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
+	if err := checkDefinition(asl, names); err != nil {
+		return nil, fmt.Errorf("state machine definition %s: %w", name, err)
+	}
+	return asl, nil
+}
+
+// functionCode returns where each deployed function's code comes from: AssetDir's
+// binaries, checked to be there, or a build from the module's source. A build that CDK
+// will make (the stack is one it bundles, and go is on PATH) is made here, so that its
+// errors are New's and no construct is added before them.
+func (p *Props) functionCode(scope constructs.Construct, deployed []function) (func(name string) awslambda.Code, error) {
+	if p.AssetDir != "" {
+		for _, f := range deployed {
+			if _, err := os.Stat(filepath.Join(p.AssetDir, f.name, "bootstrap")); err != nil {
+				return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
+			}
+		}
+		return func(name string) awslambda.Code {
+			return awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, name)), nil)
+		}, nil
+	}
+	goCmd := lookGo()
+	src, err := findSource(goCmd)
+	if err != nil {
+		return nil, fmt.Errorf("functions: the construct builds them from the source of %s, and found none: %w (or set Props.AssetDir to prebuilt binaries)", modulePath, err)
+	}
+	if goCmd != "" && *awscdk.Stack_Of(scope).BundlingRequired() {
+		names := make([]string, len(deployed))
+		for i, f := range deployed {
+			names[i] = f.name
+		}
+		if err := buildFunctions(goCmd, src, names...); err != nil {
+			return nil, fmt.Errorf("functions: %w", err)
+		}
+	}
+	return func(name string) awslambda.Code { return bundledCode(src, name) }, nil
+}
+
 // withDefaults returns a copy of p with its defaults filled in, or why p is wrong.
 func (p *Props) withDefaults() (*Props, error) {
 	q := *p
 	var errs []error
-	if q.AssetDir == "" {
-		errs = append(errs, errors.New("AssetDir is required (the directory holding <name>/bootstrap, e.g. build)"))
-	}
-	if q.DefinitionFile == "" {
-		errs = append(errs, errors.New("DefinitionFile is required (e.g. statemachine.asl.json)"))
-	}
 	for _, name := range sortedKeys(q.Substitutions) {
 		if slices.Contains(filledNames, name) {
 			errs = append(errs, fmt.Errorf("Substitutions must not set %s: the construct fills it", name))
@@ -416,21 +470,7 @@ func (p *Props) withDefaults() (*Props, error) {
 		}
 	}
 	errs = append(errs, q.Table.check()...)
-	for _, prefix := range q.TenantPrefixes {
-		switch err := tracker.ValidateJob(prefix); {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
-		case strings.ContainsAny(prefix, "*?"):
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
-		}
-	}
-	if len(q.TenantPrefixes) > 0 {
-		for _, job := range q.Schedule.JobIDs {
-			if !slices.ContainsFunc(q.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
-				errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, q.TenantPrefixes))
-			}
-		}
-	}
+	errs = append(errs, q.checkTenants()...)
 	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
 		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
 	}
@@ -448,6 +488,34 @@ func (p *Props) withDefaults() (*Props, error) {
 		return nil, fmt.Errorf("tracker construct: %w", err)
 	}
 	return &q, nil
+}
+
+// checkTenants returns why p's TenantPrefixes are wrong, alone or with the sweeps.
+func (p *Props) checkTenants() []error {
+	if len(p.TenantPrefixes) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, prefix := range p.TenantPrefixes {
+		switch err := tracker.ValidateJob(prefix); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
+		case strings.ContainsAny(prefix, "*?"):
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
+		}
+	}
+	for _, job := range p.Schedule.JobIDs {
+		if !slices.ContainsFunc(p.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
+			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, p.TenantPrefixes))
+		}
+	}
+	// A sweep of every job lists the registry on the index under ____jobs, one key for all
+	// tenants' jobs, which a tenant's functions may not query: each sweep would fail.
+	if len(p.Schedule.JobIDs) == 0 && !p.Schedule.Disabled {
+		errs = append(errs, errors.New("TenantPrefixes: a sweep of every job lists the whole job registry, which the tenants' functions may not read: "+
+			"set Schedule.JobIDs to the tenants' jobs, or Schedule.Disabled"))
+	}
+	return errs
 }
 
 // withDefaults fills in r's defaults and returns why r is wrong.
@@ -615,7 +683,7 @@ func (p *Props) FunctionSettings(table string) contract.Settings {
 // newFunction deploys f with its own log group and its own role. The role starts empty (no
 // AWSLambdaBasicExecutionRole: that grants logs:CreateLogGroup on every log group) and gets
 // writing to its log group, X-Ray, and then only the table calls grantTableAccess adds.
-func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) awslambda.Function {
+func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string, code awslambda.Code) awslambda.Function {
 	logs := awslogs.NewLogGroup(c.Construct, jsii.String(f.id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     p.LogRetention,
 		RemovalPolicy: p.removalPolicy(),
@@ -633,7 +701,7 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
 		ReservedConcurrentExecutions: reserved,
 		Description:                  jsii.String(f.description),
-		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Code:                         code,
 		Handler:                      jsii.String("bootstrap"),
 		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:                 awslambda.Architecture_ARM_64(),
@@ -651,45 +719,6 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 		AppliesTo: &[]any{"Resource::*"},
 	}}, jsii.Bool(true))
 	return fn
-}
-
-// grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
-// index it calls them on, and nothing else (no Scan, no reads of whole items, no table
-// administration), on the keys of tenants' jobs only when tenants are given. The worker gets
-// none: it sees tasks only through the state machine.
-func (c *Tracker) grantTableAccess(tenants []string) {
-	var conditions *map[string]any
-	if len(tenants) > 0 {
-		keys := make([]string, len(tenants))
-		for i, prefix := range tenants {
-			keys[i] = prefix + "*"
-		}
-		conditions = &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
-	}
-	tableArn := c.Table.TableArn()
-	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
-	for _, g := range []struct {
-		fn        awslambda.Function
-		actions   []string
-		resources []*string
-	}{
-		// One conditional UpdateItem each, reading the old item from the failed write itself
-		// (ReturnValuesOnConditionCheckFailure) rather than with a GetItem.
-		{c.Claim, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Complete, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Fail, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		// Item queries and Select COUNT queries, all on the index; reads of the tasks a run
-		// names (GetItem), the run's mark in the job registry (UpdateItem), and the one look
-		// at the index's shape a Tracker makes before its first query (DescribeTable).
-		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
-		{c.ListPending, []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}, []*string{tableArn}},
-	} {
-		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.actions...),
-			Resources:  &g.resources,
-			Conditions: conditions,
-		}))
-	}
 }
 
 // filledNames are the placeholders the construct fills (every function's ARN, the child
