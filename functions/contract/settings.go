@@ -36,6 +36,14 @@ const (
 	DefaultLogLevel = slog.LevelInfo
 )
 
+// RetryAllowance is how long a task may stay claimed beyond its worker's timeout: the state
+// machine retries the claim, complete and fail steps and a throttled worker invocation with
+// backoff, and the lease must cover those waits too. Settings are valid only when
+// WorkerTimeout + RetryAllowance is shorter than LeaseDuration (see Validate), or the lease
+// of a task still being worked on could expire and another execution claim it. The CDK
+// construct holds its props to the same rule.
+const RetryAllowance = 2 * time.Minute
+
 // Settings are what every function reads from its environment: the tracker's configuration,
 // the defaults of a run (list-pending answers them to the state machine) and how the
 // functions log. Every field is one variable (see settings, the codec); the zero value of
@@ -116,7 +124,8 @@ func (e *SettingError) Error() string {
 }
 
 // FromEnv reads the settings through getenv (os.Getenv in a main), with the defaults filled
-// in. It reports the first missing or malformed variable as a *SettingError.
+// in. It reports the first missing or malformed variable, or settings that Validate refuses,
+// as a *SettingError.
 func FromEnv(getenv func(string) string) (Settings, error) {
 	var s Settings
 	for _, v := range settings {
@@ -129,7 +138,21 @@ func FromEnv(getenv func(string) string) (Settings, error) {
 	if s.Table == "" {
 		return s, &SettingError{Name: EnvTable, Reason: "is not set"}
 	}
-	return s.WithDefaults(), nil
+	s = s.WithDefaults()
+	return s, s.Validate()
+}
+
+// Validate checks the rules between settings, on s with its defaults filled in: the lease
+// must outlast the worker's timeout plus RetryAllowance. A refusal is a *SettingError on
+// TRACKER_WORKER_TIMEOUT_SECONDS whose message names TRACKER_LEASE_SECONDS too.
+func (s Settings) Validate() error {
+	s = s.WithDefaults()
+	if s.WorkerTimeout+RetryAllowance >= s.LeaseDuration {
+		return &SettingError{Name: EnvWorkerTimeout, Value: strconv.Itoa(int(s.WorkerTimeout / time.Second)),
+			Reason: fmt.Sprintf("plus the state machine's %d s of step retries is not shorter than %s=%q: a worker could outlive its lease (lower the one or raise the other)",
+				int(RetryAllowance/time.Second), EnvLeaseSeconds, strconv.Itoa(int(s.LeaseDuration/time.Second)))}
+	}
+	return nil
 }
 
 // Set sets the setting of the variable name from its text, as FromEnv reads it; a

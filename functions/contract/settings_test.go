@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -24,13 +25,13 @@ func env(kv ...string) func(string) string {
 // sample sets every setting to a value other than its default.
 var sample = contract.Settings{
 	Table: "tasks", Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7},
-	MaxRetry: 5, LeaseDuration: time.Minute, Backoff: 2 * time.Second, Concurrency: 3, LaneType: contract.LaneStandard,
+	MaxRetry: 5, LeaseDuration: 10 * time.Minute, Backoff: 2 * time.Second, Concurrency: 3, LaneType: contract.LaneStandard,
 	WorkerTimeout: 120 * time.Second, MetricsNamespace: "team/tracker", LogLevel: slog.LevelDebug,
 }
 
 func TestFromEnv(t *testing.T) {
 	s, err := contract.FromEnv(env("TRACKER_TABLE", "tasks", "TRACKER_STATUS_CODES", "1,2,4,5,7",
-		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "60", "LOG_LEVEL", "debug",
+		"TRACKER_MAX_RETRY", "5", "TRACKER_LEASE_SECONDS", "600", "LOG_LEVEL", "debug",
 		"TRACKER_BACKOFF_SECONDS", "2", "TRACKER_CONCURRENCY", "3", "TRACKER_LANE_TYPE", "standard",
 		"TRACKER_WORKER_TIMEOUT_SECONDS", "120"))
 	if err != nil {
@@ -51,10 +52,10 @@ func TestFromEnv(t *testing.T) {
 		t.Errorf("defaults = %+v, %v", def, err)
 	}
 	want := tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7}
-	if s.Table != "tasks" || s.Codes != want || s.MaxRetry != 5 || s.LeaseDuration != time.Minute || s.LogLevel.String() != "DEBUG" {
+	if s.Table != "tasks" || s.Codes != want || s.MaxRetry != 5 || s.LeaseDuration != 10*time.Minute || s.LogLevel.String() != "DEBUG" {
 		t.Errorf("settings = %+v", s)
 	}
-	if cfg := s.TrackerConfig(); cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != time.Minute || cfg.Backoff != 2*time.Second {
+	if cfg := s.TrackerConfig(); cfg.Table != "tasks" || cfg.Codes != want || cfg.MaxRetry != 5 || cfg.LeaseDuration != 10*time.Minute || cfg.Backoff != 2*time.Second {
 		t.Errorf("TrackerConfig = %+v", cfg)
 	}
 }
@@ -126,4 +127,48 @@ func flatten(m map[string]string) []string {
 		kv = append(kv, k, v)
 	}
 	return kv
+}
+
+// TestFromEnvRefusesAWorkerTheLeaseCannotCover: the lease must outlast the worker's timeout
+// plus the state machine's step retries (RetryAllowance), as the CDK construct requires, or a
+// slow worker outlives its lease and another execution claims its task. FromEnv refuses
+// such settings whichever variable is set, and names both.
+func TestFromEnvRefusesAWorkerTheLeaseCannotCover(t *testing.T) {
+	const refusal = `TRACKER_WORKER_TIMEOUT_SECONDS=%q plus the state machine's 120 s of step retries is not shorter than TRACKER_LEASE_SECONDS=%q: a worker could outlive its lease (lower the one or raise the other)`
+	tests := []struct {
+		name          string
+		worker, lease string // "" leaves the variable unset (the default: 60 and 900)
+		refusedWorker string // the values the error names; "" means accepted
+		refusedLease  string
+	}{
+		{"a worker timeout that ends with the lease is refused", "780", "900", "780", "900"},
+		{"a worker timeout longer than the lease is refused", "1200", "900", "1200", "900"},
+		{"a worker timeout the default lease cannot cover is refused", "800", "", "800", "900"},
+		{"a lease shorter than the default worker timeout is refused", "", "60", "60", "60"},
+		{"a lease of exactly the default worker timeout and the allowance is refused", "", "180", "60", "180"},
+		{"a worker timeout a second shorter than the lease less the allowance is accepted", "779", "900", "", ""},
+		{"a lease a second longer than the default worker timeout and the allowance is accepted", "", "181", "", ""},
+		{"the defaults are accepted", "", "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := contract.FromEnv(env("TRACKER_TABLE", "t", "TRACKER_WORKER_TIMEOUT_SECONDS", tc.worker, "TRACKER_LEASE_SECONDS", tc.lease))
+			if tc.refusedWorker == "" {
+				if err != nil || s.WorkerTimeout+contract.RetryAllowance >= s.LeaseDuration {
+					t.Fatalf("FromEnv = %+v, %v; want accepted", s, err)
+				}
+				return
+			}
+			var se *contract.SettingError
+			if !errors.As(err, &se) || se.Name != contract.EnvWorkerTimeout {
+				t.Fatalf("FromEnv error = %v, want a *SettingError on %s", err, contract.EnvWorkerTimeout)
+			}
+			if want := fmt.Sprintf(refusal, tc.refusedWorker, tc.refusedLease); err.Error() != want {
+				t.Errorf("FromEnv error\n%s\nwant\n%s", err, want)
+			}
+		})
+	}
+	if contract.RetryAllowance != 2*time.Minute {
+		t.Errorf("RetryAllowance = %v, want the construct's 2 minutes", contract.RetryAllowance)
+	}
 }

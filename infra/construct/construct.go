@@ -68,8 +68,9 @@ const (
 // machine retries the claim, complete and fail steps and a throttled worker invocation with
 // backoff, and the lease must cover those waits too. New requires WorkerTimeout +
 // RetryAllowance to be shorter than Settings.LeaseDuration, or the lease of a task still being
-// worked on could expire and another execution claim it.
-const RetryAllowance = 2 * time.Minute
+// worked on could expire and another execution claim it. It is the functions' own
+// (contract.FromEnv holds their environment to the same rule).
+const RetryAllowance = contract.RetryAllowance
 
 const (
 	// expressLimit is the longest an Express execution may run: an EXPRESS lane must finish
