@@ -42,13 +42,13 @@ type aslState struct {
 	} `json:"ItemProcessor"`
 }
 
-// model is the definition's states, flattened, with what each costs.
-type model struct {
+// budgetModel is the definition's states, flattened, with what each costs.
+type budgetModel struct {
 	states map[string]*aslState
 	child  map[string]bool // states of the Distributed Map's children
 }
 
-func loadModel(t *testing.T) *model {
+func loadModel(t *testing.T) *budgetModel {
 	t.Helper()
 	root := repoRoot(t)
 	raw, err := os.ReadFile(filepath.Join(root, "statemachine.asl.json"))
@@ -59,7 +59,7 @@ func loadModel(t *testing.T) *model {
 	if err := json.Unmarshal(raw, &def); err != nil {
 		t.Fatal(err)
 	}
-	m := &model{states: map[string]*aslState{}, child: map[string]bool{}}
+	m := &budgetModel{states: map[string]*aslState{}, child: map[string]bool{}}
 	var walk func(a asl, child bool)
 	walk = func(a asl, child bool) {
 		for name, s := range a.States {
@@ -87,7 +87,7 @@ func repoRoot(t *testing.T) string {
 
 // events is what entering a state once costs in history events, at worst (every retrier
 // used up) or without retries.
-func (m *model) events(t *testing.T, name string, worst bool) int {
+func (m *budgetModel) events(t *testing.T, name string, worst bool) int {
 	t.Helper()
 	s, ok := m.states[name]
 	if !ok {
@@ -124,7 +124,7 @@ func (s *aslState) next() []string {
 }
 
 // path checks that the states follow one another in the definition and returns them.
-func (m *model) path(t *testing.T, names ...string) []string {
+func (m *budgetModel) path(t *testing.T, names ...string) []string {
 	t.Helper()
 	for i := 1; i < len(names); i++ {
 		prev, ok := m.states[names[i-1]]
@@ -136,30 +136,30 @@ func (m *model) path(t *testing.T, names ...string) []string {
 }
 
 // The segments a job's execution is made of, as paths through the parent's states.
-func (m *model) start(t *testing.T) []string {
+func (m *budgetModel) start(t *testing.T) []string {
 	return m.path(t, "CheckInput", "SweepOrJob", "Plan", "WhatNext")
 }
 
 // round runs a pass of lanes and plans the next step.
-func (m *model) round(t *testing.T) []string {
+func (m *budgetModel) round(t *testing.T) []string {
 	return m.path(t, "WhatNext", "RunLanes", "Plan", "WhatNext")
 }
 
 // wait waits for the next failed task to be due and plans the next step.
-func (m *model) wait(t *testing.T) []string {
+func (m *budgetModel) wait(t *testing.T) []string {
 	return m.path(t, "WhatNext", "WaitUntilDue", "Plan", "WhatNext")
 }
 
 // end counts the job's tasks and ends the run.
-func (m *model) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
+func (m *budgetModel) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
 
-func (m *model) handover(t *testing.T) []string {
+func (m *budgetModel) handover(t *testing.T) []string {
 	return m.path(t, "WhatNext", "Handover", "HandedOver")
 }
 
 // cost sums the events of a sequence of segments, each segment's last state being the next
 // one's first (counted once).
-func (m *model) cost(t *testing.T, worst bool, segments ...[]string) (events int, entered map[string]int) {
+func (m *budgetModel) cost(t *testing.T, worst bool, segments ...[]string) (events int, entered map[string]int) {
 	entered = map[string]int{}
 	for i, seg := range segments {
 		for j, name := range seg {
@@ -175,12 +175,12 @@ func (m *model) cost(t *testing.T, worst bool, segments ...[]string) (events int
 
 // task is one task's states in a loop at worst: claimed, worked, its completion refused into
 // a failure whose record fails too (every retrier used up), then the next claim.
-func (m *model) task(t *testing.T) []string {
+func (m *budgetModel) task(t *testing.T) []string {
 	return m.path(t, "ClaimNext", "Claimed", "Work", "Complete", "RecordFailure", "Errored", "ClaimNext")
 }
 
 // lane is a lane's own states.
-func (m *model) lane(t *testing.T) []string {
+func (m *budgetModel) lane(t *testing.T) []string {
 	return m.path(t, "LaneStart", "LaneGo", "Loops", "LaneDone")
 }
 
