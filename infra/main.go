@@ -26,6 +26,7 @@
 //	tracker:state-machine-logs      ALL, ERROR, FATAL or OFF: the state machine's and its lanes' log level (ERROR)
 //	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
 //	tracker:worker-timeout-seconds  the worker's timeout (60)
+//	tracker:permanent-errors        comma-separated errorTypes that ignore a task at once, beyond *PermanentError (none)
 //	tracker:alarms                  false: no alarms and no dashboard (true)
 //	tracker:alarm-topic             ARN of an SNS topic every alarm notifies (none)
 //	tracker:reserved-concurrency    N or N,M: reserved concurrency of claim, complete and fail each (N) and of list-pending (M) (none)
@@ -184,10 +185,11 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
 			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
 		Settings: construct.Settings{
-			Codes:         settings.Codes,
-			MaxRetry:      settings.MaxRetry,
-			LeaseDuration: settings.LeaseDuration,
-			LogLevel:      str(settingKey(contract.EnvLogLevel), ""),
+			Codes:           settings.Codes,
+			MaxRetry:        settings.MaxRetry,
+			LeaseDuration:   settings.LeaseDuration,
+			LogLevel:        str(settingKey(contract.EnvLogLevel), ""),
+			PermanentErrors: settings.PermanentErrors.Names(),
 		},
 		WorkerTimeout: settings.WorkerTimeout,
 		Run: construct.RunOptions{

@@ -322,6 +322,14 @@ func TestTableHasTheTrackerLayout(t *testing.T) {
 					"ProjectionType":   "INCLUDE",
 					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.IndexProjection)),
 				}),
+			}), assertions.Match_ObjectEquals(&obj{
+				"IndexName": tracker.FailureIndexName,
+				"KeySchema": assertions.Match_ArrayEquals(&[]any{
+					obj{"AttributeName": "failure_part", "KeyType": "HASH"}, obj{"AttributeName": "failure_key", "KeyType": "RANGE"}}),
+				"Projection": assertions.Match_ObjectEquals(&obj{
+					"ProjectionType":   "INCLUDE",
+					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.FailureIndexProjection)),
+				}),
 			})}),
 			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
 			"DeletionProtectionEnabled":        true,
@@ -479,11 +487,11 @@ const (
 )
 
 // tableCalls are the DynamoDB grants of each tracker function, without tenants, on the
-// table and the index whose ARNs (as JSON) are given.
-func tableCalls(tableArn, indexArn string) map[string][]string {
+// table and the indexes whose ARNs (as JSON) are given.
+func tableCalls(tableArn, indexArn, failureIndexArn string) map[string][]string {
 	calls := map[string][]string{
 		construct.Claim: {"dynamodb:DescribeTable on " + tableArn, "dynamodb:GetItem on " + tableArn + registryReads,
-			"dynamodb:Query on " + indexArn, "dynamodb:UpdateItem on " + tableArn},
+			"dynamodb:Query on " + indexArn, "dynamodb:Query on " + failureIndexArn, "dynamodb:UpdateItem on " + tableArn},
 		construct.Complete: {"dynamodb:GetItem on " + tableArn + registryReads, "dynamodb:UpdateItem on " + tableArn},
 		construct.Fail:     {"dynamodb:GetItem on " + tableArn + registryReads, "dynamodb:UpdateItem on " + tableArn},
 		construct.ListPending: {"dynamodb:DescribeTable on " + tableArn, "dynamodb:GetItem on " + tableArn,
@@ -500,7 +508,8 @@ func TestFunctionsMayMakeOnlyTheirOwnCalls(t *testing.T) {
 	table := s.onlyResource(t, "AWS::DynamoDB::Table")
 	tableArn := toJSON(getAtt(table, "Arn"))
 	indexArn := toJSON(obj{"Fn::Join": []any{"", []any{getAtt(table, "Arn"), "/index/" + tracker.IndexName}}})
-	calls := tableCalls(tableArn, indexArn)
+	failureIndexArn := toJSON(obj{"Fn::Join": []any{"", []any{getAtt(table, "Arn"), "/index/" + tracker.FailureIndexName}}})
+	calls := tableCalls(tableArn, indexArn, failureIndexArn)
 	calls[construct.ExampleWorker] = nil
 	for name, id := range s.functionIDs(t) {
 		fn := props(s.resource(t, id))
@@ -1025,7 +1034,7 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
 			"tracker:existing-table": "team-tasks", "tracker:seed-index": true, "tracker:alarms": "false",
 			"tracker:alarm-topic": "arn:aws:sns:eu-west-1:123456789012:alarms", "tracker:reserved-concurrency": "50, 2",
-			"tracker:tenant-prefixes": []any{"team-a-", "shared-"},
+			"tracker:tenant-prefixes": []any{"team-a-", "shared-"}, "tracker:permanent-errors": "NoText,BadData",
 		}
 		name, p, err := propsFromContext(func(k string) any { return ctx[k] })
 		if err != nil {
@@ -1033,8 +1042,9 @@ func TestPropsFromContext(t *testing.T) {
 		}
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
-			Table:         construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at", Existing: "team-tasks", SeedIndex: true},
-			Settings:      construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn"},
+			Table: construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at", Existing: "team-tasks", SeedIndex: true},
+			Settings: construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn",
+				PermanentErrors: []string{"NoText", "BadData"}},
 			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
 			WorkerTimeout: 3 * time.Minute,
 			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
@@ -1145,18 +1155,18 @@ func TestExistingTable(t *testing.T) {
 	byName := func(suffix string) obj {
 		return obj{"Fn::Join": []any{"", []any{"arn:", ref("AWS::Partition"), ":dynamodb:eu-west-1:123456789012:table/team-tasks" + suffix}}}
 	}
-	index := "/index/" + tracker.IndexName
+	index, failures := "/index/"+tracker.IndexName, "/index/"+tracker.FailureIndexName
 	for _, c := range []struct {
-		name, existing string
-		table, index   any // the table's and the index's ARN as the template gives them
+		name, existing        string
+		table, index, failure any // the table's and the indexes' ARNs as the template gives them
 	}{
-		{"by ARN", arn, arn, arn + index},
-		{"by name", "team-tasks", byName(""), byName(index)},
+		{"by ARN", arn, arn, arn + index, arn + failures},
+		{"by name", "team-tasks", byName(""), byName(index), byName(failures)},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tr, s := synth(t, construct.Props{Table: construct.TableOptions{Existing: c.existing}})
 			check(t, "no table", func() { s.assert.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(0)) })
-			want := tableCalls(toJSON(c.table), toJSON(c.index))
+			want := tableCalls(toJSON(c.table), toJSON(c.index), toJSON(c.failure))
 			if got := s.tableGrants(t); !reflect.DeepEqual(got, want) {
 				t.Errorf("grants\n\t%v\nwant\n\t%v", got, want)
 			}
@@ -1302,6 +1312,7 @@ func TestTenantPrefixes(t *testing.T) {
 	table := s.onlyResource(t, "AWS::DynamoDB::Table")
 	tableArn := toJSON(getAtt(table, "Arn"))
 	indexArn := toJSON(obj{"Fn::Join": []any{"", []any{getAtt(table, "Arn"), "/index/" + tracker.IndexName}}})
+	failureIndexArn := toJSON(obj{"Fn::Join": []any{"", []any{getAtt(table, "Arn"), "/index/" + tracker.FailureIndexName}}})
 	// Every statement that names keys names the tenants' only; DescribeTable names none.
 	jobs := ` if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["team-a-*","shared-*"]}}`
 	notTasks := `"ForAllValues:StringNotLike":{"dynamodb:LeadingKeys":["*_____"]}`
@@ -1309,7 +1320,7 @@ func TestTenantPrefixes(t *testing.T) {
 	writes := ` if {"ForAllValues:StringLike":{"dynamodb:LeadingKeys":["team-a-*____","shared-*____"]},` + notTasks + `}`
 	want := map[string][]string{
 		construct.Claim: {"dynamodb:DescribeTable on " + tableArn, "dynamodb:GetItem on " + tableArn + reads,
-			"dynamodb:Query on " + indexArn + jobs, "dynamodb:UpdateItem on " + tableArn + jobs},
+			"dynamodb:Query on " + indexArn + jobs, "dynamodb:Query on " + failureIndexArn + jobs, "dynamodb:UpdateItem on " + tableArn + jobs},
 		construct.Complete: {"dynamodb:GetItem on " + tableArn + reads, "dynamodb:UpdateItem on " + tableArn + jobs},
 		construct.Fail:     {"dynamodb:GetItem on " + tableArn + reads, "dynamodb:UpdateItem on " + tableArn + jobs},
 		construct.ListPending: {"dynamodb:DescribeTable on " + tableArn, "dynamodb:GetItem on " + tableArn + jobs,

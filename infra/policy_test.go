@@ -21,10 +21,11 @@ import (
 
 // The account, region and table the requests name; the template's references resolve to them.
 const (
-	account  = "123456789012"
-	region   = "eu-west-1"
-	tableArn = "arn:aws:dynamodb:" + region + ":" + account + ":table/tasks"
-	indexArn = tableArn + "/index/" + tracker.IndexName
+	account         = "123456789012"
+	region          = "eu-west-1"
+	tableArn        = "arn:aws:dynamodb:" + region + ":" + account + ":table/tasks"
+	indexArn        = tableArn + "/index/" + tracker.IndexName
+	failureIndexArn = tableArn + "/index/" + tracker.FailureIndexName
 )
 
 // request is one DynamoDB call.
@@ -242,6 +243,8 @@ func TestPoliciesOnRequests(t *testing.T) {
 		{"every job", construct.Claim, request{"dynamodb:Query", indexArn, []string{"parse-json____06____07"}}, true, "lists a shard's failed tasks"},
 		{"every job", construct.Claim, request{"dynamodb:Query", tableArn, []string{"parse-json____t-1"}}, false, "queries the index only"},
 		{"every job", construct.Claim, request{"dynamodb:DescribeTable", tableArn, nil}, true, "checks the index's shape"},
+		{"every job", construct.Claim, request{"dynamodb:Query", failureIndexArn, []string{"parse-json____06____03"}}, true, "lists a failure group for a bulk step"},
+		{"every job", construct.Claim, request{"dynamodb:UpdateItem", tableArn, []string{"parse-json________bulk____retry-1"}}, true, "records a bulk action's progress"},
 		{"every job", construct.Claim, request{"dynamodb:Scan", tableArn, nil}, false, "never scans"},
 		{"every job", construct.Claim, request{"dynamodb:PutItem", tableArn, []string{"parse-json____t-1"}}, false, "creates nothing"},
 		{"every job", construct.Claim, request{"dynamodb:DeleteItem", tableArn, []string{"parse-json____t-1"}}, false, "deletes nothing"},
@@ -256,12 +259,16 @@ func TestPoliciesOnRequests(t *testing.T) {
 		{"tenant team-a-", construct.Claim, request{"dynamodb:Query", indexArn, []string{"team-a-job____00"}}, true, "lists a tenant's tasks"},
 		{"tenant team-a-", construct.Claim, request{"dynamodb:Query", indexArn, []string{"team-b-x____00"}}, false, "another tenant's tasks"},
 		{"tenant team-a-", construct.Claim, request{"dynamodb:DescribeTable", tableArn, nil}, true, "checks the index's shape"},
+		{"tenant team-a-", construct.Claim, request{"dynamodb:Query", failureIndexArn, []string{"team-a-job____10____00"}}, true, "lists a tenant's failure group"},
+		{"tenant team-a-", construct.Claim, request{"dynamodb:Query", failureIndexArn, []string{"team-b-x____10____00"}}, false, "another tenant's failures"},
 		// complete and fail
 		{"every job", construct.Complete, request{"dynamodb:UpdateItem", tableArn, []string{"parse-json____t-1"}}, true, "completes a task"},
 		{"every job", construct.Complete, request{"dynamodb:GetItem", tableArn, []string{"parse-json____"}}, true, "reads the job's shards"},
 		{"every job", construct.Complete, request{"dynamodb:GetItem", tableArn, []string{"parse-json____t-1"}}, false, "reads no task"},
 		{"every job", construct.Complete, request{"dynamodb:Query", indexArn, []string{"parse-json____00"}}, false, "lists nothing"},
 		{"every job", construct.Complete, request{"dynamodb:DescribeTable", tableArn, nil}, false, "makes no query, so needs no look at the index"},
+		{"every job", construct.Complete, request{"dynamodb:Query", failureIndexArn, []string{"parse-json____06____00"}}, false, "lists no failure"},
+		{"every job", construct.Fail, request{"dynamodb:Query", failureIndexArn, []string{"parse-json____06____00"}}, false, "lists no failure: it writes one"},
 		{"every job", construct.Fail, request{"dynamodb:UpdateItem", tableArn, []string{"parse-json____t-1"}}, true, "fails or releases a task"},
 		{"every job", construct.Fail, request{"dynamodb:GetItem", tableArn, []string{"parse-json____"}}, true, "reads the job's shards"},
 		{"every job", construct.Fail, request{"dynamodb:GetItem", tableArn, []string{"parse-json____t-1"}}, false, "reads no task"},
@@ -279,6 +286,8 @@ func TestPoliciesOnRequests(t *testing.T) {
 		{"every job", construct.ListPending, request{"dynamodb:Query", indexArn, []string{"parse-json____06"}}, true, "lists and counts a job's tasks"},
 		{"every job", construct.ListPending, request{"dynamodb:Query", indexArn, []string{"____jobs"}}, true, "lists the registered jobs for a sweep"},
 		{"every job", construct.ListPending, request{"dynamodb:DescribeTable", tableArn, nil}, true, "checks the index's shape"},
+		{"every job", construct.ListPending, request{"dynamodb:Query", failureIndexArn, []string{"parse-json____06____00"}}, false, "checks a bulk action, and lists no failure"},
+		{"every job", construct.ListPending, request{"dynamodb:UpdateItem", tableArn, []string{"parse-json________bulk____retry-1"}}, false, "starts a bulk action without writing"},
 		{"every job", construct.ListPending, request{"dynamodb:DeleteItem", tableArn, []string{"parse-json____"}}, false, "deletes nothing"},
 		{"every job", construct.ListPending, request{"dynamodb:BatchWriteItem", tableArn, []string{"parse-json____t-1"}}, false, "creates nothing"},
 		{"tenant team-a-", construct.ListPending, request{"dynamodb:UpdateItem", tableArn, []string{"team-a-job____"}}, true, "takes the run's lease of a tenant's job"},

@@ -186,11 +186,11 @@ func (o BulkOptions) Validate() error {
 	return o.Select.Validate(o.Action)
 }
 
-// StartBulk starts a bulk action on job's tasks: it checks the options, fixes the
-// selection's bound (Before: now) and records the action's progress (nothing done yet). It
-// changes no task: BulkStep or RunBulk do. Invalid options are a *ValidationError, and
-// nothing is written.
-func (t *Tracker) StartBulk(ctx context.Context, job string, opts BulkOptions) (*Bulk, error) {
+// NewBulk starts a bulk action on job's tasks: it checks the options and fixes the
+// selection's bound (Before: now, by the tracker's clock). It reads and writes nothing:
+// BulkStep or RunBulk do the work, and record the progress. Invalid options are a
+// *ValidationError.
+func (t *Tracker) NewBulk(job string, opts BulkOptions) (*Bulk, error) {
 	if err := ValidateJob(job); err != nil {
 		return nil, err
 	}
@@ -203,13 +203,10 @@ func (t *Tracker) StartBulk(ctx context.Context, job string, opts BulkOptions) (
 	if b.ID == "" {
 		b.ID = string(opts.Action) + "-" + newToken()[:12]
 	}
-	if err := t.saveBulk(ctx, b); err != nil {
-		return nil, err
-	}
 	return b, nil
 }
 
-// validateBulk refuses a Bulk that StartBulk cannot have made (one from JSON).
+// validateBulk refuses a Bulk that NewBulk cannot have made (one from JSON).
 func validateBulk(b *Bulk) error {
 	if err := ValidateJob(b.JobID); err != nil {
 		return err
@@ -219,7 +216,7 @@ func validateBulk(b *Bulk) error {
 	}
 	switch {
 	case b.Before.IsZero():
-		return &ValidationError{Field: "before", Reason: "is not set: start the action with StartBulk"}
+		return &ValidationError{Field: "before", Reason: "is not set: start the action with NewBulk"}
 	case b.Listed < 0 || b.Changed < 0 || b.Refused < 0 || b.Changed+b.Refused != b.Listed:
 		return &ValidationError{Field: "listed", Reason: "the counts do not add up"}
 	}

@@ -57,7 +57,7 @@ func TestBulkRetryOfAGroup(t *testing.T) {
 	e := newEnv(t, tracker.Config{MaxRetry: 2})
 	group := e.failGroup(t, "a", 25, 5, pyNoText[0])
 	other := e.failGroup(t, "b", 4, 0, pyKeyError)
-	b, err := e.tr.StartBulk(ctx, job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyNoText[0])}, ID: "retry-a"})
+	b, err := e.tr.NewBulk(job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyNoText[0])}, ID: "retry-a"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func TestBulkResumesFromItsRecord(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, tracker.Config{MaxRetry: 5})
 	e.failGroup(t, "a", 12, 0, pyKeyError)
-	b, err := e.tr.StartBulk(ctx, job, tracker.BulkOptions{Action: tracker.BulkIgnore, Select: tracker.Selection{ErrorContains: "has no attribute"}})
+	b, err := e.tr.NewBulk(job, tracker.BulkOptions{Action: tracker.BulkIgnore, Select: tracker.Selection{ErrorContains: "has no attribute"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestBulkTouchesNothingNewer(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, tracker.Config{MaxRetry: 5})
 	e.failGroup(t, "a", 3, 0, pyKeyError)
-	b, err := e.tr.StartBulk(ctx, job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyKeyError)}})
+	b, err := e.tr.NewBulk(job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyKeyError)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestBulkRefusesRunningTasks(t *testing.T) {
 func (e *env) runBulk(t testing.TB, opts tracker.BulkOptions) *tracker.Bulk {
 	t.Helper()
 	ctx := context.Background()
-	b, err := e.tr.StartBulk(ctx, job, opts)
+	b, err := e.tr.NewBulk(job, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +233,7 @@ func TestBulkRacingARun(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, tracker.Config{MaxRetry: 5})
 	ids := e.failGroup(t, "a", 60, 10, pyKeyError)
-	b, err := e.tr.StartBulk(ctx, job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyKeyError)}})
+	b, err := e.tr.NewBulk(job, tracker.BulkOptions{Action: tracker.BulkRetry, Select: tracker.Selection{Fingerprint: fp(pyKeyError)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -308,8 +308,8 @@ func TestBulkRefusesBadSelections(t *testing.T) {
 		{"a malformed id", tracker.BulkOptions{Action: tracker.BulkRetry, ID: "a b", Select: tracker.Selection{Statuses: []tracker.Status{tracker.Failed}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			if _, err := e.tr.StartBulk(context.Background(), job, c.opts); !isInvalid(err) {
-				t.Errorf("StartBulk = %v, want a validation error", err)
+			if _, err := e.tr.NewBulk(job, c.opts); !isInvalid(err) {
+				t.Errorf("NewBulk = %v, want a validation error", err)
 			}
 		})
 	}

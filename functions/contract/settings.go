@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,7 @@ const (
 	EnvLaneType         = "TRACKER_LANE_TYPE"
 	EnvWorkerTimeout    = "TRACKER_WORKER_TIMEOUT_SECONDS"
 	EnvMetricsNamespace = "TRACKER_METRICS_NAMESPACE"
+	EnvPermanentErrors  = "TRACKER_PERMANENT_ERRORS"
 	EnvLogLevel         = "LOG_LEVEL"
 )
 
@@ -73,6 +76,9 @@ type Settings struct {
 	// MetricsNamespace is the CloudWatch namespace of the functions' metrics; "" means
 	// DefaultMetricsNamespace.
 	MetricsNamespace string
+	// PermanentErrors lists errorTypes, beyond those ending with PermanentErrorSuffix, whose
+	// failures no retry can cure (see IsPermanent); "" means none.
+	PermanentErrors ErrorTypes
 	// LogLevel is the functions' log level (its zero value is info, DefaultLogLevel).
 	LogLevel slog.Level
 }
@@ -106,6 +112,7 @@ var settings = []setting{
 	{EnvLaneType, func(s *Settings) any { return &s.LaneType }, 0, 0},
 	{EnvWorkerTimeout, func(s *Settings) any { return &s.WorkerTimeout }, 1, 86400},
 	{EnvMetricsNamespace, func(s *Settings) any { return &s.MetricsNamespace }, 0, 0},
+	{EnvPermanentErrors, func(s *Settings) any { return &s.PermanentErrors }, 0, 0},
 	{EnvLogLevel, func(s *Settings) any { return &s.LogLevel }, 0, 0},
 }
 
@@ -206,6 +213,12 @@ func (v setting) parse(s *Settings, text string) error {
 		if err := p.UnmarshalText([]byte(strings.ToUpper(text))); err != nil {
 			return refuse("is not debug, info, warn or error")
 		}
+	case *ErrorTypes:
+		names, err := ParseErrorTypes(text)
+		if err != nil {
+			return refuse(err.Error())
+		}
+		*p = names
 	}
 	return nil
 }
@@ -254,6 +267,8 @@ func (s Settings) Env() map[string]string {
 		switch p := field.(type) {
 		case *string:
 			env[v.name] = *p
+		case *ErrorTypes:
+			env[v.name] = string(*p)
 		case *LaneType:
 			env[v.name] = string(*p)
 		case *int:
@@ -281,4 +296,50 @@ func EnvNames() []string {
 // TrackerConfig is the tracker.Config the settings give.
 func (s Settings) TrackerConfig() tracker.Config {
 	return tracker.Config{Table: s.Table, Codes: s.Codes, MaxRetry: s.MaxRetry, LeaseDuration: s.LeaseDuration, Backoff: s.Backoff}
+}
+
+// PermanentErrorSuffix ends the errorType of a worker's failure that no retry can cure, by
+// convention: "PermanentError", "NotFoundPermanentError". The name works as a Python class,
+// a JavaScript error's name and a Go type (aws-lambda-go names the errorType after it) alike.
+const PermanentErrorSuffix = "PermanentError"
+
+// ErrorTypes is a list of errorType names, comma-separated as TRACKER_PERMANENT_ERRORS
+// holds it ("NoText,BadData"); its zero value is the empty list. It is text so that Settings
+// compare with ==.
+type ErrorTypes string
+
+// errorTypeName is what an errorType may be: a name, dotted or not, as Lambda's runtimes and
+// Step Functions name errors.
+var errorTypeName = regexp.MustCompile(`^[A-Za-z_$][\w$.]{0,127}$`)
+
+// ParseErrorTypes reads a comma-separated list of errorType names (spaces around each are
+// dropped), refusing an empty or malformed name and a repeated one.
+func ParseErrorTypes(text string) (ErrorTypes, error) {
+	var names []string
+	for name := range strings.SplitSeq(text, ",") {
+		name = strings.TrimSpace(name)
+		switch {
+		case !errorTypeName.MatchString(name):
+			return "", fmt.Errorf("%q is not an errorType name (letters, digits, _, $ and dots, at most 128)", name)
+		case slices.Contains(names, name):
+			return "", fmt.Errorf("names %s twice", name)
+		}
+		names = append(names, name)
+	}
+	return ErrorTypes(strings.Join(names, ",")), nil
+}
+
+// Names returns the list's names.
+func (l ErrorTypes) Names() []string {
+	if l == "" {
+		return nil
+	}
+	return strings.Split(string(l), ",")
+}
+
+// IsPermanent reports whether a worker's failure of errorType is one no retry can cure: its
+// name ends with PermanentErrorSuffix, or PermanentErrors lists it. The fail function then
+// ignores the task at once.
+func (s Settings) IsPermanent(errorType string) bool {
+	return strings.HasSuffix(errorType, PermanentErrorSuffix) || slices.Contains(s.PermanentErrors.Names(), errorType)
 }

@@ -26,7 +26,7 @@ func env(kv ...string) func(string) string {
 var sample = contract.Settings{
 	Table: "tasks", Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 4, Succeeded: 5, Ignored: 7},
 	MaxRetry: 5, LeaseDuration: 10 * time.Minute, Backoff: 2 * time.Second, Concurrency: 3, LaneType: contract.LaneStandard,
-	WorkerTimeout: 120 * time.Second, MetricsNamespace: "team/tracker", LogLevel: slog.LevelDebug,
+	WorkerTimeout: 120 * time.Second, MetricsNamespace: "team/tracker", PermanentErrors: "NoText,Runtime.ImportModuleError", LogLevel: slog.LevelDebug,
 }
 
 func TestFromEnv(t *testing.T) {
@@ -71,6 +71,7 @@ func TestFromEnvNamesTheBadVariable(t *testing.T) {
 		"TRACKER_CONCURRENCY":            env("TRACKER_TABLE", "t", "TRACKER_CONCURRENCY", "400001"),
 		"TRACKER_BACKOFF_SECONDS":        env("TRACKER_TABLE", "t", "TRACKER_BACKOFF_SECONDS", "1.5"),
 		"TRACKER_WORKER_TIMEOUT_SECONDS": env("TRACKER_TABLE", "t", "TRACKER_WORKER_TIMEOUT_SECONDS", "x"),
+		"TRACKER_PERMANENT_ERRORS":       env("TRACKER_TABLE", "t", "TRACKER_PERMANENT_ERRORS", "NoText,,BadData"),
 	} {
 		_, err := contract.FromEnv(bad)
 		var se *contract.SettingError
@@ -170,5 +171,37 @@ func TestFromEnvRefusesAWorkerTheLeaseCannotCover(t *testing.T) {
 	}
 	if contract.RetryAllowance != 2*time.Minute {
 		t.Errorf("RetryAllowance = %v, want the construct's 2 minutes", contract.RetryAllowance)
+	}
+}
+
+// TestPermanentErrors: an errorType is permanent by the naming convention or by the
+// settings' list, which the codec reads strictly.
+func TestPermanentErrors(t *testing.T) {
+	s, err := contract.FromEnv(env("TRACKER_TABLE", "t", "TRACKER_PERMANENT_ERRORS", " NoText , Runtime.ImportModuleError"))
+	if err != nil || s.PermanentErrors != "NoText,Runtime.ImportModuleError" {
+		t.Fatalf("FromEnv = %q, %v", s.PermanentErrors, err)
+	}
+	for _, c := range []struct {
+		errorType string
+		want      bool
+	}{
+		{"PermanentError", true},
+		{"NotFoundPermanentError", true},
+		{"NoText", true},
+		{"Runtime.ImportModuleError", true},
+		{"NoTextAtAll", false},
+		{"PermanentErrors", false},
+		{"WorkerError", false},
+		{"States.Timeout", false},
+		{"", false},
+	} {
+		if got := s.IsPermanent(c.errorType); got != c.want {
+			t.Errorf("IsPermanent(%q) = %v, want %v", c.errorType, got, c.want)
+		}
+	}
+	for _, bad := range []string{"NoText,NoText", "No Text", "a,", "1st", strings.Repeat("x", 129), "x\x1b[31m"} {
+		if _, err := contract.ParseErrorTypes(bad); err == nil {
+			t.Errorf("ParseErrorTypes(%q) accepted", bad)
+		}
 	}
 }

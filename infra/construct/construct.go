@@ -179,7 +179,8 @@ type TableOptions struct {
 }
 
 // Settings are the tracker settings, passed to every function as its environment
-// (TRACKER_STATUS_CODES, TRACKER_MAX_RETRY, TRACKER_LEASE_SECONDS, LOG_LEVEL).
+// (TRACKER_STATUS_CODES, TRACKER_MAX_RETRY, TRACKER_LEASE_SECONDS, LOG_LEVEL,
+// TRACKER_PERMANENT_ERRORS).
 type Settings struct {
 	// Codes are the status codes; the zero value means tracker.DefaultStatusCodes.
 	Codes tracker.StatusCodes
@@ -191,6 +192,11 @@ type Settings struct {
 	LeaseDuration time.Duration
 	// LogLevel is debug, info, warn or error; "" means DefaultLogLevel.
 	LogLevel string
+	// PermanentErrors lists the errorTypes of a worker's failures that no retry can cure,
+	// beyond those whose name ends with PermanentError (contract.PermanentErrorSuffix): the
+	// fail function ignores such a task at once, the error recorded
+	// (TRACKER_PERMANENT_ERRORS). Each is an errorType name (letters, digits, _, $ and dots).
+	PermanentErrors []string
 }
 
 // RunOptions configure how the state machine runs a job: a parent execution holds the job's
@@ -459,6 +465,12 @@ func (p *Props) withDefaults() (*Props, error) {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
 		errs = append(errs, fmt.Errorf("LogLevel %q is not debug, info, warn or error", s.LogLevel))
 	}
+	if len(s.PermanentErrors) > 0 {
+		// The functions' own codec, so that a name the construct takes is one they read.
+		if err := new(contract.Settings).Set(contract.EnvPermanentErrors, strings.Join(s.PermanentErrors, ",")); err != nil {
+			errs = append(errs, fmt.Errorf("Settings.PermanentErrors: %w", err))
+		}
+	}
 	if q.Schedule.Rate == 0 {
 		q.Schedule.Rate = DefaultSweepRate
 	}
@@ -575,7 +587,7 @@ func (t *TableOptions) check() []error {
 
 // importTable refers to Table.Existing, declaring its index so that the grants name it.
 func (c *Tracker) importTable(p *Props) awsdynamodb.ITable {
-	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName)}
+	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName, tracker.FailureIndexName)}
 	if strings.HasPrefix(p.Table.Existing, "arn:") {
 		attrs.TableArn = jsii.String(p.Table.Existing)
 	} else {
@@ -676,8 +688,11 @@ func (p *Props) FunctionSettings(table string) contract.Settings {
 		Backoff: p.Run.Backoff, Concurrency: p.Run.Concurrency, LaneType: contract.LaneType(p.Run.ChildExecutionType),
 		WorkerTimeout: p.WorkerTimeout,
 	}
-	// A level the props' check refused stays the default.
+	// A level or a name the props' check refused stays the default.
 	_ = s.Set(contract.EnvLogLevel, p.Settings.LogLevel)
+	if len(p.Settings.PermanentErrors) > 0 {
+		_ = s.Set(contract.EnvPermanentErrors, strings.Join(p.Settings.PermanentErrors, ","))
+	}
 	return s
 }
 

@@ -81,6 +81,7 @@ func registryKeys(tenants []string, legacy bool) leadingKeys {
 func (c *Tracker) grantTableAccess(tenants []string) {
 	tableArn := c.Table.TableArn()
 	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
+	failureIndexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.FailureIndexName))
 	jobs, registry, registryReads := jobKeys(tenants), registryKeys(tenants, false), registryKeys(tenants, true)
 	for _, g := range []struct {
 		fn       awslambda.Function
@@ -95,6 +96,11 @@ func (c *Tracker) grantTableAccess(tenants []string) {
 		{c.Claim, "dynamodb:Query", indexArn, jobs},
 		{c.Claim, "dynamodb:GetItem", tableArn, registryReads},
 		{c.Claim, "dynamodb:DescribeTable", tableArn, leadingKeys{}},
+		// The steps of bulk actions (tracker.BulkStep): a failure group or an error text,
+		// listed on the failure index ({job}____{code}____{shard}), each task changed by
+		// UpdateItem and the action's progress recorded ({job}________bulk____{id}), both on
+		// the job's keys as its claims are. The one grant bulk actions add.
+		{c.Claim, "dynamodb:Query", failureIndexArn, jobs},
 		// One conditional UpdateItem each on the leased task.
 		{c.Complete, "dynamodb:UpdateItem", tableArn, jobs},
 		{c.Complete, "dynamodb:GetItem", tableArn, registryReads},

@@ -202,6 +202,18 @@ func TestHistoryBudget(t *testing.T) {
 	if sweep > historyLimit {
 		t.Errorf("a sweep of %d jobs reaches %d events", contract.MaxJobIDs, sweep)
 	}
+	// A bulk action: its start, MaxSteps steps (each a claim call and a choice, at worst),
+	// its handover.
+	bulkStep, _ := m.cost(t, true, m.path(t, "BulkStep", "BulkNext", "BulkStep"))
+	bulk := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + contract.MaxSteps*(bulkStep-2) +
+		m.events(t, "BulkHandover", true) + m.events(t, "BulkHandedOver", true) + 2
+	m.path(t, "SweepOrJob", "BulkStep")
+	m.path(t, "BulkNext", "BulkHandover", "BulkHandedOver")
+	m.path(t, "BulkNext", "BulkDone")
+	if bulk > historyLimit {
+		t.Errorf("a bulk action of MaxSteps %d steps reaches %d events", contract.MaxSteps, bulk)
+	}
+	t.Logf("a bulk action of %d steps: %d events", contract.MaxSteps, bulk)
 	// A STANDARD lane: the constants the claim function bounds a Standard lane's tasks with
 	// cover its states as the definition has them.
 	perTask, _ := m.cost(t, true, m.task(t))
@@ -246,7 +258,12 @@ func TestPayloadBudget(t *testing.T) {
 	claim := tracker.MaxDataBytes + 3*id + lease + settings            // the claim: ids, data, lease
 	cause := 6 * 32768                                                 // an error's Cause, 32,768 characters, escaped at worst
 	loop := 3*id + arn + settings + position + max(claim, cause+lease) // data, result or error: one at a time
-	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop} {
+	// A bulk action's state: its progress (the job, its id, its selection, its cursor, the
+	// refusals it names) twice, as it is and in the handover's input, beside the run.
+	cursor := 4 * (2*id + 2*id + 200) / 3 // a failure listing's: the job, a task id and the failure key, in base64
+	progress := 2*id + 3*tracker.MaxFailureMessageBytes + cursor + tracker.MaxBulkRefusals*(id+50) + settings
+	bulk := run + 2*progress + 2*arn + settings
+	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop, "bulk": bulk} {
 		t.Logf("%s state: at most %d bytes", name, n)
 		if n > limit {
 			t.Errorf("a %s state can carry %d bytes, over %d", name, n, limit)

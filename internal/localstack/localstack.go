@@ -206,7 +206,7 @@ type Execution struct {
 }
 
 // Last returns the last execution of the run whose chain (continue-as-new) starts at the
-// first: the one whose output is the job's summary. Sweeps start several chains; Last
+// first: the one whose output is the job's summary (a bulk action's end). Sweeps start several chains; Last
 // follows the first.
 func (e *Execution) Last() *Execution {
 	if len(e.Executions) == 0 {
@@ -216,7 +216,7 @@ func (e *Execution) Last() *Execution {
 	for {
 		var next *Execution
 		for i := range e.Executions {
-			if cur.States["Handover"] > 0 && e.Executions[i].StartedBy == cur.Arn {
+			if cur.States["Handover"]+cur.States["BulkHandover"] > 0 && e.Executions[i].StartedBy == cur.Arn {
 				next = &e.Executions[i]
 				break
 			}

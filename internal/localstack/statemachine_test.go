@@ -70,7 +70,8 @@ func start(t testing.TB) {
 		env.tracker, _ = tracker.New(db, tracker.Config{Table: env.table})
 		env.stack, env.err = localstack.Start(ctx, localstack.Config{
 			Root: env.root, Table: env.table, DynamoEndpoint: dynamotest.Endpoint(), Bin: filepath.Join(env.tmp, "bin"),
-			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog, contract.EnvBackoffSeconds: "1"},
+			Pool: 6, Env: map[string]string{"EXAMPLE_WORKER_LOG": env.workLog, contract.EnvBackoffSeconds: "1",
+				contract.EnvPermanentErrors: "QuotaGone"}, // beyond the *PermanentError convention
 		})
 	})
 	if env.err != nil {

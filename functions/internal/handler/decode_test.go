@@ -24,17 +24,24 @@ const (
 	lease    = `{"job_id":"j","task_id":"t","token":"0123456789abcdef0123456789abcdef","retry":1,"attempt":2,"owner":"exec","expires":"2026-11-29T00:58:51Z"}`
 	runLease = `{"job_id":"j","token":"5eed5eed5eed5eed5eed5eed5eed5eed","owner":"exec","expires":"2026-11-29T01:00:00Z"}`
 	progress = `{"rounds":1,"waits":2,"executions":3,"steps":4,"lease":` + runLease + `}`
-	run      = `{"job_id":"j","sweep":true,"starts":[{"job_id":"k","name":"k-1"}],"live":["l"],"task_ids":["t"],` +
-		`"concurrency":50,"lanes":2,"loops":25,"max_rounds":25,"max_steps":400,"work_timeout":60,"lease":` + runLease + `,"holder":"h"}`
+	bulk     = `{"id":"b-1","job_id":"j","action":"retry","select":{"fingerprint":"v1:0123456789ab","error":"boom","statuses":["failed"]},` +
+		`"before":"2026-11-29T00:00:00Z","cursor":"c","listed":3,"changed":2,"refused":1,"refused_by":{"running":1},` +
+		`"refusals":[{"task_id":"t","reason":"running"}],"steps":1,"done":true,"started":"2026-11-29T00:00:00Z","updated":"2026-11-29T00:00:01Z"}`
+	runInput = `{"job_id":"j","job_ids":["a"],"all_jobs":true,"task_ids":["t"],"concurrency":3,"max_rounds":4,"max_steps":5,` +
+		`"resume":` + progress + `,"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID":"parent",` +
+		`"bulk":{"action":"retry","fingerprint":"v1:0123456789ab","error":"boom","statuses":["failed"],"id":"b-1","step_tasks":10,"resume":` + bulk + `}}`
+	bulkState = `{"progress":` + bulk + `,"step_tasks":10,"max_steps":5,"steps":1,"next":"step","handover":{"name":"n","arn":"a","input":` + runInput + `}}`
+	run       = `{"job_id":"j","sweep":true,"starts":[{"job_id":"k","name":"k-1"}],"live":["l"],"task_ids":["t"],` +
+		`"concurrency":50,"lanes":2,"loops":25,"max_rounds":25,"max_steps":400,"work_timeout":60,"lease":` + runLease + `,"holder":"h","bulk":` + bulkState + `}`
 	claimEventJSON = `{"job_id":"j","task_id":"t","execution_id":"exec",` +
 		`"lane":{"job_id":"j","slot":1,"run":{"owner":"exec","token":"tok","pass":1,"lanes":2,"loops":3,"task_ids":["t"],"work_timeout":60,"budget":300,"max_tasks":9}},` +
 		`"next":{"job_id":"j","item":{"loop":1,"task_id":"t"},` +
 		`"at":{"loop":1,"of":2,"part":3,"parts":4,"from":"a","until":"b","after":"c","helping":true,"wrapped":true,"stragglers":true,"claimed":5,"refused":6,"done":true},` +
-		`"lane":{"slot":1,"lanes":2,"loops":3,"started":"2026-11-29T00:00:00Z","budget":300,"max_tasks":9,"work_timeout":60},"execution_id":"exec"}}`
+		`"lane":{"slot":1,"lanes":2,"loops":3,"started":"2026-11-29T00:00:00Z","budget":300,"max_tasks":9,"work_timeout":60},"execution_id":"exec"},` +
+		`"bulk":{"state":` + bulkState + `,"execution":"exec","machine":"sm"}}`
 	completeEventJSON = `{"lease":` + lease + `,"result":{"Lease":1,"lease":{"TOKEN":1,"token":2},"Job_ID":"x"}}`
 	failEventJSON     = `{"lease":` + lease + `,"error":{"Error":"WorkerError","Cause":"{\"errorMessage\":\"boom\",\"ErrorMessage\":\"x\"}"},"release":true}`
-	listPendingJSON   = `{"run":{"job_id":"j","job_ids":["a"],"all_jobs":true,"task_ids":["t"],"concurrency":3,"max_rounds":4,"max_steps":5,` +
-		`"resume":` + progress + `,"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID":"parent"},"execution":"exec",` +
+	listPendingJSON   = `{"run":` + runInput + `,"execution":"exec",` +
 		`"plan":{"run":` + run + `,"n":` + progress + `,"execution":"exec","machine":"sm"},"end":{"run":` + run + `}}`
 )
 
@@ -50,10 +57,13 @@ func TestEventKeysMatchExactly(t *testing.T) {
 		into     func() any
 		payloads []string // paths of the payload objects whose keys are free
 	}{
-		{"claim: a named task, a lane's start and a loop's next task", claimEventJSON, func() any { return new(claimEvent) }, nil},
+		{"claim: a named task, a lane's start, a loop's next task and a bulk step", claimEventJSON, func() any { return new(claimEvent) },
+			[]string{"bulk.state.progress.refused_by", "bulk.state.handover.input.bulk.resume.refused_by"}}, // counts by reason: a map
 		{"complete", completeEventJSON, func() any { return new(contract.CompleteInput) }, []string{"result"}},
 		{"fail", failEventJSON, func() any { return new(contract.FailInput) }, nil},
-		{"list-pending: run, plan and end", listPendingJSON, func() any { return new(contract.ListPendingInput) }, nil},
+		{"list-pending: run, plan and end", listPendingJSON, func() any { return new(contract.ListPendingInput) }, []string{"run.bulk.resume.refused_by",
+			"plan.run.bulk.progress.refused_by", "plan.run.bulk.handover.input.bulk.resume.refused_by",
+			"end.run.bulk.progress.refused_by", "end.run.bulk.handover.input.bulk.resume.refused_by"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

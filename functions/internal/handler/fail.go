@@ -16,8 +16,10 @@ import (
 )
 
 // Fail is the fail function (tracker.Fail): it records a failed attempt of a leased task
-// from the error a Step Functions Catch hands over, and says whether the task will be retried
-// (and when) or is now ignored. With "release": true it hands the task back without counting
+// from the error a Step Functions Catch hands over, fingerprinted, and says whether the task
+// will be retried (and when) or is now ignored. A permanent errorType (Settings.IsPermanent:
+// ending with PermanentError, or listed in TRACKER_PERMANENT_ERRORS) ignores the task at
+// once. With "release": true it hands the task back without counting
 // a failure instead (tracker.ReleaseFor, held back for the first backoff), for work a throttle
 // kept from running. Replaying it with the same lease counts nothing twice. A Lambda error
 // whose Cause Step Functions cut at 32,768 characters is recorded as far as it goes.
@@ -52,16 +54,21 @@ func (h Fail) Handle(ctx context.Context, event json.RawMessage) (*contract.Fail
 		return &contract.FailOutput{JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 			WillRetry: true, Released: true, RetryAt: task.RetryAt}, nil
 	}
-	failure := failureOf(*in.Error)
+	failure, errorType := failureOf(*in.Error)
+	failure.Permanent = h.Settings.IsPermanent(errorType)
 	task, err := h.Tracker.Fail(ctx, *in.Lease, failure)
 	if err != nil {
 		return nil, h.Fail(ctx, log, "fail", in.Lease.JobID, err)
 	}
 	h.Count(ctx, task.JobID, outcome(task.Status))
-	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
+	fp := ""
+	if task.Failure != nil {
+		fp = task.Failure.Fingerprint
+	}
+	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error, "permanent", failure.Permanent, "fingerprint", fp)
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
-		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,
+		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored, Permanent: failure.Permanent,
 		BackoffSeconds: int(h.Tracker.BackoffAfter(task.Retry) / time.Second), RetryAt: task.RetryAt,
 	}, nil
 }
@@ -75,12 +82,12 @@ func outcome(s tracker.Status) emf.Metric {
 	return lambdafn.Failed
 }
 
-// failureOf turns a Step Functions error into the task's error record. When Cause is the JSON
-// of a Lambda error, the record reads "errorType: errorMessage" with its stack trace;
-// otherwise "Error: Cause". A Lambda error that Step Functions cut (it keeps 32,768
-// characters of a Cause) is read as far as it goes, its stack up to the last whole frame and
-// then causeCut.
-func failureOf(e contract.StepError) tracker.Failure {
+// failureOf turns a Step Functions error into the task's error record, and names its
+// errorType. When Cause is the JSON of a Lambda error, the record reads "errorType:
+// errorMessage" with its stack trace; otherwise "Error: Cause", and the errorType is Error. A
+// Lambda error that Step Functions cut (it keeps 32,768 characters of a Cause) is read as far
+// as it goes, its stack up to the last whole frame and then causeCut.
+func failureOf(e contract.StepError) (tracker.Failure, string) {
 	if le, cut, ok := lambdaError(e.Cause); ok {
 		name := le.ErrorType
 		if name == "" {
@@ -94,12 +101,12 @@ func failureOf(e contract.StepError) tracker.Failure {
 		if cut {
 			traceback = strings.TrimPrefix(traceback+"\n"+causeCut, "\n")
 		}
-		return tracker.Failure{Error: name + ": " + le.ErrorMessage, Traceback: traceback}
+		return tracker.Failure{Error: name + ": " + le.ErrorMessage, Traceback: traceback}, name
 	}
 	if e.Cause == "" {
-		return tracker.Failure{Error: e.Error}
+		return tracker.Failure{Error: e.Error}, e.Error
 	}
-	return tracker.Failure{Error: e.Error + ": " + e.Cause}
+	return tracker.Failure{Error: e.Error + ": " + e.Cause}, e.Error
 }
 
 // causeCut ends the traceback of a Lambda error whose Cause was cut short.

@@ -54,6 +54,7 @@ func TestFixtures(t *testing.T) {
 				"locked.json": refused, "succeeded.json": refused, "ignored.json": refused, "not-found.json": refused,
 				"invalid-separator.json": {duration},
 				"next.json":              claimed, "next-named.json": claimed,
+				"bulk.json": {duration}, // a step refused nothing
 			}},
 		contract.CompleteFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Complete{Deps: d}.Handle) },
 			map[string][]fntest.Metric{
@@ -65,6 +66,7 @@ func TestFixtures(t *testing.T) {
 			map[string][]fntest.Metric{
 				"ok.json":           {{Metric: lambdafn.Failed, Value: 1}, duration},
 				"last-attempt.json": {{Metric: lambdafn.Ignored, Value: 1}, duration},
+				"permanent.json":    {{Metric: lambdafn.Ignored, Value: 1}, duration},
 				"release.json":      {duration},
 				"stale-lease.json":  refused,
 			}},

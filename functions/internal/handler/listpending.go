@@ -15,7 +15,8 @@ import (
 )
 
 // ListPending is the list-pending function, which steers a job's run from the parent
-// execution: it checks the execution's input and takes the job's run lease (Run), says what
+// execution: it checks the execution's input (a bulk action's too, which the claim function
+// then runs) and takes the job's run lease (Run), says what
 // the run does next (Plan: a pass of lanes while tasks are due, a wait for the next failed
 // task, continue-as-new, or the end), and, at the end, counts the job's tasks per status and
 // gives up the run's lease (End).
@@ -73,6 +74,9 @@ func (h ListPending) check(ctx context.Context, in contract.RunInput, execution 
 	raw, _ := json.Marshal(in)
 	if len(raw) > contract.MaxInputBytes {
 		return nil, invalid("input", "is %d bytes, over %d", len(raw), contract.MaxInputBytes)
+	}
+	if in.Bulk != nil {
+		return h.checkBulk(in, execution)
 	}
 	if err := checkShape(in); err != nil {
 		return nil, err

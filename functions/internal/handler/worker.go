@@ -28,8 +28,9 @@ import (
 //	{"return": V}         return V as it is (any JSON: shows what a wrong output does)
 //	{"panic": true}       panic
 //	{"fail_big": N}       always fail, with a stack trace of about N bytes (its frames' JSON)
+//	{"fail_as": "T"}      always fail with errorType T (a permanent one, say: NotFoundPermanentError)
 //
-// A failure has errorType WorkerError. The stack of fail_big has the Go runtime's form
+// A failure has errorType WorkerError, unless fail_as names another. The stack of fail_big has the Go runtime's form
 // (frames {"path", "line", "label"}; frame i is /var/task/fail_big.go, line i, labelled
 // "main.深{i, six digits}." and 40 "層"), its labels beyond ASCII so that its bytes outgrow its
 // characters: Step Functions cuts an error's Cause at 32,768 characters, and the tracker a
@@ -55,6 +56,7 @@ type instructions struct {
 	Return     json.RawMessage `json:"return"`
 	Panic      bool            `json:"panic"`
 	FailBig    int             `json:"fail_big"`
+	FailAs     string          `json:"fail_as"`
 }
 
 // Handle does the "work" the task's data asks for.
@@ -80,6 +82,11 @@ func (w *Worker) Handle(ctx context.Context, in contract.ClaimOutput) (json.RawM
 		log.Info("work failed on purpose with a big stack", "attempt", in.Attempt, "retry", in.Lease.Retry, "stack_bytes", do.FailBig)
 		return nil, messages.InvokeResponse_Error{Type: "WorkerError", StackTrace: bigStack(do.FailBig),
 			Message: fmt.Sprintf("task %s failed on purpose with a %d-byte stack (attempt %d, retry %d)", in.TaskID, do.FailBig, in.Attempt, in.Lease.Retry)}
+	}
+	if do.FailAs != "" {
+		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Lease.Retry, "error_type", do.FailAs)
+		return nil, messages.InvokeResponse_Error{Type: do.FailAs,
+			Message: fmt.Sprintf("task %s failed on purpose as %s (attempt %d, retry %d)", in.TaskID, do.FailAs, in.Attempt, in.Lease.Retry)}
 	}
 	if do.AlwaysFail || in.Lease.Retry < do.FailTimes {
 		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Lease.Retry)
