@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -9,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -210,4 +212,109 @@ func (t *Tracker) deleteUnchanged(ctx context.Context, old map[string]types.Attr
 		return errors.New("it changed while being moved: run the migration again")
 	}
 	return err
+}
+
+// FailureMigration is what MigrateFailures read and wrote.
+type FailureMigration struct {
+	// Scanned is how many items the Scan read (those with an error and no fingerprint), in
+	// Pages pages.
+	Scanned, Pages int
+	// Fingerprinted counts the failed and ignored tasks that now carry their failure in the
+	// failure index.
+	Fingerprinted int
+	// Changed counts the tasks that changed while the migration ran: left as they were, for
+	// the next run (or their next failure) to fingerprint.
+	Changed int
+}
+
+// MigrateFailures puts the current failures recorded before failures were fingerprinted
+// (by an earlier version of this package, or by the seed's code) into the failure index, for
+// `trackerctl upgrade-table`: each failed or ignored task with an errors attribute and no
+// failure_key gets the fingerprint of its stored error and traceback, with its update time as
+// the failure's time. It reads the table once, with a paginated Scan of those items, and
+// writes each with one conditional UpdateItem that applies only while the task is as the
+// Scan read it. Running it again writes nothing. A fingerprint computed from a stored
+// traceback that was cut short may differ from the one the whole failure would have had.
+func (t *Tracker) MigrateFailures(ctx context.Context) (*FailureMigration, error) {
+	filter := expression.Name(attrErrors).AttributeExists().And(expression.Name(FailureKeyAttribute).AttributeNotExists())
+	proj := expression.NamesList(expression.Name(KeyAttribute), expression.Name(StatusAttribute), expression.Name(attrErrors), expression.Name(attrUpdateTime))
+	expr, err := expression.NewBuilder().WithFilter(filter).WithProjection(proj).Build()
+	if err != nil {
+		return nil, err
+	}
+	m := &FailureMigration{}
+	p := dynamodb.NewScanPaginator(t.db, &dynamodb.ScanInput{
+		TableName: aws.String(t.cfg.Table), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
+		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+	})
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return m, fmt.Errorf("scan the failures of table %s: %w", t.cfg.Table, err)
+		}
+		m.Pages++
+		m.Scanned += len(out.Items)
+		for _, it := range out.Items {
+			done, err := t.fingerprintStored(ctx, it)
+			if err != nil {
+				return m, err
+			}
+			switch done {
+			case migrated:
+				m.Fingerprinted++
+			case changed:
+				m.Changed++
+			}
+		}
+	}
+	return m, nil
+}
+
+// Outcomes of fingerprintStored.
+const (
+	notAFailure = iota
+	migrated
+	changed
+)
+
+// fingerprintStored puts one scanned item's failure into the failure index, when it is a
+// failed or ignored task's.
+func (t *Tracker) fingerprintStored(ctx context.Context, av map[string]types.AttributeValue) (int, error) {
+	var it item
+	if err := attributevalue.UnmarshalMap(av, &it); err != nil || it.Errors == nil {
+		return notAFailure, nil
+	}
+	job, id, err := splitKey(it.Key)
+	if err != nil || ValidateID(job, id) != nil {
+		return notAFailure, nil // a registry item, a bulk action's record, another writer's
+	}
+	code, _, ok := parseValue(job, it.Value)
+	s := t.Codes(job).Status(code)
+	if !ok || (s != Failed && s != Ignored) {
+		return notAFailure, nil
+	}
+	var te TaskError
+	if json.Unmarshal([]byte(*it.Errors), &te) != nil {
+		return notAFailure, nil
+	}
+	at, err := parseTime(it.UpdateTime)
+	if err != nil {
+		return notAFailure, nil
+	}
+	r, err := t.ref(ctx, job, id)
+	if err != nil {
+		return notAFailure, err
+	}
+	cond := expression.Name(StatusAttribute).Equal(expression.Value(it.Value)).
+		And(expression.Name(attrUpdateTime).Equal(expression.Value(it.UpdateTime))).
+		And(expression.Name(FailureKeyAttribute).AttributeNotExists())
+	update := setFailure(expression.UpdateBuilder{}, r, s, fingerprintOf(te.Error, te.Traceback), at, te.Error)
+	_, refused, err := t.write(ctx, transition{op: "fingerprint", job: job, task: id, cond: cond, update: update})
+	switch {
+	case err != nil:
+		return notAFailure, err
+	case refused:
+		return changed, nil
+	}
+	return migrated, nil
 }

@@ -130,3 +130,48 @@ func scanAll(t *testing.T, e *env) map[string]map[string]types.AttributeValue {
 	}
 	return items
 }
+
+// TestMigrateFailures: the failed and ignored tasks whose failure was recorded without a
+// fingerprint (by the seed, as PynamoDB writes it; by an earlier version) join their groups,
+// with their update time as the failure's time; a second run writes nothing.
+func TestMigrateFailures(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, tracker.Config{})
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	null := &types.AttributeValueMemberNULL{Value: true}
+	seedFailure := func(id, code, stamp, errors string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"key": s(job + "____" + id), "value": s(job + "____" + code), "update_time": s(stamp),
+			"retry": n("1"), "lock": null, "lock_time": s("2022-12-26T04:06:44.100000+0000"), "errors": s(errors)}
+	}
+	const boom = `{"error": "UserError: row 17 is bad", "traceback": "  File \"/var/task/job.py\", line 4, in run\n"}`
+	for _, it := range []map[string]types.AttributeValue{
+		seedFailure("t-1", "06", "2022-12-26T04:06:44.124953+0000", boom),
+		seedFailure("t-2", "10", "2022-12-26T05:00:00.000000+0000", `{"error": "UserError: row 99 is bad", "traceback": "  File \"/var/task/job.py\", line 4, in run\n"}`),
+		seedFailure("t-3", "00", "2022-12-26T05:00:00.000000+0000", boom), // retried: its error is history
+	} {
+		if _, err := e.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(e.table), Item: it}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.create(t, "t-4", "")
+	e.failAt(t, "t-4", pyKeyError) // fingerprinted already
+	m, err := e.tr.MigrateFailures(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Fingerprinted != 2 || m.Changed != 0 || m.Scanned != 3 {
+		t.Errorf("migration %+v: want 2 fingerprinted of 3 scanned", m)
+	}
+	first, _ := time.Parse(tracker.TimeLayout, "2022-12-26T04:06:44.124953+0000")
+	last, _ := time.Parse(tracker.TimeLayout, "2022-12-26T05:00:00.000000+0000")
+	want := []groupView{{fp(tracker.Failure{Error: "UserError: row 17 is bad", Traceback: "  File \"/var/task/job.py\", line 4, in run\n"}), 2, 1, 1, first.UTC(), last.UTC(), "t-2"}}
+	if got := e.groups(t); len(got) != 2 || !reflect.DeepEqual(got[0], want[0]) {
+		t.Errorf("groups %+v, want %+v and t-4's", got, want)
+	}
+	again, err := e.tr.MigrateFailures(ctx)
+	if err != nil || again.Fingerprinted != 0 || again.Scanned != 1 {
+		t.Errorf("a second run: %+v, %v; want nothing written (the todo task's old error read again)", again, err)
+	}
+}
