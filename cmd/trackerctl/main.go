@@ -122,6 +122,7 @@ func commands() []*command {
 	return []*command{
 		enqueueCommand(),
 		statusCommand(),
+		errorsCommand(),
 		listCommand(),
 		showCommand(),
 		retryCommand(),

@@ -16,8 +16,8 @@ func upgradeTableCommand() *command {
 	var timeout time.Duration
 	return &command{
 		name:    "upgrade-table",
-		summary: "give a table the tracker's index, and register the jobs the seed created",
-		help: `Bring a table up to the tracker's layout, in two steps.
+		summary: "give a table the tracker's indexes, and register the jobs and group the failures it holds",
+		help: `Bring a table up to the tracker's layout, in four steps.
 
 The index: a table created by the seed (index "` + tracker.IndexName + `" on "value"
 alone, projecting keys only) gets the index the tracker's queries need: delete the index and
@@ -26,11 +26,21 @@ is active. The rebuild touches no item, and the seed's queries keep working on t
 the index rebuilds, listing tasks fails. A table whose key is not the tracker's is refused;
 a table that has the tracker's index already keeps it.
 
+The failure index: a table without the index "` + tracker.FailureIndexName + `" (created before failures
+were grouped) gets it, and the command waits until it is active. DynamoDB builds it from the
+items that have its keys; until then trackerctl errors and the listings and bulk actions by
+failure fail, and nothing else does.
+
 The job registry: every job that has tasks but no registry item (the seed's jobs, which
 sweeps of all jobs would skip) is registered with the default options, and every registry
 item in the legacy form (____jobs____{job}) moves to the current key ({job}____) with its
-times. This reads the keys of every item once (a Scan) and prints what it read and wrote;
-running it again writes nothing.`,
+times. This reads the keys of every item once (a Scan) and prints what it read and wrote.
+
+The failures: every failed or ignored task whose failure was recorded without a fingerprint
+(by the seed, or an earlier version) is fingerprinted from its stored error and traceback and
+joins its group (a Scan of the items with an error, and one conditional write each).
+
+Running it again writes nothing.`,
 		nArg: [2]int{0, 0},
 		flags: func(fs *flagSet) {
 			fs.DurationVar(&timeout, "timeout", 30*time.Minute, "how long to wait for each step of the index rebuild")
@@ -52,6 +62,9 @@ running it again writes nothing.`,
 			} else if err := a.rebuildIndex(ctx, db, desc, timeout); err != nil {
 				return err
 			}
+			if err := a.addFailureIndex(ctx, db, timeout); err != nil {
+				return err
+			}
 			tr, err := a.tracker(ctx)
 			if err != nil {
 				return err
@@ -60,9 +73,73 @@ running it again writes nothing.`,
 			if m != nil {
 				a.printMigration(m)
 			}
+			if err != nil {
+				return err
+			}
+			fm, err := tr.MigrateFailures(ctx)
+			if fm != nil {
+				changed := ""
+				if fm.Changed > 0 {
+					changed = fmt.Sprintf(", %d changed meanwhile (left for their next failure)", fm.Changed)
+				}
+				fmt.Fprintf(a.stdout, "failures: read %s with an error and no fingerprint (a Scan of %s): fingerprinted %s%s\n",
+					plural(fm.Scanned, "item"), plural(fm.Pages, "page"), plural(fm.Fingerprinted, "failed or ignored task"), changed)
+			}
 			return err
 		},
 	}
+}
+
+// addFailureIndex gives the table the failure index, unless it has it (one of another
+// shape is deleted first), and waits until it is active.
+func (a *app) addFailureIndex(ctx context.Context, db *dynamodb.Client, timeout time.Duration) error {
+	desc, err := describe(ctx, db, a.opts.table)
+	if err != nil {
+		return err
+	}
+	if tracker.CheckFailureIndex(desc) == nil {
+		fmt.Fprintf(a.stdout, "table %s has the index %s already\n", a.opts.table, tracker.FailureIndexName)
+		return nil
+	}
+	if indexNamed(desc, tracker.FailureIndexName) != nil {
+		if err := a.deleteIndex(ctx, db, tracker.FailureIndexName, timeout); err != nil {
+			return err
+		}
+	}
+	def, gsi := tracker.TableDefinition(a.opts.table), tracker.FailureIndex()
+	_, err = db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName: aws.String(a.opts.table), AttributeDefinitions: definitionsOf(def, gsi.KeySchema),
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
+			IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection,
+		}}},
+	})
+	if err != nil {
+		return fmt.Errorf("create index %s: %w", tracker.FailureIndexName, err)
+	}
+	fmt.Fprintf(a.stdout, "creating index %s of %s…\n", tracker.FailureIndexName, a.opts.table)
+	if err := waitFor(ctx, db, a.opts.table, timeout, "the failure index to be active", func(d *types.TableDescription) bool {
+		i := indexNamed(d, tracker.FailureIndexName)
+		return i != nil && i.IndexStatus == types.IndexStatusActive && d.TableStatus == types.TableStatusActive
+	}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "table %s %s now has the index %s\n", a.opts.table, a.where(), tracker.FailureIndexName)
+	return nil
+}
+
+// deleteIndex deletes the table's index name and waits until it is gone.
+func (a *app) deleteIndex(ctx context.Context, db *dynamodb.Client, name string, timeout time.Duration) error {
+	_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
+		TableName:                   aws.String(a.opts.table),
+		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String(name)}}},
+	})
+	if err != nil {
+		return fmt.Errorf("delete index %s: %w", name, err)
+	}
+	fmt.Fprintf(a.stdout, "deleting index %s of %s…\n", name, a.opts.table)
+	return waitFor(ctx, db, a.opts.table, timeout, "the old index to go", func(d *types.TableDescription) bool {
+		return indexNamed(d, name) == nil && d.TableStatus == types.TableStatusActive
+	})
 }
 
 // rebuildIndex replaces the index of a seed-created table by the tracker's, and waits until
@@ -73,24 +150,14 @@ func (a *app) rebuildIndex(ctx context.Context, db *dynamodb.Client, desc *types
 	}
 	def := tracker.TableDefinition(a.opts.table)
 	if indexOf(desc) != nil {
-		_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
-			TableName:                   aws.String(a.opts.table),
-			GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Delete: &types.DeleteGlobalSecondaryIndexAction{IndexName: aws.String(tracker.IndexName)}}},
-		})
-		if err != nil {
-			return fmt.Errorf("delete index %s: %w", tracker.IndexName, err)
-		}
-		fmt.Fprintf(a.stdout, "deleting index %s of %s…\n", tracker.IndexName, a.opts.table)
-		if err := waitFor(ctx, db, a.opts.table, timeout, "the old index to go", func(d *types.TableDescription) bool {
-			return indexOf(d) == nil && d.TableStatus == types.TableStatusActive
-		}); err != nil {
+		if err := a.deleteIndex(ctx, db, tracker.IndexName, timeout); err != nil {
 			return err
 		}
 	}
 	gsi := def.GlobalSecondaryIndexes[0]
 	_, err := db.UpdateTable(ctx, &dynamodb.UpdateTableInput{
 		TableName:            aws.String(a.opts.table),
-		AttributeDefinitions: def.AttributeDefinitions,
+		AttributeDefinitions: definitionsOf(def, gsi.KeySchema),
 		GlobalSecondaryIndexUpdates: []types.GlobalSecondaryIndexUpdate{{Create: &types.CreateGlobalSecondaryIndexAction{
 			IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection,
 		}}},
@@ -160,9 +227,27 @@ func looksLikeTracker(d *types.TableDescription) bool {
 	return true
 }
 
+// definitionsOf returns the attribute definitions of def that keys name: those an index
+// created by UpdateTable needs.
+func definitionsOf(def *dynamodb.CreateTableInput, keys []types.KeySchemaElement) []types.AttributeDefinition {
+	var out []types.AttributeDefinition
+	for _, ad := range def.AttributeDefinitions {
+		for _, k := range keys {
+			if aws.ToString(k.AttributeName) == aws.ToString(ad.AttributeName) {
+				out = append(out, ad)
+			}
+		}
+	}
+	return out
+}
+
 func indexOf(d *types.TableDescription) *types.GlobalSecondaryIndexDescription {
+	return indexNamed(d, tracker.IndexName)
+}
+
+func indexNamed(d *types.TableDescription, name string) *types.GlobalSecondaryIndexDescription {
 	for i := range d.GlobalSecondaryIndexes {
-		if aws.ToString(d.GlobalSecondaryIndexes[i].IndexName) == tracker.IndexName {
+		if aws.ToString(d.GlobalSecondaryIndexes[i].IndexName) == name {
 			return &d.GlobalSecondaryIndexes[i]
 		}
 	}

@@ -465,12 +465,7 @@ func (p *Props) withDefaults() (*Props, error) {
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
 		errs = append(errs, fmt.Errorf("LogLevel %q is not debug, info, warn or error", s.LogLevel))
 	}
-	if len(s.PermanentErrors) > 0 {
-		// The functions' own codec, so that a name the construct takes is one they read.
-		if err := new(contract.Settings).Set(contract.EnvPermanentErrors, strings.Join(s.PermanentErrors, ",")); err != nil {
-			errs = append(errs, fmt.Errorf("Settings.PermanentErrors: %w", err))
-		}
-	}
+	errs = append(errs, s.checkPermanentErrors()...)
 	if q.Schedule.Rate == 0 {
 		q.Schedule.Rate = DefaultSweepRate
 	}
@@ -501,6 +496,18 @@ func (p *Props) withDefaults() (*Props, error) {
 		return nil, fmt.Errorf("tracker construct: %w", err)
 	}
 	return &q, nil
+}
+
+// checkPermanentErrors returns why s's PermanentErrors are wrong, read by the functions' own
+// codec, so that a name the construct takes is one they read.
+func (s *Settings) checkPermanentErrors() []error {
+	if len(s.PermanentErrors) == 0 {
+		return nil
+	}
+	if err := new(contract.Settings).Set(contract.EnvPermanentErrors, strings.Join(s.PermanentErrors, ",")); err != nil {
+		return []error{fmt.Errorf("Settings.PermanentErrors: %w", err)}
+	}
+	return nil
 }
 
 // checkTenants returns why p's TenantPrefixes are wrong, alone or with the sweeps.

@@ -69,20 +69,10 @@ func bulkHandover(in contract.BulkStepInput, st contract.BulkState) (*contract.H
 // checkBulk checks an execution's bulk action and starts it (tracker.NewBulk: nothing is
 // written before its first step), or takes up the progress it resumes.
 func (h ListPending) checkBulk(in contract.RunInput, execution string) (*contract.RunState, error) {
-	b := in.Bulk
-	switch {
-	case in.JobID == "":
-		return nil, invalid("job_id", "a bulk action names its job")
-	case in.TaskIDs != nil || in.Concurrency != 0 || in.MaxRounds != 0 || in.Resume != nil:
-		return nil, invalid("bulk", "a bulk action goes with job_id and max_steps alone")
-	case b.StepTasks < 0 || b.StepTasks > tracker.MaxBulkStepTasks:
-		return nil, invalid("bulk.step_tasks", "%d is out of range 1..%d", b.StepTasks, tracker.MaxBulkStepTasks)
-	case in.MaxSteps < 0 || in.MaxSteps > contract.MaxSteps:
-		return nil, invalid("max_steps", "%d is out of range 1..%d", in.MaxSteps, contract.MaxSteps)
-	}
-	if err := tracker.ValidateJob(in.JobID); err != nil {
+	if err := checkBulkShape(in); err != nil {
 		return nil, err
 	}
+	b := in.Bulk
 	st := &contract.BulkState{StepTasks: b.StepTasks, MaxSteps: in.MaxSteps, Next: contract.BulkStep}
 	if st.StepTasks == 0 {
 		st.StepTasks = tracker.DefaultBulkStepTasks
@@ -111,6 +101,23 @@ func (h ListPending) checkBulk(in contract.RunInput, execution string) (*contrac
 	}
 	st.Progress = *started
 	return &contract.RunState{Run: contract.Run{JobID: in.JobID, Starts: []contract.JobStart{}, Live: []string{}, TaskIDs: []string{}, Bulk: st}}, nil
+}
+
+// checkBulkShape refuses a bulk action's input that mixes it with a run's, or whose numbers
+// are out of range.
+func checkBulkShape(in contract.RunInput) error {
+	b := in.Bulk
+	switch {
+	case in.JobID == "":
+		return invalid("job_id", "a bulk action names its job")
+	case in.TaskIDs != nil || in.Concurrency != 0 || in.MaxRounds != 0 || in.Resume != nil:
+		return invalid("bulk", "a bulk action goes with job_id and max_steps alone")
+	case b.StepTasks < 0 || b.StepTasks > tracker.MaxBulkStepTasks:
+		return invalid("bulk.step_tasks", "%d is out of range 1..%d", b.StepTasks, tracker.MaxBulkStepTasks)
+	case in.MaxSteps < 0 || in.MaxSteps > contract.MaxSteps:
+		return invalid("max_steps", "%d is out of range 1..%d", in.MaxSteps, contract.MaxSteps)
+	}
+	return tracker.ValidateJob(in.JobID)
 }
 
 // plainName is an execution name that can name a bulk action too.
