@@ -132,6 +132,7 @@ func commands() []*command {
 		upgradeTableCommand(),
 		deleteJobCommand(),
 		jobsCommand(),
+		consoleCommand(),
 		versionCommand(),
 	}
 }
