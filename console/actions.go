@@ -292,11 +292,12 @@ func (s *Server) changeTasks(w http.ResponseWriter, r *http.Request, req request
 	past := strings.ToUpper(pastTense[req.Action][:1]) + pastTense[req.Action][1:]
 	d.Headline = fmt.Sprintf("%s %d of %s of job %s.", past, changed, plural(len(req.Tasks), "task"), show(req.Job))
 	if len(d.Refused) > 0 {
-		d.Lines = append(d.Lines, fmt.Sprintf("%s left as %s:", plural(len(d.Refused), "task was"), pronoun(len(d.Refused))))
+		d.Lines = append(d.Lines, fmt.Sprintf("%s left as %s:", plural(len(d.Refused), "task"), pronoun(len(d.Refused))))
 	}
 	s.render(w, r, http.StatusOK, "done", d)
 }
 
+// pronoun is what the tasks left as they were are called: "1 task left as it was".
 func pronoun(n int) string {
 	if n == 1 {
 		return "it was"

@@ -324,11 +324,11 @@ type tasksData struct {
 	BulkNote string
 }
 
-// Title says what the page lists.
+// What says what the page lists.
 func (d tasksData) What() string {
 	switch {
 	case d.Fingerprint != "":
-		return "Tasks failing as " + d.Fingerprint
+		return "Tasks failing as " + show(d.Fingerprint)
 	case d.Status != "":
 		st, _ := tracker.ParseStatus(d.Status)
 		return statusLabel(st) + " tasks"

@@ -62,6 +62,7 @@ var funcs = template.FuncMap{
 	"label":       statusLabel,
 	"static":      staticURL,
 	"jobURL":      jobURL,
+	"tasksURL":    tasksURL,
 	"taskURL":     taskURL,
 	"taskJSONURL": taskJSONURL,
 	"statusURL":   statusURL,
@@ -79,6 +80,8 @@ var funcs = template.FuncMap{
 // The pages' addresses. Ids go in the query, each one value: any id, however hostile (a
 // slash, "..", a question mark, a bidi override), reaches the handler as it is.
 func jobURL(job string) string { return "/job?" + url.Values{"job": {job}}.Encode() }
+
+func tasksURL(job string) string { return "/tasks?" + url.Values{"job": {job}}.Encode() }
 
 func taskURL(job, task string) string {
 	return "/task?" + url.Values{"job": {job}, "task": {task}}.Encode()
