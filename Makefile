@@ -48,11 +48,13 @@ test: deps build check
 	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
 
 ## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost of a
-## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size)
+## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size);
+## the console's pages on 1,000 jobs and big jobs (CONSOLE_BENCH_TASKS=1000,10000,100000)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench ConsolePages -benchtime 1x -v ./console
 
 ## model: the discrete-event model of statemachine.asl.json (and of the previous definition,
 ## internal/model/testdata) on jobs of 1,000,000 tasks, each row against its bound; no AWS, no
