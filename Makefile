@@ -44,11 +44,14 @@ check:
 test: deps build check
 	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
 
-## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost of a
-## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size)
+## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), the triage figures
+## (errors and a group's listing on a 100,000-task job, a bulk retry against bare writes, write
+## units per failure), and the cost of a 5,000-task job on the local stack priced per million
+## tasks (COST_TASKS=N for another size)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Triage -benchtime 1x -timeout 40m -v ./cmd/trackerctl
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
 
 ## model: the discrete-event model of statemachine.asl.json (and of the previous definition,
