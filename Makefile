@@ -47,12 +47,15 @@ check:
 test: deps build check
 	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
 
-## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost of a
-## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size);
-## the console's pages on 1,000 jobs and big jobs (CONSOLE_BENCH_TASKS=1000,10000,100000)
+## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), the triage figures
+## (errors and a group's listing on a 100,000-task job, a bulk retry against bare writes, write
+## units per failure), the cost of a 5,000-task job on the local stack priced per million
+## tasks (COST_TASKS=N for another size), and the console's pages on 1,000 jobs and big jobs
+## (CONSOLE_BENCH_TASKS=1000,10000,100000)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Triage -benchtime 1x -timeout 40m -v ./cmd/trackerctl
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench ConsolePages -benchtime 1x -v ./console
 

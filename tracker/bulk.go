@@ -67,7 +67,7 @@ const (
 	MaxBulkRefusals = 20
 	// bulkPage is how many tasks a step lists at a time.
 	bulkPage = 500
-	// bulkMargin is how long before its ctx's deadline a step stops listing.
+	// bulkMargin is how long before its ctx's deadline a step stops.
 	bulkMargin = 2 * time.Second
 )
 
@@ -243,19 +243,8 @@ func (t *Tracker) BulkStep(ctx context.Context, b Bulk, maxTasks int) (*Bulk, er
 	}
 	b.RefusedBy = maps.Clone(b.RefusedBy)
 	b.Refusals = slices.Clone(b.Refusals)
-	for done := 0; done < maxTasks && !b.Done; {
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < bulkMargin {
-			break
-		}
-		entries, cursor, err := t.selectPage(ctx, &b, min(bulkPage, maxTasks-done))
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: %w", b.Action, b.JobID, err)
-		}
-		if err := t.applyBulk(ctx, &b, entries); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", b.Action, b.JobID, err)
-		}
-		done += len(entries)
-		b.Cursor, b.Done = cursor, cursor == ""
+	if err := t.bulkPages(ctx, &b, maxTasks); err != nil {
+		return nil, fmt.Errorf("%s %s: %w", b.Action, b.JobID, err)
 	}
 	b.Steps++
 	b.Updated = t.now()
@@ -280,6 +269,63 @@ func (t *Tracker) RunBulk(ctx context.Context, b Bulk, maxTasks int, progress fu
 		}
 	}
 	return cur, nil
+}
+
+// bulkListed is a page of a bulk step's listing: its tasks and the cursor after them.
+type bulkListed struct {
+	entries []bulkEntry
+	cursor  string
+	err     error
+}
+
+// bulkPages lists up to maxTasks tasks of b's selection from its cursor, a page at a time,
+// and applies the action to each page, moving b's counts and cursor on after each. The
+// listing runs a page ahead of the writes, so that a step's time is its writes': the next
+// page is read while the writes of this one are in flight (they change only tasks listed
+// already, before the cursor). It stops before a page when ctx's deadline is near.
+func (t *Tracker) bulkPages(ctx context.Context, b *Bulk, maxTasks int) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	pages := make(chan bulkListed)
+	from := *b
+	wg.Go(func() {
+		defer close(pages)
+		for listed := 0; listed < maxTasks && !deadlineNear(ctx); {
+			entries, cursor, err := t.selectPage(ctx, &from, min(bulkPage, maxTasks-listed))
+			select {
+			case pages <- bulkListed{entries, cursor, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || cursor == "" {
+				return
+			}
+			listed += len(entries)
+			from.Cursor = cursor
+		}
+	})
+	for page := range pages {
+		if page.err != nil {
+			return page.err
+		}
+		if deadlineNear(ctx) {
+			return nil
+		}
+		if err := t.applyBulk(ctx, b, page.entries); err != nil {
+			return err
+		}
+		b.Cursor, b.Done = page.cursor, page.cursor == ""
+	}
+	return nil
+}
+
+// deadlineNear reports whether ctx ends within bulkMargin: a step stops there, and records
+// how far it came.
+func deadlineNear(ctx context.Context) bool {
+	deadline, ok := ctx.Deadline()
+	return ok && time.Until(deadline) < bulkMargin
 }
 
 // bulkEntry is a task a bulk step listed: its id, its status, and what the write checks is

@@ -95,6 +95,49 @@ func TestBulkRetryOfAGroup(t *testing.T) {
 	}
 }
 
+// TestBulkStepsOfManyPages ignores 1,100 todo tasks in steps of more than one listed page (a
+// step lists 500 tasks at a time, the next page while the writes of one are in flight): each
+// step does exactly its share, every task once; and a step whose deadline is near does
+// nothing but record that it ran.
+func TestBulkStepsOfManyPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, tracker.Config{})
+	const n = 1100
+	var tasks []tracker.NewTask
+	for i := range n {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%04d", i)})
+	}
+	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	b, err := e.tr.NewBulk(job, tracker.BulkOptions{Action: tracker.BulkIgnore, Select: tracker.Selection{Statuses: []tracker.Status{tracker.Todo}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	idle, err := e.tr.BulkStep(near, *b, 0)
+	if err != nil || idle.Listed != 0 || idle.Steps != 1 || idle.Done || idle.Cursor != "" {
+		t.Fatalf("a step 1 s before its deadline: %+v, %v; want nothing listed, the step recorded", idle, err)
+	}
+	first, err := e.tr.BulkStep(ctx, *idle, 600)
+	if err != nil || first.Listed != 600 || first.Changed != 600 || first.Done || first.Cursor == "" {
+		t.Fatalf("a step of 600 (pages of 500 and 100): %+v, %v", first, err)
+	}
+	done, err := e.tr.RunBulk(ctx, *first, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done.Listed != n || done.Changed != n || done.Refused != 0 || !done.Done || done.Steps != 3 {
+		t.Errorf("the action's end: %+v; want %d ignored, none twice, in 3 steps", done, n)
+	}
+	counts, err := e.tr.Count(ctx, job)
+	if err != nil || counts[tracker.Ignored] != n || counts[tracker.Todo] != 0 {
+		t.Errorf("counts %v, %v; want %d ignored", counts, err, n)
+	}
+}
+
 // TestBulkResumesFromItsRecord: an action stopped after a step goes on from its recorded
 // cursor, and no task is changed twice.
 func TestBulkResumesFromItsRecord(t *testing.T) {

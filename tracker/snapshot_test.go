@@ -68,6 +68,9 @@ func TestSnapshotNeverTotalsMoreThanTheJob(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	if snaps == 0 {
+		t.Error("no snapshot was taken while the run moved tasks")
+	}
 	close(runErrs)
 	if err := errors.Join(func() (errs []error) {
 		for err := range runErrs {
