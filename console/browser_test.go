@@ -181,10 +181,11 @@ func evalIn[T any](b *tab, expr string) T {
 	return run(b, "evaluate "+expr, chromedp.Evaluate[T](expr))
 }
 
-// shot takes a screenshot of the whole page, saved as name.png in $CONSOLE_SCREENSHOTS when
-// set.
+// shot checks that the page fits the tab's width and takes a screenshot of the whole of it,
+// saved as name.png in $CONSOLE_SCREENSHOTS when set.
 func (b *tab) shot(name string) {
 	b.t.Helper()
+	b.fitsWidth(name)
 	png := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
 	if len(png) == 0 {
 		b.t.Fatalf("screenshot %s is empty", name)
@@ -217,7 +218,8 @@ func (b *tab) noDialogs() {
 // TestBrowserOperatorRetriesAnErrorGroup is an operator's visit: the jobs page, checked
 // against the table; a job; an error group; its retry, reviewed with its count before it is
 // confirmed, and followed to its end; the counts changing on a job page left open; a task's
-// traceback. Each page is screenshot, at 1280 px and some at a phone's width.
+// traceback. Every page fits 1280 px (the jobs, job and task pages a phone's width too) and is
+// screenshot.
 func TestBrowserOperatorRetriesAnErrorGroup(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -304,9 +306,10 @@ func TestBrowserOperatorRetriesAnErrorGroup(t *testing.T) {
 		{"task-phone", "/task?job=parse-json&task=file-0015", `#traceback`, false},
 	} {
 		phone.open(p.path, p.sel)
-		phone.fitsWidth(p.name)
 		if p.shot {
 			phone.shot(p.name)
+		} else {
+			phone.fitsWidth(p.name)
 		}
 	}
 	for _, tb := range []*tab{watch, b, phone} {
