@@ -47,10 +47,28 @@ func benchSizes(b *testing.B) []int {
 // benchJobs is how many jobs the registry holds: the big ones and small ones of a task each.
 const benchJobs = 1000
 
-// seedBig creates job with n tasks, 1% of them failed over 5 fingerprints, with 16 writers.
-func seedBig(b *testing.B, tr *tracker.Tracker, job string, n int) {
+// benchShards is the big jobs' shards (CONSOLE_BENCH_SHARDS; 1, the seed's layout, by
+// default).
+func benchShards(b *testing.B) int {
+	spec := os.Getenv("CONSOLE_BENCH_SHARDS")
+	if spec == "" {
+		return 1
+	}
+	n, err := strconv.Atoi(spec)
+	if err != nil || n < 1 || n > tracker.MaxShards {
+		b.Fatalf("CONSOLE_BENCH_SHARDS=%q: want 1 to %d", spec, tracker.MaxShards)
+	}
+	return n
+}
+
+// seedBig creates job with n tasks over shards, 1% of them failed over 5 fingerprints, with
+// 16 writers.
+func seedBig(b *testing.B, tr *tracker.Tracker, job string, n, shards int) {
 	b.Helper()
 	ctx := context.Background()
+	if _, err := tr.CreateJob(ctx, job, tracker.JobOptions{Shards: shards}); err != nil {
+		b.Fatal(err)
+	}
 	const batch = 5000
 	var wg sync.WaitGroup
 	errs := make(chan error, n/batch+1)
@@ -167,6 +185,9 @@ func waitCounted(b *testing.B, c *running, job string, since time.Time) time.Dur
 		if counts.Has && groups.Has && !counts.At.Before(since) && !groups.At.Before(since) {
 			return counts.Took
 		}
+		if counts.Err != nil && !counts.Reading {
+			b.Fatalf("job %s: its counts could not be read in %s: %v", job, counts.Took.Round(time.Second), counts.Err)
+		}
 		if time.Now().After(deadline) {
 			b.Fatalf("job %s: counts not read after 30 minutes", job)
 		}
@@ -181,19 +202,19 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // warm (the median of 15), the DynamoDB calls a warm page makes, and how long a big job's
 // counts take to read in the background. No page, and no background read, scans the table.
 func BenchmarkConsolePages(b *testing.B) {
-	sizes := benchSizes(b)
+	sizes, shards := benchSizes(b), benchShards(b)
 	counter := &dynamotest.Counter{}
 	tr, _ := trackertest.New(b, tracker.Config{}, counter.Option())
 	start := time.Now()
 	for _, n := range sizes {
-		seedBig(b, tr, fmt.Sprintf("big-%d", n), n)
+		seedBig(b, tr, fmt.Sprintf("big-%d", n), n, shards)
 	}
 	seedSmall(b, tr, benchJobs-len(sizes))
 	total := 0
 	for _, n := range sizes {
 		total += n
 	}
-	b.Logf("seeded %d jobs, %d tasks, in %s", benchJobs, total+benchJobs-len(sizes), time.Since(start).Round(time.Second))
+	b.Logf("seeded %d jobs, %d tasks (the big jobs in %d shards), in %s", benchJobs, total+benchJobs-len(sizes), shards, time.Since(start).Round(time.Second))
 	c := serve(b, Config{Tracker: tr})
 	counter.Reset()
 
@@ -203,6 +224,7 @@ func BenchmarkConsolePages(b *testing.B) {
 		path := jobURL(job)
 		began := time.Now()
 		cold, _ := timeGet(b, c, path)
+		b.Logf("%-34s %10.0f", "job "+job, ms(cold))
 		took := waitCounted(b, c, job, began)
 		w, calls := warm(b, c, counter, path)
 		_, body := timeGet(b, c, path)
