@@ -31,7 +31,7 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			},
 			Projection: &types.Projection{
 				ProjectionType:   types.ProjectionTypeInclude,
-				NonKeyAttributes: append([]string(nil), IndexProjection...),
+				NonKeyAttributes: IndexProjection(),
 			},
 		}},
 	}

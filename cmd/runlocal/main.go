@@ -275,7 +275,7 @@ func (p *progress) line(now time.Time, counts map[tracker.Status]int) string {
 		p.samples = p.samples[1:]
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	line := strings.Join(parts, ", ")
@@ -368,7 +368,7 @@ func (r *runner) printCounts(ctx context.Context, job string) error {
 		return err
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	fmt.Fprintln(r.out, "status:", strings.Join(parts, ", "))

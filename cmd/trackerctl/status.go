@@ -140,7 +140,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 		return nil, err
 	}
 	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC().Truncate(time.Microsecond), Counts: map[string]int{}, Leases: []leaseRow{}, counts: counts}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		rep.Counts[s.String()] = counts[s]
 		rep.Total += counts[s]
 	}
@@ -243,14 +243,14 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 // status's share of the total.
 func (a *app) printCounts(w io.Writer, counts map[tracker.Status]int) {
 	largest, total := 0, 0
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		largest = max(largest, counts[s])
 		total += counts[s]
 	}
 	countWidth := len(strconv.Itoa(largest))
 	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
 	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		n := counts[s]
 		pct := 0.0
 		if total > 0 {

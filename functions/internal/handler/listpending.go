@@ -472,7 +472,7 @@ func (h ListPending) end(ctx context.Context, run contract.Run) (*contract.EndOu
 		return nil, err
 	}
 	out := &contract.EndOutput{JobID: run.JobID, Counts: make(map[string]int, len(counts))}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		out.Counts[s.String()] = counts[s]
 	}
 	if run.Lease != nil {
