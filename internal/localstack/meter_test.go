@@ -92,7 +92,7 @@ func (l local) perTask(u dynamotest.Usage) (reads, writes float64) {
 // measureLocal runs a job of n tasks whose data is padded to dataBytes, each failing
 // failTimes times before it succeeds, on a stack of its own whose DynamoDB traffic goes
 // through a Meter and whose functions log at logLevel, and returns what it measured.
-func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level) local {
+func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel contract.LogLevel) local {
 	b.Helper()
 	ctx := context.Background()
 	root, err := dynamotest.RepoRoot()
@@ -112,7 +112,7 @@ func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level
 	out := newOutputMeter()
 	stack, err := localstack.Start(ctx, localstack.Config{
 		Root: root, Table: table, DynamoEndpoint: meter.URL(), Bin: filepath.Join(root, "build", runtime.GOARCH), Pool: 8,
-		Env:    map[string]string{contract.EnvBackoffSeconds: "1", contract.EnvLogLevel: strings.ToLower(logLevel.String())},
+		Env:    map[string]string{contract.EnvBackoffSeconds: "1", contract.EnvLogLevel: string(logLevel)},
 		Logger: slog.New(fnHandler{m: out}),
 	})
 	if err != nil {

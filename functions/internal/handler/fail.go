@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -58,7 +59,13 @@ func (h Fail) Handle(ctx context.Context, event json.RawMessage) (*contract.Fail
 		return nil, h.Fail(ctx, log, "fail", in.Lease.JobID, err)
 	}
 	h.Count(ctx, task.JobID, outcome(task.Status))
-	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
+	// A task ignored after its last attempt is a warning, logged at the default level: the
+	// construct's IgnoredTasks alarm counts these lines.
+	level := slog.LevelInfo
+	if task.Status == tracker.Ignored {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error)
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored,

@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,7 +81,7 @@ func TestFixtures(t *testing.T) {
 			}
 		}, nil},
 	}
-	for _, fn := range contract.Functions {
+	for _, fn := range contract.Functions() {
 		h, ok := functions[fn.Name]
 		if !ok {
 			t.Errorf("function %s has no handler under test", fn.Name)
@@ -92,7 +93,7 @@ func TestFixtures(t *testing.T) {
 		t.Run(fn.Name, func(t *testing.T) { fntest.Run(t, fn.Name, h.newHandler, h.metrics) })
 	}
 	for _, c := range fixtures.Cases {
-		if !slices.ContainsFunc(contract.Functions, func(f contract.Function) bool { return f.Name == c.Function }) {
+		if !slices.ContainsFunc(contract.Functions(), func(f contract.Function) bool { return f.Name == c.Function }) {
 			t.Errorf("fixture %s is of no function of the roster", c.Name())
 		}
 	}
@@ -337,5 +338,48 @@ func TestLaneBudget(t *testing.T) {
 	}
 	if task, err := tr.Get(ctx, "j", "c"); err != nil || task.Status != tracker.Todo {
 		t.Errorf("c = %+v, %v: a loop out of budget claims nothing", task, err)
+	}
+}
+
+// TestLogsAtTheDefaultLevel: at the deployed level (contract.DefaultLogLevel, warn) a task
+// that succeeds or fails and will be retried writes nothing, and one ignored after its last
+// attempt writes the warning the construct's IgnoredTasks alarm counts ("msg":"failed",
+// "status":"ignored"); metrics are off unless asked for.
+func TestLogsAtTheDefaultLevel(t *testing.T) {
+	ctx := context.Background()
+	clock := trackertest.NewClock(trackertest.T0)
+	tr, _ := trackertest.New(t, tracker.Config{MaxRetry: 2, Now: clock.Now})
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "ok"}, {ID: "bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	deps := lambdafn.Deps{Tracker: tr, Log: slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: contract.DefaultLogLevel.Slog()}))}
+	complete, fail := handler.Complete{Deps: deps}, handler.Fail{Deps: deps}
+	lease, err := tr.Claim(ctx, "j", "ok", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := complete.Handle(ctx, json.RawMessage(mustJSON(contract.CompleteInput{Lease: lease}))); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		clock.Advance(time.Hour) // past the backoff
+		lease, err := tr.Claim(ctx, "j", "bad", "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fail.Handle(ctx, json.RawMessage(mustJSON(contract.FailInput{Lease: lease, Error: &contract.StepError{Error: "Boom"}}))); err != nil {
+			t.Fatal(err)
+		}
+		if attempt == 1 && out.Len() != 0 {
+			t.Fatalf("a success and a failure to retry logged %q at the default level", out.String())
+		}
+	}
+	var line struct {
+		Level, Msg, Status string
+	}
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil || line.Level != "WARN" || line.Msg != "failed" || line.Status != "ignored" ||
+		strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("logged %q, want one warning that the task failed and is ignored", out.String())
 	}
 }
