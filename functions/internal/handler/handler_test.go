@@ -7,12 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -381,5 +385,52 @@ func TestLogsAtTheDefaultLevel(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &line); err != nil || line.Level != "WARN" || line.Msg != "failed" || line.Status != "ignored" ||
 		strings.Count(out.String(), "\n") != 1 {
 		t.Errorf("logged %q, want one warning that the task failed and is ignored", out.String())
+	}
+}
+
+// TestPlanSeesATaskThatFallsDueMeanwhile: a failed task that comes due between the plan's
+// look for pending tasks and its look for waiting ones is in neither answer; the plan looks
+// again rather than end the run with the task left failed. Here the clock jumps past the
+// task's backoff once the first query is answered.
+func TestPlanSeesATaskThatFallsDueMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	clock := trackertest.NewClock(trackertest.T0)
+	var jumped, armed atomic.Bool
+	jump := func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("jump", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if armed.Load() && awsmiddleware.GetOperationName(ctx) == "Query" && !jumped.Swap(true) {
+					clock.Advance(time.Hour)
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	}
+	tr, _ := trackertest.New(t, tracker.Config{Now: clock.Now}, jump)
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "j"}, "execution": "arn:aws:states:us-east-1:1:execution:m:e1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.(*contract.RunState).Run
+	lease, err := tr.Claim(ctx, "j", "a", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Fail(ctx, *lease, tracker.Failure{Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	res, err = h.Handle(ctx, json.RawMessage(mustJSON(contract.ListPendingInput{Plan: &contract.PlanInput{Run: run,
+		Execution: "arn:aws:states:us-east-1:1:execution:m:e1", Machine: "arn:aws:states:us-east-1:1:stateMachine:m"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.(*contract.Plan); p.Action != contract.ActionLanes || p.N.Rounds != 1 || !jumped.Load() {
+		t.Errorf("plan = %+v (clock jumped: %v), want a round of lanes for the task now due", p, jumped.Load())
 	}
 }
