@@ -66,7 +66,7 @@ func TestRunWorker(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"  job count-words: 1 rounds of lanes, 0 waits for failed tasks, 1 executions\n",
+		"  job count-words: 1 round of lanes, 0 waits for failed tasks, 1 execution\n",
 		"status: todo 0, in_progress 0, failed 0, succeeded 2, ignored 0\n",
 	} {
 		if !strings.Contains(out.String(), want) {
