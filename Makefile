@@ -48,8 +48,8 @@ check:
 test: deps build check
 	scripts/with-dynamodb.sh $(GO) test -count=1 ./...
 
-## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost of a
-## 5,000-task job on the local stack priced per million tasks (COST_TASKS=N for another size)
+## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), and the cost per
+## million tasks (BenchmarkCost: local runs measured, the model at AWS scale)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
@@ -60,6 +60,7 @@ bench: deps build
 ## DynamoDB Local
 model:
 	$(GO) test -count=1 -run 'TestTargets' -v ./internal/model
+	$(GO) test -count=1 -run '^$$' -bench BudgetCut -benchtime 1x -v ./internal/model
 
 clean:
 	rm -rf build cdk.out

@@ -186,6 +186,8 @@ type Execution struct {
 	Retries     map[string]int `json:"retries,omitempty"`
 	Children    int            `json:"children,omitempty"`
 	ChildStates int            `json:"child_states,omitempty"`
+	// ChildStatesByName counts the children's states by name.
+	ChildStatesByName map[string]int `json:"child_states_by_name,omitempty"`
 	// ChildMs lists how long each child (lane) lived, in milliseconds.
 	ChildMs []int `json:"child_ms,omitempty"`
 	// ErrorEvents counts the events Step Functions logs at level ERROR (every failure of a
