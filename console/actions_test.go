@@ -196,7 +196,7 @@ func wantCounts(t *testing.T, f *fixture, want map[tracker.Status]int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		if got[s] != want[s] {
 			t.Errorf("%s: %d tasks, want %d (counts %v)", s, got[s], want[s], got)
 		}

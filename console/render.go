@@ -68,7 +68,7 @@ var funcs = template.FuncMap{
 	"statusURL":   statusURL,
 	"groupURL":    groupURL,
 	"bulkURL":     bulkURL,
-	"statuses":    func() []tracker.Status { return tracker.Statuses },
+	"statuses":    tracker.Statuses,
 	"maxHistory":  func() int { return tracker.MaxHistory },
 	"inc":         func(n int) int { return n + 1 },
 	"dec":         func(n int) int { return n - 1 },

@@ -109,7 +109,7 @@ func newCountsView(job string, res result[*tracker.Snapshot], samples []sample, 
 	}
 	snap := res.Val
 	v.Known, v.Total, v.Moved, v.At, v.Age = true, snap.Total, snap.Moved, res.At, ago(now, res.At)
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		n := snap.Counts[s]
 		v.Statuses = append(v.Statuses, statusCount{Status: s, N: n, Share: share(n, snap.Total)})
 	}
@@ -134,7 +134,7 @@ type segment struct {
 }
 
 // Bar is the job's counts as a bar of shares, one segment a status with tasks, in the order of
-// tracker.Statuses.
+// tracker.Statuses().
 func (v countsView) Bar() []segment {
 	var out []segment
 	x := 0.0

@@ -20,7 +20,9 @@
 //	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry               failed attempts before a task is ignored (3)
 //	tracker:lease-seconds           lease duration (900)
-//	tracker:log-level               debug, info, warn or error (info)
+//	tracker:log-level               debug, info, warn or error (warn)
+//	tracker:metrics                 true: per-job CloudWatch metrics from the functions (false)
+//	tracker:metrics-namespace       their namespace (dynamodb-tracker)
 //	tracker:lane-type               EXPRESS or STANDARD: the type of the lanes, the state machine's child executions (EXPRESS; tracker:child-execution-type, its older key, is read too)
 //	tracker:concurrency             tasks a run works at once, 1 to 400000 (200)
 //	tracker:state-machine-logs      ALL, ERROR, FATAL or OFF: the state machine's and its lanes' log level (ERROR)
@@ -169,9 +171,15 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 	// The tracker settings, through their own codec (contract.Settings.Set): a setting's key
 	// is its variable's name, as settingKey spells it.
 	var settings contract.Settings
+	// The lane type's older key, tracker:child-execution-type, is read too; the newer wins.
+	if v := str("tracker:child-execution-type", ""); v != "" {
+		if err := settings.Set(contract.EnvLaneType, v); err != nil {
+			errs = append(errs, fmt.Sprintf("tracker:child-execution-type: %v", err))
+		}
+	}
 	for _, name := range contract.EnvNames() {
-		if name == contract.EnvTable || name == contract.EnvMetricsNamespace {
-			continue // the stack names the table; the namespace is the functions' default
+		if name == contract.EnvTable {
+			continue // the stack names the table
 		}
 		if v := str(settingKey(name), ""); v != "" {
 			if err := settings.Set(name, v); err != nil {
@@ -184,21 +192,7 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		DefinitionFile: str("tracker:definition", ""),
 		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
 			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
-		Settings: construct.Settings{
-			Codes:           settings.Codes,
-			MaxRetry:        settings.MaxRetry,
-			LeaseDuration:   settings.LeaseDuration,
-			LogLevel:        str(settingKey(contract.EnvLogLevel), ""),
-			PermanentErrors: settings.PermanentErrors.Names(),
-		},
-		WorkerTimeout: settings.WorkerTimeout,
-		Run: construct.RunOptions{
-			// The lane type is a tracker setting (tracker:lane-type, TRACKER_LANE_TYPE), also
-			// read under its older key.
-			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", string(settings.LaneType))),
-			Concurrency:        settings.Concurrency,
-			Backoff:            settings.Backoff,
-		},
+		Settings:            settings,
 		Schedule:            construct.Schedule{JobIDs: list("tracker:sweep-jobs"), Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
 		Alarms:              construct.Alarms{Disabled: !boolean("tracker:alarms", true)},
 		StateMachineLogs:    awsstepfunctions.LogLevel(str("tracker:state-machine-logs", "")),

@@ -1,5 +1,7 @@
 package main
 
+//lint:file-ignore SA1019 the CDK's Go bindings give a synthesized artifact's messages (cdk-nag's findings) only as cxapi.SynthesisMessage
+
 import (
 	"encoding/json"
 	"fmt"
@@ -114,19 +116,17 @@ func synthesize() (err error) {
 		DefinitionFile: definitionFile,
 		Substitutions:  map[string]string{"MaxConcurrency": "5"},
 		Table:          construct.TableOptions{Name: "tasks-dev", TTLAttribute: "expires_at"},
-		Settings: construct.Settings{
+		Settings: contract.Settings{
 			Codes:         tracker.StatusCodes{Todo: 10, InProgress: 20, Failed: 30, Succeeded: 40, Ignored: 50},
 			MaxRetry:      5,
 			LeaseDuration: 5 * time.Minute,
-			LogLevel:      "debug",
-		},
-		// Two minutes of worker and two of retries fit in the 5-minute lease; STANDARD
-		// lanes need not fit in Express's 5 minutes, but this would too.
-		WorkerTimeout: 2 * time.Minute,
-		Run: construct.RunOptions{
-			ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
-			Concurrency:        50,
-			Backoff:            10 * time.Second,
+			LogLevel:      contract.LogDebug,
+			// Two minutes of worker and two of retries fit in the 5-minute lease; STANDARD
+			// lanes need not fit in Express's 5 minutes, but this would too.
+			WorkerTimeout: 2 * time.Minute,
+			LaneType:      contract.LaneStandard,
+			Concurrency:   50,
+			Backoff:       10 * time.Second,
 		},
 		Schedule:   construct.Schedule{JobIDs: []string{"nightly"}, Rate: time.Hour},
 		Disposable: true,
@@ -320,7 +320,7 @@ func TestTableHasTheTrackerLayout(t *testing.T) {
 				"KeySchema": assertions.Match_ArrayEquals(&gsiKeys),
 				"Projection": assertions.Match_ObjectEquals(&obj{
 					"ProjectionType":   "INCLUDE",
-					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.IndexProjection)),
+					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.IndexProjection())),
 				}),
 			}), assertions.Match_ObjectEquals(&obj{
 				"IndexName": tracker.FailureIndexName,
@@ -328,7 +328,7 @@ func TestTableHasTheTrackerLayout(t *testing.T) {
 					obj{"AttributeName": "failure_part", "KeyType": "HASH"}, obj{"AttributeName": "failure_key", "KeyType": "RANGE"}}),
 				"Projection": assertions.Match_ObjectEquals(&obj{
 					"ProjectionType":   "INCLUDE",
-					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.FailureIndexProjection)),
+					"NonKeyAttributes": assertions.Match_ArrayEquals(toAny(tracker.FailureIndexProjection())),
 				}),
 			})}),
 			"PointInTimeRecoverySpecification": obj{"PointInTimeRecoveryEnabled": true},
@@ -398,7 +398,7 @@ func TestFunctions(t *testing.T) {
 				"TRACKER_STATUS_CODES":           "0,3,6,9,10",
 				"TRACKER_MAX_RETRY":              "3",
 				"TRACKER_LEASE_SECONDS":          "900",
-				"LOG_LEVEL":                      "info",
+				"LOG_LEVEL":                      "warn",
 				"TRACKER_CONCURRENCY":            "200",
 				"TRACKER_LANE_TYPE":              "EXPRESS",
 				"TRACKER_WORKER_TIMEOUT_SECONDS": "60",
@@ -411,7 +411,16 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("%s: %s = %s, want %s", name, k, toJSON(fn[k]), toJSON(v))
 			}
 		}
-		logs := fromJSON[struct{ LogGroup obj }](fn["LoggingConfig"]).LogGroup
+		// Lambda's START and REPORT lines only at info or debug: the default level is warn.
+		lc := fromJSON[struct {
+			LogGroup       obj
+			LogFormat      string
+			SystemLogLevel string
+		}](fn["LoggingConfig"])
+		if lc.LogFormat != "JSON" || lc.SystemLogLevel != "WARN" {
+			t.Errorf("%s: LoggingConfig %s, want JSON logs at system level WARN", name, toJSON(fn["LoggingConfig"]))
+		}
+		logs := lc.LogGroup
 		if lg, ok := logs["Ref"].(string); !ok {
 			t.Errorf("%s: no log group of its own: %s", name, toJSON(fn["LoggingConfig"]))
 		} else if days := props(s.resource(t, lg))["RetentionInDays"]; days != float64(30) {
@@ -434,6 +443,9 @@ func TestDevFunctionsCarryTheSettings(t *testing.T) {
 			"TRACKER_WORKER_TIMEOUT_SECONDS": "120",
 			"TRACKER_BACKOFF_SECONDS":        "10",
 		}}})
+	})
+	check(t, "Lambda's own lines at debug too", func() {
+		s.assert.AllResourcesProperties(jsii.String("AWS::Lambda::Function"), obj{"LoggingConfig": obj{"SystemLogLevel": "DEBUG"}})
 	})
 }
 
@@ -773,7 +785,7 @@ func TestSweepCanBeDisabled(t *testing.T) {
 func TestExampleWorkerHasTheWorkerTimeout(t *testing.T) {
 	scope := awscdk.NewStack(awscdk.NewApp(nil), jsii.String("SlowWorker"), nil)
 	tr, err := construct.New(scope, "Tracker", &construct.Props{
-		AssetDir: stackAssets(t), DefinitionFile: definitionFile, WorkerTimeout: 90 * time.Second,
+		AssetDir: stackAssets(t), DefinitionFile: definitionFile, Settings: contract.Settings{WorkerTimeout: 90 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -890,15 +902,15 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"a missing definition is caught", withAssets(construct.Props{DefinitionFile: filepath.Join(dir, "none.json")}), false, "none.json"},
 		{"missing binaries are caught", construct.Props{AssetDir: dir, DefinitionFile: write("ok.json", valid)}, false, "make build"},
 		{"a lease shorter than the worker's timeout is caught", withAssets(construct.Props{
-			DefinitionFile: write("ok.json", valid), Settings: construct.Settings{LeaseDuration: 30 * time.Second}}),
+			DefinitionFile: write("ok.json", valid), Settings: contract.Settings{LeaseDuration: 30 * time.Second}}),
 			false, "outlive its lease"},
 		{"a function ARN cannot be overridden", withAssets(construct.Props{
 			DefinitionFile: write("ok.json", valid), Substitutions: map[string]string{"ClaimFunctionArn": "x"}}),
 			false, "must not set ClaimFunctionArn"},
 		{"bad settings are caught", withAssets(construct.Props{DefinitionFile: write("ok.json", valid),
-			Settings: construct.Settings{LogLevel: "loud", Codes: tracker.StatusCodes{Todo: 1, Ignored: 1}},
+			Settings: contract.Settings{LogLevel: "loud", Codes: tracker.StatusCodes{Todo: 1, Ignored: 1}},
 			Schedule: construct.Schedule{JobIDs: []string{"a____b"}, Rate: 90 * time.Second}}),
-			false, "LogLevel"},
+			false, "TRACKER_STATUS_CODES"},
 		{"a definition with the child execution type placeholder is fine", withAssets(construct.Props{
 			DefinitionFile: write("distributed.json", `{"StartAt": "Page", "States": {"Page": {"Type": "Map", "ItemProcessor": {
 				"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "${ChildExecutionType}"},
@@ -908,51 +920,50 @@ func TestConstructRejectsBadProps(t *testing.T) {
 			DefinitionFile: ok, Substitutions: map[string]string{"ChildExecutionType": "STANDARD"}}),
 			false, "must not set ChildExecutionType"},
 		{"an unknown child execution type is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: "express"}}),
-			false, `Run.ChildExecutionType "express" is not EXPRESS or STANDARD`},
+			DefinitionFile: ok, Settings: contract.Settings{LaneType: "express"}}),
+			false, `TRACKER_LANE_TYPE="express" is not EXPRESS or STANDARD`},
 		{"STANDARD children are fine", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			DefinitionFile: ok, Settings: contract.Settings{LaneType: contract.LaneStandard}}),
 			false, ""},
 		{"more tasks at once than 10,000 lanes of 40 loops are refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 400001}}),
-			false, "Run.Concurrency 400001 is not between 1 and 400000"},
+			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 400001}}),
+			false, `TRACKER_CONCURRENCY="400001" is not between 1 and 400000`},
 		{"a negative concurrency is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: -1}}),
-			false, "Run.Concurrency -1"},
+			DefinitionFile: ok, Settings: contract.Settings{Concurrency: -1}}),
+			false, `TRACKER_CONCURRENCY="-1"`},
 		{"the largest concurrency is fine", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Concurrency: 400000}}),
+			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 400000}}),
 			false, ""},
 		{"an unknown log level of the state machine is refused", withAssets(construct.Props{
 			DefinitionFile: ok, StateMachineLogs: "SOME"}),
 			false, `StateMachineLogs "SOME" is not ALL, ERROR, FATAL or OFF`},
 		{"a backoff of part of a second is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 1500 * time.Millisecond}}),
-			false, "Run.Backoff 1.5s"},
+			DefinitionFile: ok, Settings: contract.Settings{Backoff: 1500 * time.Millisecond}}),
+			false, `TRACKER_BACKOFF_SECONDS="1.5s" is not a whole number of seconds`},
 		{"a backoff beyond its cap is refused", withAssets(construct.Props{
-			DefinitionFile: ok, Run: construct.RunOptions{Backoff: 6 * time.Minute}}),
-			false, "Run.Backoff 6m0s"},
+			DefinitionFile: ok, Settings: contract.Settings{Backoff: 6 * time.Minute}}),
+			false, `TRACKER_BACKOFF_SECONDS="360" must be between 0 (the default) and 5m0s`},
 		{"a user's worker needs its timeout", withAssets(construct.Props{DefinitionFile: ok}),
-			true, "WorkerTimeout is required with Worker"},
-		{"a user's worker with its timeout is fine", withAssets(construct.Props{DefinitionFile: ok, WorkerTimeout: 3 * time.Minute}),
+			true, "Settings.WorkerTimeout is required with Worker"},
+		{"a user's worker with its timeout is fine", withAssets(construct.Props{DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 3 * time.Minute}}),
 			true, ""},
 		{"a worker timeout beyond Lambda's 15 minutes is refused", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 16 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
-			true, "WorkerTimeout 16m0s is not a positive number of whole seconds"},
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 16 * time.Minute, LaneType: contract.LaneStandard, LeaseDuration: time.Hour}}),
+			true, `TRACKER_WORKER_TIMEOUT_SECONDS="960" is not between 1 and 900 (Lambda's longest timeout)`},
 		{"a lease that does not cover the worker and its retries is refused", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5 * time.Minute}}),
-			true, "Settings.LeaseDuration 5m0s is not longer than WorkerTimeout 3m0s + RetryAllowance 2m0s"},
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 3 * time.Minute, LeaseDuration: 5 * time.Minute}}),
+			true, `TRACKER_WORKER_TIMEOUT_SECONDS="180" plus the state machine's 120 s of step retries is not shorter than TRACKER_LEASE_SECONDS="300"`},
 		{"a lease just longer than the worker and its retries is fine", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 3 * time.Minute, Settings: construct.Settings{LeaseDuration: 5*time.Minute + time.Second}}),
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 3 * time.Minute, LeaseDuration: 5*time.Minute + time.Second}}),
 			true, ""},
 		{"the example worker's timeout is checked against the lease", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD},
-			Settings: construct.Settings{LeaseDuration: 11 * time.Minute}}),
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 10 * time.Minute, LaneType: contract.LaneStandard, LeaseDuration: 11 * time.Minute}}),
 			false, "outlive its lease"},
 		{"EXPRESS lanes refuse a worker whose timeout and the lane margin outlast their 5 minutes", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 4*time.Minute + 21*time.Second}),
-			true, "set Run.ChildExecutionType to STANDARD"},
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 4*time.Minute + 21*time.Second}}),
+			true, "set TRACKER_LANE_TYPE to STANDARD"},
 		{"EXPRESS lanes take a worker whose timeout and margin just fit", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 4*time.Minute + 20*time.Second}),
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 4*time.Minute + 20*time.Second}}),
 			true, ""},
 		{"a negative reserved concurrency is refused", withAssets(construct.Props{
 			DefinitionFile: ok, ReservedConcurrency: construct.ReservedConcurrency{ListPending: -1}}),
@@ -979,7 +990,7 @@ func TestConstructRejectsBadProps(t *testing.T) {
 			DefinitionFile: ok, Table: construct.TableOptions{Existing: "arn:aws:dynamodb:eu-west-1:123456789012:table/tasks/index/x"}}),
 			false, "is not the ARN of a DynamoDB table"},
 		{"STANDARD children take a long worker", withAssets(construct.Props{
-			DefinitionFile: ok, WorkerTimeout: 10 * time.Minute, Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD}}),
+			DefinitionFile: ok, Settings: contract.Settings{WorkerTimeout: 10 * time.Minute, LaneType: contract.LaneStandard}}),
 			true, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -1029,7 +1040,8 @@ func TestPropsFromContext(t *testing.T) {
 			"tracker:stack-name": "tracker-test", "tracker:dev": "true", "tracker:table-name": "tasks",
 			"tracker:ttl-attribute": "expires_at", "tracker:sweep-jobs": []any{"a", "b"}, "tracker:sweep-minutes": float64(5),
 			"tracker:status-codes": "1,2,3,4,5", "tracker:max-retry": "4", "tracker:lease-seconds": "600",
-			"tracker:log-level": "warn", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
+			"tracker:log-level": "info", "tracker:asset-dir": "out", "tracker:definition": "sm.json",
+			"tracker:metrics": "true", "tracker:metrics-namespace": "team-a",
 			"tracker:lane-type": "STANDARD", "tracker:state-machine-logs": "ALL",
 			"tracker:concurrency": "40", "tracker:backoff-seconds": "15", "tracker:worker-timeout-seconds": float64(180),
 			"tracker:existing-table": "team-tasks", "tracker:seed-index": true, "tracker:alarms": "false",
@@ -1043,12 +1055,10 @@ func TestPropsFromContext(t *testing.T) {
 		want := construct.Props{
 			AssetDir: "out", DefinitionFile: "sm.json", Disposable: true,
 			Table: construct.TableOptions{Name: "tasks", TTLAttribute: "expires_at", Existing: "team-tasks", SeedIndex: true},
-			Settings: construct.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4, LeaseDuration: 10 * time.Minute, LogLevel: "warn",
-				PermanentErrors: []string{"NoText", "BadData"}},
-			Schedule:      construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
-			WorkerTimeout: 3 * time.Minute,
-			Run: construct.RunOptions{ChildExecutionType: awsstepfunctions.StateMachineType_STANDARD,
-				Concurrency: 40, Backoff: 15 * time.Second},
+			Settings: contract.Settings{Codes: tracker.StatusCodes{Todo: 1, InProgress: 2, Failed: 3, Succeeded: 4, Ignored: 5}, MaxRetry: 4,
+				LeaseDuration: 10 * time.Minute, LogLevel: contract.LogInfo, WorkerTimeout: 3 * time.Minute, LaneType: contract.LaneStandard,
+				Concurrency: 40, Backoff: 15 * time.Second, Metrics: true, MetricsNamespace: "team-a", PermanentErrors: "NoText,BadData"},
+			Schedule:            construct.Schedule{JobIDs: []string{"a", "b"}, Rate: 5 * time.Minute},
 			StateMachineLogs:    awsstepfunctions.LogLevel_ALL,
 			Alarms:              construct.Alarms{Disabled: true},
 			ReservedConcurrency: construct.ReservedConcurrency{Steps: 50, ListPending: 2},
@@ -1064,7 +1074,7 @@ func TestPropsFromContext(t *testing.T) {
 		// setting of the contract must be read here and passed on, or this fails.
 		env := p.Tracker.FunctionSettings("tasks").Env()
 		for _, name := range contract.EnvNames() {
-			if name == contract.EnvTable || name == contract.EnvMetricsNamespace {
+			if name == contract.EnvTable {
 				continue
 			}
 			v, ok := ctx[settingKey(name)]

@@ -271,54 +271,100 @@ func (t *Tracker) RunBulk(ctx context.Context, b Bulk, maxTasks int, progress fu
 	return cur, nil
 }
 
-// bulkListed is a page of a bulk step's listing: its tasks and the cursor after them.
+// bulkListed is a page of a bulk step's listing: its tasks and the cursor after them, and,
+// once written, why each was refused ("" when it changed).
 type bulkListed struct {
 	entries []bulkEntry
 	cursor  string
 	err     error
+	reasons []string
+}
+
+// bulkTask is a task of a step to write, and where its outcome goes.
+type bulkTask struct {
+	entry bulkEntry
+	at    time.Time
+	why   *string
 }
 
 // bulkPages lists up to maxTasks tasks of b's selection from its cursor, a page at a time,
-// and applies the action to each page, moving b's counts and cursor on after each. The
-// listing runs a page ahead of the writes, so that a step's time is its writes': the next
-// page is read while the writes of this one are in flight (they change only tasks listed
-// already, before the cursor). It stops before a page when ctx's deadline is near.
+// and applies the action to each, BulkConcurrency writes in flight from the first task of
+// the step to its last; then it counts the outcomes into b and moves its cursor on. The
+// listing runs a page ahead (the writes change only tasks before the cursor, so the next
+// page is the same either way) and the writers go from one page to the next without waiting
+// for the slowest write of a page: a step's time is its writes'. It stops before a page when
+// ctx's deadline is near. On an error b is left as it was.
 func (t *Tracker) bulkPages(ctx context.Context, b *Bulk, maxTasks int) error {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	var lister, writers sync.WaitGroup
+	defer lister.Wait()
+	defer cancel(nil)
 	pages := make(chan bulkListed)
-	from := *b
-	wg.Go(func() {
-		defer close(pages)
-		for listed := 0; listed < maxTasks && !deadlineNear(ctx); {
-			entries, cursor, err := t.selectPage(ctx, &from, min(bulkPage, maxTasks-listed))
-			select {
-			case pages <- bulkListed{entries, cursor, err}:
-			case <-ctx.Done():
-				return
+	lister.Go(func() { t.listAhead(ctx, *b, maxTasks, pages) })
+	writes := make(chan bulkTask)
+	for range BulkConcurrency {
+		writers.Go(func() {
+			for w := range writes {
+				if ctx.Err() != nil {
+					continue
+				}
+				why, err := t.bulkWrite(ctx, b, w.entry, w.at)
+				if err != nil {
+					cancel(err)
+				}
+				*w.why = why
 			}
-			if err != nil || cursor == "" {
-				return
-			}
-			listed += len(entries)
-			from.Cursor = cursor
-		}
-	})
+		})
+	}
+	var done []bulkListed
 	for page := range pages {
 		if page.err != nil {
-			return page.err
+			cancel(page.err)
+			break
 		}
 		if deadlineNear(ctx) {
-			return nil
+			break
 		}
-		if err := t.applyBulk(ctx, b, page.entries); err != nil {
-			return err
+		page.reasons = make([]string, len(page.entries))
+		at := t.now()
+		for i, e := range page.entries {
+			select {
+			case writes <- bulkTask{entry: e, at: at, why: &page.reasons[i]}:
+			case <-ctx.Done():
+			}
 		}
+		done = append(done, page)
+	}
+	close(writes)
+	writers.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return err
+	}
+	for _, page := range done {
+		b.count(page.entries, page.reasons)
 		b.Cursor, b.Done = page.cursor, page.cursor == ""
 	}
 	return nil
+}
+
+// listAhead lists up to maxTasks tasks of b's selection from its cursor into pages, a page
+// at a time, until the selection ends, a listing fails (the page carries the error) or ctx
+// ends; then it closes pages.
+func (t *Tracker) listAhead(ctx context.Context, b Bulk, maxTasks int, pages chan<- bulkListed) {
+	defer close(pages)
+	for listed := 0; listed < maxTasks && !deadlineNear(ctx); {
+		entries, cursor, err := t.selectPage(ctx, &b, min(bulkPage, maxTasks-listed))
+		select {
+		case pages <- bulkListed{entries: entries, cursor: cursor, err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil || cursor == "" {
+			return
+		}
+		listed += len(entries)
+		b.Cursor = cursor
+	}
 }
 
 // deadlineNear reports whether ctx ends within bulkMargin: a step stops there, and records
@@ -368,19 +414,8 @@ func (t *Tracker) selectPage(ctx context.Context, b *Bulk, n int) ([]bulkEntry, 
 	return entries, page.Cursor, nil
 }
 
-// applyBulk applies the action to each entry, BulkConcurrency at a time, and counts the
-// outcomes into b. An error (not a refusal) stops it; b is then left as it was.
-func (t *Tracker) applyBulk(ctx context.Context, b *Bulk, entries []bulkEntry) error {
-	reasons := make([]string, len(entries))
-	now := t.now()
-	err := forEach(ctx, len(entries), BulkConcurrency, func(i int) error {
-		var err error
-		reasons[i], err = t.bulkWrite(ctx, b, entries[i], now)
-		return err
-	})
-	if err != nil {
-		return err
-	}
+// count adds the outcomes of writing entries (why each was refused, "" when it changed).
+func (b *Bulk) count(entries []bulkEntry, reasons []string) {
 	for i, why := range reasons {
 		b.Listed++
 		if why == "" {
@@ -396,7 +431,6 @@ func (t *Tracker) applyBulk(ctx context.Context, b *Bulk, entries []bulkEntry) e
 			b.Refusals = append(b.Refusals, BulkRefusal{TaskID: entries[i].id, Reason: why})
 		}
 	}
-	return nil
 }
 
 // bulkWrite applies the action to one listed task with one conditional UpdateItem and

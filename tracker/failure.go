@@ -55,9 +55,11 @@ const (
 )
 
 // FailureIndexProjection lists the non-key attributes the failure index carries: what a
-// listing of failed tasks shows, and the failure's message. Claims, completions and the
-// seed's writes change none of them while a task is in the index.
-var FailureIndexProjection = []string{attrUpdateTime, attrRetry, attrAttempts, attrCreateTime, attrRetryAt, attrLockOwner, attrFailureMessage}
+// listing of failed tasks shows, and the failure's message. A claim takes a task out of the
+// index, so no write of a running task updates an entry.
+func FailureIndexProjection() []string {
+	return []string{attrUpdateTime, attrRetry, attrAttempts, attrCreateTime, attrRetryAt, attrLockOwner, attrFailureMessage}
+}
 
 // failureStatuses are the statuses a task has while it is in the failure index, in the order
 // the index's partitions are listed.

@@ -56,8 +56,8 @@ func CheckLayout(desc *types.TableDescription) error {
 			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s is keyed on %s, without %s as range key (the seed's layout)", IndexName, describeKeys(gsi.KeySchema), KeyAttribute)}
 		}
 		if p := gsi.Projection; p == nil || p.ProjectionType == types.ProjectionTypeKeysOnly ||
-			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, IndexProjection)) {
-			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s does not project %v", IndexName, IndexProjection)}
+			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, IndexProjection())) {
+			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s does not project %v", IndexName, IndexProjection())}
 		}
 		return nil
 	}
@@ -107,8 +107,8 @@ func CheckFailureIndex(desc *types.TableDescription) error {
 			return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("its index %s is keyed on %s, not %s and %s", FailureIndexName, describeKeys(gsi.KeySchema), FailurePartAttribute, FailureKeyAttribute)}
 		}
 		if p := gsi.Projection; p == nil || p.ProjectionType == types.ProjectionTypeKeysOnly ||
-			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, FailureIndexProjection)) {
-			return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("its index %s does not project %v", FailureIndexName, FailureIndexProjection)}
+			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, FailureIndexProjection())) {
+			return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("its index %s does not project %v", FailureIndexName, FailureIndexProjection())}
 		}
 		return nil
 	}

@@ -87,7 +87,7 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 		return 0, err
 	}
 	deleted := 0
-	for _, s := range Statuses {
+	for _, s := range Statuses() {
 		err := t.queryPartitions(ctx, indexQuery{projection: []string{KeyAttribute}}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			writes := make([]types.WriteRequest, 0, len(out.Items))
 			for _, it := range out.Items {

@@ -136,7 +136,7 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	}
 	statuses := opts.Statuses
 	if len(statuses) == 0 {
-		statuses = Statuses
+		statuses = Statuses()
 	}
 	var filter expression.ConditionBuilder
 	if opts.Pending {
@@ -262,8 +262,8 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 	if err != nil {
 		return nil, err
 	}
-	counts := make(map[Status]int, len(Statuses))
-	for _, s := range Statuses {
+	counts := make(map[Status]int, len(Statuses()))
+	for _, s := range Statuses() {
 		counts[s] = 0
 		err := t.queryPartitions(ctx, indexQuery{count: true}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			counts[s] += int(out.Count)

@@ -50,7 +50,7 @@ func (t *Tracker) Snapshot(ctx context.Context, job string) (*Snapshot, error) {
 	snap := &Snapshot{JobID: job, Counts: map[Status]int{}, Started: t.now()}
 	seen := map[uint64]seenTask{}
 	var mu sync.Mutex
-	for _, s := range Statuses {
+	for _, s := range Statuses() {
 		snap.Counts[s] = 0
 		parts := partitions(job, codes.Code(s), shards)
 		err := forEach(ctx, len(parts), groupReads, func(i int) error {

@@ -35,7 +35,7 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			},
 			Projection: &types.Projection{
 				ProjectionType:   types.ProjectionTypeInclude,
-				NonKeyAttributes: append([]string(nil), IndexProjection...),
+				NonKeyAttributes: IndexProjection(),
 			},
 		}, FailureIndex()},
 	}
@@ -54,7 +54,7 @@ func FailureIndex() types.GlobalSecondaryIndex {
 		},
 		Projection: &types.Projection{
 			ProjectionType:   types.ProjectionTypeInclude,
-			NonKeyAttributes: append([]string(nil), FailureIndexProjection...),
+			NonKeyAttributes: FailureIndexProjection(),
 		},
 	}
 }

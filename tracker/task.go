@@ -116,7 +116,9 @@ const (
 
 // IndexProjection lists the non-key attributes the index carries: enough to list tasks and
 // to tell an expired lease, never the task's data or errors.
-var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt, attrLastRun}
+func IndexProjection() []string {
+	return []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt, attrLastRun}
+}
 
 // TimeLayout is the contract's time format: six fraction digits and a literal +0000.
 const TimeLayout = "2006-01-02T15:04:05.000000-0700"

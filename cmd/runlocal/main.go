@@ -294,7 +294,7 @@ func (p *progress) line(now time.Time, counts map[tracker.Status]int) string {
 		p.samples = p.samples[1:]
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	line := strings.Join(parts, ", ")
@@ -320,8 +320,8 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 	if failure(ex) != nil {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s in %s: %d Standard executions, %d Express lanes\n",
-		status, took.Round(10*time.Millisecond), len(all(ex)), children)
+	fmt.Fprintf(w, "%s in %s: %s, %s\n", status, took.Round(10*time.Millisecond),
+		count(len(all(ex)), "Standard execution", "Standard executions"), count(children, "lane", "lanes"))
 	for _, e := range all(ex) {
 		if e.Status != "SUCCEEDED" {
 			fmt.Fprintf(w, "  %s %s: %s\n", label(e), e.Status, errorText(e))
@@ -333,15 +333,16 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 		}
 		switch {
 		case out.Swept > 0 || len(out.Live) > 0:
-			fmt.Fprintf(w, "  sweep: started %d job executions; %d jobs held by a live run\n", out.Swept, len(out.Live))
+			fmt.Fprintf(w, "  sweep: started %s; %s held by a live run\n", count(out.Swept, "job's run", "jobs' runs"), count(len(out.Live), "job", "jobs"))
 		case out.Bulk != nil && out.ContinuedAs == "":
 			fmt.Fprintf(w, "  job %s: %s\n", out.JobID, bulkLine(out.Bulk))
 		case out.ContinuedAs != "":
-			fmt.Fprintf(w, "  job %s: continued as a new execution after %d rounds\n", out.JobID, out.Rounds)
+			fmt.Fprintf(w, "  job %s: continued as a new execution after %s\n", out.JobID, count(out.Rounds, "round", "rounds"))
 		case out.SupersededBy != "":
 			fmt.Fprintf(w, "  job %s: held by another run (%s); started nothing\n", out.JobID, out.SupersededBy)
 		default:
-			fmt.Fprintf(w, "  job %s: %d rounds of lanes, %d waits for failed tasks, %d executions\n", out.JobID, out.Rounds, out.Waits, out.Executions)
+			fmt.Fprintf(w, "  job %s: %s of lanes, %s for failed tasks, %s\n", out.JobID, count(out.Rounds, "round", "rounds"),
+				count(out.Waits, "wait", "waits"), count(out.Executions, "execution", "executions"))
 		}
 	}
 	return failure(ex)
@@ -389,7 +390,7 @@ func (r *runner) printCounts(ctx context.Context, job string) error {
 		return err
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	fmt.Fprintln(r.out, "status:", strings.Join(parts, ", "))
@@ -399,6 +400,14 @@ func (r *runner) printCounts(ctx context.Context, job string) error {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// count is n and the word for n things: one or many.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // bulkLine is a bulk action's end: its counts, and its refusals by reason.
@@ -411,5 +420,5 @@ func bulkLine(b *tracker.Bulk) string {
 		}
 		line += " (" + strings.Join(reasons, ", ") + ")"
 	}
-	return line + fmt.Sprintf(", in %d steps", b.Steps)
+	return line + ", in " + count(b.Steps, "step", "steps")
 }

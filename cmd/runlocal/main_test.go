@@ -67,7 +67,7 @@ func TestRunWorker(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"  job count-words: 1 rounds of lanes, 0 waits for failed tasks, 1 executions\n",
+		"  job count-words: 1 round of lanes, 0 waits for failed tasks, 1 execution\n",
 		"status: todo 0, in_progress 0, failed 0, succeeded 2, ignored 0\n",
 	} {
 		if !strings.Contains(out.String(), want) {
@@ -117,7 +117,7 @@ func TestRunBulk(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{
-		"  job resize: retry retry-missing: 2 listed, 2 changed, 0 refused, in 1 steps\n",
+		"  job resize: retry retry-missing: 2 listed, 2 changed, 0 refused, in 1 step\n",
 		"status: todo 2, in_progress 0, failed 1, succeeded 0, ignored 0\n",
 	} {
 		if !strings.Contains(out.String(), want) {

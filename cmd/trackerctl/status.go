@@ -152,7 +152,7 @@ func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*sta
 	counts := snap.Counts
 	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC().Truncate(time.Microsecond), Counts: map[string]int{}, Leases: []leaseRow{},
 		counts: counts, Total: snap.Total, Moved: snap.Moved}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		rep.Counts[s.String()] = counts[s]
 	}
 	if rep.Total == 0 {
@@ -258,14 +258,14 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 // status's share of the job (a full bar would be every task), with its percentage.
 func (a *app) printCounts(w io.Writer, counts map[tracker.Status]int) {
 	largest, total := 0, 0
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		largest = max(largest, counts[s])
 		total += counts[s]
 	}
 	countWidth := len(strconv.Itoa(largest))
 	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
 	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		n := counts[s]
 		pct := 0.0
 		if total > 0 {

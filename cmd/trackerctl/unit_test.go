@@ -49,6 +49,7 @@ func TestUsageErrors(t *testing.T) {
 		{"an unknown output format is refused", base, []string{"status", "j", "-o", "yaml"}, []string{`--output "yaml": want text or json`}},
 		{"a bad max retry in the environment names the variable", with(envMaxRetry, "three"), []string{"status", "j"}, []string{`TRACKER_MAX_RETRY="three"`}},
 		{"a bad max retry flag names the flag", base, []string{"status", "j", "--max-retry", "0"}, []string{`--max-retry="0"`}},
+		{"a max retry over the functions' range names the flag", base, []string{"status", "j", "--max-retry", "5000"}, []string{`--max-retry="5000" must be between 0 (the default) and 1000`}},
 		{"bad status codes name the variable", with(envCodes, "0,3,6"), []string{"status", "j"}, []string{"TRACKER_STATUS_CODES", "want 5 comma-separated codes"}},
 		{"a bad lease names the variable", with(envLeaseSeconds, "-5"), []string{"status", "j"}, []string{`TRACKER_LEASE_SECONDS="-5"`}},
 		{"an endpoint without a scheme is refused", with(envEndpoint, "localhost:8000"), []string{"status", "j"}, []string{"TRACKER_ENDPOINT or AWS_ENDPOINT_URL_DYNAMODB", "http://localhost:8000"}},

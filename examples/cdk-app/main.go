@@ -23,6 +23,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/infra/construct"
 )
 
@@ -72,9 +73,9 @@ func NewStack(scope constructs.Construct, id, table, worker string) (awscdk.Stac
 		Reason: jsii.String("The worker's runtime is the Python version its handler is written for (python3.12, handler.py says so), pinned so that a CDK upgrade does not move it unreviewed."),
 	}}, jsii.Bool(false))
 	if _, err := construct.New(stack, "Tracker", &construct.Props{
-		Table:         construct.TableOptions{Existing: table},
-		Worker:        fn,
-		WorkerTimeout: workerTimeout,
+		Table:    construct.TableOptions{Existing: table},
+		Worker:   fn,
+		Settings: contract.Settings{WorkerTimeout: workerTimeout},
 	}); err != nil {
 		return nil, err
 	}

@@ -484,8 +484,11 @@ const (
 	ErrInternal = "InternalError"
 )
 
-// ErrorNames are every errorType the functions fail with, in the order above.
-var ErrorNames = []string{
-	ErrInvalidInput, ErrTaskNotFound, ErrJobNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
-	ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+// ErrorNames returns every errorType the functions fail with, in the order above, in a slice
+// of the caller's own.
+func ErrorNames() []string {
+	return []string{
+		ErrInvalidInput, ErrTaskNotFound, ErrJobNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
+		ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+	}
 }

@@ -138,9 +138,9 @@ func bootstraps(t *testing.T, outdir string, template map[string]any) map[string
 		}
 		props := r["Properties"].(map[string]any)
 		name := ""
-		for _, f := range append(slices.Clone(functions), exampleWorker) {
+		for _, f := range deployedFunctions(&Props{}) {
 			if strings.HasPrefix(id, "Tracker"+f.id) {
-				name = f.name
+				name = f.Name
 			}
 		}
 		key := props["Code"].(map[string]any)["S3Key"].(string)

@@ -1,16 +1,14 @@
 package localstack_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -21,75 +19,24 @@ import (
 // execution adds 2 of its own (started, succeeded).
 const historyLimit = 25000
 
-// asl is the part of a definition the model reads.
-type asl struct {
-	StartAt string               `json:"StartAt"`
-	States  map[string]*aslState `json:"States"`
-}
-
-type aslState struct {
-	Type      string `json:"Type"`
-	Resource  string `json:"Resource"`
-	Next      string `json:"Next"`
-	Default   string `json:"Default"`
-	End       bool   `json:"End"`
-	Choices   []struct{ Next string }
-	Catch     []struct{ Next string }
-	Retry     []struct{ MaxAttempts int }
-	Processor *struct {
-		ProcessorConfig struct{ Mode string }
-		asl
-	} `json:"ItemProcessor"`
-}
-
-// budgetModel is the definition's states, flattened, with what each costs.
-type budgetModel struct {
-	states map[string]*aslState
-	child  map[string]bool // states of the Distributed Map's children
-}
+// budgetModel is the definition (as internal/model reads it: every state by name, nested ones
+// included) with what entering each state costs in history events.
+type budgetModel struct{ def *model.Definition }
 
 func loadModel(t *testing.T) *budgetModel {
 	t.Helper()
-	root := repoRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, "statemachine.asl.json"))
+	def, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var def asl
-	if err := json.Unmarshal(raw, &def); err != nil {
-		t.Fatal(err)
-	}
-	m := &budgetModel{states: map[string]*aslState{}, child: map[string]bool{}}
-	var walk func(a asl, child bool)
-	walk = func(a asl, child bool) {
-		for name, s := range a.States {
-			if _, dup := m.states[name]; dup {
-				t.Fatalf("two states are named %s: the model and run.mjs key states by name", name)
-			}
-			m.states[name], m.child[name] = s, child
-			if s.Processor != nil {
-				walk(s.Processor.asl, child || s.Processor.ProcessorConfig.Mode == "DISTRIBUTED")
-			}
-		}
-	}
-	walk(def, false)
-	return m
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(dir, "..", "..")
+	return &budgetModel{def: def}
 }
 
 // events is what entering a state once costs in history events, at worst (every retrier
 // used up) or without retries.
 func (m *budgetModel) events(t *testing.T, name string, worst bool) int {
 	t.Helper()
-	s, ok := m.states[name]
+	s, ok := m.def.States[name]
 	if !ok {
 		t.Fatalf("the model names state %s, which the definition lacks", name)
 	}
@@ -98,7 +45,7 @@ func (m *budgetModel) events(t *testing.T, name string, worst bool) int {
 		n := 5
 		if worst {
 			for _, r := range s.Retry {
-				n += 3 * r.MaxAttempts
+				n += 3 * r.Attempts()
 			}
 		}
 		return n
@@ -111,26 +58,11 @@ func (m *budgetModel) events(t *testing.T, name string, worst bool) int {
 	return 2
 }
 
-// next is every state a state may go to.
-func (s *aslState) next() []string {
-	out := []string{s.Next, s.Default}
-	for _, c := range s.Choices {
-		out = append(out, c.Next)
-	}
-	for _, c := range s.Catch {
-		out = append(out, c.Next)
-	}
-	return out
-}
-
 // path checks that the states follow one another in the definition and returns them.
 func (m *budgetModel) path(t *testing.T, names ...string) []string {
 	t.Helper()
-	for i := 1; i < len(names); i++ {
-		prev, ok := m.states[names[i-1]]
-		if !ok || !slices.Contains(prev.next(), names[i]) {
-			t.Fatalf("the model has %s go to %s, which the definition does not", names[i-1], names[i])
-		}
+	if err := m.def.Path(names...); err != nil {
+		t.Fatal(err)
 	}
 	return names
 }
@@ -153,6 +85,7 @@ func (m *budgetModel) wait(t *testing.T) []string {
 // end counts the job's tasks and ends the run.
 func (m *budgetModel) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
 
+// handover continues the run as a new execution.
 func (m *budgetModel) handover(t *testing.T) []string {
 	return m.path(t, "WhatNext", "Handover", "HandedOver")
 }
@@ -191,8 +124,9 @@ func TestHistoryBudget(t *testing.T) {
 	perRound, _ := m.cost(t, true, m.round(t))
 	perWait, _ := m.cost(t, true, m.wait(t))
 	step := max(perRound, perWait) - 2
+	handover, _ := m.cost(t, true, m.handover(t)) // with the execution's own 2 events
 	parent := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + contract.MaxSteps*step +
-		m.events(t, "Plan", true) + m.events(t, "WhatNext", true) + m.events(t, "Handover", true) + m.events(t, "HandedOver", true) + 2
+		m.events(t, "Plan", true) + handover
 	if parent > historyLimit {
 		t.Errorf("a parent of MaxSteps %d steps reaches %d events", contract.MaxSteps, parent)
 	}

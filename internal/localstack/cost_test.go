@@ -2,12 +2,12 @@ package localstack_test
 
 import (
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 )
 
@@ -65,7 +65,7 @@ func BenchmarkCost(b *testing.B) {
 			happy[size] = measureLocal(b, n, size, 0, deployedLogLevel)
 		}
 		twice = measureLocal(b, n, 200, 2, deployedLogLevel)
-		atInfo = measureLocal(b, n, 200, 0, slog.LevelInfo)
+		atInfo = measureLocal(b, n, 200, 0, contract.LogInfo)
 	}
 	newDef, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
 	if err != nil {
@@ -91,7 +91,24 @@ func BenchmarkCost(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cols = append(cols, priceOld(pages, atInfo), priceNew(lanes, happy[200]))
+		bound := model.BoundOf(job).Time.Seconds()
+		old, now := priceOld(pages, atInfo), priceNew(lanes, happy[200])
+		old.ratio, now.ratio = pages.Time.Seconds()/bound, lanes.Time.Seconds()/bound
+		old.settings, now.settings = "page 500, batch 20, 10 children", fmt.Sprintf("C %d, %d shards", c, model.ShardsFor(rate, c, model.AWS()))
+		cols = append(cols, old, now)
+	}
+	for _, row := range []struct {
+		name string
+		get  func(orchestration) string
+	}{
+		{"settings", func(o orchestration) string { return o.settings }},
+		{"job time ÷ its bound (model)", func(o orchestration) string { return fmt.Sprintf("%.2f", o.ratio) }},
+	} {
+		fmt.Fprintf(&out, "| %s |", row.name)
+		for _, c := range cols {
+			fmt.Fprintf(&out, " %s |", row.get(c))
+		}
+		out.WriteString("\n")
 	}
 	for _, row := range orchestrationRows {
 		fmt.Fprintf(&out, "| %s |", row.name)
@@ -102,7 +119,7 @@ func BenchmarkCost(b *testing.B) {
 	}
 	out.WriteString(dynamoTable(happy, twice, sizes))
 	fmt.Fprintf(&out, "\nLocal runs of %d tasks each; logs at %s a task: claim %.0f B, complete %.0f B (at info: %.0f B, %.0f B); Step Functions ERROR events a task: %.2f (a task that failed twice: %.2f, %.0f B of errors).\n",
-		n, strings.ToLower(deployedLogLevel.String()), happy[200].logBytes["claim"], happy[200].logBytes["complete"],
+		n, deployedLogLevel, happy[200].logBytes["claim"], happy[200].logBytes["complete"],
 		atInfo.logBytes["claim"], atInfo.logBytes["complete"], happy[200].errorEvents, twice.errorEvents, twice.errorBytes)
 	b.ReportMetric(cols[3].total(), "$/Mtasks-1s")
 	b.ReportMetric(cols[5].total(), "$/Mtasks-30s")
@@ -112,11 +129,14 @@ func BenchmarkCost(b *testing.B) {
 }
 
 // deployedLogLevel is the functions' log level as the construct deploys them.
-var deployedLogLevel = slog.LevelWarn
+var deployedLogLevel = contract.DefaultLogLevel
 
 // orchestration is what one shape costs a task, by part.
 type orchestration struct {
 	standard, expressRequests, expressDuration, lambdaRequests, lambdaDuration, functionLogs, stateMachineLogs float64
+	// ratio is the job's time over its bound, settings the shape's settings.
+	ratio    float64
+	settings string
 }
 
 func (o orchestration) total() float64 {
@@ -185,11 +205,12 @@ func (l local) writesPerTask() float64 {
 }
 
 // floor is the write units the layout needs a task at the least: creation (the item and its
-// index entry), the claim and the completion (each the item, and the index entry's delete
-// and put, its key changing), by the item's size as the run left it.
+// index entry), then for each attempt a claim and a completion or failure (each the item, and
+// the index entry's delete and put, its key changing), at the item's size as created (a
+// failure's error and history grow it, so a failing task's real writes are above its floor).
 func (l local) floor() float64 {
 	item := max(1, l.itemUnits)
-	return (item + 1) + 2*(item+2)
+	return (item + 1) + float64(2*l.attempts)*(item+2)
 }
 
 // dynamoTable prints DynamoDB's part per million tasks.

@@ -79,9 +79,10 @@ type local struct {
 	lanes       int
 	laneSeconds float64
 	took        time.Duration
-	// itemUnits is a task's item at its largest, created or finished, in write units (KB
-	// begun).
+	// itemUnits is a task's item as created, in write units (KB begun); attempts a task's
+	// attempts.
 	itemUnits float64
+	attempts  int
 }
 
 // perTask divides a usage by the job's tasks.
@@ -92,7 +93,7 @@ func (l local) perTask(u dynamotest.Usage) (reads, writes float64) {
 // measureLocal runs a job of n tasks whose data is padded to dataBytes, each failing
 // failTimes times before it succeeds, on a stack of its own whose DynamoDB traffic goes
 // through a Meter and whose functions log at logLevel, and returns what it measured.
-func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level) local {
+func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel contract.LogLevel) local {
 	b.Helper()
 	ctx := context.Background()
 	root, err := dynamotest.RepoRoot()
@@ -112,7 +113,7 @@ func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level
 	out := newOutputMeter()
 	stack, err := localstack.Start(ctx, localstack.Config{
 		Root: root, Table: table, DynamoEndpoint: meter.URL(), Bin: filepath.Join(root, "build", runtime.GOARCH), Pool: 8,
-		Env:    map[string]string{contract.EnvBackoffSeconds: "1", contract.EnvLogLevel: strings.ToLower(logLevel.String())},
+		Env:    map[string]string{contract.EnvBackoffSeconds: "1", contract.EnvLogLevel: string(logLevel)},
 		Logger: slog.New(fnHandler{m: out}),
 	})
 	if err != nil {
@@ -139,7 +140,7 @@ func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level
 		b.Fatal(err)
 	}
 	took := time.Since(start)
-	l := local{tasks: n, created: created, run: meter.Usage().Sub(before), took: took,
+	l := local{tasks: n, created: created, run: meter.Usage().Sub(before), took: took, attempts: failTimes + 1,
 		calls: map[string]float64{}, logBytes: map[string]float64{}}
 	for _, e := range ex.Executions {
 		if e.Status != "SUCCEEDED" {
@@ -156,7 +157,7 @@ func measureLocal(b *testing.B, n, dataBytes, failTimes int, logLevel slog.Level
 	if err != nil || counts[tracker.Succeeded] != n {
 		b.Fatalf("counts %v, %v: want every task succeeded", counts, err)
 	}
-	l.itemUnits = max(createdUnits, itemUnits(b, db, table, job, tasks[0].ID))
+	l.itemUnits = createdUnits
 	out.mu.Lock()
 	defer out.mu.Unlock()
 	for fn, k := range out.invocations {

@@ -21,7 +21,8 @@ type Lanes struct {
 	// once. Fewer loops a lane means more lanes for the same C.
 	LoopsPerLane int
 	// SlotsPerLane is how many lane slots a pass has per lane (S = min(MaxSlots, L × it));
-	// 0 means 32 (contract.SlotsPerLane in issue 18).
+	// 0 means 32 (contract.SlotsPerLane). A pass opens no more than L + ⌈(todo + failed) / k⌉
+	// of them, as list-pending does.
 	SlotsPerLane int
 	// MaxSlots caps a pass's slots; 0 means 10,000 (a Distributed Map's children at most).
 	MaxSlots int
@@ -275,7 +276,10 @@ func (l *laneSim) pass(t float64) {
 	}
 	l.passes++
 	l.enter("RunLanes")
-	l.left = l.size.Slots
+	// list-pending's slots: no more than a first generation of lanes and one lane more per
+	// k todo or failed tasks (every loop of a lane that finds work claims at least one).
+	open := l.pool.todoTotal + l.pool.waiting
+	l.left = min(l.size.Slots, l.size.Lanes+(open+l.size.Loops-1)/l.size.Loops)
 	t += l.p.sTrans + l.p.mapStart
 	for range min(l.size.Lanes, l.left) {
 		l.open(t)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -65,7 +66,13 @@ func (h Fail) Handle(ctx context.Context, event json.RawMessage) (*contract.Fail
 	if task.Failure != nil {
 		fp = task.Failure.Fingerprint
 	}
-	log.InfoContext(ctx, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error, "permanent", failure.Permanent, "fingerprint", fp)
+	// A task ignored after its last attempt (or at once, by a permanent error) is a warning,
+	// logged at the default level: the construct's IgnoredTasks alarm counts these lines.
+	level := slog.LevelInfo
+	if task.Status == tracker.Ignored {
+		level = slog.LevelWarn
+	}
+	log.Log(ctx, level, "failed", "status", task.Status, "retry", task.Retry, "error_name", in.Error.Error, "permanent", failure.Permanent, "fingerprint", fp)
 	return &contract.FailOutput{
 		JobID: task.JobID, TaskID: task.TaskID, Status: task.Status, Retry: task.Retry,
 		WillRetry: task.Status == tracker.Failed, Ignored: task.Status == tracker.Ignored, Permanent: failure.Permanent,

@@ -323,24 +323,31 @@ func (h ListPending) plan(ctx context.Context, in contract.PlanInput) (*contract
 	if n.Rounds >= run.MaxRounds {
 		return &contract.Plan{Action: contract.ActionDone, N: n}, nil
 	}
-	if pending {
-		n.Rounds++
-		n.Steps++
-		s, err := h.slots(ctx, run)
+	if !pending {
+		next, ok, err := h.nextDue(ctx, run)
 		if err != nil {
 			return nil, err
 		}
-		return &contract.Plan{Action: contract.ActionLanes, N: n, Lanes: run.Lanes, Slots: s, Lane: h.lane(run, in.Execution, n.Rounds)}, nil
+		if ok {
+			n.Waits++
+			n.Steps++
+			// Whole seconds rounded up, so that the waiting state machine never wakes early.
+			at := next.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
+			return &contract.Plan{Action: contract.ActionWait, N: n, WaitUntil: at}, nil
+		}
+		// A failed task may have come due between the two queries, and be in neither: look
+		// once more before the run ends.
+		if pending, err = h.pending(ctx, run); err != nil || !pending {
+			return &contract.Plan{Action: contract.ActionDone, N: n}, err
+		}
 	}
-	next, ok, err := h.nextDue(ctx, run)
-	if err != nil || !ok {
-		return &contract.Plan{Action: contract.ActionDone, N: n}, err
-	}
-	n.Waits++
+	n.Rounds++
 	n.Steps++
-	// Whole seconds rounded up, so that the waiting state machine never wakes early.
-	at := next.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
-	return &contract.Plan{Action: contract.ActionWait, N: n, WaitUntil: at}, nil
+	s, err := h.slots(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	return &contract.Plan{Action: contract.ActionLanes, N: n, Lanes: run.Lanes, Slots: s, Lane: h.lane(run, in.Execution, n.Rounds)}, nil
 }
 
 // slots are a round's lane slots: one lane for a run of named tasks; otherwise SlotsPerLane
@@ -476,7 +483,7 @@ func (h ListPending) end(ctx context.Context, run contract.Run) (*contract.EndOu
 		return nil, err
 	}
 	out := &contract.EndOutput{JobID: run.JobID, Counts: make(map[string]int, len(counts))}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		out.Counts[s.String()] = counts[s]
 	}
 	if run.Lease != nil {

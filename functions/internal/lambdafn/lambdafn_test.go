@@ -94,13 +94,13 @@ func TestErrorNames(t *testing.T) {
 		}
 	}
 	// One set of names: every name of the contract comes out of ErrorName for some error.
-	for _, name := range contract.ErrorNames {
+	for _, name := range contract.ErrorNames() {
 		if !produced[name] {
 			t.Errorf("contract error %s: no error maps to it", name)
 		}
 	}
-	if len(produced) != len(contract.ErrorNames) {
-		t.Errorf("ErrorName produced %d names, the contract has %d", len(produced), len(contract.ErrorNames))
+	if len(produced) != len(contract.ErrorNames()) {
+		t.Errorf("ErrorName produced %d names, the contract has %d", len(produced), len(contract.ErrorNames()))
 	}
 }
 
@@ -117,7 +117,7 @@ func TestSentinelsHaveTheirErrorNames(t *testing.T) {
 			continue
 		}
 		sentinels++
-		if !slices.Contains(contract.ErrorNames, strings.TrimPrefix(name, "Err")) {
+		if !slices.Contains(contract.ErrorNames(), strings.TrimPrefix(name, "Err")) {
 			t.Errorf("tracker.%s: the contract has no error name %s", name, strings.TrimPrefix(name, "Err"))
 		}
 	}
@@ -152,7 +152,7 @@ func TestDefinitionMatchesOnContractNames(t *testing.T) {
 							continue
 						}
 						matched++
-						if !slices.Contains(contract.ErrorNames, name) {
+						if !slices.Contains(contract.ErrorNames(), name) {
 							t.Errorf("the definition matches %s, which is no contract error name", name)
 						}
 					}
