@@ -144,9 +144,6 @@ type Runner interface {
 	StartBulk(ctx context.Context, b tracker.Bulk) (string, error)
 }
 
-// ErrNoStateMachine: the console has no state machine to start a run on.
-var ErrNoStateMachine = errors.New("no state machine configured")
-
 // Server is a console: an http.Handler for one listening address (Handler), and what its pages
 // keep between requests (counts, groups, bulk actions run here).
 type Server struct {
