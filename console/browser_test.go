@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
@@ -284,6 +285,12 @@ func TestBrowserOperatorRetriesAnErrorGroup(t *testing.T) {
 	}
 	wantCounts(t, f, map[tracker.Status]int{tracker.Todo: 14, tracker.InProgress: 1, tracker.Succeeded: 6, tracker.Ignored: 3})
 	watch.shot("job")
+	// Without colour (achromatopsia), each status still reads apart: by its pattern, its name.
+	if _, err := chromedp.Call(watch.ctx, emulation.SetEmulatedVisionDeficiency,
+		emulation.SetEmulatedVisionDeficiencyParams{Type: emulation.SetEmulatedVisionDeficiencyTypeAchromatopsia}); err != nil {
+		t.Fatal(err)
+	}
+	watch.shot("job-no-colour")
 
 	b.open(job, `#failures tr[data-fingerprint="`+pyFP+`"] td.sample a`)
 	b.click(`#failures tr[data-fingerprint="`+pyFP+`"] td.sample a`, `#traceback`)
