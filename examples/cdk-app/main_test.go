@@ -200,7 +200,7 @@ func TestFunctionsKnowTheTable(t *testing.T) {
 }
 
 // TestGrantsNameTheExistingTable: the functions' DynamoDB grants name the existing table and
-// its index, and nothing else.
+// its indexes (the status index, and the failure index bulk actions list), and nothing else.
 func TestGrantsNameTheExistingTable(t *testing.T) {
 	e := synthesized(t)
 	arn := func(suffix string) string {
@@ -223,8 +223,8 @@ func TestGrantsNameTheExistingTable(t *testing.T) {
 	}
 	sort.Strings(grants)
 	grants = slices.Compact(grants)
-	table, index := arn(""), arn("/index/"+tracker.IndexName)
-	want := []string{"dynamodb:DescribeTable on " + table, "dynamodb:GetItem on " + table, "dynamodb:Query on " + index, "dynamodb:UpdateItem on " + table}
+	table, index, failures := arn(""), arn("/index/"+tracker.IndexName), arn("/index/"+tracker.FailureIndexName)
+	want := []string{"dynamodb:DescribeTable on " + table, "dynamodb:GetItem on " + table, "dynamodb:Query on " + failures, "dynamodb:Query on " + index, "dynamodb:UpdateItem on " + table}
 	if !slices.Equal(grants, want) {
 		t.Errorf("grants\n\t%s\nwant\n\t%s", strings.Join(grants, "\n\t"), strings.Join(want, "\n\t"))
 	}
