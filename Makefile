@@ -17,6 +17,7 @@ BUILD_FLAGS := -trimpath -tags lambda.norpc -ldflags "-s -w -X github.com/dynamo
 NODE := sfnlocal/node_modules/.bin/node
 # The linters `make check` runs, pinned (go run fetches them once into the module cache).
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+GOCYCLO := github.com/fzipp/gocyclo/cmd/gocyclo@v0.6.0
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: all deps build test check bench model demo console screenshots run invoke synth deploy cdk-bootstrap check-go-get clean
@@ -41,11 +42,12 @@ build:
 	done
 	@ls -l build/*/bootstrap | awk '{printf "%-40s %6.1f MB\n", $$9, $$5/1048576}'
 
-## check: formatting, vet and staticcheck
+## check: formatting, vet, staticcheck, and no product function above cyclomatic complexity 20
 check:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt would change: $$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run $(GOCYCLO) -over 20 -ignore _test .
 
 ## test: everything, against DynamoDB Local started for the run
 test: deps build check
