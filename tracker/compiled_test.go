@@ -20,6 +20,9 @@ func TestCompiledWritesAreTheBuiltOnes(t *testing.T) {
 	complete := func(a completeArgs) func() (*built, *built) {
 		return func() (*built, *built) { return compiledAndBuilt(t, tr, "complete", a.codes, a, completeWrite) }
 	}
+	bulk := func(op string, build func(bulkArgs) (expression.ConditionBuilder, expression.UpdateBuilder), a bulkArgs) func() (*built, *built) {
+		return func() (*built, *built) { return compiledAndBuilt(t, tr, op, codes, a, build) }
+	}
 	for _, c := range []struct {
 		name string
 		both func() (compiled, built *built)
@@ -33,6 +36,9 @@ func TestCompiledWritesAreTheBuiltOnes(t *testing.T) {
 		{"complete", complete(completeArgs{job: "job", codes: codes, token: "0123abcd", now: "2026-12-02T08:00:00.000000+0000"})},
 		{"complete with data", complete(completeArgs{job: "job", codes: codes, token: "0123abcd", now: "2026-12-02T08:00:00.000000+0000", data: `{"n":1}`})},
 		{"complete of a sharded job's task", complete(completeArgs{job: "job", suffix: "____31", codes: codes, token: "0123abcd", now: "2026-12-02T08:00:00.000000+0000", data: `{"n":1}`})},
+		{"a bulk retry by status", bulk("bulk-retry", bulkRetryWrite, bulkArgs{listed: "job____06", updated: "2026-12-02T07:00:00.000000+0000", lockedBefore: "2026-12-02T07:45:00.000000+0000", now: "2026-12-02T08:00:00.000000+0000", value: "job____00"})},
+		{"a bulk retry by failure", bulk("bulk-retry", bulkRetryWrite, bulkArgs{listed: "job____06", updated: "2026-12-02T07:00:00.000000+0000", failureKey: "k", lockedBefore: "2026-12-02T07:45:00.000000+0000", now: "2026-12-02T08:00:00.000000+0000", value: "job____00"})},
+		{"a bulk ignore", bulk("bulk-ignore", bulkIgnoreWrite, bulkArgs{listed: "job____06", updated: "2026-12-02T07:00:00.000000+0000", lockedBefore: "2026-12-02T07:45:00.000000+0000", now: "2026-12-02T08:00:00.000000+0000", value: "job____10", failurePart: "job____10____00"})},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			if got, want := c.both(); !reflect.DeepEqual(got, want) {

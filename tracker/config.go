@@ -14,8 +14,11 @@ const (
 	DefaultLeaseDuration = 900 * time.Second
 	DefaultBackoff       = 5 * time.Second
 	DefaultClockSkew     = 30 * time.Second
-	// MaxBackoff caps the wait before a failed task's next attempt.
+	// MaxBackoff caps the wait before a failed task's next attempt, and Backoff itself.
 	MaxBackoff = 300 * time.Second
+	// MaxMaxRetry bounds MaxRetry; MaxLeaseDuration bounds LeaseDuration.
+	MaxMaxRetry      = 1000
+	MaxLeaseDuration = 24 * time.Hour
 )
 
 // Config configures a Tracker. The zero value of every field but Table has a default.
@@ -42,13 +45,14 @@ type Config struct {
 	Codes StatusCodes
 	// JobCodes overrides Codes for the jobs it names.
 	JobCodes map[string]StatusCodes
-	// MaxRetry is how many failed attempts move a task to Ignored; 0 means 3.
+	// MaxRetry is how many failed attempts move a task to Ignored, at most MaxMaxRetry; 0
+	// means 3.
 	MaxRetry int
-	// LeaseDuration is how long a claim holds a task; 0 means 15 minutes.
+	// LeaseDuration is how long a claim holds a task, at most MaxLeaseDuration; 0 means 15
+	// minutes.
 	LeaseDuration time.Duration
-	// Backoff is the wait after a task's first failure before it may run again; it doubles
-	// with every further failure, up to MaxBackoff (or Backoff, when that is larger). 0 means
-	// 5 seconds.
+	// Backoff is the wait after a task's first failure before it may run again, at most
+	// MaxBackoff; it doubles with every further failure, up to MaxBackoff. 0 means 5 seconds.
 	Backoff time.Duration
 	// ClockSkew is how far apart workers' clocks may be; a lease is taken over only
 	// LeaseDuration + ClockSkew after its lock time. 0 means 30 seconds; a negative value
@@ -76,45 +80,72 @@ func New(client *dynamodb.Client, cfg Config) (*Tracker, error) {
 	if cfg.Table == "" {
 		return nil, &ValidationError{Field: "table", Reason: "a table name is required"}
 	}
-	if cfg.Codes == (StatusCodes{}) {
-		cfg.Codes = DefaultStatusCodes
-	}
-	if err := cfg.Codes.Validate(); err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	for job, codes := range cfg.JobCodes {
-		if err := codes.Validate(); err != nil {
-			return nil, fmt.Errorf("codes of job %q: %w", job, err)
+	cfg = cfg.withDefaults()
+	return &Tracker{db: client, cfg: cfg}, nil
+}
+
+// Validate checks every setting of c against its range (a zero value, its default, passes):
+// the status codes, MaxRetry up to MaxMaxRetry, LeaseDuration up to MaxLeaseDuration,
+// Backoff up to MaxBackoff, none negative. The table name is New's to check. A refusal is a
+// *ValidationError naming the field.
+func (c Config) Validate() error {
+	if c.Codes != (StatusCodes{}) {
+		if err := c.Codes.Validate(); err != nil {
+			return err
 		}
 	}
-	if cfg.MaxRetry < 0 {
-		return nil, &ValidationError{Field: "max_retry", Reason: "must not be negative"}
+	for job, codes := range c.JobCodes {
+		if err := codes.Validate(); err != nil {
+			return fmt.Errorf("codes of job %q: %w", job, err)
+		}
 	}
-	if cfg.MaxRetry == 0 {
-		cfg.MaxRetry = DefaultMaxRetry
+	for _, r := range []struct {
+		field    string
+		v, limit int64
+		unit     string
+	}{
+		{"max_retry", int64(c.MaxRetry), MaxMaxRetry, ""},
+		{"lease_duration", int64(c.LeaseDuration), int64(MaxLeaseDuration), "duration"},
+		{"backoff", int64(c.Backoff), int64(MaxBackoff), "duration"},
+	} {
+		if r.v < 0 || r.v > r.limit {
+			limit := fmt.Sprint(r.limit)
+			if r.unit == "duration" {
+				limit = time.Duration(r.limit).String()
+			}
+			return &ValidationError{Field: r.field, Reason: "must be between 0 (the default) and " + limit}
+		}
 	}
-	if cfg.LeaseDuration < 0 {
-		return nil, &ValidationError{Field: "lease_duration", Reason: "must not be negative"}
+	return nil
+}
+
+// withDefaults returns c with the default of every zero setting filled in.
+func (c Config) withDefaults() Config {
+	if c.Codes == (StatusCodes{}) {
+		c.Codes = DefaultStatusCodes
 	}
-	if cfg.LeaseDuration == 0 {
-		cfg.LeaseDuration = DefaultLeaseDuration
+	if c.MaxRetry == 0 {
+		c.MaxRetry = DefaultMaxRetry
 	}
-	if cfg.Backoff < 0 {
-		return nil, &ValidationError{Field: "backoff", Reason: "must not be negative"}
+	if c.LeaseDuration == 0 {
+		c.LeaseDuration = DefaultLeaseDuration
 	}
-	if cfg.Backoff == 0 {
-		cfg.Backoff = DefaultBackoff
+	if c.Backoff == 0 {
+		c.Backoff = DefaultBackoff
 	}
 	switch {
-	case cfg.ClockSkew == 0:
-		cfg.ClockSkew = DefaultClockSkew
-	case cfg.ClockSkew < 0:
-		cfg.ClockSkew = 0
+	case c.ClockSkew == 0:
+		c.ClockSkew = DefaultClockSkew
+	case c.ClockSkew < 0:
+		c.ClockSkew = 0
 	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if c.Now == nil {
+		c.Now = time.Now
 	}
-	return &Tracker{db: client, cfg: cfg}, nil
+	return c
 }
 
 // Config returns the configuration with its defaults filled in.
@@ -131,11 +162,11 @@ func (t *Tracker) Codes(job string) StatusCodes {
 func (t *Tracker) now() time.Time { return t.cfg.Now().UTC().Truncate(time.Microsecond) }
 
 // BackoffAfter is how long a task that has failed retry times waits before its next attempt:
-// Backoff doubling per failure, capped at MaxBackoff (or Backoff when that is larger).
+// Backoff doubling per failure, capped at MaxBackoff.
 func (t *Tracker) BackoffAfter(retry int) time.Duration {
 	if retry < 1 {
 		return 0
 	}
 	d := t.cfg.Backoff << min(retry-1, 16)
-	return min(d, max(MaxBackoff, t.cfg.Backoff))
+	return min(d, MaxBackoff)
 }

@@ -11,6 +11,10 @@ import (
 type Failure struct {
 	Error     string
 	Traceback string
+	// Permanent says that no retry can cure the failure (a worker said so, by its error's
+	// type or with worker.Permanent): Fail ignores the task at once, whatever its retry
+	// counter, in the same write that records the failure.
+	Permanent bool
 }
 
 // maxFailRounds bounds Fail's re-tries when the lease's Retry was out of date.
@@ -22,7 +26,9 @@ const maxFailRounds = 3
 // item stays under DynamoDB's 400 KB whatever the task's data), adds it to the task's
 // history (the last MaxHistory failures, each cut shorter), unlocks the task, and sets it
 // failed with a RetryAt of now plus BackoffAfter(retry) (no run claims it before then), or
-// ignored when retry reaches MaxRetry.
+// ignored when retry reaches MaxRetry or the failure is Permanent. The failure is
+// fingerprinted (package fingerprint): the fingerprint goes with the task's current failure
+// into the failure index (see FailureIndexName) and with the attempt into its history.
 //
 // The write also checks that retry still equals lease.Retry, which is what lets it choose
 // failed or ignored without reading first. If lease.Retry was out of date, Fail reads the true
@@ -35,7 +41,8 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 	if err := validateLease(lease); err != nil {
 		return nil, err
 	}
-	errs := encodeErrors(TaskError(failure), maxErrorsBytes(lease.JobID, lease.TaskID))
+	errs := encodeErrors(TaskError{Error: failure.Error, Traceback: failure.Traceback}, maxErrorsBytes(lease.JobID, lease.TaskID))
+	fp := fingerprintOf(failure.Error, failure.Traceback)
 	r, err := t.ref(ctx, lease.JobID, lease.TaskID)
 	if err != nil {
 		return nil, err
@@ -46,7 +53,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		at := t.now()
 		now := formatTime(at)
 		next := Failed
-		if expected+1 >= t.cfg.MaxRetry {
+		if expected+1 >= t.cfg.MaxRetry || failure.Permanent {
 			next = Ignored
 		}
 		cond := held(lease.JobID, lease.Token, codes).
@@ -55,7 +62,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 		if n == 0 { // a lease from before leases carried their attempt
 			n = expected + 1
 		}
-		entry := encodeAttempt(Attempt{Attempt: n, Time: at, Holder: lease.Owner, Error: failure.Error, Traceback: failure.Traceback})
+		entry := encodeAttempt(Attempt{Attempt: n, Time: at, Holder: lease.Owner, Error: failure.Error, Traceback: failure.Traceback, Fingerprint: fp})
 		// update is the failure's write, with the history entry set at path.
 		update := func(path string, entry expression.OperandBuilder) expression.UpdateBuilder {
 			u := setStatus(expression.UpdateBuilder{}, r, next, now).
@@ -65,6 +72,7 @@ func (t *Tracker) Fail(ctx context.Context, lease Lease, failure Failure) (*Task
 				Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
 				Set(expression.Name(attrLastOutcome), expression.Value(outcomeFail)).
 				Set(expression.Name(path), entry)
+			u = setFailure(u, r, next, fp, at, failure.Error)
 			if next == Failed {
 				return u.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(t.BackoffAfter(expected+1)))))
 			}

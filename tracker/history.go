@@ -22,6 +22,10 @@ type Attempt struct {
 	// Error and Traceback describe the failure, cut short.
 	Error     string `json:"error"`
 	Traceback string `json:"traceback"`
+	// Fingerprint groups the failure with those of the same cause (package fingerprint,
+	// computed from the whole error and traceback before they were cut); empty for an entry
+	// written before failures were fingerprinted.
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // History bounds: the attribute keeps the last MaxHistory failures, each entry (a JSON text
@@ -37,9 +41,13 @@ const (
 // The seed's code ignores it.
 const attrHistory = "history"
 
-// encodeAttempt is one history entry as stored: a JSON text within maxEntryBytes.
+// encodeAttempt is one history entry as stored: a JSON text within maxEntryBytes. An
+// attempt without a fingerprint gets the one of its error and traceback.
 func encodeAttempt(a Attempt) string {
-	s := storedAttempt{Attempt: a.Attempt, Time: formatTime(a.Time),
+	if a.Fingerprint == "" {
+		a.Fingerprint = fingerprintOf(a.Error, a.Traceback)
+	}
+	s := storedAttempt{Attempt: a.Attempt, Time: formatTime(a.Time), Fingerprint: a.Fingerprint,
 		Holder: cutEncoded(a.Holder, maxHolderInEntry), Error: cutEncoded(a.Error, maxErrorInEntry)}
 	s.Traceback = cutEncoded(a.Traceback, maxEntryBytes-len(encodeJSON(s)))
 	return encodeJSON(s)
@@ -47,11 +55,12 @@ func encodeAttempt(a Attempt) string {
 
 // storedAttempt is Attempt with the contract's time format.
 type storedAttempt struct {
-	Attempt   int    `json:"attempt"`
-	Time      string `json:"time"`
-	Holder    string `json:"holder"`
-	Error     string `json:"error"`
-	Traceback string `json:"traceback"`
+	Attempt     int    `json:"attempt"`
+	Time        string `json:"time"`
+	Holder      string `json:"holder"`
+	Error       string `json:"error"`
+	Fingerprint string `json:"fingerprint,omitempty"`
+	Traceback   string `json:"traceback"`
 }
 
 // decodeHistory reads the stored entries, oldest attempt first, skipping any it cannot read.
@@ -63,7 +72,7 @@ func decodeHistory(entries []string) []Attempt {
 			continue
 		}
 		at, _ := parseTime(s.Time)
-		out = append(out, Attempt{Attempt: s.Attempt, Time: at, Holder: s.Holder, Error: s.Error, Traceback: s.Traceback})
+		out = append(out, Attempt{Attempt: s.Attempt, Time: at, Holder: s.Holder, Error: s.Error, Traceback: s.Traceback, Fingerprint: s.Fingerprint})
 	}
 	slices.SortStableFunc(out, func(a, b Attempt) int { return a.Attempt - b.Attempt })
 	return out

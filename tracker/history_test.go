@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/fingerprint"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -97,7 +98,7 @@ func TestHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []tracker.Attempt{{Attempt: 1, Time: e.clock.Now(), Error: "boom", Traceback: "tb"}}
+		want := []tracker.Attempt{{Attempt: 1, Time: e.clock.Now(), Error: "boom", Traceback: "tb", Fingerprint: fingerprint.Compute("boom", "tb").String()}}
 		if !reflect.DeepEqual(got.History, want) || got.Retry != 1 {
 			t.Errorf("history = %+v, want %+v", got.History, want)
 		}

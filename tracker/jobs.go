@@ -23,7 +23,7 @@ import (
 // "jobs", which no {job_id}____{NN} can be: the seed's queries by job and status never see it.
 //
 // Earlier versions keyed it ____jobs____{job}; such items are still read (see Jobs, Job), and
-// `trackerctl upgrade-table` moves them.
+// MigrateRegistry (`trackerctl upgrade-table`) moves them.
 const (
 	registryValue     = Separator + "jobs"
 	legacyRegistryKey = Separator + "jobs" + Separator

@@ -20,11 +20,18 @@ var ErrTableLayout = errors.New("the table's index does not have the tracker's l
 // TableLayoutError says what is wrong with the table's index and how to fix it. It matches
 // ErrTableLayout.
 type TableLayoutError struct {
-	Table  string
+	Table string
+	// Index is the index at fault: IndexName (the zero value means it too) or
+	// FailureIndexName.
+	Index  string
 	Reason string // what differs from TableDefinition
 }
 
 func (e *TableLayoutError) Error() string {
+	if e.Index == FailureIndexName {
+		return fmt.Sprintf("table %s: %s; queries of failures need the index %s keyed on %s and %s: run `trackerctl upgrade-table --table %s` to create it",
+			e.Table, e.Reason, FailureIndexName, FailurePartAttribute, FailureKeyAttribute, e.Table)
+	}
 	return fmt.Sprintf("table %s: %s; queries need the index %s keyed on %s and %s with the tracker's projection: run `trackerctl upgrade-table --table %s` to recreate it",
 		e.Table, e.Reason, IndexName, StatusAttribute, KeyAttribute, e.Table)
 }
@@ -49,8 +56,8 @@ func CheckLayout(desc *types.TableDescription) error {
 			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s is keyed on %s, without %s as range key (the seed's layout)", IndexName, describeKeys(gsi.KeySchema), KeyAttribute)}
 		}
 		if p := gsi.Projection; p == nil || p.ProjectionType == types.ProjectionTypeKeysOnly ||
-			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, IndexProjection)) {
-			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s does not project %v", IndexName, IndexProjection)}
+			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, IndexProjection())) {
+			return &TableLayoutError{Table: name, Reason: fmt.Sprintf("its index %s does not project %v", IndexName, IndexProjection())}
 		}
 		return nil
 	}
@@ -83,34 +90,70 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
+// CheckFailureIndex compares a table's description with the failure index of
+// TableDefinition: FailureIndexName on failure_part and failure_key, projecting at least
+// FailureIndexProjection. It returns a *TableLayoutError naming the difference, or nil. A
+// table without it (created before failures were grouped) gets one from `trackerctl
+// upgrade-table`; until then the queries of failures (Groups, List by fingerprint or error
+// text, bulk actions on them) fail, and nothing else does: failures are recorded the same.
+func CheckFailureIndex(desc *types.TableDescription) error {
+	name := aws.ToString(desc.TableName)
+	want := FailureIndex()
+	for _, gsi := range desc.GlobalSecondaryIndexes {
+		if aws.ToString(gsi.IndexName) != FailureIndexName {
+			continue
+		}
+		if !sameKeys(gsi.KeySchema, want.KeySchema) {
+			return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("its index %s is keyed on %s, not %s and %s", FailureIndexName, describeKeys(gsi.KeySchema), FailurePartAttribute, FailureKeyAttribute)}
+		}
+		if p := gsi.Projection; p == nil || p.ProjectionType == types.ProjectionTypeKeysOnly ||
+			(p.ProjectionType == types.ProjectionTypeInclude && !containsAll(p.NonKeyAttributes, FailureIndexProjection())) {
+			return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("its index %s does not project %v", FailureIndexName, FailureIndexProjection())}
+		}
+		return nil
+	}
+	return &TableLayoutError{Table: name, Index: FailureIndexName, Reason: fmt.Sprintf("it has no index %s (the table predates failure groups)", FailureIndexName)}
+}
+
 // layoutCheck remembers that the table's layout was found right, so a Tracker describes its
 // table once. A wrong layout is not remembered: after `trackerctl upgrade-table` the next
 // query checks again and goes ahead.
 type layoutCheck struct {
-	mu sync.Mutex
-	ok bool
+	mu       sync.Mutex
+	ok       bool
+	failures bool // the failure index was found right
 }
 
 // checkLayout makes sure, before a query, that the index can answer it. A caller not allowed
 // to describe the table (an IAM policy without dynamodb:DescribeTable) goes ahead unchecked.
 func (t *Tracker) checkLayout(ctx context.Context) error {
+	return t.checkIndex(ctx, &t.layout.ok, CheckLayout)
+}
+
+// checkFailureLayout makes sure, before a query of the failure index, that it is there.
+func (t *Tracker) checkFailureLayout(ctx context.Context) error {
+	return t.checkIndex(ctx, &t.layout.failures, CheckFailureIndex)
+}
+
+// checkIndex describes the table, unless *ok says it was found right already, and checks it.
+func (t *Tracker) checkIndex(ctx context.Context, ok *bool, check func(*types.TableDescription) error) error {
 	t.layout.mu.Lock()
 	defer t.layout.mu.Unlock()
-	if t.layout.ok {
+	if *ok {
 		return nil
 	}
 	out, err := t.db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.cfg.Table)})
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "AccessDeniedException" {
-		t.layout.ok = true
+		*ok = true
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("describe table %s: %w", t.cfg.Table, err)
 	}
-	if err := CheckLayout(out.Table); err != nil {
+	if err := check(out.Table); err != nil {
 		return err
 	}
-	t.layout.ok = true
+	*ok = true
 	return nil
 }

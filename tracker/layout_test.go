@@ -3,6 +3,7 @@ package tracker_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
 	"strconv"
@@ -127,10 +128,15 @@ func TestItemLayout(t *testing.T) {
 		"last_outcome": {typ: "S", value: "fail"},
 		"retry_at":     {typ: "S", time: true},
 		"history":      {typ: "L", value: "1"},
+		// The failure index's keys and message (fingerprint.Compute of the error and
+		// traceback; the shard is ShardOf("t-1", MinFailureShards)).
+		"failure_part":    {typ: "S", value: fmt.Sprintf("parse-json____06____%02d", tracker.ShardOf("t-1", tracker.MinFailureShards))},
+		"failure_key":     {typ: "S", value: "v1:4e0961956730____" + failedAt.Format(tracker.TimeLayout)},
+		"failure_message": {typ: "S", value: "ValueError('bad')"},
 	}
 	checkItem(t, "failed", e.raw(t, job, "t-1"), failed)
 	entry := e.raw(t, job, "t-1")["history"].(*types.AttributeValueMemberL).Value[0].(*types.AttributeValueMemberS).Value
-	if want := `{"attempt":1,"time":"` + failedAt.Format(tracker.TimeLayout) + `","holder":"exec-1","error":"ValueError('bad')","traceback":"trace of ValueError('bad')"}`; entry != want {
+	if want := `{"attempt":1,"time":"` + failedAt.Format(tracker.TimeLayout) + `","holder":"exec-1","error":"ValueError('bad')","fingerprint":"v1:4e0961956730","traceback":"trace of ValueError('bad')"}`; entry != want {
 		t.Errorf("history entry = %s, want %s", entry, want)
 	}
 
@@ -140,6 +146,7 @@ func TestItemLayout(t *testing.T) {
 	}
 	done := failed
 	delete(done, "retry_at")
+	delete(done, "failure_part") // out of the failure index since its claim; the rest is history
 	done["value"] = attr{typ: "S", value: "parse-json____09"}
 	done["retry"] = attr{typ: "N", value: "0"}
 	done["data"] = attr{typ: "S", value: `{"n_records":100}`, json: true}

@@ -12,8 +12,9 @@ import (
 
 // Retry puts a failed or ignored task back to todo so the next run claims it, in one
 // conditional write. It resets the retry counter to 0, so the task gets MaxRetry fresh
-// attempts (an ignored task kept at MaxRetry would be ignored again after one failure); the
-// last error stays for reference, as the seed never clears it. Any other status gets a
+// attempts (an ignored task kept at MaxRetry would be ignored again after one failure), and
+// takes it out of the failure index: its failure is history now, kept in its history and in
+// the seed's errors attribute (the seed never clears it). Any other status gets a
 // *ConflictError matching ErrTaskWrongStatus, ErrTaskAlreadySucceeded or ErrTaskNotFound.
 func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
@@ -24,10 +25,10 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 		return nil, err
 	}
 	cond := statusIs(job, r.codes, Failed, Ignored)
-	update := setStatus(expression.UpdateBuilder{}, r, Todo, formatTime(t.now())).
+	update := clearFailure(setStatus(expression.UpdateBuilder{}, r, Todo, formatTime(t.now())).
 		Set(expression.Name(attrRetry), expression.Value(0)).
 		Set(expression.Name(attrLock), null).
-		Remove(expression.Name(attrRetryAt))
+		Remove(expression.Name(attrRetryAt)))
 	got, refused, err := t.apply(ctx, transition{op: "retry", job: job, task: task, cond: cond, update: update})
 	if err != nil {
 		return nil, err
@@ -46,7 +47,8 @@ func (t *Tracker) Retry(ctx context.Context, job, task string) (*Task, error) {
 // conditional write, so no run claims it again until an operator retries it. A worker that
 // still holds a lease on it then gets ErrTaskIgnored from Complete or Fail. Ignoring an
 // ignored task is a no-op that succeeds; a succeeded task gets a *ConflictError matching
-// ErrTaskAlreadySucceeded.
+// ErrTaskAlreadySucceeded. A task whose last attempt failed stays in its failure's group, as
+// ignored.
 func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
@@ -59,6 +61,7 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 		And(expression.Not(statusIs(job, r.codes, Succeeded)))
 	update := setStatus(expression.UpdateBuilder{}, r, Ignored, formatTime(t.now())).
 		Set(expression.Name(attrLock), null).
+		Set(expression.Name(FailurePartAttribute), expression.Value(r.failurePart(Ignored))).
 		Remove(expression.Name(attrRetryAt))
 	got, refused, err := t.apply(ctx, transition{op: "ignore", job: job, task: task, cond: cond, update: update})
 	if err != nil {
@@ -73,7 +76,7 @@ func (t *Tracker) Ignore(ctx context.Context, job, task string) (*Task, error) {
 // DeleteJob deletes every task of a job (in any of the job's status codes), in
 // BatchWriteItem calls of 25, and returns how many it deleted. It is meant for finished or
 // abandoned jobs: a worker still holding a lease then gets ErrTaskNotFound. It removes the
-// job from the registry too.
+// job from the registry too, and the records of its bulk actions.
 func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 	if err := ValidateJob(job); err != nil {
 		return 0, err
@@ -84,7 +87,7 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 		return 0, err
 	}
 	deleted := 0
-	for _, s := range Statuses {
+	for _, s := range Statuses() {
 		err := t.queryPartitions(ctx, indexQuery{projection: []string{KeyAttribute}}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			writes := make([]types.WriteRequest, 0, len(out.Items))
 			for _, it := range out.Items {
@@ -100,6 +103,17 @@ func (t *Tracker) DeleteJob(ctx context.Context, job string) (int, error) {
 		if err != nil {
 			return deleted, fmt.Errorf("delete job %s: %w", job, err)
 		}
+	}
+	// The records of its bulk actions.
+	err = t.queryAll(ctx, indexQuery{value: bulkValue(job), projection: []string{KeyAttribute}}, func(out *dynamodb.QueryOutput) error {
+		writes := make([]types.WriteRequest, 0, len(out.Items))
+		for _, it := range out.Items {
+			writes = append(writes, types.WriteRequest{DeleteRequest: &types.DeleteRequest{Key: map[string]types.AttributeValue{KeyAttribute: it[KeyAttribute]}}})
+		}
+		return t.batchWrite(ctx, writes)
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("delete job %s's bulk actions: %w", job, err)
 	}
 	for _, key := range []string{registryKey(job), legacyRegistryKey + job} {
 		if _, err := t.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(t.cfg.Table), Key: keyAVRaw(key)}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sort"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
@@ -42,6 +43,59 @@ type ListOptions struct {
 	// zero): less for DynamoDB to send and for the client to decode, for a caller that
 	// claims what it lists and gets the whole task from the claim.
 	IDsOnly bool
+
+	// Fingerprint keeps the tasks whose current failure has this fingerprint: a group of
+	// Groups, its failed and its ignored tasks (Statuses narrows them).
+	Fingerprint string
+	// ErrorContains keeps the tasks whose current failure's error text contains this text,
+	// case-sensitively, within its first MaxFailureMessageBytes bytes (what the failure
+	// index carries).
+	//
+	// With either, the tasks are read from the failure index (FailureIndexName): only
+	// failed and ignored tasks, whose failure this package recorded; Statuses may name those
+	// two only, and Pending and Through are refused. Matching happens on the server, and a
+	// page is full unless it is the last: the listing reads on until it has Limit matches.
+	// The tasks come ordered by status (failed, then ignored), then by the index's shard, then
+	// by when they failed, and carry Failure.
+	ErrorContains string
+}
+
+// failures reports whether the options list the failure index.
+func (o ListOptions) failures() bool { return o.Fingerprint != "" || o.ErrorContains != "" }
+
+// checkFailureListing refuses options that a listing of the failure index cannot serve.
+func (o ListOptions) checkFailureListing() error {
+	if o.Fingerprint != "" {
+		if err := ValidateFingerprint(o.Fingerprint); err != nil {
+			return err
+		}
+	}
+	if err := validateErrorText(o.ErrorContains); err != nil {
+		return err
+	}
+	switch {
+	case o.Pending:
+		return &ValidationError{Field: "pending", Reason: "a listing by fingerprint or error text lists failed and ignored tasks, none pending"}
+	case o.Through != "":
+		return &ValidationError{Field: "through", Reason: "a listing by fingerprint or error text is not ordered by task id"}
+	}
+	for _, s := range o.Statuses {
+		if s != Failed && s != Ignored {
+			return &ValidationError{Field: "status", Reason: fmt.Sprintf("a listing by fingerprint or error text holds failed and ignored tasks, not %s ones", s)}
+		}
+	}
+	return nil
+}
+
+// validateErrorText refuses an error text a failure's message cannot contain.
+func validateErrorText(text string) error {
+	switch {
+	case !utf8.ValidString(text):
+		return &ValidationError{Field: "error", Reason: "must be valid UTF-8"}
+	case len(text) > MaxFailureMessageBytes:
+		return &ValidationError{Field: "error", Reason: fmt.Sprintf("is %d bytes: a failure index entry holds %d bytes of the message", len(text), MaxFailureMessageBytes)}
+	}
+	return nil
 }
 
 // Page is one page of tasks, ordered by task id.
@@ -77,9 +131,12 @@ func (t *Tracker) Get(ctx context.Context, job, task string) (*Task, error) {
 // returns a *TableLayoutError matching ErrTableLayout. It queries each status's index
 // partition from the cursor on and merges them.
 func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page, error) {
+	if opts.failures() {
+		return t.listByFailure(ctx, job, opts)
+	}
 	statuses := opts.Statuses
 	if len(statuses) == 0 {
-		statuses = Statuses
+		statuses = Statuses()
 	}
 	var filter expression.ConditionBuilder
 	if opts.Pending {
@@ -110,6 +167,36 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 		q.through = makeKey(job, opts.Through)
 	}
 	return t.page(ctx, job, read, q, opts.Cursor)
+}
+
+// listByFailure is List by fingerprint or error text, on the failure index.
+func (t *Tracker) listByFailure(ctx context.Context, job string, opts ListOptions) (*Page, error) {
+	if err := ValidateJob(job); err != nil {
+		return nil, err
+	}
+	if err := opts.checkFailureListing(); err != nil {
+		return nil, err
+	}
+	limit := opts.Limit
+	if limit < 0 || limit > MaxPageLimit {
+		return nil, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be within 0..%d", MaxPageLimit)}
+	}
+	if limit == 0 {
+		limit = DefaultPageLimit
+	}
+	l := failureListing{job: job, statuses: dedupe(opts.Statuses), fingerprint: opts.Fingerprint, contains: opts.ErrorContains, decode: !opts.IDsOnly}
+	if opts.IDsOnly {
+		l.projection = []string{KeyAttribute, FailurePartAttribute, FailureKeyAttribute}
+	}
+	entries, cursor, err := t.listFailures(ctx, l, opts.Cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	page := &Page{Tasks: make([]Task, len(entries)), Cursor: cursor}
+	for i, e := range entries {
+		page.Tasks[i] = e.task
+	}
+	return page, nil
 }
 
 // Due says when a job's waiting failed tasks (not due yet) are due.
@@ -175,8 +262,8 @@ func (t *Tracker) Count(ctx context.Context, job string) (map[Status]int, error)
 	if err != nil {
 		return nil, err
 	}
-	counts := make(map[Status]int, len(Statuses))
-	for _, s := range Statuses {
+	counts := make(map[Status]int, len(Statuses()))
+	for _, s := range Statuses() {
 		counts[s] = 0
 		err := t.queryPartitions(ctx, indexQuery{count: true}, partitions(job, codes.Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			counts[s] += int(out.Count)
@@ -320,8 +407,9 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 	}
 }
 
-// indexQuery is a Query of one partition of the index: the items whose index value is value
-// (a job's status, or the job registry).
+// indexQuery is a Query of one partition of an index: on the status index, the items whose
+// index value is value (a job's status, or the job registry); on the failure index
+// (failures), those whose failure_part is value.
 type indexQuery struct {
 	value      string
 	after      string                      // when set, only the items whose key sorts after it
@@ -331,11 +419,21 @@ type indexQuery struct {
 	count      bool                        // Select COUNT: the number of items, not the items
 	limit      int                         // when set, the most items one call reads
 	backward   bool                        // highest keys first
+
+	// failures queries the failure index; prefix and upTo then bound its range key
+	// (failure_key begins with prefix; with upTo too, lies between them).
+	failures     bool
+	prefix, upTo string
+	// start resumes the query after this item (ExclusiveStartKey).
+	start map[string]types.AttributeValue
 }
 
 // queryInput builds the Query of q on the tracker's table and index: the one place a query
-// on the index is written.
+// on an index is written.
 func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
+	if q.failures {
+		return t.failureQueryInput(q)
+	}
 	kc := expression.Key(StatusAttribute).Equal(expression.Value(q.value))
 	switch {
 	case q.after != "" && q.through != "":
@@ -346,6 +444,26 @@ func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
 	case q.through != "":
 		kc = kc.And(expression.Key(KeyAttribute).LessThanEqual(expression.Value(q.through)))
 	}
+	return t.buildQuery(q, IndexName, kc)
+}
+
+// failureQueryInput is queryInput on the failure index.
+func (t *Tracker) failureQueryInput(q indexQuery) (*dynamodb.QueryInput, error) {
+	kc := expression.Key(FailurePartAttribute).Equal(expression.Value(q.value))
+	rk := expression.Key(FailureKeyAttribute)
+	switch {
+	case q.prefix != "" && q.upTo != "":
+		kc = kc.And(rk.Between(expression.Value(q.prefix), expression.Value(q.upTo)))
+	case q.prefix != "":
+		kc = kc.And(rk.BeginsWith(q.prefix))
+	case q.upTo != "":
+		kc = kc.And(rk.LessThanEqual(expression.Value(q.upTo)))
+	}
+	return t.buildQuery(q, FailureIndexName, kc)
+}
+
+// buildQuery is the Query of q on index with the key condition kc.
+func (t *Tracker) buildQuery(q indexQuery, index string, kc expression.KeyConditionBuilder) (*dynamodb.QueryInput, error) {
 	b := expression.NewBuilder().WithKeyCondition(kc)
 	if q.filter.IsSet() {
 		b = b.WithFilter(q.filter)
@@ -362,9 +480,10 @@ func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
 		return nil, err
 	}
 	in := &dynamodb.QueryInput{
-		TableName: aws.String(t.cfg.Table), IndexName: aws.String(IndexName),
+		TableName: aws.String(t.cfg.Table), IndexName: aws.String(index),
 		KeyConditionExpression: expr.KeyCondition(), FilterExpression: expr.Filter(), ProjectionExpression: expr.Projection(),
 		ExpressionAttributeNames: expr.Names(), ExpressionAttributeValues: expr.Values(),
+		ExclusiveStartKey: q.start,
 	}
 	if q.count {
 		in.Select = types.SelectCount

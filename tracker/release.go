@@ -12,8 +12,9 @@ import (
 // run (the worker was throttled or unavailable, or the process is shutting down). It is one
 // conditional write, applied only while the lease's token is the task's lock: it unlocks the
 // task and sets it back to the status it had before the claim, todo when its retry counter is
-// 0 and failed (due at once) otherwise. retry and the last error stay as they were; the
-// claim's attempt stays counted in Attempts.
+// 0 and failed (due at once) otherwise. retry and the last error stay as they were (a task
+// back to failed is in the failure index again, in its group); the claim's attempt stays
+// counted in Attempts.
 //
 // Release is idempotent: replaying it with the same lease after it applied returns the task's
 // current state. A lease that is no longer the lock gets a *ConflictError matching
@@ -56,6 +57,11 @@ func (t *Tracker) ReleaseFor(ctx context.Context, lease Lease, wait time.Duratio
 			Set(expression.Name(attrLock), null).
 			Set(expression.Name(attrLastLock), expression.Value(lease.Token)).
 			Set(expression.Name(attrLastOutcome), expression.Value(outcomeRelease))
+		if back == Failed {
+			// Back in the failure index, with the failure its claim took it out with (a
+			// failure the seed recorded has no failure_key: then no entry).
+			update = update.Set(expression.Name(FailurePartAttribute), expression.Value(r.failurePart(Failed)))
+		}
 		if wait > 0 {
 			update = update.Set(expression.Name(attrRetryAt), expression.Value(formatTime(at.Add(wait))))
 		} else {

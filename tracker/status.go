@@ -27,8 +27,8 @@ const (
 	Ignored
 )
 
-// Statuses lists every known status in lifecycle order.
-var Statuses = []Status{Todo, InProgress, Failed, Succeeded, Ignored}
+// Statuses lists every known status in lifecycle order, in a slice of the caller's own.
+func Statuses() []Status { return []Status{Todo, InProgress, Failed, Succeeded, Ignored} }
 
 var statusNames = map[Status]string{
 	Todo:       "todo",
@@ -114,7 +114,7 @@ func (c StatusCodes) Code(s Status) int {
 
 // Status returns the status stored as code, or Unknown.
 func (c StatusCodes) Status(code int) Status {
-	for _, s := range Statuses {
+	for _, s := range Statuses() {
 		if c.Code(s) == code {
 			return s
 		}
@@ -126,7 +126,7 @@ func (c StatusCodes) Status(code int) Status {
 // the largest.
 func (c StatusCodes) Validate() error {
 	seen := map[int]Status{}
-	for _, s := range Statuses {
+	for _, s := range Statuses() {
 		code := c.Code(s)
 		if code < 0 || code > 99 {
 			return &ValidationError{Field: "status_codes", Reason: fmt.Sprintf("%s code %d is outside 0..99", s, code)}
@@ -144,8 +144,8 @@ func (c StatusCodes) Validate() error {
 
 // String formats the codes as ParseStatusCodes reads them: "0,3,6,9,10".
 func (c StatusCodes) String() string {
-	parts := make([]string, len(Statuses))
-	for i, s := range Statuses {
+	parts := make([]string, len(Statuses()))
+	for i, s := range Statuses() {
 		parts[i] = strconv.Itoa(c.Code(s))
 	}
 	return strings.Join(parts, ",")
@@ -155,7 +155,7 @@ func (c StatusCodes) String() string {
 // succeeded, ignored, and validates them.
 func ParseStatusCodes(text string) (StatusCodes, error) {
 	parts := strings.Split(text, ",")
-	if len(parts) != len(Statuses) {
+	if len(parts) != len(Statuses()) {
 		return StatusCodes{}, &ValidationError{Field: "status_codes", Reason: fmt.Sprintf("want 5 comma-separated codes (todo,in_progress,failed,succeeded,ignored), got %q", text)}
 	}
 	var n [5]int

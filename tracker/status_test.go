@@ -40,7 +40,7 @@ func TestParseStatusCodes(t *testing.T) {
 
 func TestStatusNames(t *testing.T) {
 	t.Parallel()
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		got, err := tracker.ParseStatus(s.String())
 		if err != nil || got != s {
 			t.Errorf("ParseStatus(%q) = %v, %v", s, got, err)

@@ -12,8 +12,10 @@ import (
 )
 
 // TableDefinition returns the CreateTable input of a task table named name: hash key `key`,
-// on-demand billing, and the index `status_and_task_id-index` on `value` with `key` as range
-// key, projecting IndexProjection. The CDK app provisions the same layout.
+// on-demand billing, the index `status_and_task_id-index` on `value` with `key` as range
+// key, projecting IndexProjection, and the sparse failure index (FailureIndexName) on
+// failure_part with failure_key as range key, projecting FailureIndexProjection. The CDK app
+// provisions the same layout.
 func TableDefinition(name string) *dynamodb.CreateTableInput {
 	return &dynamodb.CreateTableInput{
 		TableName:   aws.String(name),
@@ -21,6 +23,8 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String(KeyAttribute), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(StatusAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(FailurePartAttribute), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(FailureKeyAttribute), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(KeyAttribute), KeyType: types.KeyTypeHash}},
 		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
@@ -31,9 +35,27 @@ func TableDefinition(name string) *dynamodb.CreateTableInput {
 			},
 			Projection: &types.Projection{
 				ProjectionType:   types.ProjectionTypeInclude,
-				NonKeyAttributes: append([]string(nil), IndexProjection...),
+				NonKeyAttributes: IndexProjection(),
 			},
-		}},
+		}, FailureIndex()},
+	}
+}
+
+// FailureIndex is the definition of the failure index (FailureIndexName): hash key
+// failure_part, range key failure_key, projecting FailureIndexProjection. UpdateTable creates
+// it on a table that lacks it (`trackerctl upgrade-table`) with the attribute definitions of
+// TableDefinition.
+func FailureIndex() types.GlobalSecondaryIndex {
+	return types.GlobalSecondaryIndex{
+		IndexName: aws.String(FailureIndexName),
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(FailurePartAttribute), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(FailureKeyAttribute), KeyType: types.KeyTypeRange},
+		},
+		Projection: &types.Projection{
+			ProjectionType:   types.ProjectionTypeInclude,
+			NonKeyAttributes: FailureIndexProjection(),
+		},
 	}
 }
 

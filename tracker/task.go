@@ -24,8 +24,15 @@ type Task struct {
 	// Data is the task's JSON object (its payload, or the result Complete stored); nil when
 	// never set. Queries over the index leave it nil: use Get for the whole task.
 	Data json.RawMessage `json:"data,omitempty"`
-	// Error describes the last failure; nil before the first. Queries leave it nil.
+	// Error is the `errors` attribute: the last failure as the seed stores it, kept after
+	// the task moves on (the seed never clears it); nil before the first failure. Queries
+	// leave it nil. It is the task's current error only while the task is failed or
+	// ignored: see CurrentError.
 	Error *TaskError `json:"error,omitempty"`
+	// Failure is the task's current failure as the failure index holds it (its fingerprint,
+	// when it happened, the start of its message): set while the task is failed, or ignored
+	// after a failure, for a failure recorded by this package; nil otherwise.
+	Failure *TaskFailure `json:"failure,omitempty"`
 	// Lock is the lease token while a worker holds the task, else empty.
 	Lock string `json:"lock,omitempty"`
 	// LockOwner names who holds (or last held) the lease, as given to Claim.
@@ -55,6 +62,16 @@ type Task struct {
 type TaskError struct {
 	Error     string `json:"error"`
 	Traceback string `json:"traceback"`
+}
+
+// CurrentError returns the task's current error: its last failure while it is failed or
+// ignored, nil otherwise. A task that succeeded, or that was put back to todo, keeps its last
+// failure in Error and History, but it is history, not the task's state.
+func (task *Task) CurrentError() *TaskError {
+	if task.Status != Failed && task.Status != Ignored {
+		return nil
+	}
+	return task.Error
 }
 
 // LeaseExpires returns when the task's current lease runs out given the lease duration, or
@@ -99,7 +116,9 @@ const (
 
 // IndexProjection lists the non-key attributes the index carries: enough to list tasks and
 // to tell an expired lease, never the task's data or errors.
-var IndexProjection = []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt, attrLastRun}
+func IndexProjection() []string {
+	return []string{attrUpdateTime, attrRetry, attrLock, attrLockTime, attrLockOwner, attrAttempts, attrCreateTime, attrRetryAt, attrLastRun}
+}
 
 // TimeLayout is the contract's time format: six fraction digits and a literal +0000.
 const TimeLayout = "2006-01-02T15:04:05.000000-0700"
@@ -126,6 +145,10 @@ type item struct {
 	LastOutcome string   `dynamodbav:"last_outcome,omitempty"`
 	RetryAt     string   `dynamodbav:"retry_at,omitempty"`
 	History     []string `dynamodbav:"history,omitempty"`
+	// The task's current failure, in the failure index while FailurePart is set.
+	FailurePart    string `dynamodbav:"failure_part,omitempty"`
+	FailureKey     string `dynamodbav:"failure_key,omitempty"`
+	FailureMessage string `dynamodbav:"failure_message,omitempty"`
 }
 
 func makeKey(job, task string) string { return job + Separator + task }
@@ -160,7 +183,11 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 	}
 	task := &Task{JobID: job, TaskID: id, Retry: it.Retry, Attempts: it.Attempts, LockOwner: it.LockOwner, Code: -1,
 		lastLock: it.LastLock, lastOutcome: it.LastOutcome}
-	if code, _, ok := parseValue(job, it.Value); ok {
+	value := it.Value
+	if value == "" {
+		value = it.FailurePart // an entry of the failure index, which has the status there
+	}
+	if code, _, ok := parseValue(job, value); ok {
 		task.Code = code
 	}
 	task.Status = t.Codes(job).Status(task.Code)
@@ -182,6 +209,7 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 		task.Data = json.RawMessage(*it.Data)
 	}
 	task.History = decodeHistory(it.History)
+	task.Failure = decodeFailure(&it, task.Status)
 	if it.Errors != nil {
 		var te TaskError
 		if err := json.Unmarshal([]byte(*it.Errors), &te); err != nil {

@@ -119,12 +119,14 @@ func (t *Tracker) refusal(op, job, id string, old *Task, now time.Time) error {
 	return e
 }
 
-// ref is a task as a write addresses it: its job and id, the job's status codes, and the
-// suffix of its index value after the status code (its shard; "" for an unsharded job).
+// ref is a task as a write addresses it: its job and id, the job's status codes, the
+// suffix of its index value after the status code (its shard; "" for an unsharded job), and
+// its shard in the failure index.
 type ref struct {
 	job, task string
 	codes     StatusCodes
 	suffix    string
+	fshard    int
 }
 
 // ref looks up what a write to job/task needs: the job's codes and shards (the registry,
@@ -134,7 +136,7 @@ func (t *Tracker) ref(ctx context.Context, job, task string) (ref, error) {
 	if err != nil {
 		return ref{}, err
 	}
-	return ref{job: job, task: task, codes: t.Codes(job), suffix: shardSuffix(task, n)}, nil
+	return ref{job: job, task: task, codes: t.Codes(job), suffix: shardSuffix(task, n), fshard: ShardOf(task, FailureShards(n))}, nil
 }
 
 // value is the task's index value in status s.

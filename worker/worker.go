@@ -28,7 +28,8 @@ import (
 type Handler func(ctx context.Context, task *tracker.Task) (json.RawMessage, error)
 
 // Permanent marks err as one that no retry can cure: the pool records the failure and
-// ignores the task at once instead of letting it be retried.
+// ignores the task at once, in the same write (tracker.Failure.Permanent), instead of letting
+// it be retried. The failure is fingerprinted like any other.
 func Permanent(err error) error {
 	if err == nil {
 		return nil
@@ -388,11 +389,12 @@ func (w write) retry(f func() (*tracker.Task, error)) (*tracker.Task, error) {
 	return retryTransient(w.ctx, w.now, w.until, f)
 }
 
-// fail records herr as the failure of the attempt under lease: ignored at once when herr is
-// Permanent.
+// fail records herr as the failure of the attempt under lease, in one write: ignored at
+// once when herr is Permanent (tracker.Failure.Permanent).
 func fail(w write, tr *tracker.Tracker, lease tracker.Lease, herr error) outcome {
 	ctx := w.ctx
-	f := tracker.Failure{Error: herr.Error()}
+	var perm *permanentError
+	f := tracker.Failure{Error: herr.Error(), Permanent: errors.As(herr, &perm)}
 	var pe *panicError
 	if errors.As(herr, &pe) {
 		f.Traceback = pe.stack
@@ -400,12 +402,6 @@ func fail(w write, tr *tracker.Tracker, lease tracker.Lease, herr error) outcome
 	task, err := w.retry(func() (*tracker.Task, error) { return tr.Fail(ctx, lease, f) })
 	if err != nil {
 		return outcome{kind: outcomeLost, err: err}
-	}
-	var perm *permanentError
-	if errors.As(herr, &perm) && task.Status != tracker.Ignored {
-		if task, err = w.retry(func() (*tracker.Task, error) { return tr.Ignore(ctx, lease.JobID, lease.TaskID) }); err != nil {
-			return outcome{kind: outcomeFailed, err: err}
-		}
 	}
 	if task.Status == tracker.Ignored {
 		return outcome{kind: outcomeIgnored, task: task, err: herr}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/fingerprint"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -115,9 +116,12 @@ func TestPoolRunsEveryPendingTask(t *testing.T) {
 	if panicked.Error == nil || panicked.Error.Error != "panic: boom" || !strings.Contains(panicked.Error.Traceback, "runtime/debug.Stack") || !strings.Contains(panicked.Error.Traceback, "worker_test.go") {
 		t.Errorf("panic recorded as %+v", panicked.Error)
 	}
+	// A permanent error ignores its task at its first attempt, in the failure's own write,
+	// fingerprinted like any failure.
 	perm, _ := tr.Get(ctx, job, "t-008")
-	if perm.Status != tracker.Ignored || perm.Retry != 1 || perm.Error.Error != "bad input" {
-		t.Errorf("permanent failure left %+v, error %+v", perm, perm.Error)
+	if perm.Status != tracker.Ignored || perm.Retry != 1 || perm.Attempts != 1 || perm.Error.Error != "bad input" ||
+		perm.Failure == nil || perm.Failure.Fingerprint != fingerprint.Compute("bad input", "").String() || len(perm.History) != 1 {
+		t.Errorf("permanent failure left %+v, error %+v, failure %+v", perm, perm.Error, perm.Failure)
 	}
 }
 

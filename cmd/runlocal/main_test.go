@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/fingerprint"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -66,11 +67,70 @@ func TestRunWorker(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"  job count-words: 1 rounds of lanes, 0 waits for failed tasks, 1 executions\n",
+		"  job count-words: 1 round of lanes, 0 waits for failed tasks, 1 execution\n",
 		"status: todo 0, in_progress 0, failed 0, succeeded 2, ignored 0\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestRunBulk retries a failure group with -bulk on the real local stack: the action's end
+// and the job's counts are printed, the group's tasks are todo again with their history, and
+// the task of another group is left as it was.
+func TestRunBulk(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	table := fmt.Sprintf("runlocal-bulk-%d", time.Now().UnixNano())
+	db := dynamotest.Client(t)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := tracker.New(db, tracker.Config{Table: table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const job = "resize"
+	failures := map[string]tracker.Failure{
+		"t-1": {Error: "NotFound: s3://bucket/in/t-1.png does not exist"},
+		"t-2": {Error: "NotFound: s3://bucket/in/t-2.png does not exist"},
+		"t-3": {Error: "UnidentifiedImageError: cannot identify image file 't-3.png'"},
+	}
+	for _, id := range []string{"t-1", "t-2", "t-3"} {
+		if _, err := tr.CreateTask(ctx, job, id, nil); err != nil {
+			t.Fatal(err)
+		}
+		l, err := tr.Claim(ctx, job, id, "worker")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tr.Fail(ctx, *l, failures[id]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fp := fingerprint.Compute(failures["t-1"].Error, "").String()
+	var out bytes.Buffer
+	err = run(ctx, []string{"-endpoint", dynamotest.Endpoint(), "-table", table, "-progress", "0",
+		"-bulk", `{"action": "retry", "fingerprint": "` + fp + `", "id": "retry-missing"}`, job}, &out)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{
+		"  job resize: retry retry-missing: 2 listed, 2 changed, 0 refused, in 1 step\n",
+		"status: todo 2, in_progress 0, failed 1, succeeded 0, ignored 0\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for id, want := range map[string]tracker.Status{"t-1": tracker.Todo, "t-2": tracker.Todo, "t-3": tracker.Failed} {
+		task, err := tr.Get(ctx, job, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if task.Status != want || task.Attempts != 1 || len(task.History) != 1 || task.History[0].Error != failures[id].Error {
+			t.Errorf("%s: %s, %d attempts, history %+v; want %s, its failure in its history", id, task.Status, task.Attempts, task.History, want)
 		}
 	}
 }
@@ -131,6 +191,10 @@ func TestRunRefusesBadUsage(t *testing.T) {
 		{"no table", []string{"-endpoint", "http://127.0.0.1:1", "-table", "", "j"}, "no table"},
 		{"no -limit any more", []string{"-endpoint", "http://127.0.0.1:1", "-limit", "3", "j"}, "-limit"},
 		{"a negative concurrency", []string{"-endpoint", "http://127.0.0.1:1", "-concurrency", "-1", "j"}, "positive numbers"},
+		{"a bulk action that is no JSON object", []string{"-endpoint", "http://127.0.0.1:1", "-bulk", "retry", "j"}, "-bulk: invalid character"},
+		{"a bulk action with an unknown field", []string{"-endpoint", "http://127.0.0.1:1", "-bulk", `{"action": "retry", "fingerprints": []}`, "j"}, `-bulk: json: unknown field "fingerprints"`},
+		{"a bulk action on tasks", []string{"-endpoint", "http://127.0.0.1:1", "-bulk", `{"action": "retry"}`, "j", "t-1"}, "-bulk acts on one job"},
+		{"a bulk action with -demo", []string{"-endpoint", "http://127.0.0.1:1", "-bulk", `{"action": "retry"}`, "-demo"}, "-bulk acts on one job"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

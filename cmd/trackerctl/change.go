@@ -58,92 +58,135 @@ var ignoreChange = change{
 }
 
 func retryCommand() *command {
-	return changeCommand(retryChange, "put failed or ignored tasks back to todo", `Put tasks of JOB back to todo, so that the next run claims them: the tasks named, or with
---status every task in those statuses (failed, ignored). Their retry counter restarts at 0
-and their last error stays for reference. A task in another status is refused and listed.`)
+	return changeCommand(retryChange, "put failed or ignored tasks back to todo", `Put tasks of JOB back to todo, so that the next run claims them: the tasks named, or a
+selection. Their retry counter restarts at 0; their last failure becomes history (their
+attempt history keeps it). A task in another status is refused and listed.`)
 }
 
 func ignoreCommand() *command {
 	return changeCommand(ignoreChange, "set tasks to ignored so that no run claims them", `Set tasks of JOB to ignored, so that no run claims them until they are retried: the tasks
-named, or with --status every task in those statuses (todo, in_progress, failed). A worker
-still holding a lease on an ignored task is refused when it finishes. Succeeded tasks are
-refused and listed.`)
+named, or a selection. A named task still leased is ignored, and its worker is refused when it
+finishes; a selected one that runs is refused. Succeeded tasks are refused and listed.`)
+}
+
+// changeFlags are the flags of retry and ignore.
+type changeFlags struct {
+	statuses    statusList
+	dryRun, yes bool
+	concurrency int
+	selection   selectionFlags
+	bulk        bulkFlags
 }
 
 func changeCommand(ch change, summary, help string) *command {
-	var (
-		statuses    statusList
-		dryRun, yes bool
-		concurrency int
-		errText     string
-	)
-	names := make([]string, len(ch.from))
-	for i, s := range ch.from {
-		names[i] = s.String()
-	}
+	var f changeFlags
 	return &command{
 		name:    ch.verb,
 		args:    "JOB [TASK...]",
 		summary: summary,
 		help: help + `
 
---error TEXT selects the tasks whose last error contains TEXT (case-sensitive), among those
-in the --status statuses (by default ` + strings.Join(names, ", ") + `). Errors are not in the
-index: each candidate task that has been claimed costs one read (8 at a time).
+A selection is --fingerprint F (a failure group: trackerctl errors JOB lists them), --error
+TEXT (the tasks whose current failure's message contains TEXT, case-sensitive, in its first
+256 bytes) or --status (every task in those statuses: ` + statusNames(ch.from) + `), alone or
+together. It runs on the server, not from here: as an execution of the tracker's state
+machine (--state-machine-arn or TRACKER_STATE_MACHINE_ARN), whose steps page the selection and
+change each task with one conditional write; against DynamoDB Local without a state machine,
+this command runs the same steps itself. A selected task that runs, or that moved on since it
+was listed (claimed, finished, failed again), is refused and counted, never overwritten; tasks
+that come into the selection after the action started are left alone. The action's progress
+is kept in the table under its id: --wait follows it to the end and prints what it changed and
+refused (without --wait, the id and the execution are printed); --resume ID goes on with an
+action whose execution failed or was stopped, from where it stood. --dry-run counts the
+selected tasks and writes nothing (with --resume, it prints the action's progress).
 
-Each task is changed by one conditional write. A change of more than one task asks for
-confirmation on the terminal; --yes skips the question, and without a terminal on standard
-input --yes is required. --dry-run shows what would change and writes nothing.`,
+Named tasks are changed from here, one conditional write each, --concurrency at a time. A
+change of more than one task asks for confirmation on the terminal; --yes skips the question,
+and without a terminal on standard input --yes is required.`,
 		nArg: [2]int{1, -1},
 		flags: func(fs *flagSet) {
-			fs.Var(&statuses, "status", "every task in these `statuses`: "+strings.Join(names, ", "))
-			fs.StringVar(&errText, "error", "", "every task whose last error contains `TEXT` (in the --status statuses, by default all of them)")
-			fs.BoolVar(&dryRun, "dry-run", false, "show what would change and write nothing")
-			fs.BoolVar(&yes, "yes", false, "change several tasks without asking")
+			fs.Var(&f.statuses, "status", "every task in these `statuses`: "+statusNames(ch.from))
+			f.selection.register(fs)
+			f.bulk.register(fs)
+			fs.BoolVar(&f.dryRun, "dry-run", false, "say what would change and write nothing")
+			fs.BoolVar(&f.yes, "yes", false, "change several tasks without asking")
 			fs.alias("yes", "y")
-			fs.IntVar(&concurrency, "concurrency", 8, "`N` writes in flight at once")
+			fs.IntVar(&f.concurrency, "concurrency", 8, "`N` writes in flight at once, for named tasks")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job, ids := args[0], unique(args[1:])
-			if err := checkJob(job); err != nil {
+			if err := f.check(ch, job, ids); err != nil {
 				return err
-			}
-			for _, id := range ids {
-				if err := tracker.ValidateID(job, id); err != nil {
-					return usagef("%v", err)
-				}
-			}
-			switch {
-			case len(ids) == 0 && len(statuses) == 0 && errText == "":
-				return usagef("%s needs task ids, --status or --error (see trackerctl %s --help)", ch.verb, ch.verb)
-			case len(ids) > 0 && (len(statuses) > 0 || errText != ""):
-				return usagef("give task ids or --status/--error, not both")
-			}
-			for _, s := range statuses {
-				if !slices.Contains(ch.from, s) {
-					return usagef("--status %s: %s applies to %s tasks", s, ch.verb, strings.Join(names, ", "))
-				}
-			}
-			if concurrency < 1 || concurrency > 64 {
-				return usagef("--concurrency %d: want 1..64", concurrency)
 			}
 			tr, err := a.tracker(ctx)
 			if err != nil {
 				return err
 			}
-			return a.change(ctx, tr, ch, job, ids, statuses, changeOptions{dryRun: dryRun, yes: yes, concurrency: concurrency, errors: errorMatch{errText}})
+			if len(ids) == 0 {
+				return a.bulkChange(ctx, tr, ch, job, f)
+			}
+			return a.change(ctx, tr, ch, job, ids, changeOptions{dryRun: f.dryRun, yes: f.yes, concurrency: f.concurrency})
 		},
 	}
+}
+
+// statusNames joins the names of statuses: "failed, ignored".
+func statusNames(statuses []tracker.Status) string {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = s.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// check refuses a command line that names no task and selects none, or both, and bad values.
+func (f *changeFlags) check(ch change, job string, ids []string) error {
+	if err := checkJob(job); err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if err := tracker.ValidateID(job, id); err != nil {
+			return usagef("%v", err)
+		}
+	}
+	selected := len(f.statuses) > 0 || f.selection.on()
+	switch {
+	case len(ids) == 0 && !selected && f.bulk.resume == "":
+		return usagef("%s needs task ids, a selection (--fingerprint, --error, --status) or --resume (see trackerctl %s --help)", ch.verb, ch.verb)
+	case len(ids) > 0 && (selected || f.bulk.resume != ""):
+		return usagef("give task ids or a selection (--fingerprint, --error, --status), not both")
+	case f.bulk.resume != "" && selected:
+		return usagef("--resume goes on with an action's own selection: give no other")
+	case f.concurrency < 1 || f.concurrency > 64:
+		return usagef("--concurrency %d: want 1..64", f.concurrency)
+	case len(ids) > 0 || f.bulk.resume != "":
+		return nil
+	}
+	return f.checkSelection(ch)
+}
+
+// checkSelection refuses a selection the action cannot take, before any call.
+func (f *changeFlags) checkSelection(ch change) error {
+	for _, s := range f.statuses {
+		switch {
+		case !slices.Contains(ch.from, s):
+			return usagef("--status %s: %s applies to %s tasks", s, ch.verb, statusNames(ch.from))
+		case f.selection.on() && s != tracker.Failed && s != tracker.Ignored:
+			return usagef("--status %s: a selection by --fingerprint or --error holds failed and ignored tasks", s)
+		}
+	}
+	if err := f.selection.selection(f.statuses).Validate(tracker.BulkAction(ch.verb)); err != nil {
+		return usagef("%v", err)
+	}
+	return nil
 }
 
 type changeOptions struct {
 	dryRun, yes bool
 	concurrency int
-	// errors selects, with the statuses, the tasks whose last error matches.
-	errors errorMatch
 }
 
-// changeReport is what retry or ignore did, or would do under --dry-run.
+// changeReport is what retry or ignore did to named tasks, or would do under --dry-run.
 type changeReport struct {
 	JobID  string `json:"job_id"`
 	Action string `json:"action"`
@@ -160,47 +203,40 @@ type refusal struct {
 	Reason string `json:"reason"`
 }
 
-func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job string, ids []string, statuses statusList, o changeOptions) error {
+// change applies ch to the named tasks, one conditional write each.
+func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job string, ids []string, o changeOptions) error {
 	rep := &changeReport{JobID: job, Action: ch.verb, DryRun: o.dryRun, Changed: []string{}, Refused: []refusal{}}
-	selected := len(statuses) > 0 || o.errors.on()
-	var which string // the selection, for messages: "failed,ignored tasks whose last error ..."
-	if selected {
-		if len(statuses) == 0 {
-			statuses = ch.from
-		}
-		which = statuses.String() + " task"
-		if o.errors.on() {
-			which += fmt.Sprintf(" whose last error contains %q", o.errors.text)
-		}
-		var err error
-		if ids, err = a.idsIn(ctx, tr, job, statuses, o.errors); err != nil {
-			return err
-		}
-		if len(ids) == 0 {
-			if _, _, err := a.countJob(ctx, tr, job); err != nil {
-				return err
-			}
-			return a.printChange(rep, fmt.Sprintf("job %s has no %s: nothing to %s", job, strings.Replace(which, " task", " tasks", 1), ch.verb))
-		}
-	}
 	if o.dryRun {
-		if selected {
-			rep.Changed = ids
-		} else if err := a.preview(ctx, tr, ch, job, ids, rep); err != nil {
+		if err := a.preview(ctx, tr, ch, job, ids, rep); err != nil {
 			return err
 		}
-		return a.printChange(rep, "")
+		return a.printChange(rep)
 	}
 	if len(ids) > 1 {
-		what := fmt.Sprintf("%s %s of job %s", ch.verb, plural(len(ids), "task"), job)
-		if selected {
-			what = fmt.Sprintf("%s %s (every %s) of job %s", ch.verb, plural(len(ids), "task"), which, job)
-		}
-		if err := a.confirm(what, o.yes); err != nil {
+		if err := a.confirm(fmt.Sprintf("%s %s of job %s", ch.verb, plural(len(ids), "task"), job), o.yes); err != nil {
 			return err
 		}
 	}
 	errs := a.applyAll(ctx, ch.verb, len(ids), o.concurrency, func(i int) error { return ch.apply(ctx, tr, job, ids[i]) })
+	firstErr := rep.add(a, ids, errs)
+	if len(rep.Changed) == 0 && firstErr != nil {
+		return firstErr // nothing applied: the table or the endpoint is at fault, not the tasks
+	}
+	if len(ids) == 1 && len(rep.Refused) == 1 && !a.opts.json {
+		return failf(kindRefused, "%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
+	}
+	if err := a.printChange(rep); err != nil {
+		return err
+	}
+	if len(rep.Refused) > 0 {
+		return failf(kindRefused, "%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
+	}
+	return nil
+}
+
+// add sorts the outcome of each write into the report, and returns the first error that is
+// not a refusal.
+func (rep *changeReport) add(a *app, ids []string, errs []error) error {
 	var firstErr error
 	for i, err := range errs {
 		var ce *tracker.ConflictError
@@ -216,46 +252,7 @@ func (a *app) change(ctx context.Context, tr *tracker.Tracker, ch change, job st
 			}
 		}
 	}
-	if len(rep.Changed) == 0 && firstErr != nil {
-		return firstErr // nothing applied: the table or the endpoint is at fault, not the tasks
-	}
-	if len(ids) == 1 && len(rep.Refused) == 1 && !a.opts.json {
-		return failf(kindRefused, "%s %s/%s refused: %s", ch.verb, job, ids[0], rep.Refused[0].Reason)
-	}
-	if err := a.printChange(rep, ""); err != nil {
-		return err
-	}
-	if len(rep.Refused) > 0 {
-		return failf(kindRefused, "%d of %s not %s", len(rep.Refused), plural(len(ids), "task"), ch.past)
-	}
-	return nil
-}
-
-// idsIn lists the ids of every task of job in statuses whose last error matches; with a
-// filter on, each task that may hold an error is read (lastErrors).
-func (a *app) idsIn(ctx context.Context, tr *tracker.Tracker, job string, statuses statusList, filter errorMatch) ([]string, error) {
-	var ids []string
-	cursor := ""
-	for {
-		page, err := tr.List(ctx, job, tracker.ListOptions{Statuses: statuses, Limit: tracker.MaxPageLimit, Cursor: cursor})
-		if err != nil {
-			return nil, err
-		}
-		msgs := make([]string, len(page.Tasks))
-		if filter.on() {
-			if msgs, err = a.lastErrors(ctx, tr, job, page.Tasks); err != nil {
-				return nil, err
-			}
-		}
-		for i, t := range page.Tasks {
-			if filter.match(msgs[i]) {
-				ids = append(ids, t.TaskID)
-			}
-		}
-		if cursor = page.Cursor; cursor == "" {
-			return ids, nil
-		}
-	}
+	return firstErr
 }
 
 // preview reads the named tasks and sorts them into would-change and would-refuse.
@@ -319,15 +316,11 @@ func (a *app) applyAll(ctx context.Context, label string, count, n int, fn func(
 	return errs
 }
 
-func (a *app) printChange(rep *changeReport, note string) error {
+func (a *app) printChange(rep *changeReport) error {
 	if a.opts.json {
 		return printJSON(a.stdout, rep)
 	}
 	w := a.stdout
-	if note != "" {
-		fmt.Fprintln(w, escape(note))
-		return nil
-	}
 	verb, past := rep.Action, retryChange.past
 	if verb == ignoreChange.verb {
 		past = ignoreChange.past

@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/fingerprint"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -374,7 +375,7 @@ func TestEnqueue(t *testing.T) {
 		}
 		// The first pass found two valid tasks; the second reads the second one as invalid.
 		second := newInput(strings.NewReader("{\"task_id\":\"t-1\"}\n{\"task_id\":\"t-2\",\"data\":[1]}\n"))
-		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, 10, &enqueueSummary{JobID: job, Valid: 2})
+		err := a.write(context.Background(), job, "in.jsonl", "jsonl", second, map[int]bool{}, enqueueOptions{batch: 10}, &enqueueSummary{JobID: job, Valid: 2})
 		if want := "in.jsonl: " + errInputChanged.Error(); err == nil || err.Error() != want {
 			t.Errorf("err = %v, want %q", err, want)
 		}
@@ -440,6 +441,7 @@ type statusJSON struct {
 	Time          time.Time      `json:"time"`
 	Counts        map[string]int `json:"counts"`
 	Total         int            `json:"total"`
+	Moved         int            `json:"moved"`
 	OldestPending *struct {
 		TaskID     string     `json:"task_id"`
 		Status     string     `json:"status"`
@@ -599,6 +601,12 @@ type taskJSON struct {
 	} `json:"lease"`
 	// list only
 	LastError *string `json:"last_error"`
+	// list by failure, show
+	Failure *struct {
+		Fingerprint string    `json:"fingerprint"`
+		Time        time.Time `json:"time"`
+		Message     string    `json:"message"`
+	} `json:"failure"`
 	// show only
 	Data  json.RawMessage `json:"data"`
 	Error *struct {
@@ -606,11 +614,12 @@ type taskJSON struct {
 		Traceback string `json:"traceback"`
 	} `json:"error"`
 	History []struct {
-		Attempt   int       `json:"attempt"`
-		Time      time.Time `json:"time"`
-		Holder    string    `json:"holder"`
-		Error     string    `json:"error"`
-		Traceback string    `json:"traceback"`
+		Attempt     int       `json:"attempt"`
+		Time        time.Time `json:"time"`
+		Holder      string    `json:"holder"`
+		Error       string    `json:"error"`
+		Traceback   string    `json:"traceback"`
+		Fingerprint string    `json:"fingerprint"`
 	} `json:"history"`
 }
 
@@ -771,6 +780,27 @@ func TestShow(t *testing.T) {
 			t.Errorf("t-01 = %+v", todo)
 		}
 	})
+	t.Run("a succeeded task has no current error: its failures are history", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, true)
+		f.seed(t)
+		f.seedErrors(t) // t-11 failed once, then succeeded
+		c := f.cli()
+		r := c.run(t, "show", job, "t-11").wantCode(t, exitOK)
+		if !regexp.MustCompile(`\nerror +none now \(its failures are in its history\)\n`).MatchString(r.stdout) || strings.Contains(r.stdout, "traceback:") ||
+			!strings.Contains(r.stdout, "WorkerError: timeout after 10s") {
+			t.Errorf("show t-11:\n%s", r.stdout)
+		}
+		var got taskJSON
+		decodeStrict(t, c.run(t, "show", job, "t-11", "-o", "json").wantCode(t, exitOK).stdout, &got, taskRequired...)
+		if got.Status != "succeeded" || got.Error != nil || got.Failure != nil || len(got.History) != 1 || got.History[0].Fingerprint == "" {
+			t.Errorf("t-11 = %+v", got)
+		}
+		page := c.run(t, "list", job, "--status", "succeeded").wantCode(t, exitOK).stdout
+		if strings.Contains(page, "timeout") {
+			t.Errorf("a succeeded task lists an error:\n%s", page)
+		}
+	})
 	t.Run("errors", func(t *testing.T) {
 		t.Parallel()
 		c := f.cli()
@@ -790,6 +820,17 @@ type changeJSON struct {
 		TaskID string `json:"task_id"`
 		Reason string `json:"reason"`
 	} `json:"refused"`
+}
+
+// bulkJSON is the schema of retry and ignore of a selection under --output json.
+type bulkJSON struct {
+	JobID     string        `json:"job_id"`
+	Action    string        `json:"action"`
+	DryRun    bool          `json:"dry_run"`
+	Selected  *int          `json:"selected"`
+	ID        string        `json:"id"`
+	Execution string        `json:"execution_arn"`
+	Progress  *tracker.Bulk `json:"progress"`
 }
 
 func TestRetryAndIgnore(t *testing.T) {
@@ -959,13 +1000,32 @@ func TestTextEscapesWhatATerminalWouldActOn(t *testing.T) {
 	if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: "boom \x1b[2J\u2066x", Traceback: "line 1\n\x1b[1Aline 2\n"}); err != nil {
 		t.Fatal(err)
 	}
+	// A failure whose fingerprint another writer made up: the failure index holds what the
+	// item holds.
+	_, err = f.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(f.table), Item: map[string]types.AttributeValue{
+		"key": &types.AttributeValueMemberS{Value: job + "____t-evil"}, "value": &types.AttributeValueMemberS{Value: job + "____06"},
+		"update_time": &types.AttributeValueMemberS{Value: "2026-11-29T00:33:51.185247+0000"}, "retry": &types.AttributeValueMemberN{Value: "1"},
+		"lock_time":       &types.AttributeValueMemberS{Value: "1970-01-01T00:00:00.000000+0000"},
+		"errors":          &types.AttributeValueMemberS{Value: `{"error": "\u001b]0;pwned\u0007", "traceback": ""}`},
+		"failure_part":    &types.AttributeValueMemberS{Value: fmt.Sprintf("%s____06____%02d", job, tracker.ShardOf("t-evil", tracker.MinFailureShards))},
+		"failure_key":     &types.AttributeValueMemberS{Value: "v1:\x1b[31mevil\u202e____2026-11-29T00:33:51.185247+0000"},
+		"failure_message": &types.AttributeValueMemberS{Value: "\x1b]0;pwned\x07"},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rtl = "t-rtl"
 	f.clock.Set(t0)
+	fp := fingerprint.Compute("boom \x1b[2J\u2066x", "line 1\n\x1b[1Aline 2\n").String()
 	runs = append(runs,
 		c.run(t, "list", job).wantCode(t, exitOK),
 		c.run(t, "show", job, red).wantCode(t, exitUsage),
 		c.run(t, "show", job, rtl).wantCode(t, exitOK),
 		c.run(t, "status", job).wantCode(t, exitOK),
+		c.run(t, "errors", job).wantCode(t, exitOK),
+		c.run(t, "list", job, "--error", "\x1b").wantCode(t, exitOK),
+		c.run(t, "show", job, "--fingerprint", fp).wantCode(t, exitOK),
+		c.run(t, "show", job, "--fingerprint", "v1:\x1b[31mevil").wantCode(t, exitUsage),
 		c.run(t, "retry", job, rtl, "--dry-run").wantCode(t, exitOK),
 		c.run(t, "retry", job, red).wantCode(t, exitUsage),
 		c.run(t, "list", "job-\u2066x").wantCode(t, exitUsage),
@@ -988,8 +1048,17 @@ func TestTextEscapesWhatATerminalWouldActOn(t *testing.T) {
 		Cursor string     `json:"cursor"`
 	}
 	decodeStrict(t, c.run(t, "list", job, "-o", "json").wantCode(t, exitOK).stdout, &page)
-	if len(page.Tasks) != 3 || page.Tasks[0].TaskID != red || page.Tasks[1].TaskID != rtl || page.Tasks[1].LockOwner != "exec-\x1b]0;pwned\x07" {
+	if len(page.Tasks) != 4 || page.Tasks[0].TaskID != red || page.Tasks[2].TaskID != rtl || page.Tasks[2].LockOwner != "exec-\x1b]0;pwned\x07" {
 		t.Errorf("JSON does not carry the ids as they are: %+v", page.Tasks)
+	}
+	var groups struct {
+		Shown []struct {
+			Fingerprint string `json:"fingerprint"`
+		} `json:"shown"`
+	}
+	if err := json.Unmarshal([]byte(c.run(t, "errors", job, "-o", "json").wantCode(t, exitOK).stdout), &groups); err != nil ||
+		len(groups.Shown) != 2 || groups.Shown[1].Fingerprint != "v1:\x1b[31mevil\u202e" {
+		t.Errorf("JSON does not carry a fingerprint as it is: %+v, %v", groups, err)
 	}
 }
 
@@ -1184,16 +1253,17 @@ func TestListErrors(t *testing.T) {
 			t.Errorf("page = %+v", page)
 		}
 	})
-	t.Run("only tasks that were claimed are read", func(t *testing.T) {
+	t.Run("only failed and ignored tasks that were claimed are read", func(t *testing.T) {
 		t.Parallel()
 		proxy, endpoint := newCountingProxy(t, f.endpoint)
 		c := f.cli()
 		c.env[envEndpoint] = endpoint
 		r := c.run(t, "list", job).wantCode(t, exitOK)
-		// t-04..t-07 and t-09..t-12 have been claimed; t-01..t-03 and t-08 never were. The job's
-		// registry item is read once too (its shards).
-		if got := proxy.count("GetItem"); got != 8+1 {
-			t.Errorf("list read %d items with GetItem, want 9 (the claimed tasks, the job's registry item)", got)
+		// t-06, t-09, t-10 and t-12 are failed or ignored, and were claimed; t-08 was ignored
+		// and never claimed; the others hold no current error. The job's registry item is read
+		// once too (its shards).
+		if got := proxy.count("GetItem"); got != 4+1 {
+			t.Errorf("list read %d items with GetItem, want 5 (the failed and ignored tasks claimed, the job's registry item)", got)
 		}
 		if n := strings.Count(r.stdout, "\nt-"); n != 12 {
 			t.Errorf("listed %d tasks, want 12", n)
@@ -1203,6 +1273,12 @@ func TestListErrors(t *testing.T) {
 		c.run(t, "list", job, "--status", "todo").wantCode(t, exitOK)
 		if got := proxy.count("GetItem"); got != 1 {
 			t.Errorf("listing never-claimed tasks read %d items, want the job's registry item alone", got)
+		}
+		proxy, endpoint = newCountingProxy(t, f.endpoint)
+		c.env[envEndpoint] = endpoint
+		c.run(t, "list", job, "--error", "timeout", "--all").wantCode(t, exitOK)
+		if got := proxy.count("GetItem"); got != 1 {
+			t.Errorf("a listing by error text read %d items, want the job's registry item alone: the failure index holds the messages", got)
 		}
 	})
 }
@@ -1256,17 +1332,23 @@ func TestRetryAndIgnoreByError(t *testing.T) {
 		f := newFixture(t, true)
 		f.seed(t)
 		f.seedErrors(t)
-		var rep changeJSON
-		decodeStrict(t, f.cli().run(t, "ignore", job, "--error", "Error", "--yes", "-o", "json").wantCode(t, exitOK).stdout, &rep)
-		if rep.Action != "ignore" || rep.DryRun || !reflect.DeepEqual(rep.Changed, []string{"t-06", "t-09", "t-12"}) || len(rep.Refused) != 0 {
+		var rep bulkJSON
+		decodeStrict(t, f.cli().run(t, "ignore", job, "--error", "Error", "--yes", "-o", "json").wantCode(t, exitOK).stdout, &rep,
+			"job_id", "action", "dry_run", "selected", "id", "progress.listed", "progress.changed", "progress.refused", "progress.done")
+		want := tracker.Selection{ErrorContains: "Error", Statuses: []tracker.Status{tracker.Failed}}
+		if rep.Action != "ignore" || rep.DryRun || *rep.Selected != 3 || rep.ID != "ignore-20261129-004351-185247" || rep.Progress.Changed != 3 ||
+			rep.Progress.Refused != 0 || !rep.Progress.Done || !reflect.DeepEqual(rep.Progress.Select, want) {
 			t.Errorf("report = %+v", rep)
+		}
+		if got := f.statuses(t, job); got["t-06"] != "ignored" || got["t-09"] != "ignored" || got["t-12"] != "ignored" {
+			t.Errorf("statuses after = %v", got)
 		}
 	})
 	t.Run("task ids and --error exclude each other", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, true)
 		f.cli().run(t, "retry", job, "t-06", "--error", "timeout").wantCode(t, exitUsage).
-			wantOneLineError(t, "give task ids or --status/--error, not both")
+			wantOneLineError(t, "give task ids or a selection (--fingerprint, --error, --status), not both")
 	})
 }
 
@@ -1286,4 +1368,155 @@ func TestJobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.golden(t, "jobs", c.run(t, "jobs").wantCode(t, exitOK), c.run(t, "jobs", "-o", "json").wantCode(t, exitOK))
+}
+
+// TestShardedJob: enqueue --shards creates a sharded job; status, list and retry see every
+// task of it, whichever shard holds it; --shards on a job laid out otherwise writes nothing.
+func TestShardedJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t, true)
+	c := f.cli()
+	var in strings.Builder
+	for i := range 40 {
+		fmt.Fprintf(&in, "{\"task_id\":\"t-%02d\"}\n", i)
+	}
+	input := writeFile(t, "tasks.jsonl", in.String())
+	c.run(t, "enqueue", "sharded", input, "--shards", "4").wantCode(t, exitOK)
+	j, err := f.tr.Job(ctx, "sharded")
+	if err != nil || j.Shards != 4 {
+		t.Fatalf("job = %+v, %v; want 4 shards", j, err)
+	}
+	// Fail ten tasks, so that retry has a group spread over the shards.
+	for i := range 10 {
+		lease, err := f.tr.Claim(ctx, "sharded", fmt.Sprintf("t-%02d", i), "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.tr.Fail(ctx, *lease, tracker.Failure{Error: "boom"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st struct {
+		Total  int            `json:"total"`
+		Counts map[string]int `json:"counts"`
+	}
+	if err := json.Unmarshal([]byte(c.run(t, "status", "sharded", "-o", "json").wantCode(t, exitOK).stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Total != 40 || st.Counts["todo"] != 30 || st.Counts["failed"] != 10 {
+		t.Errorf("status = %+v, want 30 todo and 10 failed of 40", st)
+	}
+	var list struct {
+		Tasks []struct {
+			TaskID string `json:"task_id"`
+		} `json:"tasks"`
+	}
+	if err := json.Unmarshal([]byte(c.run(t, "list", "sharded", "--status", "failed", "--all", "-o", "json").wantCode(t, exitOK).stdout), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Tasks) != 10 {
+		t.Errorf("list --status failed found %d tasks, want 10", len(list.Tasks))
+	}
+	c.run(t, "retry", "sharded", "--status", "failed", "--yes").wantCode(t, exitOK)
+	if counts, err := f.tr.Count(ctx, "sharded"); err != nil || counts[tracker.Todo] != 40 {
+		t.Errorf("after retry: %v, %v; want 40 todo", counts, err)
+	}
+	// A job of the seed's layout keeps it: --shards is refused and writes nothing.
+	if _, err := f.tr.CreateTasks(ctx, "plain", []tracker.NewTask{{ID: "t-00"}}); err != nil {
+		t.Fatal(err)
+	}
+	c.run(t, "enqueue", "plain", input, "--shards", "4").wantCode(t, exitError).
+		wantOneLineError(t, "job plain exists with other shards than 4, and a job's shards never change; nothing was written (leave out --shards to add tasks to it)")
+	if got := f.statuses(t, "plain"); len(got) != 1 {
+		t.Errorf("plain has %d tasks, want its one", len(got))
+	}
+	c.run(t, "enqueue", "plain", input, "--shards", "1").wantCode(t, exitUsage)
+}
+
+// seedGroup fails tasks t-20..t-24 of job the same way (the Python worker's NoText, another
+// task id in each message), the last two until they are ignored.
+func (f *fixture) seedGroup(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	tb := "Traceback (most recent call last):\n  File \"/var/task/handler.py\", line 17, in handler\n    raise NoText(f\"task {event['task_id']} has no text\")\n"
+	for i := 20; i <= 24; i++ {
+		id := fmt.Sprintf("t-%02d", i)
+		f.clock.Set(t0.Add(-time.Duration(30-i) * time.Minute))
+		if _, err := f.tr.CreateTask(ctx, job, id, nil); err != nil {
+			t.Fatal(err)
+		}
+		for attempt := 0; attempt == 0 || (i >= 23 && attempt < tracker.DefaultMaxRetry); attempt++ {
+			f.clock.Advance(time.Minute)
+			l, err := f.tr.Claim(ctx, job, id, "exec-e")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.tr.Fail(ctx, *l, tracker.Failure{Error: "NoText: task " + id + " has no text", Traceback: tb}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.clock.Set(t0)
+	return fingerprint.Compute("NoText: task t-20 has no text", tb).String()
+}
+
+// TestErrorsAndGroups: errors lists the ways the job fails, largest first; a group's tasks
+// are listed, its sample shown, and it is retried as a bulk action (here, against DynamoDB
+// Local, in this process), which can be read back by its id.
+func TestErrorsAndGroups(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, true)
+	f.seed(t)
+	f.seedErrors(t)
+	fp := f.seedGroup(t)
+	c := f.cli()
+	f.golden(t, "errors",
+		c.run(t, "errors", job).wantCode(t, exitOK),
+		c.run(t, "errors", job, "--limit", "2").wantCode(t, exitOK),
+		c.run(t, "list", job, "--fingerprint", fp).wantCode(t, exitOK),
+		c.run(t, "list", job, "--fingerprint", fp, "--status", "ignored", "--limit", "1").wantCode(t, exitOK),
+		c.run(t, "show", job, "--fingerprint", fp).wantCode(t, exitOK),
+		c.run(t, "retry", job, "--fingerprint", fp, "--dry-run").wantCode(t, exitOK),
+		c.run(t, "retry", job, "--fingerprint", fp, "--yes").wantCode(t, exitOK),
+		c.run(t, "retry", job, "--resume", "retry-20261129-004351-185247", "--dry-run").wantCode(t, exitOK),
+		c.run(t, "errors", job, "--limit", "2").wantCode(t, exitOK),
+		c.run(t, "show", job, "--fingerprint", fp).wantCode(t, exitError),
+	)
+	want := seededErrors()
+	for i := 20; i <= 24; i++ {
+		want[fmt.Sprintf("t-%02d", i)] = "todo"
+	}
+	if got := f.statuses(t, job); !reflect.DeepEqual(got, want) {
+		t.Errorf("statuses after = %v, want %v", got, want)
+	}
+	var rep struct {
+		JobID   string `json:"job_id"`
+		Tasks   int    `json:"tasks"`
+		Failed  int    `json:"failed"`
+		Ignored int    `json:"ignored"`
+		Groups  int    `json:"groups"`
+		Shown   []struct {
+			Fingerprint string    `json:"fingerprint"`
+			Tasks       int       `json:"tasks"`
+			Failed      int       `json:"failed"`
+			Ignored     int       `json:"ignored"`
+			FirstSeen   time.Time `json:"first_seen"`
+			LastSeen    time.Time `json:"last_seen"`
+			Sample      *struct {
+				TaskID    string   `json:"task_id"`
+				Error     string   `json:"error"`
+				Traceback string   `json:"traceback"`
+				Type      string   `json:"type"`
+				Message   string   `json:"message"`
+				Frames    []string `json:"frames"`
+			} `json:"sample"`
+		} `json:"shown"`
+		Time time.Time `json:"time"`
+	}
+	decodeStrict(t, c.run(t, "errors", job, "-o", "json").wantCode(t, exitOK).stdout, &rep, "job_id", "tasks", "groups", "shown", "shown[].sample")
+	if rep.Tasks != 4 || rep.Groups != 4 || rep.Failed != 3 || rep.Ignored != 1 || rep.Shown[0].Sample.Type != "ValueError" || rep.Shown[0].Sample.TaskID != "t-12" {
+		t.Errorf("errors JSON after the retry = %+v", rep)
+	}
+	c.run(t, "errors", "no-such-job").wantCode(t, exitError).wantOneLineError(t, `job "no-such-job" has no tasks`)
 }

@@ -27,6 +27,7 @@ func enqueueCommand() *command {
 		batch       int
 		skipInvalid bool
 		dryRun      bool
+		shards      int
 	)
 	return &command{
 		name:    "enqueue",
@@ -49,13 +50,20 @@ or data, or a task id that repeats is reported with its line number and nothing 
 With --skip-invalid the valid tasks are written and the rejected lines are listed. Tasks that
 already exist are left as they are and counted as existing, so running the same file again is
 safe. Tasks are written through tracker.CreateTasks, --batch at a time, with a progress bar
-when standard error is a terminal.`,
+when standard error is a terminal.
+
+--shards N (2 to 64) spreads each status of a new job over N index keys, so that one job can
+run past about 500 tasks a second (each in-progress key takes at most 1,000 write units a
+second). A job's shards are set when it is created and never change: --shards on a job that
+has tasks laid out otherwise is refused before anything is written. The seed's code sees a
+sharded job's tasks by their keys, but its status queries find none of them.`,
 		nArg: [2]int{1, 2},
 		flags: func(fs *flagSet) {
 			fs.StringVar(&format, "format", "auto", "input `format`: auto, jsonl or csv")
 			fs.IntVar(&batch, "batch", 500, "`N` tasks per CreateTasks call")
 			fs.BoolVar(&skipInvalid, "skip-invalid", false, "write the valid tasks and list the rejected lines, instead of refusing the whole input")
 			fs.BoolVar(&dryRun, "dry-run", false, "validate the input and write nothing")
+			fs.IntVar(&shards, "shards", 0, "create the job with its statuses spread over `N` index keys (a new job only)")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job := args[0]
@@ -68,6 +76,9 @@ when standard error is a terminal.`,
 			if batch < 1 || batch > maxBatch {
 				return usagef("--batch %d: want 1..%d", batch, maxBatch)
 			}
+			if shards != 0 && (shards < 2 || shards > tracker.MaxShards) {
+				return usagef("--shards %d: want 2..%d (1, the default, is the seed's layout)", shards, tracker.MaxShards)
+			}
 			name, in := "stdin", a.stdin
 			if len(args) == 2 && args[1] != "-" {
 				f, err := os.Open(args[1])
@@ -77,14 +88,14 @@ when standard error is a terminal.`,
 				defer f.Close()
 				name, in = args[1], f
 			}
-			return a.enqueue(ctx, job, name, in, enqueueOptions{format: format, batch: batch, skipInvalid: skipInvalid, dryRun: dryRun})
+			return a.enqueue(ctx, job, name, in, enqueueOptions{format: format, batch: batch, skipInvalid: skipInvalid, dryRun: dryRun, shards: shards})
 		},
 	}
 }
 
 type enqueueOptions struct {
 	format              string
-	batch               int
+	batch, shards       int
 	skipInvalid, dryRun bool
 }
 
@@ -167,22 +178,7 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 		return failf(kindInvalidInput, "%s holds no tasks", name)
 	}
 	if len(rej) > 0 && !o.skipInvalid {
-		if a.opts.json {
-			if err := printJSON(a.stdout, sum); err != nil {
-				return err
-			}
-		}
-		if len(rej) == 1 {
-			return failf(kindInvalidInput, "%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
-				name, rej[0].Line, rej[0].Reason, plural(valid, "valid task"))
-		}
-		if !a.opts.json { // the JSON summary on stdout lists them
-			for _, r := range rej {
-				fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
-			}
-		}
-		return failf(kindInvalidInput, "%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
-			len(rej), sum.Read, name, plural(valid, "valid task"))
+		return a.refuseInvalid(name, sum)
 	}
 	if !o.dryRun && valid > 0 {
 		second, err := src.again()
@@ -193,7 +189,7 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 		for _, r := range rej {
 			skip[r.Line] = true
 		}
-		if err := a.write(ctx, job, name, format, newInput(second), skip, o.batch, sum); err != nil {
+		if err := a.write(ctx, job, name, format, newInput(second), skip, o, sum); err != nil {
 			return err
 		}
 		sum.Written = true
@@ -205,16 +201,45 @@ func (a *app) enqueue(ctx context.Context, job, name string, in io.Reader, o enq
 	return nil
 }
 
+// refuseInvalid reports the invalid lines of an input that is not written for them.
+func (a *app) refuseInvalid(name string, sum *enqueueSummary) error {
+	rej, valid := sum.Rejected, sum.Valid
+	if a.opts.json {
+		if err := printJSON(a.stdout, sum); err != nil {
+			return err
+		}
+	}
+	if len(rej) == 1 {
+		return failf(kindInvalidInput, "%s:%d: %s; nothing was written (fix the line, or pass --skip-invalid to write the %s)",
+			name, rej[0].Line, rej[0].Reason, plural(valid, "valid task"))
+	}
+	if !a.opts.json { // the JSON summary on stdout lists them
+		for _, r := range rej {
+			fmt.Fprintf(a.stderr, "%s:%d: %s\n", escape(name), r.Line, escape(r.Reason))
+		}
+	}
+	return failf(kindInvalidInput, "%d of %d lines of %s are invalid; nothing was written (fix them, or pass --skip-invalid to write the %s)",
+		len(rej), sum.Read, name, plural(valid, "valid task"))
+}
+
 // errInputChanged is an input that read differently the second time.
 var errInputChanged = errors.New("the input changed while enqueue read it; run the same command again: tasks that exist are skipped")
 
 // write reads the input again, skipping the lines the first pass rejected, and creates the
 // tasks in batches, counting into sum.
-func (a *app) write(ctx context.Context, job, name, format string, br *bufio.Reader, skip map[int]bool, batch int, sum *enqueueSummary) error {
+func (a *app) write(ctx context.Context, job, name, format string, br *bufio.Reader, skip map[int]bool, o enqueueOptions, sum *enqueueSummary) error {
 	tr, err := a.tracker(ctx)
 	if err != nil {
 		return err
 	}
+	if o.shards > 0 {
+		if _, err := tr.CreateJob(ctx, job, tracker.JobOptions{Shards: o.shards}); errors.Is(err, tracker.ErrJobExists) {
+			return failf(kindRefused, "job %s exists with other shards than %d, and a job's shards never change; nothing was written (leave out --shards to add tasks to it)", job, o.shards)
+		} else if err != nil {
+			return err
+		}
+	}
+	batch := o.batch
 	bar := a.progress("enqueue "+job, sum.Valid)
 	bar.set(0)
 	defer bar.done()

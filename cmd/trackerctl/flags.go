@@ -183,18 +183,28 @@ func (a *app) setOptions(fs *flagSet) error {
 	// The tracker settings are read with the functions' own codec, so they accept and refuse
 	// the same values; the error names the flag when one was given.
 	var settings contract.Settings
-	for _, f := range []struct{ flag, env, text string }{
+	given := []struct{ flag, env, text string }{
 		{"status-codes", envCodes, fs.codes}, {"max-retry", envMaxRetry, fs.maxRetry}, {"lease-seconds", envLeaseSeconds, fs.leaseSeconds},
-	} {
+	}
+	flagOf := map[string]string{}
+	for _, f := range given {
 		if f.text == "" {
 			continue
 		}
+		flagOf[f.env] = source(f.flag, f.env)
 		var se *contract.SettingError
 		if err := settings.Set(f.env, f.text); errors.As(err, &se) {
-			return usagef("%s=%q %s", source(f.flag, f.env), f.text, se.Reason)
+			return usagef("%s=%q %s", flagOf[f.env], f.text, se.Reason)
 		} else if err != nil {
 			return err
 		}
+	}
+	// The ranges are the functions' too (contract.Settings.Validate); the rules between
+	// settings that trackerctl does not take (a worker's timeout) hold at their defaults.
+	var se *contract.SettingError
+	if err := (contract.Settings{Codes: settings.Codes, MaxRetry: settings.MaxRetry, LaneType: contract.LaneStandard,
+		LeaseDuration: settings.LeaseDuration, WorkerTimeout: time.Second}).Validate(); errors.As(err, &se) && flagOf[se.Name] != "" {
+		return usagef("%s=%q %s", flagOf[se.Name], se.Value, se.Reason)
 	}
 	if settings.Codes != (tracker.StatusCodes{}) {
 		o.codes = settings.Codes

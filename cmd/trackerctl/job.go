@@ -68,10 +68,16 @@ type leaseView struct {
 // detailView is one task in full, for show.
 type detailView struct {
 	taskView
-	Data  json.RawMessage    `json:"data"`
+	Data json.RawMessage `json:"data"`
+	// Error is the task's current error: a failed or ignored task's last failure; null
+	// otherwise (a succeeded task's failures are in History).
 	Error *tracker.TaskError `json:"error"`
+	// Failure is the current failure's fingerprint and time, when it has one.
+	Failure *tracker.TaskFailure `json:"failure,omitempty"`
 	// History is the task's recent failed attempts, oldest first; [] when none.
 	History []tracker.Attempt `json:"history"`
+	// Group is the failure group the task is the sample of (show --fingerprint).
+	Group *tracker.Group `json:"group,omitempty"`
 }
 
 func (a *app) view(t *tracker.Task, lease time.Duration) taskView {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
@@ -14,20 +13,26 @@ const errorReads = 8
 // errorWidth is the most runes of a last error the list's ERROR column shows.
 const errorWidth = 40
 
-// mayHaveError reports whether a task listed from the index can hold a last error: only a
-// task that has been claimed can have failed. A task other code wrote (no create time) has
-// an unknown history, so it counts as claimed.
-func mayHaveError(t *tracker.Task) bool { return t.Attempts > 0 || t.CreateTime.IsZero() }
+// mayHaveError reports whether a task listed from the index can hold a current error: a
+// failed or ignored task that has been claimed (an ignored task never claimed never failed).
+// A task other code wrote (no create time) has an unknown history, so it counts as claimed.
+func mayHaveError(t *tracker.Task) bool {
+	return (t.Status == tracker.Failed || t.Status == tracker.Ignored) && (t.Attempts > 0 || t.CreateTime.IsZero())
+}
 
-// lastErrors returns the message of the last error of each task, "" for none. The index
-// does not carry errors, so each task that may hold one (mayHaveError) costs one Get, with
-// errorReads in flight; a task never claimed costs nothing. A task deleted since it was
-// listed has no error.
-func (a *app) lastErrors(ctx context.Context, tr *tracker.Tracker, job string, tasks []tracker.Task) ([]string, error) {
+// currentErrors returns the message of the current error of each task, "" for none: a
+// failed or ignored task's last failure. A task read from the failure index carries its
+// message; the status index carries none, so each other task that may hold one
+// (mayHaveError) costs one Get, with errorReads in flight, under one progress bar for the
+// whole listing. A task deleted since it was listed has no error.
+func (a *app) currentErrors(ctx context.Context, tr *tracker.Tracker, job string, tasks []tracker.Task) ([]string, error) {
 	msgs := make([]string, len(tasks))
 	var read []int
 	for i := range tasks {
-		if mayHaveError(&tasks[i]) {
+		switch t := &tasks[i]; {
+		case t.Failure != nil:
+			msgs[i] = t.Failure.Message
+		case mayHaveError(t):
 			read = append(read, i)
 		}
 	}
@@ -39,8 +44,8 @@ func (a *app) lastErrors(ctx context.Context, tr *tracker.Tracker, job string, t
 			return nil
 		case err != nil:
 			return err
-		case t.Error != nil:
-			msgs[i] = t.Error.Error
+		case t.CurrentError() != nil:
+			msgs[i] = t.CurrentError().Error
 		}
 		return nil
 	})
@@ -50,14 +55,4 @@ func (a *app) lastErrors(ctx context.Context, tr *tracker.Tracker, job string, t
 		}
 	}
 	return msgs, nil
-}
-
-// errorMatch is the --error filter: a task matches when its last error contains text
-// (case-sensitive). The zero value matches every task.
-type errorMatch struct{ text string }
-
-func (m errorMatch) on() bool { return m.text != "" }
-
-func (m errorMatch) match(msg string) bool {
-	return !m.on() || (msg != "" && strings.Contains(msg, m.text))
 }

@@ -19,25 +19,29 @@ func listCommand() *command {
 		limit    int
 		cursor   string
 		all      bool
-		errText  string
+		sel      selectionFlags
 	)
 	return &command{
 		name:    "list",
 		args:    "JOB",
-		summary: "list the tasks of a job by status, a page at a time",
-		help: `List the tasks of JOB ordered by task id: those in the statuses given with --status (all
-statuses by default), or with --pending those a run would pick up (todo, failed, and in
-progress with an expired lease).
+		summary: "list the tasks of a job by status or by failure, a page at a time",
+		help: `List the tasks of JOB: those in the statuses given with --status (all statuses by default), or
+with --pending those a run would pick up (todo, failed, and in progress with an expired
+lease), ordered by task id; or those whose current failure has a fingerprint (--fingerprint,
+a group of trackerctl errors JOB) or whose current failure's message contains a text (--error,
+case-sensitive, in its first 256 bytes), failed and ignored tasks, ordered by status and then
+by when they failed. A listing by failure is matched on the server, on the failure index: a
+page holds --limit matches unless it is the last.
 
 A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
 standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
 --all follows the cursors to the end.
 
-The ERROR column shows the start of each task's last error (the whole message under --output
-json, as "last_error"). The index does not carry errors, so each listed task that has been
-claimed at least once costs one read of the task (8 at a time); tasks never claimed cost
-none. --error TEXT keeps the tasks whose last error contains TEXT (case-sensitive) among
-each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor to go on.`,
+The ERROR column shows the start of each failed or ignored task's current error (the message
+under --output json, as "last_error"); a task that succeeded, or runs again, shows none (its
+failures are in its history: trackerctl show). A listing by failure reads it from the failure
+index; a listing by status reads each failed or ignored task that was ever claimed (8 at a
+time).`,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.Var(&statuses, "status", "only tasks in these `statuses` (comma-separated or repeated): todo, in_progress, failed, succeeded, ignored")
@@ -45,7 +49,7 @@ each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor 
 			fs.IntVar(&limit, "limit", tracker.DefaultPageLimit, fmt.Sprintf("`N` tasks per page, 1..%d", tracker.MaxPageLimit))
 			fs.StringVar(&cursor, "cursor", "", "resume after the page that printed this `cursor`")
 			fs.BoolVar(&all, "all", false, "list every page")
-			fs.StringVar(&errText, "error", "", "only tasks whose last error contains `TEXT`")
+			sel.register(fs)
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
 			job := args[0]
@@ -62,42 +66,43 @@ each page of --limit tasks: a page may hold fewer tasks, or none, with a cursor 
 			if err != nil {
 				return err
 			}
-			var (
-				tasks []tracker.Task
-				msgs  []string
-			)
-			filter := errorMatch{errText}
-			for {
-				page, err := tr.List(ctx, job, tracker.ListOptions{Pending: pending, Statuses: statuses, Limit: limit, Cursor: cursor})
-				var ve *tracker.ValidationError
-				if errors.As(err, &ve) {
-					return usagef("%v", err)
-				}
-				if err != nil {
-					return err
-				}
-				pageMsgs, err := a.lastErrors(ctx, tr, job, page.Tasks)
-				if err != nil {
-					return err
-				}
-				for i, t := range page.Tasks {
-					if filter.match(pageMsgs[i]) {
-						tasks = append(tasks, t)
-						msgs = append(msgs, pageMsgs[i])
-					}
-				}
-				cursor = page.Cursor
-				if !all || cursor == "" {
-					break
-				}
+			opts := tracker.ListOptions{Pending: pending, Statuses: statuses, Limit: limit, Cursor: cursor, Fingerprint: sel.fingerprint, ErrorContains: sel.errText}
+			tasks, next, err := a.listPages(ctx, tr, job, opts, all)
+			if err != nil {
+				return err
 			}
-			if len(tasks) == 0 && cursor == "" {
+			msgs, err := a.currentErrors(ctx, tr, job, tasks)
+			if err != nil {
+				return err
+			}
+			if len(tasks) == 0 && next == "" {
 				if _, _, err := a.countJob(ctx, tr, job); err != nil {
 					return err
 				}
 			}
-			return a.printList(tr, job, tasks, msgs, cursor, listSelection{statuses: statuses, pending: pending, errors: filter})
+			return a.printList(tr, job, tasks, msgs, next, listSelection{statuses: statuses, pending: pending, sel: sel})
 		},
+	}
+}
+
+// listPages reads a page of job's tasks, or with all every page from opts.Cursor on, and
+// returns them with the cursor after them.
+func (a *app) listPages(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool) ([]tracker.Task, string, error) {
+	var tasks []tracker.Task
+	for {
+		page, err := tr.List(ctx, job, opts)
+		var ve *tracker.ValidationError
+		if errors.As(err, &ve) {
+			return nil, "", usagef("%v", err)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		tasks = append(tasks, page.Tasks...)
+		opts.Cursor = page.Cursor
+		if !all || opts.Cursor == "" {
+			return tasks, opts.Cursor, nil
+		}
 	}
 }
 
@@ -112,26 +117,36 @@ type listPage struct {
 // listTask is a task in the JSON output of list.
 type listTask struct {
 	taskView
-	// LastError is the message of the task's last error; null when it has none.
+	// LastError is the message of the task's current error: a failed or ignored task's last
+	// failure (its first 256 bytes in a listing by failure); null when it has none.
 	LastError *string `json:"last_error"`
+	// Failure is the task's current failure as the failure index holds it; absent when the
+	// listing did not read the index or the failure has no fingerprint.
+	Failure *tracker.TaskFailure `json:"failure,omitempty"`
 }
 
 // listSelection is what list was asked for, to say what it found none of.
 type listSelection struct {
 	statuses statusList
 	pending  bool
-	errors   errorMatch
+	sel      selectionFlags
 }
 
 func (s listSelection) String() string {
 	what := "tasks"
-	if s.pending {
+	switch {
+	case s.pending:
 		what = "pending tasks"
-	} else if len(s.statuses) > 0 {
+	case len(s.statuses) > 0:
 		what = s.statuses.String() + " tasks"
+	case s.sel.on():
+		what = "failed or ignored tasks"
 	}
-	if s.errors.on() {
-		what += fmt.Sprintf(" whose last error contains %q", s.errors.text)
+	if s.sel.fingerprint != "" {
+		what += " with fingerprint " + s.sel.fingerprint
+	}
+	if s.sel.errText != "" {
+		what += fmt.Sprintf(" whose error contains %q", s.sel.errText)
 	}
 	return what
 }
@@ -141,7 +156,7 @@ func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, m
 	if a.opts.json {
 		out := listPage{JobID: job, Tasks: make([]listTask, len(tasks)), Cursor: cursor}
 		for i := range tasks {
-			out.Tasks[i] = listTask{taskView: a.view(&tasks[i], lease)}
+			out.Tasks[i] = listTask{taskView: a.view(&tasks[i], lease), Failure: tasks[i].Failure}
 			if msgs[i] != "" {
 				out.Tasks[i].LastError = &msgs[i]
 			}
@@ -191,23 +206,49 @@ func orDash(s string) string {
 }
 
 func showCommand() *command {
+	var fp string
 	return &command{
 		name:    "show",
-		args:    "JOB TASK",
+		args:    "JOB [TASK]",
 		summary: "show one task in full: data, error, traceback, lease, attempts, times",
 		help: `Show task TASK of JOB in full: its status, retry counter and attempts, its times, the lease
-a worker holds on it (owner and expiry), its last error and traceback, the history of its
-failed attempts (the last 10: attempt, time, holder, error and the traceback's last line), and
-its data pretty-printed. JSON carries the history whole, as "history".`,
-		nArg: [2]int{2, 2},
+a worker holds on it (owner and expiry), its current error and traceback (a failed or ignored
+task's last failure, with its fingerprint), the history of its failed attempts (the last 10:
+attempt, time, holder, fingerprint, error and the traceback's last line), and its data
+pretty-printed. A task that succeeded or runs again has no current error: its failures are its
+history. JSON carries the history whole, as "history".
+
+With --fingerprint F instead of TASK, show the group's sample: the task of its latest
+failure, after a line on the group (its tasks, failed and ignored, first and last seen).`,
+		nArg: [2]int{1, 2},
+		flags: func(fs *flagSet) {
+			fs.StringVar(&fp, "fingerprint", "", "show the sample task of the failure group of fingerprint `F`")
+		},
 		run: func(ctx context.Context, a *app, args []string) error {
-			job, id := args[0], args[1]
-			if err := tracker.ValidateID(job, id); err != nil {
-				return usagef("%v", err)
+			job := args[0]
+			if err := checkJob(job); err != nil {
+				return err
+			}
+			switch {
+			case len(args) == 2 && fp != "":
+				return usagef("give a task or --fingerprint, not both")
+			case len(args) == 1 && fp == "":
+				return usagef("show takes JOB TASK, or JOB --fingerprint F")
+			case fp != "":
+				if err := tracker.ValidateFingerprint(fp); err != nil {
+					return usagef("--fingerprint: %v", err)
+				}
 			}
 			tr, err := a.tracker(ctx)
 			if err != nil {
 				return err
+			}
+			if fp != "" {
+				return a.showGroup(ctx, tr, job, fp)
+			}
+			id := args[1]
+			if err := tracker.ValidateID(job, id); err != nil {
+				return usagef("%v", err)
 			}
 			t, err := tr.Get(ctx, job, id)
 			if errors.Is(err, tracker.ErrTaskNotFound) {
@@ -219,12 +260,33 @@ its data pretty-printed. JSON carries the history whole, as "history".`,
 			if err != nil {
 				return err
 			}
-			return a.printTask(tr, t)
+			return a.printTask(tr, t, nil)
 		},
 	}
 }
 
-func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
+// showGroup shows the sample task of job's failure group fp, after a line on the group.
+func (a *app) showGroup(ctx context.Context, tr *tracker.Tracker, job, fp string) error {
+	groups, err := tr.Groups(ctx, job, tracker.GroupOptions{Fingerprint: fp, Samples: 1})
+	if err != nil {
+		return err
+	}
+	if len(groups) == 0 || groups[0].Sample == nil {
+		if _, _, err := a.countJob(ctx, tr, job); err != nil {
+			return err
+		}
+		return failf(kindNotFound, "job %q has no failing task with fingerprint %s in table %q (trackerctl errors %s lists its groups)", job, fp, a.opts.table, job)
+	}
+	g := groups[0]
+	if !a.opts.json {
+		fmt.Fprintf(a.stdout, "group %s: %s (failed %d, ignored %d), first seen %s, last seen %s; its latest failure:\n\n",
+			g.Fingerprint, plural(g.Tasks, "task"), g.Failed, g.Ignored, stamp(g.FirstSeen), stamp(g.LastSeen))
+	}
+	return a.printTask(tr, g.Sample, &g)
+}
+
+// printTask shows a task in full; group, when set, is the failure group it is the sample of.
+func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task, group *tracker.Group) error {
 	cfg := tr.Config()
 	if a.opts.json {
 		history := make([]tracker.Attempt, len(t.History))
@@ -232,7 +294,13 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 			h.Time = h.Time.UTC()
 			history[i] = h
 		}
-		return printJSON(a.stdout, detailView{taskView: a.view(t, cfg.LeaseDuration), Data: t.Data, Error: t.Error, History: history})
+		if group != nil {
+			g := *group
+			g.Sample = nil
+			group = &g
+		}
+		return printJSON(a.stdout, detailView{taskView: a.view(t, cfg.LeaseDuration), Data: t.Data, Error: t.CurrentError(), Failure: t.Failure,
+			History: history, Group: group})
 	}
 	now := a.now()
 	w := a.stdout
@@ -260,18 +328,24 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 	default:
 		fmt.Fprintf(tw, "lease\tnone\n")
 	}
-	if t.Error != nil {
-		fmt.Fprintf(tw, "error\t%s\n", escape(oneLine(t.Error.Error)))
-	} else {
+	switch current := t.CurrentError(); {
+	case current != nil:
+		fmt.Fprintf(tw, "error\t%s\n", escape(oneLine(current.Error)))
+		if t.Failure != nil {
+			fmt.Fprintf(tw, "fingerprint\t%s (failed %s)\n", escape(t.Failure.Fingerprint), stamp(t.Failure.Time))
+		}
+	case t.Error != nil:
+		fmt.Fprintf(tw, "error\tnone now (its failures are in its history)\n")
+	default:
 		fmt.Fprintf(tw, "error\t-\n")
 	}
 	if len(t.Data) == 0 {
 		fmt.Fprintf(tw, "data\tnone\n")
 	}
 	tw.Flush()
-	if t.Error != nil && strings.TrimSpace(t.Error.Traceback) != "" {
+	if current := t.CurrentError(); current != nil && strings.TrimSpace(current.Traceback) != "" {
 		fmt.Fprintln(w, "traceback:")
-		fmt.Fprintln(w, indent(escapeLines(strings.TrimRight(t.Error.Traceback, "\n")), "    "))
+		fmt.Fprintln(w, indent(escapeLines(strings.TrimRight(current.Traceback, "\n")), "    "))
 	}
 	if len(t.History) > 0 {
 		a.printHistory(w, t.History)
@@ -295,7 +369,7 @@ func (a *app) printTask(tr *tracker.Tracker, t *tracker.Task) error {
 func (a *app) printHistory(w io.Writer, history []tracker.Attempt) {
 	fmt.Fprintln(w, "history:")
 	tw := newTable(w)
-	fmt.Fprintln(tw, "    ATTEMPT\tTIME\tHOLDER\tERROR\tTRACEBACK")
+	fmt.Fprintln(tw, "    ATTEMPT\tTIME\tHOLDER\tFINGERPRINT\tERROR\tTRACEBACK")
 	for _, h := range history {
 		tb := "-"
 		if lines := strings.Split(strings.TrimSpace(h.Traceback), "\n"); lines[len(lines)-1] != "" {
@@ -305,7 +379,7 @@ func (a *app) printHistory(w io.Writer, history []tracker.Attempt) {
 		if h.Error != "" {
 			msg = escape(clip(oneLine(h.Error), errorWidth))
 		}
-		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\n", h.Attempt, stamp(h.Time), orDash(h.Holder), msg, tb)
+		fmt.Fprintf(tw, "    %d\t%s\t%s\t%s\t%s\t%s\n", h.Attempt, stamp(h.Time), orDash(h.Holder), orDash(h.Fingerprint), msg, tb)
 	}
 	tw.Flush()
 }

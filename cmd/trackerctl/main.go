@@ -122,6 +122,7 @@ func commands() []*command {
 	return []*command{
 		enqueueCommand(),
 		statusCommand(),
+		errorsCommand(),
 		listCommand(),
 		showCommand(),
 		retryCommand(),
@@ -131,6 +132,7 @@ func commands() []*command {
 		upgradeTableCommand(),
 		deleteJobCommand(),
 		jobsCommand(),
+		consoleCommand(),
 		versionCommand(),
 	}
 }

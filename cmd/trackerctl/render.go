@@ -172,8 +172,10 @@ func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	if strings.HasSuffix(word, "s") {
-		return fmt.Sprintf("%d %ses", n, word)
+	for _, suffix := range []string{"s", "sh", "ch", "x"} {
+		if strings.HasSuffix(word, suffix) {
+			return fmt.Sprintf("%d %ses", n, word)
+		}
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }

@@ -21,6 +21,7 @@ func statusCommand() *command {
 	var (
 		watch      bool
 		interval   = 5 * time.Second
+		window     = time.Minute
 		watchCount int
 		leases     int
 	)
@@ -28,22 +29,29 @@ func statusCommand() *command {
 		name:    "status",
 		args:    "JOB",
 		summary: "counts per status, oldest pending task and live leases of a job",
-		help: `Show how many tasks of JOB are in each status (with a bar chart), the oldest pending task
-(todo, failed, or in progress with an expired lease; the one waiting longest since its last
-change, among the first 1000 pending tasks), and the tasks that workers hold a live lease on,
-with their owner and expiry (among the first 1000 in progress).
+		help: `Show how many tasks of JOB are in each status, with bars as shares of the job, the oldest
+pending task (todo, failed, or in progress with an expired lease; the one waiting longest since
+its last change, among the first 1000 pending tasks), and the tasks that workers hold a live
+lease on, with their owner and expiry (among the first 1000 in progress).
+
+The counts are one view of the job: every task counted once, in the latest status it was seen
+in (tracker.Snapshot), so that during a run their total never exceeds the job's tasks (a task
+that moved back while the counts were read, a failed task claimed again, may be missing; the
+report says how many were seen moving). They read the index entries Select COUNT would, the
+same read units, and write nothing.
 
 --watch refreshes the report every --interval until interrupted (Ctrl-C ends it with exit
 code 0); --watch-count stops after that many reports. From the second report on, it shows the
-throughput over the last refresh (tasks that became succeeded or ignored, per second) and the
-time the pending tasks would take at that rate ("unknown" when nothing finished). With
---output json the report is a JSON object (without the throughput); under --watch each
-report is one compact JSON line.`,
+throughput (tasks that became succeeded or ignored, per second), averaged over the refreshes
+of the last --window, and the time the pending tasks would take at that rate ("unknown" when
+nothing finished). With --output json the report is a JSON object (without the throughput);
+under --watch each report is one compact JSON line.`,
 		nArg: [2]int{1, 1},
 		flags: func(fs *flagSet) {
 			fs.BoolVar(&watch, "watch", false, "refresh the report until interrupted")
 			fs.Var(seconds{&interval}, "interval", "`seconds` (or a duration like 1m) between refreshes under --watch")
 			fs.IntVar(&watchCount, "watch-count", 0, "stop after `N` reports (implies --watch)")
+			fs.Var(seconds{&window}, "window", "average the throughput over this many `seconds` (or a duration like 5m) under --watch")
 			fs.IntVar(&leases, "leases", 10, "show at most `N` live leases")
 		},
 		run: func(ctx context.Context, a *app, args []string) error {
@@ -74,8 +82,7 @@ report is one compact JSON line.`,
 				if n == 1 && rep.Total == 0 {
 					return a.errNoTasks(job)
 				}
-				// Two samples are all the rate needs: the window is the last refresh.
-				samples = append(samples[max(0, len(samples)-1):], sample{Time: rep.Time, Counts: rep.counts})
+				samples = keep(append(samples, sample{Time: rep.Time, Counts: rep.counts}), window)
 				if err := a.printStatus(rep, leases, watch, interval, throughput(samples)); err != nil {
 					return err
 				}
@@ -98,6 +105,9 @@ type statusReport struct {
 	// Counts has every status name, zero included.
 	Counts map[string]int `json:"counts"`
 	Total  int            `json:"total"`
+	// Moved counts the tasks seen moving from one status to another while the counts were
+	// read: each is counted once, in the later status.
+	Moved int `json:"moved"`
 	// OldestPending is the pending task unchanged the longest; null when none is pending.
 	OldestPending *pendingView `json:"oldest_pending"`
 	// PendingScanned is how many pending tasks were compared to find it.
@@ -135,14 +145,15 @@ type leaseRow struct {
 }
 
 func (a *app) status(ctx context.Context, tr *tracker.Tracker, job string) (*statusReport, error) {
-	counts, err := tr.Count(ctx, job)
+	snap, err := tr.Snapshot(ctx, job)
 	if err != nil {
 		return nil, err
 	}
-	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC().Truncate(time.Microsecond), Counts: map[string]int{}, Leases: []leaseRow{}, counts: counts}
-	for _, s := range tracker.Statuses {
+	counts := snap.Counts
+	rep := &statusReport{JobID: job, Table: a.opts.table, Time: a.now().UTC().Truncate(time.Microsecond), Counts: map[string]int{}, Leases: []leaseRow{},
+		counts: counts, Total: snap.Total, Moved: snap.Moved}
+	for _, s := range tracker.Statuses() {
 		rep.Counts[s.String()] = counts[s]
-		rep.Total += counts[s]
 	}
 	if rep.Total == 0 {
 		return rep, nil
@@ -195,7 +206,11 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 	if watch && a.stdoutTTY {
 		fmt.Fprint(w, "\x1b[H\x1b[2J")
 	}
-	fmt.Fprintf(w, "job %s in table %s: %s at %s\n\n", escape(rep.JobID), escape(rep.Table), plural(rep.Total, "task"), stamp(rep.Time))
+	moved := ""
+	if rep.Moved > 0 {
+		moved = fmt.Sprintf(" (%s seen moving while counted, each counted once)", plural(rep.Moved, "task"))
+	}
+	fmt.Fprintf(w, "job %s in table %s: %s at %s%s\n\n", escape(rep.JobID), escape(rep.Table), plural(rep.Total, "task"), stamp(rep.Time), moved)
 	a.printCounts(w, rep.counts)
 	fmt.Fprintln(w)
 	if p := rep.OldestPending; p != nil {
@@ -239,24 +254,24 @@ func (a *app) printStatus(rep *statusReport, maxLeases int, watch bool, interval
 	return nil
 }
 
-// printCounts draws the counts per status as a bar chart, one line a status, with each
-// status's share of the total.
+// printCounts draws the counts per status as a bar chart, one line a status: each bar is the
+// status's share of the job (a full bar would be every task), with its percentage.
 func (a *app) printCounts(w io.Writer, counts map[tracker.Status]int) {
 	largest, total := 0, 0
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		largest = max(largest, counts[s])
 		total += counts[s]
 	}
 	countWidth := len(strconv.Itoa(largest))
 	// "  in_progress  " + count + "  " + bar + "  " + "100.0%"
 	barWidth := min(40, a.width()-2-11-2-countWidth-2-2-6)
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		n := counts[s]
 		pct := 0.0
 		if total > 0 {
 			pct = float64(n) * 100 / float64(total)
 		}
 		fmt.Fprintf(w, "  %s  %*d  %s  %5.1f%%\n", padRight(s.String(), 11), countWidth, n,
-			a.paint(padRight(bar(n, largest, barWidth), barWidth), s), pct)
+			a.paint(padRight(bar(n, total, barWidth), barWidth), s), pct)
 	}
 }

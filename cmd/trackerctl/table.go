@@ -19,8 +19,10 @@ func createTableCommand() *command {
 		name:    "create-table",
 		summary: "create the tracker table (for DynamoDB Local) with the exact layout",
 		help: `Create the table named by --table with the layout tracker.CreateTable defines (hash key
-"key", on-demand billing, index "` + tracker.IndexName + `"), and wait until it is active. A
-table that exists already is checked instead: its key and index must be the tracker's.
+"key", on-demand billing, the indexes "` + tracker.IndexName + `" and
+"` + tracker.FailureIndexName + `"), and wait until it is active. A table that exists already is
+checked instead: its key and indexes must be the tracker's (trackerctl upgrade-table brings an
+older one up to date).
 
 This is for DynamoDB Local (--endpoint or TRACKER_ENDPOINT). On AWS the stack owns the
 table; pass --aws to create it there anyway.`,
@@ -74,8 +76,20 @@ table; pass --aws to create it there anyway.`,
 	}
 }
 
-// checkLayout compares an existing table's keys and index with tracker.TableDefinition.
+// checkLayout compares an existing table's keys and indexes with tracker.TableDefinition.
 func checkLayout(t *types.TableDescription) error {
+	if err := checkStatusIndex(t); err != nil {
+		return err
+	}
+	if tracker.CheckFailureIndex(t) != nil {
+		return fmt.Errorf("it has no index %s (trackerctl upgrade-table adds it)", tracker.FailureIndexName)
+	}
+	return nil
+}
+
+// checkStatusIndex compares an existing table's keys and status index with
+// tracker.TableDefinition.
+func checkStatusIndex(t *types.TableDescription) error {
 	want := tracker.TableDefinition(aws.ToString(t.TableName))
 	if !sameKeys(t.KeySchema, want.KeySchema) {
 		return fmt.Errorf("its key schema is not the tracker's (hash key %q only)", tracker.KeyAttribute)

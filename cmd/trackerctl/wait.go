@@ -77,8 +77,8 @@ func (a *app) waitExecution(ctx context.Context, d describer, count func(context
 
 // countsLine is the counts per status on one line: "todo 3, in_progress 1, ...".
 func countsLine(counts map[tracker.Status]int) string {
-	parts := make([]string, len(tracker.Statuses))
-	for i, s := range tracker.Statuses {
+	parts := make([]string, len(tracker.Statuses()))
+	for i, s := range tracker.Statuses() {
 		parts[i] = fmt.Sprintf("%s %d", s, counts[s])
 	}
 	return strings.Join(parts, ", ")

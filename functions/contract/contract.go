@@ -19,7 +19,11 @@
 //     a crash are failed attempts: the task waits out its backoff and runs again in a later
 //     round, until MaxRetry failures ignore it. Lambda throttling and service errors are
 //     retried by the step, and past those retries the task is handed back without counting a
-//     failure.
+//     failure. Every failure is fingerprinted (package fingerprint) from its errorType,
+//     message and stack, so that the tasks that fail one way form a group.
+//   - Permanent errors: an errorType that ends with PermanentErrorSuffix ("PermanentError",
+//     "NotFoundPermanentError"), or that the settings list (TRACKER_PERMANENT_ERRORS), says
+//     that no retry can help: the task is ignored at once, the error recorded.
 //   - The lease lasts the tracker's lease duration; the worker's timeout must be shorter.
 package contract
 
@@ -128,6 +132,9 @@ type RunInput struct {
 	// StartedBy is the execution that started this one (continue-as-new, a sweep): the field
 	// Step Functions reads to link the two in its console.
 	StartedBy string `json:"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID,omitempty"`
+	// Bulk makes the execution a bulk action on the job (BulkInput) instead of a run of its
+	// tasks; MaxSteps then bounds its steps per execution. It goes with job_id alone.
+	Bulk *BulkInput `json:"bulk,omitempty"`
 }
 
 // Run is a checked RunInput with every default filled in.
@@ -152,6 +159,8 @@ type Run struct {
 	// which).
 	Lease  *tracker.RunLease `json:"lease"`
 	Holder string            `json:"holder,omitempty"`
+	// Bulk is a bulk action's state (RunInput.Bulk); absent for a run of tasks.
+	Bulk *BulkState `json:"bulk,omitempty"`
 }
 
 // nameChars are the characters an execution name keeps of a job id.
@@ -350,6 +359,8 @@ type RunOutput struct {
 	SupersededBy string         `json:"superseded_by,omitempty"`
 	Swept        int            `json:"swept,omitempty"`
 	Live         []string       `json:"live,omitempty"`
+	// Bulk is a bulk action's end: its counts, what it refused and why.
+	Bulk *tracker.Bulk `json:"bulk,omitempty"`
 }
 
 // ClaimInput is the event of the claim function.
@@ -426,8 +437,11 @@ type FailOutput struct {
 	Retry  int            `json:"retry"`
 	// WillRetry is true when the task failed and may be claimed again.
 	WillRetry bool `json:"will_retry"`
-	// Ignored is true when this failure used up the task's attempts.
+	// Ignored is true when this failure used up the task's attempts, or was permanent.
 	Ignored bool `json:"ignored"`
+	// Permanent is true when the worker's error was permanent (Settings.IsPermanent): the
+	// task was ignored at once.
+	Permanent bool `json:"permanent,omitempty"`
 	// Released is true when the task was handed back uncounted (FailInput.Release).
 	Released bool `json:"released,omitempty"`
 	// BackoffSeconds is how long the task waits before its next attempt (see RetryAt): it
@@ -470,8 +484,11 @@ const (
 	ErrInternal = "InternalError"
 )
 
-// ErrorNames are every errorType the functions fail with, in the order above.
-var ErrorNames = []string{
-	ErrInvalidInput, ErrTaskNotFound, ErrJobNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
-	ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+// ErrorNames returns every errorType the functions fail with, in the order above, in a slice
+// of the caller's own.
+func ErrorNames() []string {
+	return []string{
+		ErrInvalidInput, ErrTaskNotFound, ErrJobNotFound, ErrTaskLocked, ErrTaskNotDue, ErrTaskAlreadySucceeded, ErrTaskIgnored,
+		ErrLeaseLost, ErrTaskWrongStatus, ErrInvalidWorkerOutput, ErrTrackerUnavailable, ErrInternal,
+	}
 }

@@ -18,7 +18,7 @@ const root = "../.."
 // the ARN placeholders statemachine.asl.json uses are exactly the roster's.
 func TestRosterMatchesTheBuildAndTheDefinition(t *testing.T) {
 	var names, placeholders []string
-	for _, f := range contract.Functions {
+	for _, f := range contract.Functions() {
 		names = append(names, f.Name)
 		placeholders = append(placeholders, f.ArnPlaceholder)
 	}

@@ -4,8 +4,14 @@
 // alarms with a dashboard.
 //
 // A table the construct creates has exactly the layout tracker.CreateTable makes (it is built
-// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, and
-// with Props.TenantPrefixes only on the keys of its tenants' jobs.
+// from tracker.TableDefinition). Each function may make only the DynamoDB calls it makes, on
+// the items it makes them on (a function that only reads or writes the job registry's items
+// may touch no task), and with Props.TenantPrefixes only on the keys of its tenants' jobs.
+//
+// The construct needs nothing but the module: it deploys the module's own state machine
+// definition (embedded) and builds its functions from the module's source, in the clone or
+// in the module cache (`go get github.com/dynamodb-tracker/dynamodb-tracker/infra/construct`).
+// README.md beside this file shows a whole app.
 package construct
 
 import (
@@ -32,11 +38,12 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	dynamodbtracker "github.com/dynamodb-tracker/dynamodb-tracker"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// Function names, from the roster (contract.Functions), as `make build`
+// Function names, from the roster (contract.Functions()), as `make build`
 // (build/<name>/bootstrap) uses them.
 var (
 	Claim         = contract.ClaimFunction.Name
@@ -46,69 +53,49 @@ var (
 	ExampleWorker = contract.WorkerFunction.Name
 )
 
-// Defaults for the zero values of Props.
+// Defaults for the zero values of Props (the settings' are contract.Settings.WithDefaults').
 const (
-	DefaultSweepRate          = 15 * time.Minute
-	DefaultLogRetention       = awslogs.RetentionDays_ONE_MONTH
-	DefaultLogLevel           = "info"
-	DefaultChildExecutionType = awsstepfunctions.StateMachineType_EXPRESS
-	DefaultConcurrency        = contract.DefaultConcurrency
-	DefaultStateMachineLogs   = awsstepfunctions.LogLevel_ERROR
-	DefaultBackoff            = tracker.DefaultBackoff
+	DefaultSweepRate        = 15 * time.Minute
+	DefaultLogRetention     = awslogs.RetentionDays_ONE_MONTH
+	DefaultStateMachineLogs = awsstepfunctions.LogLevel_ERROR
 )
 
-// RetryAllowance is how long a task may stay claimed beyond its worker's timeout: the state
-// machine retries the claim, complete and fail steps and a throttled worker invocation with
-// backoff, and the lease must cover those waits too. New requires WorkerTimeout +
-// RetryAllowance to be shorter than Settings.LeaseDuration, or the lease of a task still being
-// worked on could expire and another execution claim it.
-const RetryAllowance = 2 * time.Minute
-
-const (
-	// expressLimit is the longest an Express execution may run: an EXPRESS lane must finish
-	// its tasks, retries included, within it. laneMargin is what a lane's loop keeps free
-	// after a worker's timeout (contract.LaneMargin), and laneStart what a lane's start
-	// (its first step) may take.
-	expressLimit = contract.ExpressBudget * time.Second
-	laneMargin   = contract.LaneMargin * time.Second
-	laneStart    = 10 * time.Second
-	// maxFunctionTimeout is the longest timeout Lambda allows a function.
-	maxFunctionTimeout = 15 * time.Minute
-	// maxBackoff caps the retry backoff, which doubles per failure from RunOptions.Backoff.
-	maxBackoff = 5 * time.Minute
-)
-
-// Props configures a Tracker. Every field but AssetDir, DefinitionFile and (with Worker)
-// WorkerTimeout has a zero-value default.
+// Props configures a Tracker. Every field but Settings.WorkerTimeout (with Worker) has a
+// zero-value default.
 type Props struct {
-	// AssetDir holds the function binaries as <AssetDir>/<name>/bootstrap, built for
-	// linux/arm64: the layout `make build` writes to build/. Required.
+	// AssetDir, when set, holds prebuilt function binaries as <AssetDir>/<name>/bootstrap,
+	// built for linux/arm64: the layout `make build` writes to build/. "" builds the
+	// functions from the source of the module the construct belongs to (the clone, or the
+	// module cache directory `go get` filled): with the go command on PATH, or in Docker
+	// (BuildImage) without it.
 	AssetDir string
-	// DefinitionFile is the state machine's Amazon States Language file
-	// (statemachine.asl.json). It goes into the template as it is, with its ${Name}
-	// placeholders filled by definition substitutions. Required.
+	// DefinitionFile, when set, is a state machine definition file (Amazon States Language)
+	// to deploy instead of the module's own (statemachine.asl.json, embedded: package
+	// dynamodbtracker). The definition goes into the template as it is, with its ${Name}
+	// placeholders filled by definition substitutions.
 	DefinitionFile string
 	// Substitutions gives values to ${Name} placeholders of the definition beyond those the
 	// construct fills: the five function ARNs (ListPendingFunctionArn, ClaimFunctionArn,
 	// CompleteFunctionArn, FailFunctionArn, WorkerFunctionArn) and ChildExecutionType
-	// (Run.ChildExecutionType), e.g. "MaxConcurrency".
+	// (Settings.LaneType), e.g. "MaxConcurrency".
 	Substitutions map[string]string
 	// Worker is the function the state machine runs on each claimed task; nil deploys the
-	// example worker from AssetDir.
+	// example worker (functions/example-worker).
 	Worker awslambda.IFunction
-	// WorkerTimeout is the worker's timeout, in whole seconds, at most Lambda's 15 minutes.
-	// With Worker it is required and must be that function's timeout (the construct cannot
-	// read the timeout of an imported function); without, it is the example worker's timeout
-	// and 0 means 1 minute. WorkerTimeout + RetryAllowance must be shorter than
-	// Settings.LeaseDuration, or a slow worker outlives its lease and another execution may
-	// claim the task, and with EXPRESS child executions it must fit in their 5 minutes.
-	WorkerTimeout time.Duration
 	// Table configures the task table.
 	Table TableOptions
-	// Settings are the tracker settings every function gets in its environment.
-	Settings Settings
-	// Run configures how the state machine runs a job's tasks.
-	Run RunOptions
+	// Settings are the tracker's settings, every function's environment (contract.Settings:
+	// the one type the functions, the local stack and this construct share, with one
+	// Validate). The construct fills Table, which must be empty here. Of note:
+	//   - WorkerTimeout is the worker's timeout. With Worker it is required and must be that
+	//     function's timeout (the construct cannot read an imported function's timeout);
+	//     without, it is the example worker's (0 means a minute).
+	//   - LaneType EXPRESS (the default) runs lanes of at most 5 minutes, which a worker's
+	//     timeout must fit in; STANDARD lanes run longer work.
+	//   - LogLevel also sets the functions' Lambda system log level: INFO at info or debug,
+	//     WARN otherwise (Lambda's START and REPORT lines, about 0.5 KB an invocation, left
+	//     out).
+	Settings contract.Settings
 	// Schedule configures the catch-up sweeps.
 	Schedule Schedule
 	// LogRetention is how long the functions' and the state machine's logs are kept; ""
@@ -120,10 +107,14 @@ type Props struct {
 	// $2.5–4 per million tasks), ERROR only the failures.
 	StateMachineLogs awsstepfunctions.LogLevel
 	// TenantPrefixes confines the functions to the jobs whose ids start with one of these
-	// prefixes: each DynamoDB statement of their roles has the condition that every leading
-	// key (the table's key {job_id}____{task_id}, the index's {job_id}____{code}) is like
+	// prefixes: each DynamoDB statement of their roles on keys (all but DescribeTable's) has
+	// the condition that every leading key (the table's key {job_id}____{task_id}, the
+	// index's {job_id}____{code}) is like
 	// <prefix>*, so one team's functions cannot claim, finish or list another team's tasks.
-	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". None
+	// End a prefix with a separator ("team-a-"), or "team-a" also admits "team-ab". The
+	// job registry's item of a job ({job}____) starts with its id too, so runs of the
+	// tenants' jobs take their leases; but a sweep of every job lists the whole registry, so
+	// with tenants Schedule.JobIDs (of their jobs) or Schedule.Disabled is required. None
 	// means every job.
 	TenantPrefixes []string
 	// ReservedConcurrency reserves Lambda concurrency for the tracker's functions; the zero
@@ -160,44 +151,6 @@ type TableOptions struct {
 	// leases from. The index shape cannot be read at synthesis, so it is stated here; New
 	// then refuses, asking for `trackerctl upgrade-table` first.
 	SeedIndex bool
-}
-
-// Settings are the tracker settings, passed to every function as its environment
-// (TRACKER_STATUS_CODES, TRACKER_MAX_RETRY, TRACKER_LEASE_SECONDS, LOG_LEVEL).
-type Settings struct {
-	// Codes are the status codes; the zero value means tracker.DefaultStatusCodes.
-	Codes tracker.StatusCodes
-	// MaxRetry is how many failed attempts move a task to ignored; 0 means
-	// tracker.DefaultMaxRetry.
-	MaxRetry int
-	// LeaseDuration is how long a claim holds a task, in whole seconds; 0 means
-	// tracker.DefaultLeaseDuration.
-	LeaseDuration time.Duration
-	// LogLevel is debug, info, warn or error; "" means DefaultLogLevel.
-	LogLevel string
-}
-
-// RunOptions configure how the state machine runs a job: a parent execution holds the job's
-// run lease and runs passes of lanes, child executions of a Distributed Map, each running up
-// to 40 loops that claim, work and finish one task after another. The state machine reads
-// them from the list-pending function, so every function gets them in its environment
-// (TRACKER_CONCURRENCY, TRACKER_LANE_TYPE, TRACKER_BACKOFF_SECONDS, and
-// TRACKER_WORKER_TIMEOUT_SECONDS from Props.WorkerTimeout); ChildExecutionType fills the
-// definition's ${ChildExecutionType}.
-type RunOptions struct {
-	// ChildExecutionType is the type of the lanes: EXPRESS (cheaper; a lane runs at most 5
-	// minutes and claims a task only while its worker timeout fits in what is left) or
-	// STANDARD (for work longer than Express allows; a lane's loops claim a bounded number of
-	// tasks, within the lane's history); "" means DefaultChildExecutionType.
-	ChildExecutionType awsstepfunctions.StateMachineType
-	// Concurrency is how many tasks a run works at once (its loops, in lanes of at most 40),
-	// 1 to contract.MaxConcurrency; 0 means DefaultConcurrency. The worker needs that much
-	// Lambda concurrency, and the tracker's functions some more (see README).
-	Concurrency int
-	// Backoff is the wait before a failed task is first retried, in whole seconds up to 5
-	// minutes; the wait doubles with each further failure, capped at 5 minutes. 0 means
-	// DefaultBackoff.
-	Backoff time.Duration
 }
 
 // Schedule configures the catch-up sweeps: on a fixed rate, an execution of the state machine
@@ -249,43 +202,48 @@ type Tracker struct {
 	logs map[string]awslogs.LogGroup // each function's log group, by name
 }
 
-// function is how one Lambda function is deployed. The binaries are small Go programs that
-// need a few tens of MB; on Lambda memory also buys CPU share, which shortens the cold start
-// (AWS configuration, TLS to DynamoDB), so the tracker's functions get 256 MB rather than the
-// 128 MB minimum.
+// function is how one Lambda function is deployed: its line of the roster
+// (contract.Functions) and its construct id, its name in CamelCase.
 type function struct {
-	name, id, description string
-	memoryMB              int
-	timeout               time.Duration
-	// reserved picks the function's reserved concurrency from the props; nil for none.
-	reserved func(*ReservedConcurrency) int
+	contract.Function
+	id string
 }
 
-var (
-	// functions are the tracker's own functions, in the order of their outputs.
-	functions = []function{
-		// claim, complete and fail each make one conditional UpdateItem (tens of
-		// milliseconds). Ten seconds leaves room for a cold start and the SDK's own
-		// retries; beyond that the state machine retries the step with backoff.
-		{Claim, "Claim", "dynamodb-tracker: take the lease on a task", 256, 10 * time.Second, steps},
-		{Complete, "Complete", "dynamodb-tracker: mark a leased task succeeded", 256, 10 * time.Second, steps},
-		{Fail, "Fail", "dynamodb-tracker: record a leased task's failure", 256, 10 * time.Second, steps},
-		// list-pending reads one page of task ids and counts the job's tasks per status
-		// with COUNT queries, whose number of pages grows with the job (about one per
-		// few thousand tasks): a minute covers jobs of millions of tasks.
-		{ListPending, "ListPending", "dynamodb-tracker: list a job's pending tasks and count its tasks per status", 256, time.Minute,
-			func(r *ReservedConcurrency) int { return r.ListPending }},
+// deployedFunctions are the functions p deploys, from the roster: the tracker's own and, when
+// p brings no worker, the example worker with p's worker timeout.
+func deployedFunctions(p *Props) []function {
+	var fns []function
+	for _, f := range contract.Functions() {
+		if f.Name == ExampleWorker {
+			if p.Worker != nil {
+				continue
+			}
+			f.Timeout = p.Settings.WorkerTimeout
+		}
+		id := ""
+		for part := range strings.SplitSeq(f.Name, "-") {
+			id += strings.ToUpper(part[:1]) + part[1:]
+		}
+		fns = append(fns, function{Function: f, id: id})
 	}
-	// exampleWorker makes no AWS call and only sleeps as long as its task data asks: the
-	// minimum memory, and by default a minute (Props.WorkerTimeout sets it), plenty for
-	// demos and well inside the default 15-minute lease (New checks that it is inside the
-	// lease).
-	exampleWorker = function{ExampleWorker, "ExampleWorker", "dynamodb-tracker: example worker (succeeds or fails as the task data says)", 128, time.Minute, nil}
-	steps         = func(r *ReservedConcurrency) int { return r.Steps }
-)
+	return fns
+}
 
-// New adds a Tracker to scope. It checks props first (settings, the definition file, the
-// assets) and returns an error, having added nothing, when they are wrong.
+// reserved is f's reserved concurrency from r: the steps' for the functions every task calls,
+// list-pending's for it, none for the worker.
+func (f function) reserved(r ReservedConcurrency) int {
+	switch {
+	case f.PerTask:
+		return r.Steps
+	case f.Name == ListPending:
+		return r.ListPending
+	}
+	return 0
+}
+
+// New adds a Tracker to scope. It checks props first (settings, the definition, the
+// functions' binaries: AssetDir's, or built from the module's source) and returns an error,
+// having added nothing, when they are wrong.
 func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) {
 	if props == nil {
 		props = &Props{}
@@ -294,27 +252,14 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	if err != nil {
 		return nil, err
 	}
-	asl, err := os.ReadFile(p.DefinitionFile)
+	asl, err := p.definition()
 	if err != nil {
-		return nil, fmt.Errorf("state machine definition: %w", err)
+		return nil, err
 	}
-	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
-	// is then unused, which Step Functions allows.
-	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
-	if err := checkDefinition(asl, names); err != nil {
-		return nil, fmt.Errorf("state machine definition %s: %w", p.DefinitionFile, err)
-	}
-	deployed := slices.Clone(functions)
-	if p.Worker == nil {
-		w := exampleWorker
-		w.timeout = p.WorkerTimeout
-		deployed = append(deployed, w)
-	}
-	for _, f := range deployed {
-		bootstrap := filepath.Join(p.AssetDir, f.name, "bootstrap")
-		if _, err := os.Stat(bootstrap); err != nil {
-			return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.name, err)
-		}
+	deployed := deployedFunctions(p)
+	code, err := p.functionCode(scope, deployed)
+	if err != nil {
+		return nil, err
 	}
 
 	c := &Tracker{Construct: constructs.NewConstruct(scope, jsii.String(id)), logs: map[string]awslogs.LogGroup{}}
@@ -326,7 +271,7 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	env := environment(p, c.Table)
 	fns := map[string]awslambda.Function{}
 	for _, f := range deployed {
-		fns[f.name] = c.newFunction(f, p, env)
+		fns[f.Name] = c.newFunction(f, p, env, code(f.Name))
 	}
 	c.Claim, c.Complete, c.Fail, c.ListPending = fns[Claim], fns[Complete], fns[Fail], fns[ListPending]
 	c.Worker = p.Worker
@@ -342,68 +287,68 @@ func New(scope constructs.Construct, id string, props *Props) (*Tracker, error) 
 	return c, nil
 }
 
+// definition returns the state machine definition, DefinitionFile's or the module's own,
+// checked.
+func (p *Props) definition() ([]byte, error) {
+	asl, name := dynamodbtracker.Definition(), "statemachine.asl.json (the module's own)"
+	if p.DefinitionFile != "" {
+		var err error
+		if asl, err = os.ReadFile(p.DefinitionFile); err != nil {
+			return nil, fmt.Errorf("state machine definition: %w", err)
+		}
+		name = p.DefinitionFile
+	}
+	// A definition that does not use ${ChildExecutionType} is accepted: the substitution
+	// is then unused, which Step Functions allows.
+	names := append(slices.Clone(filledNames), sortedKeys(p.Substitutions)...)
+	if err := checkDefinition(asl, names); err != nil {
+		return nil, fmt.Errorf("state machine definition %s: %w", name, err)
+	}
+	return asl, nil
+}
+
+// functionCode returns where each deployed function's code comes from: AssetDir's
+// binaries, checked to be there, or a build from the module's source. A build that CDK
+// will make (the stack is one it bundles, and go is on PATH) is made here, so that its
+// errors are New's and no construct is added before them.
+func (p *Props) functionCode(scope constructs.Construct, deployed []function) (func(name string) awslambda.Code, error) {
+	if p.AssetDir != "" {
+		for _, f := range deployed {
+			if _, err := os.Stat(filepath.Join(p.AssetDir, f.Name, "bootstrap")); err != nil {
+				return nil, fmt.Errorf("function %s: %w (run `make build` first)", f.Name, err)
+			}
+		}
+		return func(name string) awslambda.Code {
+			return awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, name)), nil)
+		}, nil
+	}
+	goCmd := lookGo()
+	src, err := findSource(goCmd)
+	if err != nil {
+		return nil, fmt.Errorf("functions: the construct builds them from the source of %s, and found none: %w (or set Props.AssetDir to prebuilt binaries)", modulePath, err)
+	}
+	if goCmd != "" && *awscdk.Stack_Of(scope).BundlingRequired() {
+		names := make([]string, len(deployed))
+		for i, f := range deployed {
+			names[i] = f.Name
+		}
+		if err := buildFunctions(goCmd, src, names...); err != nil {
+			return nil, fmt.Errorf("functions: %w", err)
+		}
+	}
+	return func(name string) awslambda.Code { return bundledCode(src, name) }, nil
+}
+
 // withDefaults returns a copy of p with its defaults filled in, or why p is wrong.
 func (p *Props) withDefaults() (*Props, error) {
 	q := *p
 	var errs []error
-	if q.AssetDir == "" {
-		errs = append(errs, errors.New("AssetDir is required (the directory holding <name>/bootstrap, e.g. build)"))
-	}
-	if q.DefinitionFile == "" {
-		errs = append(errs, errors.New("DefinitionFile is required (e.g. statemachine.asl.json)"))
-	}
 	for _, name := range sortedKeys(q.Substitutions) {
 		if slices.Contains(filledNames, name) {
-			errs = append(errs, fmt.Errorf("Substitutions must not set %s: the construct fills it", name))
+			errs = append(errs, fmt.Errorf("%s must not set %s: the construct fills it", "Substitutions", name))
 		}
 	}
-	s := &q.Settings
-	if s.Codes == (tracker.StatusCodes{}) {
-		s.Codes = tracker.DefaultStatusCodes
-	}
-	if err := s.Codes.Validate(); err != nil {
-		errs = append(errs, err)
-	}
-	switch {
-	case s.MaxRetry < 0:
-		errs = append(errs, fmt.Errorf("MaxRetry %d is negative", s.MaxRetry))
-	case s.MaxRetry == 0:
-		s.MaxRetry = tracker.DefaultMaxRetry
-	}
-	switch {
-	case s.LeaseDuration < 0 || s.LeaseDuration%time.Second != 0:
-		errs = append(errs, fmt.Errorf("LeaseDuration %v is not a positive number of whole seconds", s.LeaseDuration))
-	case s.LeaseDuration == 0:
-		s.LeaseDuration = tracker.DefaultLeaseDuration
-	}
-	errs = append(errs, q.Run.withDefaults()...)
-	switch {
-	case q.WorkerTimeout < 0 || q.WorkerTimeout%time.Second != 0 || q.WorkerTimeout > maxFunctionTimeout:
-		errs = append(errs, fmt.Errorf("WorkerTimeout %v is not a positive number of whole seconds up to Lambda's %v", q.WorkerTimeout, maxFunctionTimeout))
-	case q.WorkerTimeout == 0 && q.Worker != nil:
-		errs = append(errs, errors.New("WorkerTimeout is required with Worker: the construct cannot read an imported function's timeout"))
-	case q.WorkerTimeout == 0:
-		q.WorkerTimeout = exampleWorker.timeout
-	}
-	if held := q.WorkerTimeout + RetryAllowance; q.WorkerTimeout > 0 && s.LeaseDuration > 0 {
-		if held >= s.LeaseDuration {
-			errs = append(errs, fmt.Errorf("Settings.LeaseDuration %v is not longer than WorkerTimeout %v + RetryAllowance %v: a worker would outlive its lease",
-				s.LeaseDuration, q.WorkerTimeout, RetryAllowance))
-		}
-		// An Express lane's loop claims a task only while the worker's timeout and the
-		// lane margin fit in what is left of the lane's 5 minutes: the first task of a loop
-		// must fit from the lane's start, or no task would ever run.
-		if room := expressLimit - laneStart; q.Run.ChildExecutionType == awsstepfunctions.StateMachineType_EXPRESS && q.WorkerTimeout+laneMargin > room {
-			errs = append(errs, fmt.Errorf("WorkerTimeout %v + the lane margin %v does not fit in the %v an EXPRESS lane may run (%v, less %v for its start): set Run.ChildExecutionType to STANDARD",
-				q.WorkerTimeout, laneMargin, room, expressLimit, laneStart))
-		}
-	}
-	if s.LogLevel == "" {
-		s.LogLevel = DefaultLogLevel
-	}
-	if !slices.Contains([]string{"debug", "info", "warn", "error"}, s.LogLevel) {
-		errs = append(errs, fmt.Errorf("LogLevel %q is not debug, info, warn or error", s.LogLevel))
-	}
+	errs = append(errs, q.withSettings()...)
 	if q.Schedule.Rate == 0 {
 		q.Schedule.Rate = DefaultSweepRate
 	}
@@ -416,21 +361,7 @@ func (p *Props) withDefaults() (*Props, error) {
 		}
 	}
 	errs = append(errs, q.Table.check()...)
-	for _, prefix := range q.TenantPrefixes {
-		switch err := tracker.ValidateJob(prefix); {
-		case err != nil:
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
-		case strings.ContainsAny(prefix, "*?"):
-			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
-		}
-	}
-	if len(q.TenantPrefixes) > 0 {
-		for _, job := range q.Schedule.JobIDs {
-			if !slices.ContainsFunc(q.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
-				errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, q.TenantPrefixes))
-			}
-		}
-	}
+	errs = append(errs, q.checkTenants()...)
 	if r := q.ReservedConcurrency; r.Steps < 0 || r.ListPending < 0 {
 		errs = append(errs, fmt.Errorf("ReservedConcurrency %+v is negative", r))
 	}
@@ -450,35 +381,52 @@ func (p *Props) withDefaults() (*Props, error) {
 	return &q, nil
 }
 
-// withDefaults fills in r's defaults and returns why r is wrong.
-func (r *RunOptions) withDefaults() []error {
+// withSettings fills in the defaults of p's settings and returns why they are wrong: the
+// settings' own Validate, and what the construct asks beside (no table name: it names the
+// table; a worker's timeout with Worker).
+func (p *Props) withSettings() []error {
+	s := &p.Settings
 	var errs []error
-	switch r.ChildExecutionType {
-	case "":
-		r.ChildExecutionType = DefaultChildExecutionType
-	case awsstepfunctions.StateMachineType_EXPRESS, awsstepfunctions.StateMachineType_STANDARD:
-	default:
-		errs = append(errs, fmt.Errorf("Run.ChildExecutionType %q is not EXPRESS or STANDARD", r.ChildExecutionType))
-	}
-	for _, f := range []struct {
-		name          string
-		n             *int
-		def, min, max int
-	}{
-		{"Concurrency", &r.Concurrency, DefaultConcurrency, 1, contract.MaxConcurrency},
-	} {
-		if *f.n == 0 {
-			*f.n = f.def
-		}
-		if *f.n < f.min || *f.n > f.max {
-			errs = append(errs, fmt.Errorf("Run.%s %d is not between %d and %d", f.name, *f.n, f.min, f.max))
-		}
+	if s.Table != "" {
+		errs = append(errs, fmt.Errorf("Settings.Table %q: the construct names the table (Table.Name, or Table.Existing)", s.Table))
 	}
 	switch {
-	case r.Backoff < 0 || r.Backoff%time.Second != 0 || r.Backoff > maxBackoff:
-		errs = append(errs, fmt.Errorf("Run.Backoff %v is not a positive number of whole seconds up to %v", r.Backoff, maxBackoff))
-	case r.Backoff == 0:
-		r.Backoff = DefaultBackoff
+	case s.WorkerTimeout == 0 && p.Worker != nil:
+		errs = append(errs, errors.New("Settings.WorkerTimeout is required with Worker: the construct cannot read an imported function's timeout"))
+	case s.WorkerTimeout == 0:
+		s.WorkerTimeout = contract.WorkerFunction.Timeout
+	}
+	*s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("%s: %w", "Settings", err))
+	}
+	return errs
+}
+
+// checkTenants returns why p's TenantPrefixes are wrong, alone or with the sweeps.
+func (p *Props) checkTenants() []error {
+	if len(p.TenantPrefixes) == 0 {
+		return nil
+	}
+	var errs []error
+	for _, prefix := range p.TenantPrefixes {
+		switch err := tracker.ValidateJob(prefix); {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q: %w", prefix, err))
+		case strings.ContainsAny(prefix, "*?"):
+			errs = append(errs, fmt.Errorf("TenantPrefixes: %q has a wildcard: the construct adds the * itself", prefix))
+		}
+	}
+	for _, job := range p.Schedule.JobIDs {
+		if !slices.ContainsFunc(p.TenantPrefixes, func(prefix string) bool { return strings.HasPrefix(job, prefix) }) {
+			errs = append(errs, fmt.Errorf("Schedule.JobIDs: %q starts with none of TenantPrefixes %v: its sweeps could not touch it", job, p.TenantPrefixes))
+		}
+	}
+	// A sweep of every job lists the registry on the index under ____jobs, one key for all
+	// tenants' jobs, which a tenant's functions may not query: each sweep would fail.
+	if len(p.Schedule.JobIDs) == 0 && !p.Schedule.Disabled {
+		errs = append(errs, errors.New("TenantPrefixes: a sweep of every job lists the whole job registry, which the tenants' functions may not read: "+
+			"set Schedule.JobIDs to the tenants' jobs, or Schedule.Disabled"))
 	}
 	return errs
 }
@@ -506,7 +454,7 @@ func (t *TableOptions) check() []error {
 
 // importTable refers to Table.Existing, declaring its index so that the grants name it.
 func (c *Tracker) importTable(p *Props) awsdynamodb.ITable {
-	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName)}
+	attrs := &awsdynamodb.TableAttributes{GlobalIndexes: jsii.Strings(tracker.IndexName, tracker.FailureIndexName)}
 	if strings.HasPrefix(p.Table.Existing, "arn:") {
 		attrs.TableArn = jsii.String(p.Table.Existing)
 	} else {
@@ -602,48 +550,46 @@ func environment(p *Props, table awsdynamodb.ITable) *map[string]*string {
 // FunctionSettings are the settings p gives every function (in its environment), on the
 // table named table; a zero setting is the function's default.
 func (p *Props) FunctionSettings(table string) contract.Settings {
-	s := contract.Settings{
-		Table: table, Codes: p.Settings.Codes, MaxRetry: p.Settings.MaxRetry, LeaseDuration: p.Settings.LeaseDuration,
-		Backoff: p.Run.Backoff, Concurrency: p.Run.Concurrency, LaneType: contract.LaneType(p.Run.ChildExecutionType),
-		WorkerTimeout: p.WorkerTimeout,
-	}
-	// A level the props' check refused stays the default.
-	_ = s.Set(contract.EnvLogLevel, p.Settings.LogLevel)
+	s := p.Settings
+	s.Table = table
 	return s
 }
 
 // newFunction deploys f with its own log group and its own role. The role starts empty (no
 // AWSLambdaBasicExecutionRole: that grants logs:CreateLogGroup on every log group) and gets
 // writing to its log group, X-Ray, and then only the table calls grantTableAccess adds.
-func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) awslambda.Function {
+func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string, code awslambda.Code) awslambda.Function {
 	logs := awslogs.NewLogGroup(c.Construct, jsii.String(f.id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     p.LogRetention,
 		RemovalPolicy: p.removalPolicy(),
 	})
 	role := awsiam.NewRole(c.Construct, jsii.String(f.id+"Role"), &awsiam.RoleProps{
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
-		Description: jsii.String("Runs the " + f.name + " function"),
+		Description: jsii.String("Runs the " + f.Name + " function"),
 	})
 	logs.GrantWrite(role)
-	c.logs[f.name] = logs
+	c.logs[f.Name] = logs
 	var reserved *float64
-	if f.reserved != nil && f.reserved(&p.ReservedConcurrency) > 0 {
-		reserved = jsii.Number(f.reserved(&p.ReservedConcurrency))
+	if n := f.reserved(p.ReservedConcurrency); n > 0 {
+		reserved = jsii.Number(n)
 	}
 	fn := awslambda.NewFunction(c.Construct, jsii.String(f.id), &awslambda.FunctionProps{
 		ReservedConcurrentExecutions: reserved,
-		Description:                  jsii.String(f.description),
-		Code:                         awslambda.Code_FromAsset(jsii.String(filepath.Join(p.AssetDir, f.name)), nil),
+		Description:                  jsii.String(f.Description),
+		Code:                         code,
 		Handler:                      jsii.String("bootstrap"),
 		Runtime:                      awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:                 awslambda.Architecture_ARM_64(),
-		MemorySize:                   jsii.Number(f.memoryMB),
-		Timeout:                      awscdk.Duration_Seconds(jsii.Number(f.timeout.Seconds())),
+		MemorySize:                   jsii.Number(f.MemoryMB),
+		Timeout:                      awscdk.Duration_Seconds(jsii.Number(f.Timeout.Seconds())),
 		Environment:                  env,
 		Tracing:                      awslambda.Tracing_ACTIVE,
 		LoggingFormat:                awslambda.LoggingFormat_JSON, // the functions log JSON (slog)
-		LogGroup:                     logs,
-		Role:                         role,
+		// Lambda's own lines (START, REPORT: about 0.5 KB an invocation, two invocations a
+		// task) only when the functions log at info or debug; its metrics hold the same.
+		SystemLogLevelV2: systemLogLevel(p.Settings.LogLevel),
+		LogGroup:         logs,
+		Role:             role,
 	})
 	cdknag.NagSuppressions_AddResourceSuppressions(role, &[]*cdknag.NagPackSuppression{{
 		Id:        jsii.String("AwsSolutions-IAM5"),
@@ -653,60 +599,32 @@ func (c *Tracker) newFunction(f function, p *Props, env *map[string]*string) aws
 	return fn
 }
 
-// grantTableAccess gives each function the DynamoDB actions it calls, on the table or the
-// index it calls them on, and nothing else (no Scan, no reads of whole items, no table
-// administration), on the keys of tenants' jobs only when tenants are given. The worker gets
-// none: it sees tasks only through the state machine.
-func (c *Tracker) grantTableAccess(tenants []string) {
-	var conditions *map[string]any
-	if len(tenants) > 0 {
-		keys := make([]string, len(tenants))
-		for i, prefix := range tenants {
-			keys[i] = prefix + "*"
-		}
-		conditions = &map[string]any{"ForAllValues:StringLike": map[string]any{"dynamodb:LeadingKeys": keys}}
+// systemLogLevel is the Lambda system log level that goes with the functions' level.
+func systemLogLevel(l contract.LogLevel) awslambda.SystemLogLevel {
+	switch l {
+	case contract.LogDebug:
+		return awslambda.SystemLogLevel_DEBUG
+	case contract.LogInfo:
+		return awslambda.SystemLogLevel_INFO
 	}
-	tableArn := c.Table.TableArn()
-	indexArn := jsii.String(fmt.Sprintf("%s/index/%s", *tableArn, tracker.IndexName))
-	for _, g := range []struct {
-		fn        awslambda.Function
-		actions   []string
-		resources []*string
-	}{
-		// One conditional UpdateItem each, reading the old item from the failed write itself
-		// (ReturnValuesOnConditionCheckFailure) rather than with a GetItem.
-		{c.Claim, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Complete, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		{c.Fail, []string{"dynamodb:UpdateItem"}, []*string{tableArn}},
-		// Item queries and Select COUNT queries, all on the index; reads of the tasks a run
-		// names (GetItem), the run's mark in the job registry (UpdateItem), and the one look
-		// at the index's shape a Tracker makes before its first query (DescribeTable).
-		{c.ListPending, []string{"dynamodb:Query"}, []*string{indexArn}},
-		{c.ListPending, []string{"dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:UpdateItem"}, []*string{tableArn}},
-	} {
-		g.fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:    jsii.Strings(g.actions...),
-			Resources:  &g.resources,
-			Conditions: conditions,
-		}))
-	}
+	return awslambda.SystemLogLevel_WARN
 }
 
 // filledNames are the placeholders the construct fills (every function's ARN, the child
 // execution type); Props.Substitutions may not set them.
 var filledNames = func() []string {
 	var names []string
-	for _, f := range contract.Functions {
+	for _, f := range contract.Functions() {
 		names = append(names, f.ArnPlaceholder)
 	}
 	return append(names, contract.ChildExecutionTypePlaceholder)
 }()
 
-// arns are the ARNs of the functions the definition names, in the order of contract.Functions.
+// arns are the ARNs of the functions the definition names, in the order of contract.Functions().
 func (c *Tracker) arns() []*string {
 	byName := map[string]awslambda.IFunction{Claim: c.Claim, Complete: c.Complete, Fail: c.Fail, ListPending: c.ListPending, ExampleWorker: c.Worker}
-	arns := make([]*string, len(contract.Functions))
-	for i, f := range contract.Functions {
+	arns := make([]*string, len(contract.Functions()))
+	for i, f := range contract.Functions() {
 		arns[i] = byName[f.Name].FunctionArn()
 	}
 	return arns
@@ -736,9 +654,9 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 	arns := c.arns()
 	subs := map[string]*string{}
 	for i, arn := range arns {
-		subs[contract.Functions[i].ArnPlaceholder] = arn
+		subs[contract.Functions()[i].ArnPlaceholder] = arn
 	}
-	subs[contract.ChildExecutionTypePlaceholder] = jsii.String(string(p.Run.ChildExecutionType))
+	subs[contract.ChildExecutionTypePlaceholder] = jsii.String(string(p.Settings.LaneType))
 	for _, name := range sortedKeys(p.Substitutions) {
 		subs[name] = jsii.String(p.Substitutions[name])
 	}
@@ -748,7 +666,7 @@ func (c *Tracker) newStateMachine(p *Props, asl string) awsstepfunctions.StateMa
 	})
 	sm := awsstepfunctions.NewStateMachine(c.Construct, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: name,
-		// One long-running execution per job; its children are Run.ChildExecutionType.
+		// One long-running execution per job; its children are Settings.LaneType.
 		StateMachineType:        awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody:          awsstepfunctions.DefinitionBody_FromString(jsii.String(asl)),
 		DefinitionSubstitutions: &subs,

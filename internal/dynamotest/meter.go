@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Meter is a reverse proxy in front of DynamoDB (Local) that meters what flows through it as
@@ -276,4 +278,52 @@ func numberSize(s string) int {
 	s = strings.Trim(strings.Replace(s, ".", "", 1), "0")
 	digits := max(len(s), 1)
 	return (digits+1)/2 + 1
+}
+
+// ItemSizeOf is ItemSize of an item as the SDK gives it.
+func ItemSizeOf(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name) + valueSize(wireValue(v))
+	}
+	return n
+}
+
+// wireValue is v in DynamoDB's JSON form, as valueSize reads it.
+func wireValue(v types.AttributeValue) any {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return map[string]any{"S": v.Value}
+	case *types.AttributeValueMemberN:
+		return map[string]any{"N": v.Value}
+	case *types.AttributeValueMemberB:
+		return map[string]any{"B": base64.StdEncoding.EncodeToString(v.Value)}
+	case *types.AttributeValueMemberBOOL:
+		return map[string]any{"BOOL": v.Value}
+	case *types.AttributeValueMemberNULL:
+		return map[string]any{"NULL": true}
+	case *types.AttributeValueMemberSS:
+		return map[string]any{"SS": toAny(v.Value, func(s string) any { return s })}
+	case *types.AttributeValueMemberNS:
+		return map[string]any{"NS": toAny(v.Value, func(s string) any { return s })}
+	case *types.AttributeValueMemberBS:
+		return map[string]any{"BS": toAny(v.Value, func(b []byte) any { return base64.StdEncoding.EncodeToString(b) })}
+	case *types.AttributeValueMemberL:
+		return map[string]any{"L": toAny(v.Value, wireValue)}
+	case *types.AttributeValueMemberM:
+		m := map[string]any{}
+		for k, e := range v.Value {
+			m[k] = wireValue(e)
+		}
+		return map[string]any{"M": m}
+	}
+	return nil
+}
+
+func toAny[T any](list []T, f func(T) any) []any {
+	out := make([]any, len(list))
+	for i, e := range list {
+		out[i] = f(e)
+	}
+	return out
 }

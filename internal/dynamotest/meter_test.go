@@ -49,7 +49,7 @@ func TestMeterBillsAsDynamoDBDoes(t *testing.T) {
 		wantUnits float64 // the table's and the index's (keys only: 1)
 	}{{1024, 2}, {1025, 3}} {
 		it := item(fmt.Sprint(tc.size%10), tc.size) // "4", "5": new items, each an index write
-		if got := dynamotest.ItemSize(wire(t, it)); got != tc.size {
+		if got := dynamotest.ItemSizeOf(it); got != tc.size {
 			t.Fatalf("ItemSize = %d, want %d", got, tc.size)
 		}
 		before := m.Usage()
@@ -97,6 +97,15 @@ func TestItemSize(t *testing.T) {
 		{"map: elements count their names", `{"m":{"M":{"k":{"S":"v"}}}}`, 1 + 3 + (1 + 1 + 1)},
 		{"string set", `{"s":{"SS":["a","bc"]}}`, 1 + 3},
 	}
+	// ItemSizeOf reads the SDK's form as ItemSize reads the wire's.
+	sdk := map[string]types.AttributeValue{
+		"l": &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberS{Value: "ab"}, &types.AttributeValueMemberN{Value: "1"}}},
+		"m": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"k": &types.AttributeValueMemberBOOL{Value: true}}},
+		"b": &types.AttributeValueMemberB{Value: []byte{0, 1, 2}}, "z": &types.AttributeValueMemberNULL{Value: true},
+	}
+	if got, want := dynamotest.ItemSizeOf(sdk), (1+3+3+3)+(1+3+3)+(1+3)+(1+1); got != want {
+		t.Errorf("ItemSizeOf = %d, want %d", got, want)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var item map[string]any
@@ -108,19 +117,4 @@ func TestItemSize(t *testing.T) {
 			}
 		})
 	}
-}
-
-// wire is an item in DynamoDB's JSON form, as the meter sees it.
-func wire(t *testing.T, item map[string]types.AttributeValue) map[string]any {
-	t.Helper()
-	out := map[string]any{}
-	for name, v := range item {
-		switch v := v.(type) {
-		case *types.AttributeValueMemberS:
-			out[name] = map[string]any{"S": v.Value}
-		default:
-			t.Fatalf("wire: %T", v)
-		}
-	}
-	return out
 }

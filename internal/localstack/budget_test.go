@@ -1,16 +1,14 @@
 package localstack_test
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
-	"slices"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -21,75 +19,24 @@ import (
 // execution adds 2 of its own (started, succeeded).
 const historyLimit = 25000
 
-// asl is the part of a definition the model reads.
-type asl struct {
-	StartAt string               `json:"StartAt"`
-	States  map[string]*aslState `json:"States"`
-}
+// budgetModel is the definition (as internal/model reads it: every state by name, nested ones
+// included) with what entering each state costs in history events.
+type budgetModel struct{ def *model.Definition }
 
-type aslState struct {
-	Type      string `json:"Type"`
-	Resource  string `json:"Resource"`
-	Next      string `json:"Next"`
-	Default   string `json:"Default"`
-	End       bool   `json:"End"`
-	Choices   []struct{ Next string }
-	Catch     []struct{ Next string }
-	Retry     []struct{ MaxAttempts int }
-	Processor *struct {
-		ProcessorConfig struct{ Mode string }
-		asl
-	} `json:"ItemProcessor"`
-}
-
-// model is the definition's states, flattened, with what each costs.
-type model struct {
-	states map[string]*aslState
-	child  map[string]bool // states of the Distributed Map's children
-}
-
-func loadModel(t *testing.T) *model {
+func loadModel(t *testing.T) *budgetModel {
 	t.Helper()
-	root := repoRoot(t)
-	raw, err := os.ReadFile(filepath.Join(root, "statemachine.asl.json"))
+	def, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var def asl
-	if err := json.Unmarshal(raw, &def); err != nil {
-		t.Fatal(err)
-	}
-	m := &model{states: map[string]*aslState{}, child: map[string]bool{}}
-	var walk func(a asl, child bool)
-	walk = func(a asl, child bool) {
-		for name, s := range a.States {
-			if _, dup := m.states[name]; dup {
-				t.Fatalf("two states are named %s: the model and run.mjs key states by name", name)
-			}
-			m.states[name], m.child[name] = s, child
-			if s.Processor != nil {
-				walk(s.Processor.asl, child || s.Processor.ProcessorConfig.Mode == "DISTRIBUTED")
-			}
-		}
-	}
-	walk(def, false)
-	return m
-}
-
-func repoRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return filepath.Join(dir, "..", "..")
+	return &budgetModel{def: def}
 }
 
 // events is what entering a state once costs in history events, at worst (every retrier
 // used up) or without retries.
-func (m *model) events(t *testing.T, name string, worst bool) int {
+func (m *budgetModel) events(t *testing.T, name string, worst bool) int {
 	t.Helper()
-	s, ok := m.states[name]
+	s, ok := m.def.States[name]
 	if !ok {
 		t.Fatalf("the model names state %s, which the definition lacks", name)
 	}
@@ -98,7 +45,7 @@ func (m *model) events(t *testing.T, name string, worst bool) int {
 		n := 5
 		if worst {
 			for _, r := range s.Retry {
-				n += 3 * r.MaxAttempts
+				n += 3 * r.Attempts()
 			}
 		}
 		return n
@@ -111,55 +58,41 @@ func (m *model) events(t *testing.T, name string, worst bool) int {
 	return 2
 }
 
-// next is every state a state may go to.
-func (s *aslState) next() []string {
-	out := []string{s.Next, s.Default}
-	for _, c := range s.Choices {
-		out = append(out, c.Next)
-	}
-	for _, c := range s.Catch {
-		out = append(out, c.Next)
-	}
-	return out
-}
-
 // path checks that the states follow one another in the definition and returns them.
-func (m *model) path(t *testing.T, names ...string) []string {
+func (m *budgetModel) path(t *testing.T, names ...string) []string {
 	t.Helper()
-	for i := 1; i < len(names); i++ {
-		prev, ok := m.states[names[i-1]]
-		if !ok || !slices.Contains(prev.next(), names[i]) {
-			t.Fatalf("the model has %s go to %s, which the definition does not", names[i-1], names[i])
-		}
+	if err := m.def.Path(names...); err != nil {
+		t.Fatal(err)
 	}
 	return names
 }
 
 // The segments a job's execution is made of, as paths through the parent's states.
-func (m *model) start(t *testing.T) []string {
+func (m *budgetModel) start(t *testing.T) []string {
 	return m.path(t, "CheckInput", "SweepOrJob", "Plan", "WhatNext")
 }
 
 // round runs a pass of lanes and plans the next step.
-func (m *model) round(t *testing.T) []string {
+func (m *budgetModel) round(t *testing.T) []string {
 	return m.path(t, "WhatNext", "RunLanes", "Plan", "WhatNext")
 }
 
 // wait waits for the next failed task to be due and plans the next step.
-func (m *model) wait(t *testing.T) []string {
+func (m *budgetModel) wait(t *testing.T) []string {
 	return m.path(t, "WhatNext", "WaitUntilDue", "Plan", "WhatNext")
 }
 
 // end counts the job's tasks and ends the run.
-func (m *model) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
+func (m *budgetModel) end(t *testing.T) []string { return m.path(t, "WhatNext", "Summary", "Done") }
 
-func (m *model) handover(t *testing.T) []string {
+// handover continues the run as a new execution.
+func (m *budgetModel) handover(t *testing.T) []string {
 	return m.path(t, "WhatNext", "Handover", "HandedOver")
 }
 
 // cost sums the events of a sequence of segments, each segment's last state being the next
 // one's first (counted once).
-func (m *model) cost(t *testing.T, worst bool, segments ...[]string) (events int, entered map[string]int) {
+func (m *budgetModel) cost(t *testing.T, worst bool, segments ...[]string) (events int, entered map[string]int) {
 	entered = map[string]int{}
 	for i, seg := range segments {
 		for j, name := range seg {
@@ -175,12 +108,12 @@ func (m *model) cost(t *testing.T, worst bool, segments ...[]string) (events int
 
 // task is one task's states in a loop at worst: claimed, worked, its completion refused into
 // a failure whose record fails too (every retrier used up), then the next claim.
-func (m *model) task(t *testing.T) []string {
+func (m *budgetModel) task(t *testing.T) []string {
 	return m.path(t, "ClaimNext", "Claimed", "Work", "Complete", "RecordFailure", "Errored", "ClaimNext")
 }
 
 // lane is a lane's own states.
-func (m *model) lane(t *testing.T) []string {
+func (m *budgetModel) lane(t *testing.T) []string {
 	return m.path(t, "LaneStart", "LaneGo", "Loops", "LaneDone")
 }
 
@@ -191,8 +124,9 @@ func TestHistoryBudget(t *testing.T) {
 	perRound, _ := m.cost(t, true, m.round(t))
 	perWait, _ := m.cost(t, true, m.wait(t))
 	step := max(perRound, perWait) - 2
+	handover, _ := m.cost(t, true, m.handover(t)) // with the execution's own 2 events
 	parent := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + contract.MaxSteps*step +
-		m.events(t, "Plan", true) + m.events(t, "WhatNext", true) + m.events(t, "Handover", true) + m.events(t, "HandedOver", true) + 2
+		m.events(t, "Plan", true) + handover
 	if parent > historyLimit {
 		t.Errorf("a parent of MaxSteps %d steps reaches %d events", contract.MaxSteps, parent)
 	}
@@ -202,6 +136,18 @@ func TestHistoryBudget(t *testing.T) {
 	if sweep > historyLimit {
 		t.Errorf("a sweep of %d jobs reaches %d events", contract.MaxJobIDs, sweep)
 	}
+	// A bulk action: its start, MaxSteps steps (each a claim call and a choice, at worst),
+	// its handover.
+	bulkStep, _ := m.cost(t, true, m.path(t, "BulkStep", "BulkNext", "BulkStep"))
+	bulk := m.events(t, "CheckInput", true) + m.events(t, "SweepOrJob", true) + contract.MaxSteps*(bulkStep-2) +
+		m.events(t, "BulkHandover", true) + m.events(t, "BulkHandedOver", true) + 2
+	m.path(t, "SweepOrJob", "BulkStep")
+	m.path(t, "BulkNext", "BulkHandover", "BulkHandedOver")
+	m.path(t, "BulkNext", "BulkDone")
+	if bulk > historyLimit {
+		t.Errorf("a bulk action of MaxSteps %d steps reaches %d events", contract.MaxSteps, bulk)
+	}
+	t.Logf("a bulk action of %d steps: %d events", contract.MaxSteps, bulk)
 	// A STANDARD lane: the constants the claim function bounds a Standard lane's tasks with
 	// cover its states as the definition has them.
 	perTask, _ := m.cost(t, true, m.task(t))
@@ -246,7 +192,12 @@ func TestPayloadBudget(t *testing.T) {
 	claim := tracker.MaxDataBytes + 3*id + lease + settings            // the claim: ids, data, lease
 	cause := 6 * 32768                                                 // an error's Cause, 32,768 characters, escaped at worst
 	loop := 3*id + arn + settings + position + max(claim, cause+lease) // data, result or error: one at a time
-	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop} {
+	// A bulk action's state: its progress (the job, its id, its selection, its cursor, the
+	// refusals it names) twice, as it is and in the handover's input, beside the run.
+	cursor := 4 * (2*id + 2*id + 200) / 3 // a failure listing's: the job, a task id and the failure key, in base64
+	progress := 2*id + 3*tracker.MaxFailureMessageBytes + cursor + tracker.MaxBulkRefusals*(id+50) + settings
+	bulk := run + 2*progress + 2*arn + settings
+	for name, n := range map[string]int{"parent": parent, "lane": lane, "loop": loop, "bulk": bulk} {
 		t.Logf("%s state: at most %d bytes", name, n)
 		if n > limit {
 			t.Errorf("a %s state can carry %d bytes, over %d", name, n, limit)

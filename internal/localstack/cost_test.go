@@ -2,159 +2,239 @@ package localstack_test
 
 import (
 	"fmt"
-	"os"
-	"strconv"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/localstack"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 )
 
-// Public us-east-1 prices.
+// Prices and assumptions of the cost benchmark beside the model's (model.AWSPrices, model.AWS),
+// us-east-1 list prices.
 const (
-	perStandardTransition = 0.025 / 1000
-	perExpressExecution   = 1.00 / 1e6
-	perExpressGBSecond    = 0.00001667
-	perLambdaRequest      = 0.20 / 1e6
-	perLambdaGBSecondArm  = 0.0000133334
-	perWriteUnit          = 0.625 / 1e6
-	perReadUnit           = 0.125 / 1e6
+	// perLogGB: CloudWatch Logs ingestion, standard and vended (Step Functions) logs alike, the
+	// first 10 TB a month. Source: https://aws.amazon.com/cloudwatch/pricing/
+	perLogGB = 0.50
+	// perWriteUnit and perReadUnit: DynamoDB on demand, per write and read request unit.
+	// Source: https://aws.amazon.com/dynamodb/pricing/on-demand/
+	perWriteUnit = 0.625 / 1e6
+	perReadUnit  = 0.125 / 1e6
+	// sfnEventEnvelope is a Step Functions log record without its error and cause: id, type,
+	// previous event id, timestamp, execution ARN, redrive count and the details' other fields
+	// (an assumption from the record format in the Step Functions developer guide, "Log
+	// levels"; the error name and cause are measured).
+	sfnEventEnvelope = 400
+	// throttleCauseBytes is the cause of a throttled Lambda call (Lambda.TooManyRequestsException's
+	// message and request id), an assumption.
+	throttleCauseBytes = 250
+	// platformLinesPerInvoke is what Lambda's own lines (platform.start and platform.report
+	// in JSON) add per invocation when the functions' system log level is INFO; the construct
+	// sets it to WARN, which drops them. An assumption from the documented record shapes.
+	platformLinesPerInvoke = 550
+	// eventsPerTransition is what the previous definition logged at ALL per state entered: an
+	// entered and an exited event, and a Task state's scheduled, started and succeeded (2.5 on
+	// average over its states, an assumption) of sfnEventEnvelope bytes each, execution data
+	// left out.
+	eventsPerTransition = 2.5
 )
 
-// Assumptions the local run cannot measure, stated in README.md's cost table.
-const (
-	// expressBilledSeconds is a child's billed duration beyond its worker's own run: a claim
-	// and a complete of ~25 ms each, rounded up to Express' 100 ms.
-	expressBilledSeconds = 0.1
-	expressGB            = 0.0625 // 64 MB
-	// functionSeconds is one call of claim, complete, fail or list-pending (warm, one
-	// DynamoDB round trip), billed by the millisecond at 256 MB.
-	functionSeconds = 0.025
-	functionGB      = 0.25
-	// writeUnitsPerAttempt is what `make bench` measures for claim + complete (or claim +
-	// fail): each write is 1 unit on the table and 2 on the index, whose key changes.
-	writeUnitsPerAttempt = 6.0
-	// readUnitsPerListedTask: list-pending reads ~150-byte index entries, eventually
-	// consistent, 4 KB to half a unit.
-	readUnitsPerListedTask = 150.0 / 4096 / 2
-)
-
-// BenchmarkCostPerMillionTasks runs one job (COST_TASKS tasks, 5,000 by default, with the
-// demo's failure mix) on the local stack, counts from the interpreter's event log the states
-// the parent executions and the children entered, and prices them per million tasks, next to
-// the per-task states of the previous design (one inline Map in one execution).
-func BenchmarkCostPerMillionTasks(b *testing.B) {
-	n := 5000
-	if v := os.Getenv("COST_TASKS"); v != "" {
-		n, _ = strconv.Atoi(v)
-	}
-	tasks := map[string]string{}
-	attempts := 0
-	for i := range n {
-		data := ""
-		switch {
-		case i%16 == 5:
-			data, attempts = `{"always_fail": true}`, attempts+3
-		case i%8 == 3:
-			data, attempts = `{"fail_times": 1}`, attempts+2
-		default:
-			attempts++
-		}
-		tasks[fmt.Sprintf("t-%05d", i)] = data
-	}
-	var ex *localstack.Execution
-	var took time.Duration
+// BenchmarkCost prices a million tasks as AWS bills them, the orchestration (Step Functions,
+// our functions, their logs) and DynamoDB apart, for workers of 0.1 s, 1 s and 30 s at a
+// concurrency of 1,000, the previous definition beside this one:
+//
+//   - measured on the local stack: DynamoDB's read and write units (a Meter in front of
+//     DynamoDB Local, refused writes billed by item size) for data of 200 B, 2 KB and 20 KB,
+//     for tasks that succeed at once and for tasks that fail twice first, and for creating
+//     them; the bytes our functions write at the deployed log level (and at info), and the
+//     events and error bytes Step Functions logs at ERROR;
+//   - from the model at AWS scale (internal/model): lanes, their billed Express duration,
+//     our functions' requests and GB-seconds, the Standard parent's transitions, and the
+//     throttled calls, each an ERROR event.
+func BenchmarkCost(b *testing.B) {
+	const n = 300
+	var (
+		sizes  = []int{200, 2048, 20480}
+		happy  = map[int]local{}
+		twice  local
+		atInfo local
+	)
 	for b.Loop() {
-		job := newJobAs(b, fmt.Sprintf("cost-%d", time.Now().UnixNano()), tasks)
-		start := time.Now()
-		var err error
-		ex, err = env.stack.Run(b.Context(), contract.RunInput{JobID: job}, localstack.RunOptions{})
+		for _, size := range sizes {
+			happy[size] = measureLocal(b, n, size, 0, deployedLogLevel)
+		}
+		twice = measureLocal(b, n, 200, 2, deployedLogLevel)
+		atInfo = measureLocal(b, n, 200, 0, contract.LogInfo)
+	}
+	newDef, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	oldDef, err := model.ReadDefinition(filepath.Join("..", "model", "testdata", "pages.asl.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out strings.Builder
+	fmt.Fprintf(&out, "Orchestration, dollars per million tasks (1,000,000-task job, worker concurrency 1,000, σ 0.5; the worker's own bill left out):\n\n")
+	fmt.Fprintf(&out, "| | 0.1 s before | 0.1 s now | 1 s before | 1 s now | 30 s before | 30 s now |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	var cols []orchestration
+	for _, mean := range []time.Duration{100 * time.Millisecond, time.Second, 30 * time.Second} {
+		job := model.Job{Tasks: 1_000_000, Worker: model.Worker{Mean: mean, Sigma: 0.5, Concurrency: 1000}, Seed: 1}
+		c := model.SizingRule(job, newDef)
+		rate := model.BoundOf(job).Concurrency / mean.Seconds()
+		lanes, err := model.RunLanes(newDef, job, model.Lanes{Concurrency: c, Shards: model.ShardsFor(rate, c, model.AWS())})
 		if err != nil {
 			b.Fatal(err)
 		}
-		took = time.Since(start)
-	}
-	parentStates, children, childStates, lambdaCalls := 0, 0, 0, 0
-	for _, e := range ex.Executions {
-		if e.Status != "SUCCEEDED" {
-			b.Fatalf("execution %s: %s %s", e.Name, e.Error, e.Cause)
+		pages, err := model.RunPages(oldDef, job, model.Pages{})
+		if err != nil {
+			b.Fatal(err)
 		}
-		for name, k := range e.States {
-			parentStates += k
-			switch name {
-			case "CheckInput", "ListPage", "EndOfPass", "Summary":
-				lambdaCalls += k
-			}
-		}
-		children += e.Children
-		childStates += e.ChildStates
+		bound := model.BoundOf(job).Time.Seconds()
+		old, now := priceOld(pages, atInfo), priceNew(lanes, happy[200])
+		old.ratio, now.ratio = pages.Time.Seconds()/bound, lanes.Time.Seconds()/bound
+		old.settings, now.settings = "page 500, batch 20, 10 children", fmt.Sprintf("C %d, %d shards", c, model.ShardsFor(rate, c, model.AWS()))
+		cols = append(cols, old, now)
 	}
-	perTask := func(v int) float64 { return float64(v) / float64(n) }
-	mix := float64(attempts) / float64(n)
-	// Child states per attempt: claim, work, then complete or fail (each child also enters
-	// its Map); the tracker's function calls are two of the three.
-	callsPerAttempt := (perTask(childStates) - perTask(children)) / mix * 2 / 3
-	cost := func(attemptsPerTask float64) costTable {
-		calls := perTask(lambdaCalls) + attemptsPerTask*callsPerAttempt
-		return costTable{
-			standard:       perTask(parentStates) * perStandardTransition,
-			express:        perTask(children)*perExpressExecution + perTask(children)*expressBilledSeconds*expressGB*perExpressGBSecond,
-			lambdaRequests: calls * perLambdaRequest,
-			lambdaDuration: calls * functionSeconds * functionGB * perLambdaGBSecondArm,
-			dynamoWrites:   attemptsPerTask * writeUnitsPerAttempt * perWriteUnit,
-			dynamoReads:    attemptsPerTask * readUnitsPerListedTask * perReadUnit,
-		}
-	}
-	newCost, happy := cost(mix), cost(1)
-	// The previous design, per task, from its definition: a happy attempt entered Claim,
-	// Work, Complete and Succeeded, a failed one Claim, Work, RecordFailure, WillRetry and
-	// Backoff, all Standard transitions (4.5 an attempt with this mix), and list-pending
-	// counted the whole job (five COUNT queries reading every index entry) on every page of 100.
-	oldPerAttempt := 4.5
-	oldCost := costTable{
-		standard:       mix * oldPerAttempt * perStandardTransition,
-		lambdaRequests: mix * 2 * perLambdaRequest,
-		lambdaDuration: mix * 2 * functionSeconds * functionGB * perLambdaGBSecondArm,
-		dynamoWrites:   newCost.dynamoWrites,
-		dynamoReads:    newCost.dynamoReads + float64(n)/100*readUnitsPerListedTask*perReadUnit,
-	}
-	b.ReportMetric(perTask(parentStates), "parent-transitions/task")
-	b.ReportMetric(perTask(children), "children/task")
-	b.ReportMetric(perTask(childStates), "child-states/task")
-	b.ReportMetric(newCost.total()*1e6, "$/Mtasks")
-	b.ReportMetric(happy.total()*1e6, "happy-$/Mtasks")
-	b.ReportMetric(oldCost.total()*1e6, "previous-$/Mtasks")
-	b.ReportMetric(took.Seconds(), "s/run")
-	b.Logf("%d tasks, %d executions, %d children, run %v", n, len(ex.Executions), children, took.Round(time.Millisecond))
-	b.Logf("dollars per million tasks (worker compute excluded), %.3f attempts a task:\n%s", mix, table(oldCost, newCost, happy))
-}
-
-type costTable struct{ standard, express, lambdaRequests, lambdaDuration, dynamoWrites, dynamoReads float64 }
-
-func (c costTable) total() float64 {
-	return c.standard + c.express + c.lambdaRequests + c.lambdaDuration + c.dynamoWrites + c.dynamoReads
-}
-
-func table(cols ...costTable) string {
-	s := fmt.Sprintf("| %-24s | previous design, this mix | now, this mix | now, every task succeeds |\n|---|---:|---:|---:|\n", "per million tasks")
-	for _, r := range []struct {
+	for _, row := range []struct {
 		name string
-		get  func(costTable) float64
+		get  func(orchestration) string
 	}{
-		{"Step Functions Standard", func(c costTable) float64 { return c.standard }},
-		{"Step Functions Express", func(c costTable) float64 { return c.express }},
-		{"Lambda requests", func(c costTable) float64 { return c.lambdaRequests }},
-		{"Lambda duration", func(c costTable) float64 { return c.lambdaDuration }},
-		{"DynamoDB writes", func(c costTable) float64 { return c.dynamoWrites }},
-		{"DynamoDB reads", func(c costTable) float64 { return c.dynamoReads }},
-		{"total", costTable.total},
+		{"settings", func(o orchestration) string { return o.settings }},
+		{"job time ÷ its bound (model)", func(o orchestration) string { return fmt.Sprintf("%.2f", o.ratio) }},
 	} {
-		s += fmt.Sprintf("| %-24s |", r.name)
+		fmt.Fprintf(&out, "| %s |", row.name)
 		for _, c := range cols {
-			s += fmt.Sprintf(" $%.2f |", r.get(c)*1e6)
+			fmt.Fprintf(&out, " %s |", row.get(c))
 		}
-		s += "\n"
+		out.WriteString("\n")
 	}
-	return s
+	for _, row := range orchestrationRows {
+		fmt.Fprintf(&out, "| %s |", row.name)
+		for _, c := range cols {
+			fmt.Fprintf(&out, " %s |", dollars(row.get(c)))
+		}
+		out.WriteString("\n")
+	}
+	out.WriteString(dynamoTable(happy, twice, sizes))
+	fmt.Fprintf(&out, "\nLocal runs of %d tasks each; logs at %s a task: claim %.0f B, complete %.0f B (at info: %.0f B, %.0f B); Step Functions ERROR events a task: %.2f (a task that failed twice: %.2f, %.0f B of errors).\n",
+		n, deployedLogLevel, happy[200].logBytes["claim"], happy[200].logBytes["complete"],
+		atInfo.logBytes["claim"], atInfo.logBytes["complete"], happy[200].errorEvents, twice.errorEvents, twice.errorBytes)
+	b.ReportMetric(cols[3].total(), "$/Mtasks-1s")
+	b.ReportMetric(cols[5].total(), "$/Mtasks-30s")
+	w, floor := happy[200].writesPerTask(), happy[200].floor()
+	b.ReportMetric(w/floor, "writes/floor")
+	b.Logf("\n%s", out.String())
 }
+
+// deployedLogLevel is the functions' log level as the construct deploys them.
+var deployedLogLevel = contract.DefaultLogLevel
+
+// orchestration is what one shape costs a task, by part.
+type orchestration struct {
+	standard, expressRequests, expressDuration, lambdaRequests, lambdaDuration, functionLogs, stateMachineLogs float64
+	// ratio is the job's time over its bound, settings the shape's settings.
+	ratio    float64
+	settings string
+}
+
+func (o orchestration) total() float64 {
+	return o.standard + o.expressRequests + o.expressDuration + o.lambdaRequests + o.lambdaDuration + o.functionLogs + o.stateMachineLogs
+}
+
+var orchestrationRows = []struct {
+	name string
+	get  func(orchestration) float64
+}{
+	{"Step Functions Standard (transitions)", func(o orchestration) float64 { return o.standard }},
+	{"Step Functions Express (requests)", func(o orchestration) float64 { return o.expressRequests }},
+	{"Step Functions Express (duration)", func(o orchestration) float64 { return o.expressDuration }},
+	{"our Lambda functions (requests)", func(o orchestration) float64 { return o.lambdaRequests }},
+	{"our Lambda functions (duration)", func(o orchestration) float64 { return o.lambdaDuration }},
+	{"our functions' logs", func(o orchestration) float64 { return o.functionLogs }},
+	{"state machine logs", func(o orchestration) float64 { return o.stateMachineLogs }},
+	{"**total**", orchestration.total},
+}
+
+// modelParts prices what the model counted: transitions, Express, our functions.
+func modelParts(r *model.Result) orchestration {
+	p, plat := model.AWSPrices(), model.AWS()
+	per := func(v float64) float64 { return v / float64(r.Tasks) * 1e6 }
+	return orchestration{
+		standard:        per(float64(r.StandardTransitions) * p.StandardTransition),
+		expressRequests: per(float64(r.Children) * p.ExpressRequest),
+		expressDuration: per(r.ExpressSeconds * plat.ExpressMemoryMB / 1024 * p.ExpressGBSecond),
+		lambdaRequests:  r.OurRequestsPerTask() * p.LambdaRequest * 1e6,
+		lambdaDuration:  per(r.OurGBSeconds * p.LambdaGBSecond),
+	}
+}
+
+// logDollars is the price of bytes a task, per million tasks.
+func logDollars(bytesPerTask float64) float64 { return bytesPerTask * 1e6 / 1e9 * perLogGB }
+
+// priceNew prices this definition: the model's run, our functions' lines as measured at the
+// deployed level, the ERROR events measured (failures) and the model's throttled calls.
+func priceNew(r *model.Result, l local) orchestration {
+	o := modelParts(r)
+	var throttles int64
+	for _, k := range r.Throttles {
+		throttles += k
+	}
+	o.functionLogs = logDollars(l.logBytes["claim"] + l.logBytes["complete"] + l.logBytes["fail"] + l.logBytes["list-pending"])
+	sfn := l.errorEvents*sfnEventEnvelope + l.errorBytes + float64(throttles)/float64(r.Tasks)*(sfnEventEnvelope+throttleCauseBytes)
+	o.stateMachineLogs = logDollars(sfn)
+	return o
+}
+
+// priceOld prices the previous definition: the model's run, its state machine logging every
+// state at ALL, its functions at info with Lambda's platform lines (as it deployed them).
+func priceOld(r *model.Result, atInfo local) orchestration {
+	o := modelParts(r)
+	lines := atInfo.logBytes["claim"] + atInfo.logBytes["complete"] + r.OurRequestsPerTask()*platformLinesPerInvoke
+	o.functionLogs = logDollars(lines)
+	o.stateMachineLogs = logDollars(r.StepsPerTask() * eventsPerTransition * sfnEventEnvelope)
+	return o
+}
+
+// writesPerTask is a run's write units a task, refused writes and creation included.
+func (l local) writesPerTask() float64 {
+	_, run := l.perTask(l.run)
+	_, created := l.perTask(l.created)
+	return run + created
+}
+
+// floor is the write units the layout needs a task at the least: creation (the item and its
+// index entry), then for each attempt a claim and a completion or failure (each the item, and
+// the index entry's delete and put, its key changing), at the item's size as created (a
+// failure's error and history grow it, so a failing task's real writes are above its floor).
+func (l local) floor() float64 {
+	item := max(1, l.itemUnits)
+	return (item + 1) + float64(2*l.attempts)*(item+2)
+}
+
+// dynamoTable prints DynamoDB's part per million tasks.
+func dynamoTable(happy map[int]local, twice local, sizes []int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nDynamoDB, per million tasks (on demand; measured):\n\n| task | write units a task | floor | reads a task | refused writes a task | writes $ | reads $ |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	row := func(name string, l local) {
+		reads, _ := l.perTask(l.run)
+		w := l.writesPerTask()
+		fmt.Fprintf(&b, "| %s | %.2f | %.0f | %.2f | %.3f | %s | %s |\n", name, w, l.floor(), reads,
+			float64(l.run.Refused)/float64(l.tasks), dollars(w*perWriteUnit*1e6), dollars(reads*perReadUnit*1e6))
+	}
+	for _, size := range sizes {
+		row(fmt.Sprintf("data of %s, succeeds", bytesName(size)), happy[size])
+	}
+	row("data of 200 B, fails twice then succeeds", twice)
+	return b.String()
+}
+
+func bytesName(n int) string {
+	if n < 1024 {
+		return fmt.Sprintf("%d B", n)
+	}
+	return fmt.Sprintf("%d KB", n/1024)
+}
+
+func dollars(v float64) string { return fmt.Sprintf("$%.2f", v) }

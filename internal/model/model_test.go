@@ -2,11 +2,9 @@ package model_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +12,7 @@ import (
 )
 
 // definitions reads the new definition (the repository's) and the previous one (testdata).
-func definitions(t *testing.T) (newDef, oldDef *model.Definition) {
+func definitions(t testing.TB) (newDef, oldDef *model.Definition) {
 	t.Helper()
 	newDef, err := model.ReadDefinition(filepath.Join("..", "..", "statemachine.asl.json"))
 	if err != nil {
@@ -197,15 +195,16 @@ func TestSmallRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// One lane of 8 loops does every task; its 31 other slots find nothing due, one at a time.
+	// One lane of 8 loops does every task; its 25 other slots (L + ⌈200 / 8⌉ = 26 in all)
+	// find nothing due, one at a time.
 	want := map[string]int64{"ClaimNext": 208, "Claimed": 208, "Work": 200, "Complete": 200, "LoopDone": 8,
-		"LaneStart": 32, "Loops": 1, "LaneDone": 32, "RunLanes": 1, "Plan": 2, "Summary": 1, "Release": 0}
+		"LaneStart": 26, "Loops": 1, "LaneDone": 26, "RunLanes": 1, "Plan": 2, "Summary": 1, "Release": 0}
 	for state, n := range want {
 		if r.Entered[state] != n {
 			t.Errorf("entered %s %d times, want %d", state, r.Entered[state], n)
 		}
 	}
-	if r.Succeeded != 200 || r.Sizing != (model.Sizing{Lanes: 1, Loops: 8, Slots: 32}) || r.Children != 32 || r.EmptyChildren != 31 {
+	if r.Succeeded != 200 || r.Sizing != (model.Sizing{Lanes: 1, Loops: 8, Slots: 32}) || r.Children != 26 || r.EmptyChildren != 25 {
 		t.Errorf("%d succeeded, sizing %+v, %d lanes of which %d empty", r.Succeeded, r.Sizing, r.Children, r.EmptyChildren)
 	}
 	for _, s := range r.LanesInFlight {
@@ -214,7 +213,7 @@ func TestSmallRun(t *testing.T) {
 		}
 	}
 	l := r.Loss
-	if sum := l.Work + l.Own + l.Waits + l.Tail + l.Startup + l.Empty + l.NoLane; math.Abs(sum-1) > 1e-9 {
+	if sum := l.Work + l.Own + l.Waits + l.Cut + l.Tail + l.Startup + l.Empty + l.NoLane; math.Abs(sum-1) > 1e-9 {
 		t.Errorf("the loop slots' shares add up to %v, not 1: %+v", sum, l)
 	}
 	// The worker's time alone, 8 at once, is the least the job can take; our steps and the
@@ -242,11 +241,7 @@ func TestTargets(t *testing.T) {
 	t.Logf("%d tasks, σ %.1f, in %v\n%s\n%s", study.Tasks, study.Sigma, time.Since(start).Round(time.Second),
 		model.Table(rows, prices, plat), model.Details(rows))
 	for _, rr := range rows {
-		limit := 1.2
-		if rr.Mean < time.Second {
-			limit = 1.5
-		}
-		if got := rr.Ratio(rr.New); got > limit {
+		if got, limit := rr.Ratio(rr.New), rr.Target(); got > limit {
 			t.Errorf("workers of %v, W = %d: the new definition takes %.2f times its bound, over %.1f", rr.Mean, rr.W, got, limit)
 		}
 		if rr.Bound.Binds != "table" {
@@ -257,37 +252,91 @@ func TestTargets(t *testing.T) {
 				r.TasksPerSecond(), r.PartitionThrottles, rr.Lanes.Shards)
 		}
 	}
-	proposal(t, newDef, rows)
 }
 
-// proposal compares, for the rows of 30 s workers, the definition's Retry rule for Work's
-// throttles with WorkRetryProposal at the same C: it should release fewer tasks.
-func proposal(t *testing.T, newDef *model.Definition, rows []model.RowResult) {
-	variant, err := newDef.WithRetry("Work", "Lambda.TooManyRequestsException", model.WorkRetryProposal())
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b strings.Builder
-	b.WriteString("Work's throttles retried as proposed (10 × ≤3 s) instead of released after 4 × ≤20 s, same C:\n")
-	for _, rr := range rows {
-		if rr.Mean < 30*time.Second {
-			continue
+// BenchmarkBudgetCut prints the budget cut (Lanes.Cut), an alternative lane rule the
+// definition does not adopt, beside the definition's rule on the study's rows: for each rule
+// the cheapest C tried within the row's target (or the fastest), its cost by item and the
+// work its cuts waste (docs/benchmarks.md says why it is not adopted). `make model` runs it.
+// The candidates are the C that the rules need: around the sizing rule for 30 s workers, the
+// study's two smallest for the others, whose lanes a 4 s timeout (at most) barely shortens.
+func BenchmarkBudgetCut(b *testing.B) {
+	newDef, _ := definitions(b)
+	study := model.CutStudy{Tasks: 1_000_000, Sigma: 0.5, Seed: 1,
+		Rules: []model.Rule{{Name: "today", Cut: 0}, {Name: "cut T/2", Cut: 0.5}, {Name: "cut T/3", Cut: 1.0 / 3}}}
+	for _, m := range []time.Duration{100 * time.Millisecond, time.Second, 30 * time.Second} {
+		factors := []float64{1, 1.2}
+		if m >= 30*time.Second {
+			factors = []float64{1, 1.1, 1.2, 1.3}
 		}
-		r, err := model.RunLanes(variant, rr.Job, rr.Lanes)
+		for _, w := range []int{1000, 10000} {
+			study.Cases = append(study.Cases, model.CutCase{Row: model.Row{Mean: m, W: w}, Factors: factors})
+		}
+	}
+	start := time.Now()
+	var res []model.CutResult
+	for b.Loop() {
+		var err error
+		if res, err = study.Run(newDef); err != nil {
+			b.Fatal(err)
+		}
+	}
+	prices, plat := model.AWSPrices(), model.AWS()
+	b.Logf("%d tasks, σ %.1f, in %v; ok: t within the time target, $ within $1.50/1M too\n%s\n%s", study.Tasks, study.Sigma,
+		time.Since(start).Round(time.Second), model.CutTable(res, prices, plat), model.CutDetails(res, prices, plat))
+}
+
+// TestCut checks the budget cut's mechanics on jobs of 30 s workers small enough to run
+// often, whose lanes reach their budget.
+func TestCut(t *testing.T) {
+	t.Parallel()
+	newDef, _ := definitions(t)
+	job := model.Job{Tasks: 60_000, Worker: model.Worker{Mean: 30 * time.Second, Sigma: 0.5, Concurrency: 1000}, Seed: 1}
+	run := func(t *testing.T, cut float64, c int) *model.Result {
+		t.Helper()
+		r, err := model.RunLanes(newDef, job, model.Lanes{Concurrency: c, Shards: 2, Cut: cut})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range []struct {
-			name string
-			r    *model.Result
-		}{{"as defined", rr.New}, {"proposed", r}} {
-			fmt.Fprintf(&b, "  %-10s W=%d C=%d: ×bound %.3f, worker throttles/task %.2f, releases/task %.3f, our requests/task %.2f, $/1M %.2f, lanes past 300 s %d\n",
-				c.name, rr.W, rr.Lanes.Concurrency, rr.Ratio(c.r), float64(c.r.Throttles["worker"])/float64(c.r.Tasks),
-				c.r.Releases(), c.r.OurRequestsPerTask(), c.r.Cost(model.AWSPrices(), model.AWS())*1e6, c.r.TimedOut)
-		}
-		if r.Releases() >= rr.New.Releases() {
-			t.Errorf("W = %d: the proposed rule releases %.3f tasks a task, the definition's %.3f", rr.W, r.Releases(), rr.New.Releases())
-		}
+		return r
 	}
-	t.Log(b.String())
+	t.Run("a cut of the whole timeout is the definition's rule", func(t *testing.T) {
+		for _, c := range []int{1000, 1300} {
+			today, whole := run(t, 0, c), run(t, 1, c)
+			if today.Time != whole.Time || today.Entered["Work"] != whole.Entered["Work"] || whole.Cuts != 0 || whole.HandedBack != 0 {
+				t.Errorf("C = %d: today %v and %d Work states, Cut 1 %v and %d, %d cuts, %d handed back", c, today.Time,
+					today.Entered["Work"], whole.Time, whole.Entered["Work"], whole.Cuts, whole.HandedBack)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		cut  float64
+		c    int
+	}{
+		{"a third of the timeout, W loops", 1.0 / 3, 1000},
+		{"half the timeout, over-subscribed", 0.5, 1300},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run(t, tc.cut, tc.c)
+			switch {
+			case r.Succeeded != job.Tasks:
+				t.Errorf("%d of %d tasks succeeded", r.Succeeded, job.Tasks)
+			case r.Cuts == 0 || r.WastedSeconds <= r.ZombieSeconds || r.ZombieSeconds <= 0:
+				t.Errorf("%d cuts wasted %.0f worker seconds, %.0f of them after the cut", r.Cuts, r.WastedSeconds, r.ZombieSeconds)
+			case r.CutAgain != 0:
+				t.Errorf("%d attempts cut a task cut before", r.CutAgain)
+			case r.Peak["worker"] > int64(job.Worker.Concurrency):
+				t.Errorf("the worker ran %d at once, over W", r.Peak["worker"])
+			case r.LongestLane > 300*time.Second:
+				t.Errorf("a lane lived %v", r.LongestLane)
+			}
+			l := r.Loss
+			if sum := l.Work + l.Own + l.Waits + l.Cut + l.Tail + l.Startup + l.Empty + l.NoLane; math.Abs(sum-1) > 1e-9 {
+				t.Errorf("the loop slots' shares add up to %v, not 1: %+v", sum, l)
+			}
+			t.Logf("%v, %d cuts (%d began again while their worker ran), %d handed back, waste %.2f %%, longest lane %v",
+				r.Time, r.Cuts, r.Overlaps, r.HandedBack, 100*r.WastedShare(), r.LongestLane)
+		})
+	}
 }

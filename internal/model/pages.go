@@ -166,6 +166,8 @@ func RunPages(def *Definition, job Job, cfg Pages) (*Result, error) {
 			s.onInvoke(e.id, g)
 		case evDone:
 			s.onDone(e.id, g)
+		case evFree:
+			s.fns[e.id].free()
 		default:
 			g.handle(e)
 		}
@@ -198,21 +200,10 @@ func (g *pageSim) budget(t float64) {
 		g.inPass, g.round, g.left = true, g.round+1, -1
 	}
 	if g.left < 0 {
-		g.left = g.pool.todoTotal + g.dueNow()
+		g.left = g.pool.todoTotal + g.pool.dueIn(0, g.now)
 	}
 	n := min(g.cfg.page(), g.left)
 	g.call("ListPage", g.p.cpu+g.p.read+float64(n)*g.p.perID, t, g.listed1)
-}
-
-// dueNow counts the failed tasks due now.
-func (g *pageSim) dueNow() int {
-	n := 0
-	for _, d := range g.pool.failed[0] {
-		if d.at <= g.now {
-			n++
-		}
-	}
-	return n
 }
 
 // listed1 follows ListPage: Count, AnyBatches, then the page's batches or Idle.
@@ -225,7 +216,7 @@ func (g *pageSim) listed1(t float64) {
 		if !ok {
 			break
 		}
-		g.listed = append(g.listed, g.pool.take(0, failed))
+		g.listed = append(g.listed, g.pool.take(0, g.now, failed))
 	}
 	g.steps++
 	g.enter("Count")

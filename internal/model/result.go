@@ -36,6 +36,8 @@ type Loss struct {
 	// Work: the worker running. Own: our functions, their invokes and the transitions
 	// between states. Waits: waiting out Retry rules and the SDK's retries (throttles).
 	Work, Own, Waits float64
+	// Cut: waiting in Work for attempts a budget cut stopped (Lanes.Cut).
+	Cut float64
 	// Tail: loops that ended, waiting for the slowest loop of their lane. Startup: a lane's
 	// start (the child's start, LaneStart) before its loops run, and the loops a last lane
 	// lacks. Empty: lanes that found nothing due. NoLane: slots with no lane (before the
@@ -58,8 +60,10 @@ type Result struct {
 	// Sizing is the new shape's lanes, loops and slots.
 	Sizing Sizing
 	// Children counts the child executions (lanes or batches), EmptyChildren the lanes that
-	// found nothing due, TimedOut those that outlived the Express budget.
+	// found nothing due, TimedOut those that outlived the Express budget; LongestLane is the
+	// longest lane's life.
 	Children, EmptyChildren, TimedOut int
+	LongestLane                       time.Duration
 	// LanesInFlight is the lanes (or batch children) in flight over time.
 	LanesInFlight []Sample
 	// Entered counts the states entered, by name; StandardTransitions and
@@ -82,6 +86,27 @@ type Result struct {
 	TableThrottles, PartitionThrottles, WriteRetries, RetryWaits int64
 	// Loss is where the new shape's loop slots went.
 	Loss Loss
+	// WriteUnits is the write units the table took, index writes included.
+	WriteUnits float64
+	// WorkerSeconds is the worker's billed seconds; WastedSeconds those of attempts a budget
+	// cut stopped, whose work runs again, and ZombieSeconds the part of them after the cut.
+	WorkerSeconds, WastedSeconds, ZombieSeconds float64
+	// Cuts counts the attempts a budget cut stopped, CutAgain those of tasks cut before,
+	// HandedBack the claims that gave a task released before straight back, and Overlaps the
+	// attempts that began while the worker of a cut attempt of the same task still ran.
+	Cuts, CutAgain, HandedBack, Overlaps int64
+}
+
+// PerTask is n per task of the run.
+func (r *Result) PerTask(n float64) float64 { return n / float64(r.Tasks) }
+
+// ExtraUnitsPerTask is the write units per task beyond a task's own claim and completion
+// (UnitsPerTask): lanes' starts, refused claims, failures, releases and hand-backs.
+func (r *Result) ExtraUnitsPerTask() float64 { return r.PerTask(r.WriteUnits) - UnitsPerTask }
+
+// WastedShare is the worker's seconds in cut attempts over its seconds in the others.
+func (r *Result) WastedShare() float64 {
+	return r.WastedSeconds / (r.WorkerSeconds - r.WastedSeconds)
 }
 
 // TasksPerSecond is the job's tasks over its time.
@@ -107,11 +132,30 @@ func (r *Result) AverageOurs() float64 { return r.OurSeconds / r.Time.Seconds() 
 // Cost is what a run costs at prices, per task, the worker's own requests and duration left
 // out: Express requests and GB-seconds, our functions' requests and GB-seconds, and the
 // Standard parent's transitions.
-func (r *Result) Cost(p Prices, plat Platform) float64 {
-	express := float64(r.Children)*p.ExpressRequest + r.ExpressSeconds*plat.ExpressMemoryMB/1024*p.ExpressGBSecond
-	lambda := r.OurRequestsPerTask()*float64(r.Tasks)*p.LambdaRequest + r.OurGBSeconds*p.LambdaGBSecond
-	standard := float64(r.StandardTransitions) * p.StandardTransition
-	return (express + lambda + standard) / float64(r.Tasks)
+func (r *Result) Cost(p Prices, plat Platform) float64 { return r.Costs(p, plat).Total() }
+
+// Costs is what a run costs at prices, per task, by item; the worker's own requests and
+// duration are left out.
+func (r *Result) Costs(p Prices, plat Platform) Costs {
+	return Costs{
+		ExpressRequests:  r.PerTask(float64(r.Children) * p.ExpressRequest),
+		ExpressGBSeconds: r.PerTask(r.ExpressSeconds * plat.ExpressMemoryMB / 1024 * p.ExpressGBSecond),
+		LambdaRequests:   r.OurRequestsPerTask() * p.LambdaRequest,
+		LambdaGBSeconds:  r.PerTask(r.OurGBSeconds * p.LambdaGBSecond),
+		Standard:         r.PerTask(float64(r.StandardTransitions) * p.StandardTransition),
+	}
+}
+
+// Costs is what our part of a run costs per task, in US dollars: the Express lanes'
+// executions and duration, our functions' requests and duration, the Standard parent's
+// transitions.
+type Costs struct {
+	ExpressRequests, ExpressGBSeconds, LambdaRequests, LambdaGBSeconds, Standard float64
+}
+
+// Total adds the items up.
+func (c Costs) Total() float64 {
+	return c.ExpressRequests + c.ExpressGBSeconds + c.LambdaRequests + c.LambdaGBSeconds + c.Standard
 }
 
 // lanesAt records the lanes in flight from t on.
@@ -158,6 +202,9 @@ func (r *Result) fill(s *sim, end float64) {
 		}
 	}
 	r.WriteRetries, r.RetryWaits = s.acct.writeRetries, s.acct.lambdaWaits
+	r.WriteUnits = s.table.taken
+	r.WorkerSeconds, r.WastedSeconds, r.ZombieSeconds = s.fns[fnWorker].billed, s.acct.wasted, s.acct.zombie
+	r.Cuts, r.CutAgain, r.HandedBack, r.Overlaps = s.acct.cuts, s.acct.cutAgain, s.acct.handbacks, s.acct.overlaps
 }
 
 func (l *laneSim) result() *Result {
@@ -165,11 +212,11 @@ func (l *laneSim) result() *Result {
 	r.fill(l.sim, l.done)
 	r.Passes, r.Sizing = l.passes, l.size
 	r.Children, r.EmptyChildren, r.TimedOut = l.acctL.lanes, l.acctL.emptyLanes, l.acctL.timedOut
-	r.ExpressSeconds = l.acctL.billed
+	r.ExpressSeconds, r.LongestLane = l.acctL.billed, dur(l.acctL.longest)
 	total := float64(l.size.Lanes*l.size.Loops) * l.done
 	a := l.acct
 	r.Loss = Loss{
-		Work: a.work / total, Waits: a.wait / total, Own: (a.active - a.work - a.wait) / total,
+		Work: a.work / total, Waits: a.wait / total, Own: (a.active - a.work - a.cut - a.wait) / total, Cut: a.cut / total,
 		Tail: l.acctL.tail / total, Startup: l.acctL.startup / total, Empty: l.acctL.empty / total,
 		NoLane: math.Max(0, total-l.acctL.slotTime) / total,
 	}

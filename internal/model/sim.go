@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -46,6 +47,7 @@ const (
 const (
 	evInvoke = iota // an actor's Task state invokes its function
 	evDone          // the function's handler ends (its write happens here)
+	evFree          // a cut attempt's worker ends: its environment is free again
 	evShape
 )
 
@@ -93,10 +95,15 @@ func (w Worker) timeout() float64 {
 	return max(3, math.Ceil(4*seconds(w.Mean)))
 }
 
-// task is a claimed task: how often it failed, and whether it came from the failed status.
+// task is a claimed task: how often it failed, whether it came from the failed status,
+// whether it was ever released (its attempts then exceed its failures and this claim), how
+// often a budget cut stopped it and when the worker of its last cut attempt ends.
 type task struct {
-	retry  int8
-	failed bool
+	retry    int8
+	cuts     int8
+	failed   bool
+	released bool
+	cutEnds  float64
 }
 
 // actor is a loop of a lane (the new shape) or a task's iteration of a batch (the old one).
@@ -112,16 +119,18 @@ type actor struct {
 	refused bool  // the claim's first write finds its task taken
 	task    task
 	work    float64 // this attempt's worker time, drawn at invoke
+	cut     float64 // Work's timeout when a budget cut makes it shorter than the worker's; 0 if not
+	sweep   int32   // hand-backs the claim call has left (Lanes.Cut); -1 before its first
 	began   float64 // when its handler began
 	cold    bool
 	start   float64 // when it started, for the accounting
 	wait    float64 // seconds spent waiting out retries
 }
 
-// due is a failed task waiting for its retry time.
+// due is a task waiting for its retry time: a failed one, or one held back.
 type due struct {
-	at    float64
-	retry int8
+	at   float64
+	task task
 }
 
 type dueHeap []due
@@ -137,18 +146,20 @@ func (h *dueHeap) Pop() any {
 	return x
 }
 
-// pool is the job's pending tasks per part: todo, and failed ones by due time.
+// pool is the job's pending tasks per part: todo, todo ones released with a wait (held),
+// and failed ones, the last two by due time.
 type pool struct {
 	todo      []int
+	held      []dueHeap
 	failed    []dueHeap
 	todoTotal int
-	waiting   int // failed, not ignored
+	waiting   int // held or failed, not ignored
 	succeeded int
 	ignored   int
 }
 
 func newPool(tasks, parts int) pool {
-	p := pool{todo: make([]int, parts), failed: make([]dueHeap, parts), todoTotal: tasks}
+	p := pool{todo: make([]int, parts), held: make([]dueHeap, parts), failed: make([]dueHeap, parts), todoTotal: tasks}
 	for i := range parts {
 		p.todo[i] = tasks / parts
 		if i < tasks%parts {
@@ -158,25 +169,34 @@ func newPool(tasks, parts int) pool {
 	return p
 }
 
-// peek says whether part has a task to claim at now, and whether it is a failed one.
+// dueTop says whether the first task of h is due at now.
+func dueTop(h dueHeap, now float64) bool { return len(h) > 0 && h[0].at <= now }
+
+// peek says whether part has a task to claim at now, and whether it is a failed one. A held
+// task that is due comes first: it is todo again, and a new lane's loops list their stretch
+// of the part from its start, where the tasks released behind the old loops are.
 func (p *pool) peek(part int, now float64) (ok, failed bool) {
-	if p.todo[part] > 0 {
+	if p.todo[part] > 0 || dueTop(p.held[part], now) {
 		return true, false
 	}
-	f := p.failed[part]
-	return len(f) > 0 && f[0].at <= now, true
+	return dueTop(p.failed[part], now), true
 }
 
-// take claims the task peek found.
-func (p *pool) take(part int, failed bool) task {
+// take claims the task peek found at now.
+func (p *pool) take(part int, now float64, failed bool) task {
+	h := &p.failed[part]
 	if !failed {
-		p.todo[part]--
-		p.todoTotal--
-		return task{}
+		if !dueTop(p.held[part], now) {
+			p.todo[part]--
+			p.todoTotal--
+			return task{}
+		}
+		h = &p.held[part]
 	}
-	d := heap.Pop(&p.failed[part]).(due)
+	d := heap.Pop(h).(due)
 	p.waiting--
-	return task{retry: d.retry, failed: true}
+	d.task.failed = failed
+	return d.task
 }
 
 // anyDue says whether any part has a task to claim at now.
@@ -184,30 +204,43 @@ func (p *pool) anyDue(now float64) bool {
 	if p.todoTotal > 0 {
 		return true
 	}
-	for _, f := range p.failed {
-		if len(f) > 0 && f[0].at <= now {
+	for i := range p.failed {
+		if dueTop(p.held[i], now) || dueTop(p.failed[i], now) {
 			return true
 		}
 	}
 	return false
 }
 
-// nextDue is when the next waiting failed task is due; +Inf when none waits.
+// dueIn counts the held and failed tasks of part due at now.
+func (p *pool) dueIn(part int, now float64) int {
+	n := 0
+	for _, h := range []dueHeap{p.held[part], p.failed[part]} {
+		for _, d := range h {
+			if d.at <= now {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// nextDue is when the next waiting task is due; +Inf when none waits.
 func (p *pool) nextDue() float64 {
 	next := math.Inf(1)
-	for _, f := range p.failed {
-		if len(f) > 0 {
-			next = min(next, f[0].at)
+	for _, h := range slices.Concat(p.held, p.failed) {
+		if len(h) > 0 {
+			next = min(next, h[0].at)
 		}
 	}
 	return next
 }
 
-// lastDue is when the last waiting failed task is due; -Inf when none waits.
+// lastDue is when the last waiting task is due; -Inf when none waits.
 func (p *pool) lastDue() float64 {
 	last := math.Inf(-1)
-	for _, f := range p.failed {
-		for _, d := range f {
+	for _, h := range slices.Concat(p.held, p.failed) {
+		for _, d := range h {
 			last = max(last, d.at)
 		}
 	}
@@ -220,19 +253,31 @@ func (p *pool) fail(part int, t task, at float64, maxRetry int, backoff func(int
 		p.ignored++
 		return
 	}
-	heap.Push(&p.failed[part], due{at: at + backoff(int(t.retry)), retry: t.retry})
+	heap.Push(&p.failed[part], due{at: at + backoff(int(t.retry)), task: t})
 	p.waiting++
 }
 
-// giveBack makes a task pending again at at: a released one at once, one whose lease must
-// run out first later.
+// release makes a released task pending again at at, in the status it came from: a todo
+// one among the held, a failed one among the failed.
+func (p *pool) release(part int, t task, at float64) {
+	t.released = true
+	h := &p.failed[part]
+	if !t.failed {
+		h = &p.held[part]
+	}
+	heap.Push(h, due{at: at, task: t})
+	p.waiting++
+}
+
+// giveBack makes a task that was never recorded pending again at at: a todo one at once,
+// or one whose lease must run out first later, among the failed ones (listed with them).
 func (p *pool) giveBack(part int, t task, at float64, now float64) {
 	if !t.failed && at <= now {
 		p.todo[part]++
 		p.todoTotal++
 		return
 	}
-	heap.Push(&p.failed[part], due{at: at, retry: t.retry})
+	heap.Push(&p.failed[part], due{at: at, task: t})
 	p.waiting++
 }
 
@@ -287,11 +332,16 @@ type sim struct {
 	acct     accounting
 }
 
-// accounting is where the loops' time goes, in loop-seconds.
+// accounting is where the loops' time goes, in loop-seconds, and what budget cuts cost.
 type accounting struct {
 	work, wait, active float64
 	lambdaWaits        int64
 	writeRetries       int64
+	// cut is the loops' time in Work attempts a budget cut stopped; wasted those attempts'
+	// worker seconds, zombie the part of them after the cut.
+	cut, wasted, zombie       float64
+	cuts, cutAgain, handbacks int64
+	overlaps                  int64 // attempts begun while a cut attempt of the task still ran
 }
 
 func newSim(p Platform, def *Definition, w Worker, tasks, parts int, seed uint64) *sim {
@@ -395,6 +445,18 @@ func (s *sim) write(units float64, part, from, to int) bool {
 	b[from].take(s.now, 1)
 	b[to].take(s.now, 1)
 	return true
+}
+
+// force is a write the model does not let fail: it takes its units even when that leaves a
+// bucket in debt, which later writes then wait out.
+func (s *sim) force(units float64, part, from, to int) {
+	b := &s.parts[part]
+	s.table.has(s.now, units)
+	b[from].has(s.now, 1)
+	b[to].has(s.now, 1)
+	s.table.take(s.now, units)
+	b[from].take(s.now, 1)
+	b[to].take(s.now, 1)
 }
 
 // sdkRetry is the SDK's wait before its next attempt at a throttled write, or false when its

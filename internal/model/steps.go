@@ -30,8 +30,14 @@ func (s *sim) onInvoke(id int32, sh shape) {
 	case stClaim:
 		d = sh.claimTime(id)
 	case stWork:
+		if a.task.cutEnds > s.now {
+			s.acct.overlaps++
+		}
 		a.work = s.workTime()
 		d = min(a.work, s.timeout)
+		if a.cut > 0 {
+			d = min(d, a.cut)
+		}
 	default:
 		d = s.p.cpu + s.p.write
 	}
@@ -51,19 +57,42 @@ func (s *sim) onDone(id int32, sh shape) {
 }
 
 // worked ends the worker's handler: a success goes on to Complete; an error or a timeout is
-// caught into RecordFailure.
+// caught into RecordFailure; an attempt a budget cut stopped goes to Release.
 func (s *sim) worked(id int32, sh shape) {
 	a := &s.actors[id]
 	spec := &s.steps[stWork]
+	t := s.now + s.p.invoke
+	if a.cut > 0 && a.work > a.cut {
+		s.cutOff(a)
+		s.route(id, s.steps[stRelease].state, t, sh)
+		return
+	}
 	s.acct.work += s.now - a.began
 	s.end(fnWorker, a)
-	t := s.now + s.p.invoke
 	if a.work > s.timeout || s.rng.Float64() < s.worker.FailRate {
 		next, _ := s.def.CatchFor(spec.state, "States.Timeout")
 		s.route(id, next, t, sh)
 		return
 	}
 	s.route(id, spec.next, t, sh)
+}
+
+// cutOff is a budget cut: Step Functions stops waiting for the worker (States.Timeout), but
+// the worker's invocation runs on to its end (at most its own timeout), holding its
+// environment, and its work is wasted: the task is released and runs again.
+func (s *sim) cutOff(a *actor) {
+	end := a.began + s.startup(a.cold) + min(a.work, s.timeout)
+	s.acct.cut += s.now - a.began
+	s.acct.wasted += end - a.began
+	s.acct.zombie += end - s.now
+	s.acct.cuts++
+	if a.task.cuts > 0 {
+		s.acct.cutAgain++
+	}
+	a.task.cuts++
+	a.task.cutEnds = end
+	s.fns[fnWorker].bill(end - a.began)
+	s.at(end, evFree, fnWorker)
 }
 
 // recorded ends Complete, RecordFailure or Release: one conditional write, retried by the
@@ -96,7 +125,9 @@ func (s *sim) recorded(id int32, sh shape) {
 	case stFail:
 		s.pool.fail(int(a.part), a.task, s.now, s.maxRetry, s.backoff)
 	case stRelease:
-		s.pool.giveBack(int(a.part), a.task, s.now, s.now)
+		// The fail function holds a released task back for the first backoff, so that a loop
+		// does not claim it again at once to meet the same throttle.
+		s.pool.release(int(a.part), a.task, s.now+s.backoff(1))
 	}
 	a.holding, a.leased = false, false
 	s.route(id, spec.next, s.now+s.p.invoke, sh)

@@ -344,15 +344,5 @@ func short(d time.Duration) string {
 	}
 }
 
-// WorkRetryProposal is a Retry rule for Work's throttles that the model compares with the
-// definition's (1 s doubling, 4 attempts, at most 20 s, then the task is released): more and
-// shorter waits, 10 attempts of 1 s growing by half, at most 3 s each, so that a loop waits
-// for a worker environment within the lane's 30-second margin (30 s at worst, about 12 s on
-// average with full jitter) instead of handing its task back.
-func WorkRetryProposal() Retrier {
-	interval, attempts, rate := 1.0, 10, 1.5
-	return Retrier{IntervalSeconds: &interval, MaxAttempts: &attempts, BackoffRate: &rate, MaxDelaySeconds: 3, JitterStrategy: "FULL"}
-}
-
-// Releases is the released tasks (throttled past Work's retries) per task of a run.
+// Releases is the released tasks (throttled past Work's retries, or cut) per task of a run.
 func (r *Result) Releases() float64 { return float64(r.Entered["Release"]) / float64(r.Tasks) }

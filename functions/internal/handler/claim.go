@@ -13,11 +13,12 @@ import (
 )
 
 // Claim is the claim function: it takes the lease on one named task (tracker.Claim), or, in
-// a lane's loop, on the loop's next due task (tracker.ClaimNext), and starts lanes.
+// a lane's loop, on the loop's next due task (tracker.ClaimNext), and starts lanes; and it
+// runs the steps of bulk actions (tracker.BulkStep).
 //
 // Events and results: contract.ClaimInput gives contract.ClaimOutput; {"lane":
 // contract.LaneInput} gives contract.LaneOutput; {"next": contract.NextInput} gives
-// contract.NextOutput. Errors: InvalidInput, TaskNotFound, TaskLocked, TaskNotDue,
+// contract.NextOutput; {"bulk": contract.BulkStepInput} gives contract.BulkState. Errors: InvalidInput, TaskNotFound, TaskLocked, TaskNotDue,
 // TaskAlreadySucceeded, TaskIgnored, TaskWrongStatus (a named claim refused),
 // TrackerUnavailable. Metrics (EMF lines on stdout, per job): claimed, refused, duration.
 type Claim struct {
@@ -29,8 +30,9 @@ type Claim struct {
 // claimEvent is any of the claim function's events.
 type claimEvent struct {
 	contract.ClaimInput
-	Lane *contract.LaneInput `json:"lane,omitempty"`
-	Next *contract.NextInput `json:"next,omitempty"`
+	Lane *contract.LaneInput     `json:"lane,omitempty"`
+	Next *contract.NextInput     `json:"next,omitempty"`
+	Bulk *contract.BulkStepInput `json:"bulk,omitempty"`
 }
 
 // Handle claims the task the event names, the loop's next task, or starts a lane.
@@ -39,10 +41,17 @@ func (h Claim) Handle(ctx context.Context, event json.RawMessage) (any, error) {
 	if err := lambdafn.Decode(event, &in); err != nil {
 		return nil, lambdafn.Fail(ctx, h.Log, "claim", err)
 	}
-	named := in.JobID != "" || in.TaskID != "" || in.ExecutionID != ""
+	modes := 0
+	for _, set := range []bool{in.JobID != "" || in.TaskID != "" || in.ExecutionID != "", in.Lane != nil, in.Next != nil, in.Bulk != nil} {
+		if set {
+			modes++
+		}
+	}
 	switch {
-	case named && (in.Lane != nil || in.Next != nil), in.Lane != nil && in.Next != nil:
-		return nil, lambdafn.Fail(ctx, h.Log, "claim", &tracker.ValidationError{Field: "event", Reason: "give a task (job_id, task_id), lane or next, one of them"})
+	case modes > 1:
+		return nil, lambdafn.Fail(ctx, h.Log, "claim", &tracker.ValidationError{Field: "event", Reason: "give a task (job_id, task_id), lane, next or bulk, one of them"})
+	case in.Bulk != nil:
+		return h.bulk(ctx, *in.Bulk)
 	case in.Lane != nil:
 		return h.lane(ctx, *in.Lane)
 	case in.Next != nil:

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
@@ -29,10 +30,27 @@ func TestFailureOf(t *testing.T) {
 		{"a JSON cause without errorType takes the Error name",
 			contract.StepError{Error: "Sandbox.Timedout", Cause: `{"errorMessage":"Task timed out after 3 seconds"}`},
 			tracker.Failure{Error: "Sandbox.Timedout: Task timed out after 3 seconds"}},
+		{"a Go Lambda error cut inside a frame keeps its whole frames",
+			contract.StepError{Error: "WorkerError", Cause: `{"errorMessage":"boom","errorType":"WorkerError","stackTrace":[{"path":"main.go","line":42,"label":"work"},{"path":"lambda.go","li`},
+			tracker.Failure{Error: "WorkerError: boom", Traceback: "main.go:42 work\n" + causeCut}},
+		{"a Python Lambda error cut inside a line of its stack",
+			contract.StepError{Error: "ValueError", Cause: `{"errorMessage":"bad","errorType":"ValueError","requestId":"r-1","stackTrace":["  File \"h.py\", line 3, in handler\n","  File \"h.py\", li`},
+			tracker.Failure{Error: "ValueError: bad", Traceback: "  File \"h.py\", line 3, in handler\n\n" + causeCut}},
+		{"a Node.js Lambda error cut after a whole line of its trace",
+			contract.StepError{Error: "NoText", Cause: `{"errorType":"NoText","errorMessage":"no text","trace":["NoText: no text",`},
+			tracker.Failure{Error: "NoText: no text", Traceback: "NoText: no text\n" + causeCut}},
+		{"a Lambda error cut before its stack",
+			contract.StepError{Error: "WorkerError", Cause: `{"errorMessage":"boom","errorType":"WorkerError","stackTr`},
+			tracker.Failure{Error: "WorkerError: boom", Traceback: causeCut}},
+		{"a Lambda error cut inside its message is its cause",
+			contract.StepError{Error: "WorkerError", Cause: `{"errorMessage":"a very long mess`},
+			tracker.Failure{Error: `WorkerError: {"errorMessage":"a very long mess`}},
 	}
 	for _, tc := range tests {
-		if got := failureOf(tc.in); got != tc.want {
-			t.Errorf("%s:\n got %+v\nwant %+v", tc.name, got, tc.want)
+		// The errorType is the name the record starts with.
+		wantType, _, _ := strings.Cut(tc.want.Error, ": ")
+		if got, typ := failureOf(tc.in); got != tc.want || typ != wantType {
+			t.Errorf("%s:\n got %+v, errorType %q\nwant %+v, errorType %q", tc.name, got, typ, tc.want, wantType)
 		}
 	}
 }

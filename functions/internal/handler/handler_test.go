@@ -2,6 +2,7 @@ package handler_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,10 +13,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/internal/fntest"
@@ -54,6 +59,7 @@ func TestFixtures(t *testing.T) {
 				"locked.json": refused, "succeeded.json": refused, "ignored.json": refused, "not-found.json": refused,
 				"invalid-separator.json": {duration},
 				"next.json":              claimed, "next-named.json": claimed,
+				"bulk.json": {duration}, // a step refused nothing
 			}},
 		contract.CompleteFunction.Name: {func(d lambdafn.Deps) fntest.Handle { return adapt(handler.Complete{Deps: d}.Handle) },
 			map[string][]fntest.Metric{
@@ -65,6 +71,7 @@ func TestFixtures(t *testing.T) {
 			map[string][]fntest.Metric{
 				"ok.json":           {{Metric: lambdafn.Failed, Value: 1}, duration},
 				"last-attempt.json": {{Metric: lambdafn.Ignored, Value: 1}, duration},
+				"permanent.json":    {{Metric: lambdafn.Ignored, Value: 1}, duration},
 				"release.json":      {duration},
 				"stale-lease.json":  refused,
 			}},
@@ -80,7 +87,7 @@ func TestFixtures(t *testing.T) {
 			}
 		}, nil},
 	}
-	for _, fn := range contract.Functions {
+	for _, fn := range contract.Functions() {
 		h, ok := functions[fn.Name]
 		if !ok {
 			t.Errorf("function %s has no handler under test", fn.Name)
@@ -92,7 +99,7 @@ func TestFixtures(t *testing.T) {
 		t.Run(fn.Name, func(t *testing.T) { fntest.Run(t, fn.Name, h.newHandler, h.metrics) })
 	}
 	for _, c := range fixtures.Cases {
-		if !slices.ContainsFunc(contract.Functions, func(f contract.Function) bool { return f.Name == c.Function }) {
+		if !slices.ContainsFunc(contract.Functions(), func(f contract.Function) bool { return f.Name == c.Function }) {
 			t.Errorf("fixture %s is of no function of the roster", c.Name())
 		}
 	}
@@ -337,5 +344,95 @@ func TestLaneBudget(t *testing.T) {
 	}
 	if task, err := tr.Get(ctx, "j", "c"); err != nil || task.Status != tracker.Todo {
 		t.Errorf("c = %+v, %v: a loop out of budget claims nothing", task, err)
+	}
+}
+
+// TestLogsAtTheDefaultLevel: at the deployed level (contract.DefaultLogLevel, warn) a task
+// that succeeds or fails and will be retried writes nothing, and one ignored after its last
+// attempt writes the warning the construct's IgnoredTasks alarm counts ("msg":"failed",
+// "status":"ignored"); metrics are off unless asked for.
+func TestLogsAtTheDefaultLevel(t *testing.T) {
+	ctx := context.Background()
+	clock := trackertest.NewClock(trackertest.T0)
+	tr, _ := trackertest.New(t, tracker.Config{MaxRetry: 2, Now: clock.Now})
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "ok"}, {ID: "bad"}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	deps := lambdafn.Deps{Tracker: tr, Log: slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: contract.DefaultLogLevel.Slog()}))}
+	complete, fail := handler.Complete{Deps: deps}, handler.Fail{Deps: deps}
+	lease, err := tr.Claim(ctx, "j", "ok", "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := complete.Handle(ctx, json.RawMessage(mustJSON(contract.CompleteInput{Lease: lease}))); err != nil {
+		t.Fatal(err)
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		clock.Advance(time.Hour) // past the backoff
+		lease, err := tr.Claim(ctx, "j", "bad", "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := fail.Handle(ctx, json.RawMessage(mustJSON(contract.FailInput{Lease: lease, Error: &contract.StepError{Error: "Boom"}}))); err != nil {
+			t.Fatal(err)
+		}
+		if attempt == 1 && out.Len() != 0 {
+			t.Fatalf("a success and a failure to retry logged %q at the default level", out.String())
+		}
+	}
+	var line struct {
+		Level, Msg, Status string
+	}
+	if err := json.Unmarshal(out.Bytes(), &line); err != nil || line.Level != "WARN" || line.Msg != "failed" || line.Status != "ignored" ||
+		strings.Count(out.String(), "\n") != 1 {
+		t.Errorf("logged %q, want one warning that the task failed and is ignored", out.String())
+	}
+}
+
+// TestPlanSeesATaskThatFallsDueMeanwhile: a failed task that comes due between the plan's
+// look for pending tasks and its look for waiting ones is in neither answer; the plan looks
+// again rather than end the run with the task left failed. Here the clock jumps past the
+// task's backoff once the first query is answered.
+func TestPlanSeesATaskThatFallsDueMeanwhile(t *testing.T) {
+	ctx := context.Background()
+	clock := trackertest.NewClock(trackertest.T0)
+	var jumped, armed atomic.Bool
+	jump := func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(stack *middleware.Stack) error {
+			return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("jump", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				out, md, err := next.HandleInitialize(ctx, in)
+				if armed.Load() && awsmiddleware.GetOperationName(ctx) == "Query" && !jumped.Swap(true) {
+					clock.Advance(time.Hour)
+				}
+				return out, md, err
+			}), middleware.After)
+		})
+	}
+	tr, _ := trackertest.New(t, tracker.Config{Now: clock.Now}, jump)
+	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.Handle(ctx, json.RawMessage(`{"run": {"job_id": "j"}, "execution": "arn:aws:states:us-east-1:1:execution:m:e1"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := res.(*contract.RunState).Run
+	lease, err := tr.Claim(ctx, "j", "a", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Fail(ctx, *lease, tracker.Failure{Error: "boom"}); err != nil {
+		t.Fatal(err)
+	}
+	armed.Store(true)
+	res, err = h.Handle(ctx, json.RawMessage(mustJSON(contract.ListPendingInput{Plan: &contract.PlanInput{Run: run,
+		Execution: "arn:aws:states:us-east-1:1:execution:m:e1", Machine: "arn:aws:states:us-east-1:1:stateMachine:m"}})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := res.(*contract.Plan); p.Action != contract.ActionLanes || p.N.Rounds != 1 || !jumped.Load() {
+		t.Errorf("plan = %+v (clock jumped: %v), want a round of lanes for the task now due", p, jumped.Load())
 	}
 }

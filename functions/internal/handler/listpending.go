@@ -15,7 +15,8 @@ import (
 )
 
 // ListPending is the list-pending function, which steers a job's run from the parent
-// execution: it checks the execution's input and takes the job's run lease (Run), says what
+// execution: it checks the execution's input (a bulk action's too, which the claim function
+// then runs) and takes the job's run lease (Run), says what
 // the run does next (Plan: a pass of lanes while tasks are due, a wait for the next failed
 // task, continue-as-new, or the end), and, at the end, counts the job's tasks per status and
 // gives up the run's lease (End).
@@ -73,6 +74,9 @@ func (h ListPending) check(ctx context.Context, in contract.RunInput, execution 
 	raw, _ := json.Marshal(in)
 	if len(raw) > contract.MaxInputBytes {
 		return nil, invalid("input", "is %d bytes, over %d", len(raw), contract.MaxInputBytes)
+	}
+	if in.Bulk != nil {
+		return h.checkBulk(in, execution)
 	}
 	if err := checkShape(in); err != nil {
 		return nil, err
@@ -319,24 +323,31 @@ func (h ListPending) plan(ctx context.Context, in contract.PlanInput) (*contract
 	if n.Rounds >= run.MaxRounds {
 		return &contract.Plan{Action: contract.ActionDone, N: n}, nil
 	}
-	if pending {
-		n.Rounds++
-		n.Steps++
-		s, err := h.slots(ctx, run)
+	if !pending {
+		next, ok, err := h.nextDue(ctx, run)
 		if err != nil {
 			return nil, err
 		}
-		return &contract.Plan{Action: contract.ActionLanes, N: n, Lanes: run.Lanes, Slots: s, Lane: h.lane(run, in.Execution, n.Rounds)}, nil
+		if ok {
+			n.Waits++
+			n.Steps++
+			// Whole seconds rounded up, so that the waiting state machine never wakes early.
+			at := next.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
+			return &contract.Plan{Action: contract.ActionWait, N: n, WaitUntil: at}, nil
+		}
+		// A failed task may have come due between the two queries, and be in neither: look
+		// once more before the run ends.
+		if pending, err = h.pending(ctx, run); err != nil || !pending {
+			return &contract.Plan{Action: contract.ActionDone, N: n}, err
+		}
 	}
-	next, ok, err := h.nextDue(ctx, run)
-	if err != nil || !ok {
-		return &contract.Plan{Action: contract.ActionDone, N: n}, err
-	}
-	n.Waits++
+	n.Rounds++
 	n.Steps++
-	// Whole seconds rounded up, so that the waiting state machine never wakes early.
-	at := next.Add(time.Second - time.Nanosecond).Truncate(time.Second).UTC().Format(time.RFC3339)
-	return &contract.Plan{Action: contract.ActionWait, N: n, WaitUntil: at}, nil
+	s, err := h.slots(ctx, run)
+	if err != nil {
+		return nil, err
+	}
+	return &contract.Plan{Action: contract.ActionLanes, N: n, Lanes: run.Lanes, Slots: s, Lane: h.lane(run, in.Execution, n.Rounds)}, nil
 }
 
 // slots are a round's lane slots: one lane for a run of named tasks; otherwise SlotsPerLane
@@ -472,7 +483,7 @@ func (h ListPending) end(ctx context.Context, run contract.Run) (*contract.EndOu
 		return nil, err
 	}
 	out := &contract.EndOutput{JobID: run.JobID, Counts: make(map[string]int, len(counts))}
-	for _, s := range tracker.Statuses {
+	for _, s := range tracker.Statuses() {
 		out.Counts[s.String()] = counts[s]
 	}
 	if run.Lease != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,8 +27,14 @@ import (
 //	{"echo": true}        return the task's data as the result
 //	{"return": V}         return V as it is (any JSON: shows what a wrong output does)
 //	{"panic": true}       panic
+//	{"fail_big": N}       always fail, with a stack trace of about N bytes (its frames' JSON)
+//	{"fail_as": "T"}      always fail with errorType T (a permanent one, say: NotFoundPermanentError)
 //
-// A failure has errorType WorkerError. The result, which replaces the task's data, is
+// A failure has errorType WorkerError, unless fail_as names another. The stack of fail_big has the Go runtime's form
+// (frames {"path", "line", "label"}; frame i is /var/task/fail_big.go, line i, labelled
+// "main.深{i, six digits}." and 40 "層"), its labels beyond ASCII so that its bytes outgrow its
+// characters: Step Functions cuts an error's Cause at 32,768 characters, and the tracker a
+// traceback at tracker.MaxTracebackBytes bytes; a test sees both cuts. The result, which replaces the task's data, is
 // {"task_id", "attempt", "done": true}. When EXAMPLE_WORKER_LOG names a file, every invocation
 // appends one JSON line to it ({"job_id","task_id","attempt","retry","token","time"}), so
 // tests can count how often each task ran, and when.
@@ -48,6 +55,8 @@ type instructions struct {
 	Echo       bool            `json:"echo"`
 	Return     json.RawMessage `json:"return"`
 	Panic      bool            `json:"panic"`
+	FailBig    int             `json:"fail_big"`
+	FailAs     string          `json:"fail_as"`
 }
 
 // Handle does the "work" the task's data asks for.
@@ -68,6 +77,16 @@ func (w *Worker) Handle(ctx context.Context, in contract.ClaimOutput) (json.RawM
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+	if do.FailBig > 0 {
+		log.Info("work failed on purpose with a big stack", "attempt", in.Attempt, "retry", in.Lease.Retry, "stack_bytes", do.FailBig)
+		return nil, messages.InvokeResponse_Error{Type: "WorkerError", StackTrace: bigStack(do.FailBig),
+			Message: fmt.Sprintf("task %s failed on purpose with a %d-byte stack (attempt %d, retry %d)", in.TaskID, do.FailBig, in.Attempt, in.Lease.Retry)}
+	}
+	if do.FailAs != "" {
+		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Lease.Retry, "error_type", do.FailAs)
+		return nil, messages.InvokeResponse_Error{Type: do.FailAs,
+			Message: fmt.Sprintf("task %s failed on purpose as %s (attempt %d, retry %d)", in.TaskID, do.FailAs, in.Attempt, in.Lease.Retry)}
 	}
 	if do.AlwaysFail || in.Lease.Retry < do.FailTimes {
 		log.Info("work failed on purpose", "attempt", in.Attempt, "retry", in.Lease.Retry)
@@ -101,4 +120,19 @@ func (w *Worker) record(in contract.ClaimOutput) error {
 	defer f.Close()
 	_, err = f.Write(append(line, '\n'))
 	return err
+}
+
+// bigStack returns the frames of a stack trace whose JSON is about n bytes (at least n, at
+// most a frame more): see {"fail_big": N}.
+func bigStack(n int) []*messages.InvokeResponse_Error_StackFrame {
+	var frames []*messages.InvokeResponse_Error_StackFrame
+	size := len("[]")
+	for i := 1; size < n; i++ {
+		f := &messages.InvokeResponse_Error_StackFrame{Path: "/var/task/fail_big.go", Line: int32(i),
+			Label: fmt.Sprintf("main.深%06d.%s", i, strings.Repeat("層", 40))}
+		b, _ := json.Marshal(f) // strings and a number: it cannot fail
+		size += len(b) + 1      // and a comma
+		frames = append(frames, f)
+	}
+	return frames
 }

@@ -3,12 +3,15 @@ package lambdafn
 import (
 	"bytes"
 	"context"
+	"encoding"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
 
@@ -63,16 +66,17 @@ func Error(err error) error {
 	return messages.InvokeResponse_Error{Type: ErrorName(err), Message: msg}
 }
 
-// Decode reads an event strictly into v: one JSON object, no unknown fields, no key twice in
-// an object, no two keys of the event's own objects that differ only in case (encoding/json
-// would match both to one field, the last one winning), every value of the right type, at
-// most MaxEventBytes. Its errors are *tracker.ValidationError naming the field, so they map
-// to InvalidInput.
+// Decode reads an event strictly into v: one JSON object, no unknown fields, every key of
+// the event's own objects exactly a field's JSON name (encoding/json alone would take "Job_ID"
+// for job_id), no key twice in an object, every value of the right type, at most
+// MaxEventBytes. Inside a payload (a json.RawMessage field such as data or result, a map, an
+// interface) keys are the payload's own: any key goes but a repeated one. Its errors are
+// *tracker.ValidationError naming the field, so they map to InvalidInput.
 func Decode(event []byte, v any) error {
 	if len(event) > MaxEventBytes {
 		return &tracker.ValidationError{Field: "event", Reason: fmt.Sprintf("is %d bytes, over the %d-byte limit", len(event), MaxEventBytes)}
 	}
-	if err := checkKeys(event); err != nil {
+	if err := checkKeys(event, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(event))
@@ -86,61 +90,189 @@ func Decode(event []byte, v any) error {
 	return nil
 }
 
-// payloadKeys name the event fields that hold a task's own JSON (data, a result, a stack
-// trace): inside them keys that differ only in case are the payload's business.
-var payloadKeys = map[string]bool{"data": true, "result": true, "stackTrace": true}
-
-// checkKeys refuses an object holding a key twice, anywhere in the event, and two keys that
-// differ only in case outside the payloads. Malformed JSON is left to the decoder to explain.
-func checkKeys(event []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(event))
-	dec.UseNumber()
-	var walk func(path string, folding bool) error
-	walk = func(path string, folding bool) error {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil
-		}
-		switch tok {
-		case json.Delim('{'):
-			seen := map[string]string{}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil
-				}
-				k, _ := kt.(string)
-				field := k
-				if path != "" {
-					field = path + "." + k
-				}
-				id := k
-				if folding {
-					id = strings.ToLower(k)
-				}
-				if prev, dup := seen[id]; dup {
-					if prev == k {
-						return &tracker.ValidationError{Field: field, Reason: "appears twice in one object"}
-					}
-					return &tracker.ValidationError{Field: field, Reason: fmt.Sprintf("differs from the key %q only in case", prev)}
-				}
-				seen[id] = k
-				if err := walk(field, folding && !payloadKeys[k]); err != nil {
-					return err
-				}
-			}
-			_, _ = dec.Token()
-		case json.Delim('['):
-			for dec.More() {
-				if err := walk(path+"[]", folding); err != nil {
-					return err
-				}
-			}
-			_, _ = dec.Token()
-		}
+// checkKeys walks the event beside t, the type it decodes into, and refuses a key of a
+// struct's object that is not exactly one of its fields' JSON names, and a key twice in any
+// object. Malformed JSON is left to the decoder to explain.
+func checkKeys(event []byte, t reflect.Type) error {
+	w := keyWalker{dec: json.NewDecoder(bytes.NewReader(event))}
+	w.dec.UseNumber()
+	err := w.value("", t)
+	if errors.Is(err, errMalformed) {
 		return nil
 	}
-	return walk("", true)
+	return err
+}
+
+// errMalformed stops a keyWalker at JSON it cannot read.
+var errMalformed = errors.New("malformed JSON")
+
+// keyWalker reads an event's tokens beside the Go types they decode into.
+type keyWalker struct{ dec *json.Decoder }
+
+// value reads the value at path, which decodes into t (nil: a payload, any keys).
+func (w keyWalker) value(path string, t reflect.Type) error {
+	tok, err := w.dec.Token()
+	if err != nil {
+		return errMalformed
+	}
+	t = decodedType(t)
+	switch tok {
+	case json.Delim('{'):
+		return w.object(path, t)
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for w.dec.More() {
+			if err := w.value(path+"[]", elem); err != nil {
+				return err
+			}
+		}
+		return w.end()
+	}
+	return nil
+}
+
+// object reads the members of an object at path that decodes into t.
+func (w keyWalker) object(path string, t reflect.Type) error {
+	var fields map[string]reflect.Type
+	var elem reflect.Type
+	switch {
+	case t != nil && t.Kind() == reflect.Struct:
+		fields = jsonFields(t)
+	case t != nil && t.Kind() == reflect.Map:
+		elem = t.Elem()
+	}
+	seen := map[string]bool{}
+	for w.dec.More() {
+		kt, err := w.dec.Token()
+		if err != nil {
+			return errMalformed
+		}
+		k, _ := kt.(string)
+		field := joinPath(path, k)
+		if seen[k] {
+			return &tracker.ValidationError{Field: field, Reason: "appears twice in one object"}
+		}
+		seen[k] = true
+		next := elem
+		if fields != nil {
+			var ok bool
+			if next, ok = fields[k]; !ok {
+				return unknownKey(path, k, fields)
+			}
+		}
+		if err := w.value(field, next); err != nil {
+			return err
+		}
+	}
+	return w.end()
+}
+
+// end reads the delimiter that closes an object or an array.
+func (w keyWalker) end() error {
+	if _, err := w.dec.Token(); err != nil {
+		return errMalformed
+	}
+	return nil
+}
+
+// unknownKey is the error of key, in the object at path, that is none of fields: it names
+// the field the key differs from only in case, if any.
+func unknownKey(path, key string, fields map[string]reflect.Type) error {
+	for name := range fields {
+		if strings.EqualFold(name, key) {
+			return &tracker.ValidationError{Field: joinPath(path, key),
+				Reason: fmt.Sprintf("is not a field of this event, but differs only in case from the field %q: keys must match exactly", joinPath(path, name))}
+		}
+	}
+	return &tracker.ValidationError{Field: joinPath(path, key), Reason: "is not a field of this event"}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+var (
+	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
+
+// decodedType is the type whose keys the value decoding into t must match: t without its
+// pointers, or nil when the keys are free (a payload: json.RawMessage, an interface, a type
+// that decodes itself such as time.Time).
+func decodedType(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	if p := reflect.PointerTo(t); p.Implements(unmarshalerType) || p.Implements(textUnmarshalerType) {
+		return nil
+	}
+	return t
+}
+
+// fieldCache holds jsonFields by struct type.
+var fieldCache sync.Map
+
+// jsonFields returns the JSON names of struct type t's fields, as encoding/json sees them
+// (the fields of an embedded struct without a tag promoted, a shallower name winning), each
+// with the field's type.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	fields := map[string]reflect.Type{}
+	level := []reflect.Type{t}
+	for len(level) > 0 {
+		var next []reflect.Type
+		found := map[string]reflect.Type{}
+		for _, st := range level {
+			next = append(next, addFields(st, found)...)
+		}
+		for name, ft := range found {
+			if _, shallower := fields[name]; !shallower {
+				fields[name] = ft
+			}
+		}
+		level = next
+	}
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+// addFields adds the JSON names of st's own fields to found, and returns the embedded
+// structs whose fields are promoted.
+func addFields(st reflect.Type, found map[string]reflect.Type) []reflect.Type {
+	var embedded []reflect.Type
+	for i := range st.NumField() {
+		f := st.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			embedded = append(embedded, ft)
+		case !f.IsExported():
+		case name == "":
+			found[f.Name] = f.Type
+		default:
+			found[name] = f.Type
+		}
+	}
+	return embedded
 }
 
 func decodeError(err error) error {

@@ -52,9 +52,12 @@ func Setup() Deps {
 	if err == nil {
 		var tr *tracker.Tracker
 		if tr, err = NewTracker(context.Background(), s); err == nil {
-			log := NewLogger(s.LogLevel)
+			log := NewLogger(s.LogLevel.Slog())
 			log.Info("cold start", "version", version.Get())
-			metrics := &emf.Writer{Out: os.Stdout, Namespace: s.MetricsNamespace}
+			var metrics *emf.Writer // nil records nothing
+			if s.Metrics {
+				metrics = &emf.Writer{Out: os.Stdout, Namespace: s.MetricsNamespace}
+			}
 			return Deps{Tracker: tr, Log: log, Metrics: metrics, Settings: s}
 		}
 	}

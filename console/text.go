@@ -1,0 +1,174 @@
+package console
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// show makes a text from the table fit to be read on one line: what a browser would not show
+// as itself becomes a visible escape. Control characters (C0, DEL, C1: the ESC of terminal
+// escape sequences, line breaks) read \x1b, \n; the bidirectional embedding, override,
+// isolate and mark characters, which reorder the text around them so that an id reads as
+// another, read \u202e; invalid UTF-8 reads \xff. html/template then escapes the result for
+// HTML, and pages isolate it (<bdi>) from the text around it.
+func show(s string) string { return visible(s, false) }
+
+// showText is show for text over several lines (a traceback, JSON): line breaks and tabs stay.
+func showText(s string) string { return visible(s, true) }
+
+func visible(s string, lines bool) string {
+	clean := func(r rune) bool { return mustEscape(r) && !(lines && (r == '\n' || r == '\t')) }
+	if strings.IndexFunc(s, clean) < 0 && utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case !clean(r):
+			b.WriteString(s[:size])
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x80:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		s = s[size:]
+	}
+	return b.String()
+}
+
+// mustEscape reports whether r is shown as an escape: a control character, or a character
+// that changes the direction of the text around it.
+func mustEscape(r rune) bool {
+	switch {
+	case unicode.IsControl(r):
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // embeddings, overrides, isolates
+		return true
+	case r == 0x200e || r == 0x200f || r == 0x061c: // direction marks
+		return true
+	}
+	return false
+}
+
+// clip shortens s to at most n runes, with an ellipsis.
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	runes := []rune(s)
+	return string(runes[:n-1]) + "…"
+}
+
+// firstLine is the first line of s.
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// num formats n with thousands separators: 1,000,000.
+func num(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// percent formats a share of 1 as a percentage: 12.3%, with "<0.1%" for a share too small to
+// show but not zero.
+func percent(share float64) string {
+	switch {
+	case share <= 0:
+		return "0%"
+	case share < 0.001:
+		return "<0.1%"
+	case share >= 1:
+		return "100%"
+	case share > 0.999:
+		return ">99.9%"
+	}
+	return strconv.FormatFloat(share*100, 'f', 1, 64) + "%"
+}
+
+// human formats a duration with its two largest units: 45s, 3m05s, 2h07m, 3d04h; under a
+// second, in milliseconds.
+func human(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + human(-d)
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	d = d.Round(time.Second)
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	default:
+		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
+	}
+}
+
+// stamp formats a time for people: UTC, to the second, or "–" when zero.
+func stamp(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}
+
+// ago says how long before now t is ("3m05s ago"), or after ("in 14m00s").
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	if d < 0 {
+		return "in " + human(-d)
+	}
+	return human(d) + " ago"
+}
+
+// size formats a byte count: 512 B, 192.0 KiB, 1.5 MiB.
+func size(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1024*1024:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1024*1024))
+}
+
+// plural returns "1 task" or "3 tasks", with the count's thousands separated.
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return num(n) + " " + word + "s"
+}
