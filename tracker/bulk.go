@@ -440,22 +440,14 @@ func (t *Tracker) bulkWrite(ctx context.Context, b *Bulk, e bulkEntry, at time.T
 	if err != nil {
 		return "", err
 	}
-	now := formatTime(at)
-	args := []string{
-		makeValue(b.JobID, r.codes.Code(e.status)), // 0: the status it was listed in
-		e.updateTime,       // 1: unchanged since
-		e.failureKey,       // 2: the same failure ("" for a selection by status)
-		t.lockedBefore(at), // 3: no live lease
-		now,                // 4
-	}
+	args := bulkArgs{listed: makeValue(b.JobID, r.codes.Code(e.status)), updated: e.updateTime, failureKey: e.failureKey,
+		lockedBefore: t.lockedBefore(at), now: formatTime(at), value: r.value(Todo)}
 	op, build := "bulk-retry", bulkRetryWrite
 	if b.Action == BulkIgnore {
 		op, build = "bulk-ignore", bulkIgnoreWrite
-		args = append(args, r.value(Ignored), r.failurePart(Ignored))
-	} else {
-		args = append(args, r.value(Todo))
+		args.value, args.failurePart = r.value(Ignored), r.failurePart(Ignored)
 	}
-	expr, err := t.compiled(op, r.codes, args, build)
+	expr, err := compile(t, op, r.codes, args, build)
 	if err != nil {
 		return "", err
 	}
@@ -493,36 +485,50 @@ func (t *Tracker) bulkRefusal(old *Task, at time.Time) string {
 	return RefusedChanged
 }
 
+// bulkArgs are what a bulk write is made of: the task's index value's prefix in the status
+// it was listed in, its update time then and its failure (failureKey, "" for a selection by
+// status), the time at or before which a lock taken is no longer live, the time, and the
+// task's new index value and, for an ignore, its failure index key.
+type bulkArgs struct {
+	listed, updated, failureKey string
+	lockedBefore, now           string
+	value, failurePart          string
+}
+
+func (a *bulkArgs) strings() []*string {
+	return []*string{&a.listed, &a.updated, &a.failureKey, &a.lockedBefore, &a.now, &a.value, &a.failurePart}
+}
+
 // bulkCondition is what every bulk write applies on: the task is in the status it was listed
-// in (a[0], its index value's prefix), unchanged since (update time a[1]; failure a[2], when
-// set) and not running (no lock taken after a[3]).
-func bulkCondition(a []string) expression.ConditionBuilder {
-	cond := expression.Name(StatusAttribute).BeginsWith(a[0]).
-		And(expression.Name(attrUpdateTime).Equal(expression.Value(a[1]))).
-		And(lockFree(a[3]))
-	if a[2] != "" {
-		cond = cond.And(expression.Name(FailureKeyAttribute).Equal(expression.Value(a[2])))
+// in, unchanged since (its update time; its failure, when the selection is by failure) and
+// not running (no live lock).
+func bulkCondition(a bulkArgs) expression.ConditionBuilder {
+	cond := expression.Name(StatusAttribute).BeginsWith(a.listed).
+		And(expression.Name(attrUpdateTime).Equal(expression.Value(a.updated))).
+		And(lockFree(a.lockedBefore))
+	if a.failureKey != "" {
+		cond = cond.And(expression.Name(FailureKeyAttribute).Equal(expression.Value(a.failureKey)))
 	}
 	return cond
 }
 
-// bulkRetryWrite is a bulk retry's write (Retry's): back to todo (index value a[5]) at a[4],
-// retry 0, unlocked, out of the failure index.
-func bulkRetryWrite(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-	return bulkCondition(a), clearFailure(expression.Set(expression.Name(StatusAttribute), expression.Value(a[5])).
-		Set(expression.Name(attrUpdateTime), expression.Value(a[4])).
+// bulkRetryWrite is a bulk retry's write (Retry's): back to todo, retry 0, unlocked, out of
+// the failure index.
+func bulkRetryWrite(a bulkArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	return bulkCondition(a), clearFailure(expression.Set(expression.Name(StatusAttribute), expression.Value(a.value)).
+		Set(expression.Name(attrUpdateTime), expression.Value(a.now)).
 		Set(expression.Name(attrRetry), expression.Value(0)).
 		Set(expression.Name(attrLock), null).
 		Remove(expression.Name(attrRetryAt)))
 }
 
-// bulkIgnoreWrite is a bulk ignore's write (Ignore's): ignored (index value a[5]) at a[4],
-// unlocked, in the failure index as ignored (a[6]) when it has a failure.
-func bulkIgnoreWrite(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-	return bulkCondition(a), expression.Set(expression.Name(StatusAttribute), expression.Value(a[5])).
-		Set(expression.Name(attrUpdateTime), expression.Value(a[4])).
+// bulkIgnoreWrite is a bulk ignore's write (Ignore's): ignored, unlocked, in the failure
+// index as ignored when it has a failure.
+func bulkIgnoreWrite(a bulkArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	return bulkCondition(a), expression.Set(expression.Name(StatusAttribute), expression.Value(a.value)).
+		Set(expression.Name(attrUpdateTime), expression.Value(a.now)).
 		Set(expression.Name(attrLock), null).
-		Set(expression.Name(FailurePartAttribute), expression.Value(a[6])).
+		Set(expression.Name(FailurePartAttribute), expression.Value(a.failurePart)).
 		Remove(expression.Name(attrRetryAt))
 }
 

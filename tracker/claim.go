@@ -50,14 +50,14 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 
 // claim is Claim of a checked task.
 func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error) {
-	job, task := r.job, r.task
 	now := t.now()
 	token := newToken()
-	expr, err := t.compiled("claim", r.codes, []string{job, token, owner, formatTime(now), t.lockedBefore(now), r.suffix}, claimWrite(r.codes))
+	expr, err := compile(t, "claim", r.codes, claimArgs{job: r.job, suffix: r.suffix, codes: r.codes,
+		token: token, owner: owner, now: formatTime(now), lockedBefore: t.lockedBefore(now)}, claimWrite)
 	if err != nil {
 		return nil, err
 	}
-	next := transition{op: "claim", job: job, task: task, expr: expr}
+	next := transition{op: "claim", job: r.job, task: r.task, expr: expr}
 	ignoring := false
 	for range maxClaimRounds {
 		got, refused, err := t.apply(ctx, next)
@@ -65,16 +65,16 @@ func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error
 			return nil, err
 		}
 		if ignoring && !refused {
-			return nil, &ConflictError{Op: "claim", JobID: job, TaskID: task, Reason: ErrTaskIgnored, Task: got}
+			return nil, &ConflictError{Op: "claim", JobID: r.job, TaskID: r.task, Reason: ErrTaskIgnored, Task: got}
 		}
 		// Refused under our own token: an earlier send of this very write applied and its
 		// answer was lost.
-		if !refused || (got != nil && got.Lock == token && got.Status == InProgress) {
-			return &Lease{JobID: job, TaskID: task, Token: token, Retry: got.Retry, Attempt: got.Attempts, Owner: owner,
+		if !refused || holds(got, token) {
+			return &Lease{JobID: r.job, TaskID: r.task, Token: token, Retry: got.Retry, Attempt: got.Attempts, Owner: owner,
 				Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
 		}
 		if got == nil || got.Status != InProgress || got.Locked(now, t.expiry()) {
-			return nil, t.refusal("claim", job, task, got, now)
+			return nil, t.refusal("claim", r.job, r.task, got, now)
 		}
 		// In progress under a lease that ran out: its attempt failed.
 		ignoring = got.Retry+1 >= t.cfg.MaxRetry
@@ -84,19 +84,30 @@ func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error
 			next = t.takeover(r, got, now, token, owner)
 		}
 	}
-	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", job, task)
+	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", r.job, r.task)
 }
 
-// claimWrite builds a claim's first write from its arguments (job, token, owner, the time,
-// the time before which a lock is no longer live, and the task's shard suffix): it takes a
-// todo task, or a failed one that is due, holding no live lock.
-func claimWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-		job, token, owner, stamp, lockedBefore, suffix := a[0], a[1], a[2], a[3], a[4], a[5]
-		return claimable(job, codes, stamp, lockedBefore, Todo, Failed),
-			claimUpdate(ref{job: job, codes: codes, suffix: suffix}, token, owner, stamp).
-				Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
-	}
+// claimArgs are what a claim's first write is made of: the task's job, shard suffix and
+// status codes (its ref, but for its id: that is the write's key), the new lock and its
+// holder, the time, and the time at or before which a lock taken is no longer live.
+type claimArgs struct {
+	job, suffix       string
+	codes             StatusCodes
+	token, owner      string
+	now, lockedBefore string
+}
+
+func (a *claimArgs) strings() []*string {
+	return []*string{&a.job, &a.suffix, &a.token, &a.owner, &a.now, &a.lockedBefore}
+}
+
+// claimWrite is a claim's first write: it takes a todo task, or a failed one that is due,
+// holding no live lock, and makes sure the task has a history for Fail to record in.
+func claimWrite(a claimArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	r := ref{job: a.job, codes: a.codes, suffix: a.suffix}
+	return claimable(a.job, a.codes, a.now, a.lockedBefore, Todo, Failed),
+		claimUpdate(r, a.token, a.owner, a.now).
+			Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
 }
 
 // claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
@@ -174,13 +185,12 @@ func (t *Tracker) leaseLostError(old *Task) TaskError {
 }
 
 // claimable is the condition that makes a task claimable at now (formatted), the one
-// definition Claim writes under and a pending listing filters by: it exists, is in one of
-// statuses, and claimableAt holds (no live lock, due). A lock taken before lockedBefore
-// (now less the lease and the skew allowance) is no longer live.
+// definition Claim writes under and a pending listing filters by: it is in one of statuses
+// (so it exists: a missing item has no status), and claimableAt holds (no live lock, due). A
+// lock taken before lockedBefore (now less the lease and the skew allowance) is no longer
+// live.
 func claimable(job string, codes StatusCodes, now, lockedBefore string, statuses ...Status) expression.ConditionBuilder {
-	return expression.Name(KeyAttribute).AttributeExists().
-		And(statusIs(job, codes, statuses...)).
-		And(claimableAt(now, lockedBefore))
+	return statusIs(job, codes, statuses...).And(claimableAt(now, lockedBefore))
 }
 
 // Claimable reports whether Claim would take task now, by the same rule as its condition

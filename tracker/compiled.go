@@ -47,28 +47,43 @@ type templateKey struct {
 	empty uint64
 }
 
+// writeArgs is what a compiled write is made of: a struct (A) whose strings, listed by
+// strings in a fixed order, are the arguments that differ between calls.
+type writeArgs[A any] interface {
+	*A
+	strings() []*string
+}
+
 // placeholder stands for argument i while a template is built: NUL-delimited, which no id
 // may hold, and which the fill never rescans, so an argument holding the same text is
 // written as it is.
 func placeholder(i int) string { return fmt.Sprintf("\x00%d\x00", i) }
 
-// compiled returns the expressions of transition op for args, building them through build
-// once per shape (templateKey) and filling args into that template on later calls. build
-// must derive the expressions from its arguments alone, branching on nothing but whether
-// one is empty.
-func (t *Tracker) compiled(op string, codes StatusCodes, args []string, build func(args []string) (expression.ConditionBuilder, expression.UpdateBuilder)) (*built, error) {
+// compile returns the expressions that build makes of args, for transition op of a job with
+// codes. It builds them once per shape (templateKey), from a copy of args with a placeholder
+// in each non-empty string, and fills args' strings into that template on every call. build
+// must derive the expressions from args alone (codes being part of the shape), branching on
+// nothing but whether a string is empty.
+func compile[A any, P writeArgs[A]](t *Tracker, op string, codes StatusCodes, args A, build func(A) (expression.ConditionBuilder, expression.UpdateBuilder)) (*built, error) {
+	fields := P(&args).strings()
+	values := make([]string, len(fields))
 	key := templateKey{op: op, codes: codes}
-	holes := make([]string, len(args))
-	for i, a := range args {
-		if a == "" {
+	for i, f := range fields {
+		values[i] = *f
+		if *f == "" {
 			key.empty |= 1 << i
-		} else {
-			holes[i] = placeholder(i)
 		}
 	}
 	tp, ok := t.templates.Load(key)
 	if !ok {
-		cond, update := build(holes)
+		holes := make([]string, len(fields))
+		for i, f := range fields {
+			if *f != "" {
+				holes[i] = placeholder(i)
+				*f = holes[i]
+			}
+		}
+		cond, update := build(args)
 		expr, err := expression.NewBuilder().WithCondition(cond).WithUpdate(update).Build()
 		if err != nil {
 			return nil, err
@@ -79,7 +94,7 @@ func (t *Tracker) compiled(op string, codes StatusCodes, args []string, build fu
 		}
 		tp, _ = t.templates.LoadOrStore(key, fresh)
 	}
-	return tp.(*template).fill(args), nil
+	return tp.(*template).fill(values), nil
 }
 
 // newTemplate reads the placeholders out of expr's values. Each of holes (but the empty

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/writeopt"
 )
 
 // Complete marks the leased task succeeded, unlocks it and resets its retry counter, in one
@@ -27,11 +29,14 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	if err != nil {
 		return nil, err
 	}
-	expr, err := t.compiled("complete", r.codes, []string{lease.JobID, lease.Token, formatTime(t.now()), string(data), r.suffix}, completeWrite(r.codes))
+	expr, err := compile(t, "complete", r.codes, completeArgs{job: lease.JobID, suffix: r.suffix, codes: r.codes,
+		token: lease.Token, now: formatTime(t.now()), data: string(data)}, completeWrite)
 	if err != nil {
 		return nil, err
 	}
-	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, expr: expr})
+	// A caller of this module that needs nothing back (the worker pool) says so through ctx:
+	// the write then returns nothing, nor does Complete.
+	got, refused, err := t.apply(ctx, transition{op: "complete", job: lease.JobID, task: lease.TaskID, expr: expr, quiet: !writeopt.TaskWanted(ctx)})
 	if err != nil {
 		return nil, err
 	}
@@ -44,21 +49,30 @@ func (t *Tracker) Complete(ctx context.Context, lease Lease, result json.RawMess
 	return got, nil
 }
 
-// completeWrite builds a completion from its arguments (job, token, the time, the data, empty
-// to keep the task's, and the task's shard suffix): succeeded, unlocked, retry 0, the lease
-// recorded as the last.
-func completeWrite(codes StatusCodes) func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-	return func(a []string) (expression.ConditionBuilder, expression.UpdateBuilder) {
-		job, token, now, data, suffix := a[0], a[1], a[2], a[3], a[4]
-		update := setStatus(expression.UpdateBuilder{}, ref{job: job, codes: codes, suffix: suffix}, Succeeded, now).
-			Set(expression.Name(attrLock), null).
-			Set(expression.Name(attrRetry), expression.Value(0)).
-			Set(expression.Name(attrLastLock), expression.Value(token)).
-			Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete)).
-			Remove(expression.Name(attrRetryAt))
-		if data != "" {
-			update = update.Set(expression.Name(attrData), expression.Value(data))
-		}
-		return held(job, token, codes), update
+// completeArgs are what a completion is made of: the task's job, shard suffix and status
+// codes, the lease's token, the time, and the data (empty to keep the task's).
+type completeArgs struct {
+	job, suffix string
+	codes       StatusCodes
+	token, now  string
+	data        string
+}
+
+func (a *completeArgs) strings() []*string {
+	return []*string{&a.job, &a.suffix, &a.token, &a.now, &a.data}
+}
+
+// completeWrite is a completion: under the lease, succeeded, unlocked, retry 0, the lease
+// recorded as the last. It leaves retry_at alone: every claim removes it, and nothing sets it
+// on a task in progress.
+func completeWrite(a completeArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	update := setStatus(expression.UpdateBuilder{}, ref{job: a.job, codes: a.codes, suffix: a.suffix}, Succeeded, a.now).
+		Set(expression.Name(attrLock), null).
+		Set(expression.Name(attrRetry), expression.Value(0)).
+		Set(expression.Name(attrLastLock), expression.Value(a.token)).
+		Set(expression.Name(attrLastOutcome), expression.Value(outcomeComplete))
+	if a.data != "" {
+		update = update.Set(expression.Name(attrData), expression.Value(a.data))
 	}
+	return held(a.job, a.token, a.codes), update
 }

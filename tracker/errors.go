@@ -31,9 +31,11 @@ var (
 	ErrTaskAlreadySucceeded = errors.New("task already succeeded")
 	// ErrTaskIgnored: the task is ignored.
 	ErrTaskIgnored = errors.New("task is ignored")
-	// ErrLeaseLost: the caller's lease token is no longer the task's lock (the lease expired
-	// and another worker claimed the task, or an operator reset it). Nothing was written.
-	ErrLeaseLost = errors.New("lease lost: the task's lock is no longer this lease's token")
+	// ErrLeaseLost: the caller's lease no longer holds the task: its token is no longer the
+	// task's lock (the lease expired and another worker claimed the task, or an operator reset
+	// it), and nothing was written. Package worker ends a handler's ctx with it too, when the
+	// lease's deadline passes before an extension got through.
+	ErrLeaseLost = errors.New("lease lost: this lease no longer holds the task")
 	// ErrTaskWrongStatus: the task is not in a status the transition starts from.
 	ErrTaskWrongStatus = errors.New("task is not in a status this transition starts from")
 	// ErrInvalidWorkerOutput: a worker's result cannot be the task's data (a

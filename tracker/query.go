@@ -369,6 +369,14 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 	if after != "" {
 		q.after = makeKey(job, after)
 	}
+	want := q.limit
+	if q.filter.IsSet() {
+		// DynamoDB applies a query's Limit before its filter: a filtered read of a few tasks
+		// among many items the filter drops (the running tasks a pending listing reads past)
+		// would take a call per item. Read a default page per call; page keeps no more than
+		// the caller's limit, its cursor after the last task it keeps.
+		q.limit = max(q.limit, DefaultPageLimit)
+	}
 	in, err := t.queryInput(q)
 	if err != nil {
 		return nil, false, err
@@ -392,7 +400,7 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 		if out.LastEvaluatedKey == nil {
 			return tasks, false, nil
 		}
-		if len(tasks) >= q.limit {
+		if len(tasks) >= want {
 			return tasks, true, nil
 		}
 		in.ExclusiveStartKey = out.LastEvaluatedKey

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -190,5 +191,40 @@ func TestQueries(t *testing.T) {
 	var ve *tracker.ValidationError
 	if _, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Through: "t\x00"}); !errors.As(err, &ve) || ve.Field != "through" {
 		t.Errorf("through with a control character: %v", err)
+	}
+}
+
+// TestPendingListingReadsPastRunningTasks: a pending listing of a few tasks reads past the
+// running tasks of the in-progress partition (which its filter drops) in one call, not one
+// call per running task: DynamoDB applies a query's Limit before its filter.
+func TestPendingListingReadsPastRunningTasks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var c dynamotest.Counter
+	e := newEnv(t, tracker.Config{}, c.Option())
+	var tasks []tracker.NewTask
+	for i := range 70 {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
+	}
+	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 64 {
+		e.claim(t, fmt.Sprintf("t-%02d", i), "w")
+	}
+	for _, limit := range []int{1, 3} {
+		c.Reset()
+		page, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: limit, IDsOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"t-64", "t-65", "t-66"}[:limit]
+		if got := ids(page.Tasks); !slices.Equal(got, want) || page.Cursor == "" {
+			t.Errorf("a pending page of %d = %v (cursor %q), want %v and a cursor", limit, got, page.Cursor, want)
+		}
+		// One query per pending status: todo, in progress (64 running tasks), failed.
+		if n := c.Calls()["Query"]; n != 3 {
+			t.Errorf("a pending page of %d took %d queries, want 3", limit, n)
+		}
 	}
 }

@@ -7,22 +7,32 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// Span returns the first and the last task id among the job's todo and failed tasks, and
-// false when it has none. It reads one index item from each end of the two partitions (four
-// queries of one item), so a worker pool can pick a starting point anywhere in the id space
-// without listing it.
-func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok bool, err error) {
+// Span is the stretch of the id space that a job's todo and failed tasks lie in (Tracker.Span).
+type Span struct {
+	// Pending is true when the job has a todo or failed task.
+	Pending bool
+	// First and Last are the lowest and the highest id among them (the same one when there is
+	// one task); empty when there is none.
+	First, Last string
+}
+
+// Span returns the lowest and the highest task id among the job's todo and failed tasks. It
+// reads one index item from each end of the two partitions (four queries of one item per
+// shard), so a worker pool can pick a starting point anywhere in the id space without
+// listing it.
+func (t *Tracker) Span(ctx context.Context, job string) (Span, error) {
 	if err := ValidateJob(job); err != nil {
-		return "", "", false, err
+		return Span{}, err
 	}
 	if err := t.checkLayout(ctx); err != nil {
-		return "", "", false, err
+		return Span{}, err
 	}
 	codes := t.Codes(job)
 	shards, err := t.shards(ctx, job)
 	if err != nil {
-		return "", "", false, err
+		return Span{}, err
 	}
+	var s Span
 	var values []string
 	for _, code := range []int{codes.Todo, codes.Failed} {
 		values = append(values, partitions(job, code, shards)...)
@@ -31,21 +41,21 @@ func (t *Tracker) Span(ctx context.Context, job string) (first, last string, ok 
 		for _, forward := range []bool{true, false} {
 			id, found, err := t.edge(ctx, job, value, forward)
 			if err != nil {
-				return "", "", false, err
+				return Span{}, err
 			}
 			if !found {
 				break
 			}
-			if !ok || id < first {
-				first = id
+			if !s.Pending || id < s.First {
+				s.First = id
 			}
-			if !ok || id > last {
-				last = id
+			if !s.Pending || id > s.Last {
+				s.Last = id
 			}
-			ok = true
+			s.Pending = true
 		}
 	}
-	return first, last, ok, nil
+	return s, nil
 }
 
 // edge reads the lowest (forward) or highest task id in the index partition value of job.

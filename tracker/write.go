@@ -24,11 +24,15 @@ type transition struct {
 	withHistory func(path string, entry expression.OperandBuilder) expression.UpdateBuilder
 	entry       string
 	attempt     int
+	// quiet asks DynamoDB to return nothing when the write applies: apply then returns a nil
+	// task. A refused write still returns the task as it was.
+	quiet bool
 }
 
-// apply runs the transition. On success it returns the task as written. When the condition
-// fails it returns refused=true and the task as it was (nil when there is no such item),
-// read from the failed write itself (ReturnValuesOnConditionCheckFailure), not a second call.
+// apply runs the transition. On success it returns the task as written (nil when quiet).
+// When the condition fails it returns refused=true and the task as it was (nil when there is
+// no such item), read from the failed write itself (ReturnValuesOnConditionCheckFailure), not
+// a second call.
 //
 // A history entry goes to its ring slot in the history list. On an item without a history
 // (claimed by code that kept none, the seed's say) DynamoDB refuses that path, and apply
@@ -57,6 +61,10 @@ func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused
 		}
 		expr = &built{cond: e.Condition(), update: e.Update(), names: e.Names(), values: e.Values()}
 	}
+	returns := types.ReturnValueAllNew
+	if tr.quiet {
+		returns = types.ReturnValueNone
+	}
 	out, err := t.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           aws.String(t.cfg.Table),
 		Key:                                 keyAV(tr.job, tr.task),
@@ -64,7 +72,7 @@ func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused
 		UpdateExpression:                    expr.update,
 		ExpressionAttributeNames:            expr.names,
 		ExpressionAttributeValues:           expr.values,
-		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValues:                        returns,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var ccf *types.ConditionalCheckFailedException
@@ -80,6 +88,9 @@ func (t *Tracker) write(ctx context.Context, tr transition) (task *Task, refused
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("%s %s/%s: %w", tr.op, tr.job, tr.task, err)
+	}
+	if tr.quiet {
+		return nil, false, nil
 	}
 	task, err = t.decodeTask(out.Attributes)
 	return task, false, err

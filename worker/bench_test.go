@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,108 +21,154 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/worker"
 )
 
-// BenchmarkPools runs 4 pools (as 4 processes: a client and a Tracker each) of 16 workers
-// over a job of 10,000 tasks, benchRounds times on fresh jobs. It reports refused claims and
-// DynamoDB calls per task (listing included), and the pools' tasks/s as a ratio to two
-// floors, loops of two bare UpdateItem calls per task run on the same server with as many
-// goroutines as the pools have workers, each right before and right after each pools' run
-// (their mean is that run's floor, so that a server that speeds up or slows down favours
-// neither side):
+// BenchmarkPools runs pools of benchWorkers workers over a job: one pool, and four as four
+// processes would (a client and a Tracker each), on jobs of 1,500 and of 10,000 tasks, and
+// last four pools on a job where every 10th task fails once (each retry must come after the
+// task's backoff). Each case reports:
 //
-//   - ratio: the two calls are the tracker's own claim and completion, captured from a Claim
-//     and a Complete and sent as they are with each task's key: the least a claimed and
-//     completed task costs, so what the pools add (listing, refused claims, hand-offs,
-//     heartbeats) is 1 - ratio;
-//   - ratio-unconditional: the two calls set one attribute, without a condition; how far
-//     that is from the tracker's writes on DynamoDB Local, BenchmarkWriteFloors measures.
+//   - tasks/s: the pools' throughput, from their start to the end of the last one;
+//   - floor-tasks/s: the floor's, measured in the same run (below);
+//   - ratio: tasks/s over floor-tasks/s (targets: ≥ 0.9 for one pool, ≥ 0.85 for four);
+//   - calls/task: DynamoDB calls per task, listing included;
+//   - refused/task: claims refused per task;
+//   - cpu-ratio: the CPU time per task of this process and DynamoDB Local together, the
+//     floor's over the pools' (with $DYNAMODB_PID): what the ratio would be if the two shared
+//     the machine with nothing else, since on a machine that other work shares the ratio
+//     moves with that work.
 //
-// DynamoDB Local's speed drifts by tens of percent over a minute, and a round's ratio by
-// ±10 % between rounds, so each figure is the median of the rounds' (the log has every
-// round's, one line each). Before measuring, the server is warmed
-// with every kind of call (its JVM gets much faster over its first tens of thousands of
-// calls). With failEvery, every failEvery-th task fails once, and each retry must come after
-// the task's backoff. The log also has the CPU time per task of this process and of the
-// server (with $DYNAMODB_PID, as scripts/dynamodb-local.sh prints it).
+// The floor is a loop of two bare conditional UpdateItem calls per task (bareWrites): a
+// claim-like one and a complete-like one, on tasks created as the pools' are (the same item
+// sizes), with as many goroutines as the pools have workers. It runs right before and right
+// after each round of the pools, and the mean of the two is that round's floor, so that a
+// server that speeds up or slows down favours neither side. What the pools add to the least
+// that a claimed and completed task costs (listing, refused claims, the tracker's fuller
+// writes, the client's work) is 1 - ratio.
+//
+// DynamoDB Local's speed drifts by tens of percent over a minute, so a case of several rounds
+// (on fresh jobs) reports the median of the rounds' figures; the log has every round's, one
+// line each, with the CPU time per task of this process and of the server (with
+// $DYNAMODB_PID, as scripts/dynamodb-local.sh prints it). Before measuring, the server is
+// warmed with both loops (its JVM gets much faster over its first tens of thousands of calls).
 //
 //	scripts/with-dynamodb.sh go test -run '^$' -bench Pools -benchtime 1x ./worker
 func BenchmarkPools(b *testing.B) {
-	b.Run("all succeed", func(b *testing.B) { benchPools(b, 0) })
-	// Every 10th task fails once: its retry must wait out its backoff.
-	b.Run("10% fail once", func(b *testing.B) { benchPools(b, 10) })
+	ctx := context.Background()
+	counter := &dynamotest.Counter{}
+	db := dynamotest.Client(b, counter.Option())
+	table := dynamotest.TableName(b)
+	if err := tracker.CreateTable(ctx, db, table); err != nil {
+		b.Fatal(err)
+	}
+	seed, err := tracker.New(db, tracker.Config{Table: table})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := &benchEnv{ctx: ctx, counter: counter, db: db, table: table, seed: seed}
+	// Warm up, untimed.
+	createBenchTasks(b, seed, "warm-p", benchWarm)
+	createBenchTasks(b, seed, "warm-f", benchWarm)
+	runPools(b, ctx, counter, table, "warm-p", benchPoolCount, benchWarm, 0)
+	runFloor(b, ctx, db, bareWrites(table, "warm-f"), taskKey("warm-f"), benchWarm, benchPoolCount*benchWorkers)
+	for _, c := range []poolCase{
+		{pools: 1, tasks: 1500, rounds: 5},
+		{pools: benchPoolCount, tasks: 1500, rounds: 5},
+		{pools: 1, tasks: 10000, rounds: 3},
+		{pools: benchPoolCount, tasks: 10000, rounds: 3},
+		{pools: benchPoolCount, tasks: 1500, rounds: 1, failEvery: 10},
+	} {
+		b.Run(c.name(), func(b *testing.B) {
+			for range b.N {
+				e.run(b, c)
+			}
+		})
+	}
 }
 
 const (
-	benchPoolCount = 4
-	benchWorkers   = 16
-	benchTasks     = 10000
-	benchFloor     = benchTasks / 2 // tasks of each floor's loop
-	benchRounds    = 5
-	benchBackoff   = 200 * time.Millisecond
+	benchPoolCount  = 4
+	benchWorkers    = 16
+	benchWarm       = 3000 // tasks of each warm-up loop
+	benchFloorTasks = 800  // tasks of each floor's loop, at least (a fifth of the pools' job)
+	benchBackoff    = 200 * time.Millisecond
 )
 
-func benchPools(b *testing.B, failEvery int) {
-	ctx := context.Background()
-	counter := &dynamotest.Counter{}
-	for range b.N {
+// poolCase is a case of BenchmarkPools: pools pools on a job of tasks tasks, rounds times;
+// with failEvery, every failEvery-th task fails once.
+type poolCase struct {
+	pools, tasks, rounds, failEvery int
+}
+
+func (c poolCase) name() string {
+	name := fmt.Sprintf("pools=%d/tasks=%d", c.pools, c.tasks)
+	if c.failEvery > 0 {
+		name += fmt.Sprintf("/fail=1in%d", c.failEvery)
+	}
+	return name
+}
+
+// benchEnv is what the cases of BenchmarkPools share: the table, a client and a Tracker on it,
+// and the counter of every call made through them and the pools' clients.
+type benchEnv struct {
+	ctx     context.Context
+	counter *dynamotest.Counter
+	db      *dynamodb.Client
+	table   string
+	seed    *tracker.Tracker
+}
+
+// run runs case c's rounds, each between two floors, and reports the medians.
+func (e *benchEnv) run(b *testing.B, c poolCase) {
+	b.StopTimer()
+	goroutines := c.pools * benchWorkers
+	var ratios, cpuRatios, rates, floors, refusals, callCounts []float64
+	for r := range c.rounds {
+		// Jobs of the same name length: the same item sizes.
+		jobs := [3]string{}
+		for k, part := range []string{"p", "a", "b"} {
+			jobs[k] = fmt.Sprintf("%d-%05d-%d%d-%s", c.pools, c.tasks, c.failEvery, r, part)
+		}
+		createBenchTasks(b, e.seed, jobs[0], c.tasks)
+		floorTasks := max(benchFloorTasks, c.tasks/5)
+		createBenchTasks(b, e.seed, jobs[1], floorTasks)
+		createBenchTasks(b, e.seed, jobs[2], floorTasks)
+		cpu0 := readCPU()
+		before := runFloor(b, e.ctx, e.db, bareWrites(e.table, jobs[1]), taskKey(jobs[1]), floorTasks, goroutines)
+		e.counter.Reset()
+		cpu1 := readCPU()
+		b.StartTimer()
+		elapsed, refused := runPools(b, e.ctx, e.counter, e.table, jobs[0], c.pools, c.tasks, c.failEvery)
 		b.StopTimer()
-		db := dynamotest.Client(b, counter.Option())
-		table := dynamotest.TableName(b)
-		if err := tracker.CreateTable(ctx, db, table); err != nil {
-			b.Fatal(err)
+		cpu2 := readCPU()
+		calls, total := e.counter.Calls(), e.counter.Total()
+		after := runFloor(b, e.ctx, e.db, bareWrites(e.table, jobs[2]), taskKey(jobs[2]), floorTasks, goroutines)
+		cpu3 := readCPU()
+		if c.failEvery == 0 {
+			checkSameAttributes(b, e.ctx, e.db, e.table, taskKey(jobs[0])(1), taskKey(jobs[1])(1))
 		}
-		seed, err := tracker.New(db, tracker.Config{Table: table})
-		if err != nil {
-			b.Fatal(err)
-		}
-		claim, complete := captureWrites(b, ctx, table)
-		writes, unconditional := trackerWrites(claim, complete), unconditionalWrites(table)
-		// Warm up: pools and both floors, untimed.
-		createBenchTasks(b, seed, "warm", benchTasks/2)
-		createFloorTasks(b, seed, "warm-w", benchFloor)
-		createFloorTasks(b, seed, "warm-u", benchFloor)
-		runPools(b, ctx, counter, table, "warm", benchTasks/2, 0)
-		runFloor(b, ctx, db, writes, "warm-w", benchFloor)
-		runFloor(b, ctx, db, unconditional, "warm-u", benchFloor)
 
-		var ratios, uncondRatios, rates, refusals, callCounts []float64
-		for r := range benchRounds {
-			job := fmt.Sprintf("%s-%d", job, r)
-			createBenchTasks(b, seed, job, benchTasks)
-			for _, prefix := range []string{"w-1", "w-2", "u-1", "u-2"} {
-				createFloorTasks(b, seed, fmt.Sprintf("%s-%d", prefix, r), benchFloor)
-			}
-			cpu0 := readCPU()
-			writes1 := runFloor(b, ctx, db, writes, fmt.Sprintf("w-1-%d", r), benchFloor)
-			uncond1 := runFloor(b, ctx, db, unconditional, fmt.Sprintf("u-1-%d", r), benchFloor)
-			counter.Reset()
-			cpu1 := readCPU()
-			b.StartTimer()
-			elapsed, refused := runPools(b, ctx, counter, table, job, benchTasks, failEvery)
-			b.StopTimer()
-			cpu2 := readCPU()
-			calls, total := counter.Calls(), counter.Total()
-			uncond2 := runFloor(b, ctx, db, unconditional, fmt.Sprintf("u-2-%d", r), benchFloor)
-			writes2 := runFloor(b, ctx, db, writes, fmt.Sprintf("w-2-%d", r), benchFloor)
-			cpu3 := readCPU()
-
-			rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
-			floorWrites := (rate(benchFloor, writes1) + rate(benchFloor, writes2)) / 2
-			floorUncond := (rate(benchFloor, uncond1) + rate(benchFloor, uncond2)) / 2
-			pools := rate(benchTasks, elapsed)
-			ratios = append(ratios, pools/floorWrites)
-			uncondRatios = append(uncondRatios, pools/floorUncond)
-			rates = append(rates, pools)
-			refusals = append(refusals, float64(refused)/benchTasks)
-			callCounts = append(callCounts, float64(total)/benchTasks)
-			b.Logf("round %d: ratio %.3f, unconditional %.3f; %.0f tasks/s; the tracker's writes %.0f then %.0f tasks/s, unconditional writes %.0f then %.0f; %d refused; calls %v; CPU ms/task of client and server: pools %s, floors %s",
-				r, pools/floorWrites, pools/floorUncond, pools, rate(benchFloor, writes1), rate(benchFloor, writes2), rate(benchFloor, uncond1), rate(benchFloor, uncond2),
-				refused, calls, cpu2.per(cpu1, benchTasks), cpu3.sub(cpu2).add(cpu1.sub(cpu0)).per(cpuTimes{}, 4*benchFloor))
+		rate := func(n int, d time.Duration) float64 { return float64(n) / d.Seconds() }
+		floor := (rate(floorTasks, before) + rate(floorTasks, after)) / 2
+		pools := rate(c.tasks, elapsed)
+		ratios = append(ratios, pools/floor)
+		rates = append(rates, pools)
+		floors = append(floors, floor)
+		refusals = append(refusals, float64(refused)/float64(c.tasks))
+		callCounts = append(callCounts, float64(total)/float64(c.tasks))
+		poolsCPU, floorCPU := cpu2.sub(cpu1), cpu3.sub(cpu2).add(cpu1.sub(cpu0))
+		if poolsCPU.server > 0 {
+			cpuRatios = append(cpuRatios, (floorCPU.total().Seconds()/float64(2*floorTasks))/(poolsCPU.total().Seconds()/float64(c.tasks)))
 		}
-		b.ReportMetric(median(refusals), "refused/task")
-		b.ReportMetric(median(callCounts), "calls/task")
-		b.ReportMetric(median(rates), "tasks/s")
-		b.ReportMetric(median(ratios), "ratio")
-		b.ReportMetric(median(uncondRatios), "ratio-unconditional")
+		b.Logf("round %d: ratio %.3f; %.0f tasks/s; floor %.0f then %.0f tasks/s; %d refused; calls %v; CPU ms/task of client and server: pools %s, floors %s",
+			r, pools/floor, pools, rate(floorTasks, before), rate(floorTasks, after), refused, calls,
+			cpu2.per(cpu1, c.tasks), cpu3.sub(cpu2).add(cpu1.sub(cpu0)).per(cpuTimes{}, 2*floorTasks))
+	}
+	b.ReportMetric(median(rates), "tasks/s")
+	b.ReportMetric(median(floors), "floor-tasks/s")
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(median(callCounts), "calls/task")
+	b.ReportMetric(median(refusals), "refused/task")
+	if len(cpuRatios) > 0 {
+		b.ReportMetric(median(cpuRatios), "cpu-ratio")
 	}
 }
 
@@ -132,6 +178,7 @@ func median(xs []float64) float64 {
 	return (s[(len(s)-1)/2] + s[len(s)/2]) / 2
 }
 
+// createBenchTasks creates the tasks t-00000 to t-{n-1} of job, without data.
 func createBenchTasks(b *testing.B, tr *tracker.Tracker, job string, n int) {
 	tasks := make([]tracker.NewTask, n)
 	for i := range tasks {
@@ -142,7 +189,13 @@ func createBenchTasks(b *testing.B, tr *tracker.Tracker, job string, n int) {
 	}
 }
 
-// floorJob is the job of a floor's tasks: the job of the writes captureWrites captures.
+// taskKey is the key of createBenchTasks' task i of job.
+func taskKey(job string) func(i int) string {
+	return func(i int) string { return fmt.Sprintf("%s%st-%05d", job, tracker.Separator, i) }
+}
+
+// floorJob is the job of the tasks of BenchmarkWriteFloors, and of the writes captureWrites
+// captures.
 const floorJob = "j"
 
 // createFloorTasks creates n tasks of floorJob for a floor, prefix-t-00000 on.
@@ -156,13 +209,17 @@ func createFloorTasks(b *testing.B, tr *tracker.Tracker, prefix string, n int) {
 	}
 }
 
-// loop runs f(i) for i in [0, n) on as many goroutines as the pools have workers, and
-// returns how long it took.
-func loop(b *testing.B, n int, f func(i int) error) time.Duration {
+// floorKey is the key of createFloorTasks' task i of prefix.
+func floorKey(prefix string) func(i int) string {
+	return func(i int) string { return fmt.Sprintf("%s%s%s-t-%05d", floorJob, tracker.Separator, prefix, i) }
+}
+
+// loop runs f(i) for i in [0, n) on goroutines goroutines, and returns how long it took.
+func loop(b *testing.B, n, goroutines int, f func(i int) error) time.Duration {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range benchPoolCount * benchWorkers {
+	for range goroutines {
 		wg.Go(func() {
 			for i := next.Add(1) - 1; i < int64(n); i = next.Add(1) - 1 {
 				if err := f(int(i)); err != nil {
@@ -180,19 +237,72 @@ func loop(b *testing.B, n int, f func(i int) error) time.Duration {
 // without its key.
 type floor func(step int) *dynamodb.UpdateItemInput
 
-// runFloor makes f's two calls on each of the n tasks of createFloorTasks(prefix) and returns
-// how long it took.
-func runFloor(b *testing.B, ctx context.Context, db *dynamodb.Client, f floor, prefix string, n int) time.Duration {
-	return loop(b, n, func(i int) error {
+// runFloor makes f's two calls on each of the n tasks that key names, on goroutines
+// goroutines, and returns how long it took.
+func runFloor(b *testing.B, ctx context.Context, db *dynamodb.Client, f floor, key func(i int) string, n, goroutines int) time.Duration {
+	return loop(b, n, goroutines, func(i int) error {
 		for step := range 2 {
 			in := f(step)
-			in.Key = map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: fmt.Sprintf("%s%s%s-t-%05d", floorJob, tracker.Separator, prefix, i)}}
+			in.Key = map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: key(i)}}
 			if _, err := db.UpdateItem(ctx, in); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// bareWrites are the floor of BenchmarkPools on the tasks of job: a claim-like write that
+// sets a todo task in progress with a lock, and a complete-like one that sets it succeeded
+// with the lock NULL. They write the attributes a pool's claim and completion write, in the
+// same formats, so that they leave items of the same sizes (checkSameAttributes), but bare:
+// plain SETs under a one-clause condition (the status is todo; the lock is that one),
+// returning nothing.
+func bareWrites(table, job string) floor {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	value := func(code int) types.AttributeValue { return s(fmt.Sprintf("%s%s%02d", job, tracker.Separator, code)) }
+	codes := tracker.DefaultStatusCodes
+	lock, now := s("0123456789abcdef0123456789abcdef"), s(time.Now().UTC().Format(tracker.TimeLayout))
+	claim := &dynamodb.UpdateItemInput{TableName: aws.String(table),
+		ConditionExpression: aws.String("#v = :todo"),
+		UpdateExpression:    aws.String("SET #v = :run, #u = :now, #l = :lock, #t = :now, #o = :owner, #a = :one, #h = :empty"),
+		ExpressionAttributeNames: map[string]string{"#v": tracker.StatusAttribute, "#u": "update_time", "#l": "lock", "#t": "lock_time",
+			"#o": "lock_owner", "#a": "attempts", "#h": "history"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":todo": value(codes.Todo), ":run": value(codes.InProgress),
+			":now": now, ":lock": lock, ":owner": s("pool-0/10"), ":one": n("1"), ":empty": &types.AttributeValueMemberL{Value: []types.AttributeValue{}}}}
+	complete := &dynamodb.UpdateItemInput{TableName: aws.String(table),
+		ConditionExpression: aws.String("#l = :lock"),
+		UpdateExpression:    aws.String("SET #v = :done, #u = :now, #l = :null, #r = :zero, #ll = :lock, #lo = :complete"),
+		ExpressionAttributeNames: map[string]string{"#v": tracker.StatusAttribute, "#u": "update_time", "#l": "lock", "#r": "retry",
+			"#ll": "last_lock", "#lo": "last_outcome"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": value(codes.Succeeded), ":now": now,
+			":null": &types.AttributeValueMemberNULL{Value: true}, ":zero": n("0"), ":lock": lock, ":complete": s("complete")}}
+	return func(step int) *dynamodb.UpdateItemInput {
+		c := *[]*dynamodb.UpdateItemInput{claim, complete}[step]
+		return &c
+	}
+}
+
+// checkSameAttributes fails b unless the items of keys a and b have the same attributes, of
+// the same types: the floor's writes leave items like the pools'.
+func checkSameAttributes(b *testing.B, ctx context.Context, db *dynamodb.Client, table, keyA, keyB string) {
+	shape := func(key string) string {
+		out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table), ConsistentRead: aws.Bool(true),
+			Key: map[string]types.AttributeValue{tracker.KeyAttribute: &types.AttributeValueMemberS{Value: key}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		var attrs []string
+		for name, v := range out.Item {
+			attrs = append(attrs, fmt.Sprintf("%s:%T", name, v))
+		}
+		slices.Sort(attrs)
+		return strings.Join(attrs, " ")
+	}
+	if a, c := shape(keyA), shape(keyB); a != c {
+		b.Fatalf("the floor's items differ from the pools':\n%s: %s\n%s: %s", keyA, a, keyB, c)
+	}
 }
 
 // unconditionalWrites set one attribute that is no key, without a condition.
@@ -204,16 +314,6 @@ func unconditionalWrites(table string) floor {
 	}
 }
 
-// statusWrites change only the status (the index key: the least any tracker writes).
-func statusWrites(table string) floor {
-	return func(step int) *dynamodb.UpdateItemInput {
-		return &dynamodb.UpdateItemInput{TableName: aws.String(table), UpdateExpression: aws.String("SET #s = :v"),
-			ExpressionAttributeNames: map[string]string{"#s": tracker.StatusAttribute},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{
-				Value: []string{floorJob + tracker.Separator + "03", floorJob + tracker.Separator + "09"}[step]}}}
-	}
-}
-
 // trackerWrites are the tracker's claim and completion as it sends them.
 func trackerWrites(claim, complete *dynamodb.UpdateItemInput) floor {
 	return func(step int) *dynamodb.UpdateItemInput {
@@ -222,24 +322,17 @@ func trackerWrites(claim, complete *dynamodb.UpdateItemInput) floor {
 	}
 }
 
-// trackerUpdates are the tracker's claim and completion without their conditions.
-func trackerUpdates(claim, complete *dynamodb.UpdateItemInput) floor {
-	return func(step int) *dynamodb.UpdateItemInput {
-		return withoutCondition([]*dynamodb.UpdateItemInput{claim, complete}[step])
-	}
-}
-
-// runPools runs the pools over job's n tasks until it has nothing pending, checks that every
-// task succeeded (and, with failEvery, that every retry waited out its backoff), and returns
-// how long it took and how many claims were refused.
-func runPools(b *testing.B, ctx context.Context, counter *dynamotest.Counter, table, job string, n, failEvery int) (time.Duration, int) {
-	var stats [benchPoolCount]worker.Stats
+// runPools runs pools pools (a client and a Tracker each) over job's n tasks until it has
+// nothing pending, checks that every task succeeded (and, with failEvery, that every retry
+// waited out its backoff), and returns how long it took and how many claims were refused.
+func runPools(b *testing.B, ctx context.Context, counter *dynamotest.Counter, table, job string, pools, n, failEvery int) (time.Duration, int) {
+	stats := make([]worker.Stats, pools)
 	var mu sync.Mutex
 	failedAt := map[string]time.Time{}
 	early := 0
 	var wg sync.WaitGroup
 	start := time.Now()
-	for i := range benchPoolCount {
+	for i := range pools {
 		// A client and a Tracker per pool, as separate processes have.
 		tr, err := tracker.New(dynamotest.Client(b, counter.Option()), tracker.Config{Table: table, Backoff: benchBackoff})
 		if err != nil {
@@ -288,17 +381,17 @@ func runPools(b *testing.B, ctx context.Context, counter *dynamotest.Counter, ta
 	return elapsed, refused
 }
 
-// BenchmarkWriteFloors splits the floor of BenchmarkPools: per task, two bare UpdateItem
-// calls; two that change only the task's status (its index key: the least any tracker
-// writes); the tracker's own claim and completion updates (captured from a Claim and a
-// Complete) without their conditions; and the same as the tracker sends them, conditions
-// included. They run in turns on chunks of fresh tasks, so that drift of the server
-// favours none, and it reports each one's tasks/s as a ratio to the bare calls: how much of
-// the pools' distance to the bare loop is the writes' own cost.
+// BenchmarkWriteFloors sets the floor of BenchmarkPools beside two other loops of two
+// UpdateItem calls per task: two unconditional calls that set one attribute, and the
+// tracker's own claim and completion as a pool sends them (captured from a pool's run). They
+// run in turns on chunks of fresh tasks with as many goroutines as four pools have workers,
+// so that drift of the server favours none, and it reports the floor's tasks/s and each
+// other loop's as a ratio to it: what the conditions cost, and how far the tracker's writes
+// alone keep the pools from the floor.
 //
 //	scripts/with-dynamodb.sh go test -run '^$' -bench WriteFloors -benchtime 1x ./worker
 func BenchmarkWriteFloors(b *testing.B) {
-	const chunk, rounds, warm = 400, 10, 2
+	const chunk, rounds, warm = 400, 8, 2
 	ctx := context.Background()
 	for range b.N {
 		db := dynamotest.Client(b)
@@ -317,9 +410,8 @@ func BenchmarkWriteFloors(b *testing.B) {
 			took time.Duration
 		}
 		floors := []*named{
-			{name: "bare", f: unconditionalWrites(table)},
-			{name: "status", f: statusWrites(table)},
-			{name: "updates", f: trackerUpdates(claim, complete)},
+			{name: "floor", f: bareWrites(table, floorJob)},
+			{name: "unconditional", f: unconditionalWrites(table)},
 			{name: "tracker", f: trackerWrites(claim, complete)},
 		}
 		for r := range rounds {
@@ -330,30 +422,32 @@ func BenchmarkWriteFloors(b *testing.B) {
 		for r := range rounds {
 			for k := range floors {
 				f := floors[(k+r)%len(floors)]
-				took := runFloor(b, ctx, db, f.f, fmt.Sprintf("%s-%d", f.name, r), chunk)
+				took := runFloor(b, ctx, db, f.f, floorKey(fmt.Sprintf("%s-%d", f.name, r)), chunk, benchPoolCount*benchWorkers)
 				if r >= warm {
 					f.took += took
 				}
 			}
 		}
 		rate := func(f *named) float64 { return float64(chunk*(rounds-warm)) / f.took.Seconds() }
-		b.ReportMetric(rate(floors[0]), "bare-tasks/s")
-		b.ReportMetric(rate(floors[1])/rate(floors[0]), "status-ratio")
-		b.ReportMetric(rate(floors[2])/rate(floors[0]), "updates-ratio")
-		b.ReportMetric(rate(floors[3])/rate(floors[0]), "tracker-ratio")
+		b.ReportMetric(rate(floors[0]), "floor-tasks/s")
+		b.ReportMetric(rate(floors[1])/rate(floors[0]), "unconditional-ratio")
+		b.ReportMetric(rate(floors[2])/rate(floors[0]), "tracker-ratio")
 	}
 }
 
-// captureWrites claims and completes a task of floorJob in table and returns the two
-// UpdateItem inputs the tracker sent.
+// captureWrites runs a pool over a task of floorJob in table and returns the two UpdateItem
+// inputs it sent: its claim and its completion.
 func captureWrites(b *testing.B, ctx context.Context, table string) (claim, complete *dynamodb.UpdateItemInput) {
+	var mu sync.Mutex
 	var sent []*dynamodb.UpdateItemInput
 	capture := func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("capture", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				if u, ok := in.Parameters.(*dynamodb.UpdateItemInput); ok {
 					c := *u
+					mu.Lock()
 					sent = append(sent, &c)
+					mu.Unlock()
 				}
 				return next.HandleInitialize(ctx, in)
 			}), middleware.After)
@@ -366,42 +460,18 @@ func captureWrites(b *testing.B, ctx context.Context, table string) (claim, comp
 	if _, err := tr.CreateTasks(ctx, floorJob, []tracker.NewTask{{ID: "probe"}}); err != nil {
 		b.Fatal(err)
 	}
+	mu.Lock()
 	sent = nil
-	lease, err := tr.Claim(ctx, floorJob, "probe", "bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := tr.Complete(ctx, *lease, nil); err != nil {
-		b.Fatal(err)
+	mu.Unlock()
+	p := &worker.Pool{Tracker: tr, Job: floorJob, Workers: 1, Owner: "pool-0",
+		Handler: func(context.Context, *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+	if st, err := p.Run(ctx); err != nil || st.Succeeded != 1 {
+		b.Fatalf("a pool over one task: %+v, %v", st, err)
 	}
 	if len(sent) != 2 {
-		b.Fatalf("a claim and a completion sent %d UpdateItem calls, want 2", len(sent))
+		b.Fatalf("a pool's claim and completion sent %d UpdateItem calls, want 2", len(sent))
 	}
 	return sent[0], sent[1]
-}
-
-// withoutCondition is in without its condition, and without the names and values only the
-// condition used.
-func withoutCondition(in *dynamodb.UpdateItemInput) *dynamodb.UpdateItemInput {
-	c := *in
-	c.ConditionExpression, c.ReturnValuesOnConditionCheckFailure = nil, ""
-	used := func(placeholder string) bool {
-		// The expression builder numbers placeholders (#0, :1): match whole ones.
-		return regexp.MustCompile(regexp.QuoteMeta(placeholder) + `\b`).MatchString(aws.ToString(in.UpdateExpression))
-	}
-	c.ExpressionAttributeNames = map[string]string{}
-	for k, v := range in.ExpressionAttributeNames {
-		if used(k) {
-			c.ExpressionAttributeNames[k] = v
-		}
-	}
-	c.ExpressionAttributeValues = map[string]types.AttributeValue{}
-	for k, v := range in.ExpressionAttributeValues {
-		if used(k) {
-			c.ExpressionAttributeValues[k] = v
-		}
-	}
-	return &c
 }
 
 // cpuTimes are this process's and DynamoDB Local's CPU time so far (readCPU).
@@ -409,6 +479,7 @@ type cpuTimes struct{ client, server time.Duration }
 
 func (c cpuTimes) sub(o cpuTimes) cpuTimes { return cpuTimes{c.client - o.client, c.server - o.server} }
 func (c cpuTimes) add(o cpuTimes) cpuTimes { return cpuTimes{c.client + o.client, c.server + o.server} }
+func (c cpuTimes) total() time.Duration    { return c.client + c.server }
 
 // per is the CPU time per task of n tasks since since, in ms, as "(client, server)".
 func (c cpuTimes) per(since cpuTimes, n int) string {

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -79,7 +80,10 @@ func (h *heartbeat) beat(hctx, beatCtx context.Context, every time.Duration) {
 			h.failed = err
 			h.mu.Unlock()
 		default:
-			h.lose(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+			if !errors.Is(err, ErrLeaseLost) { // refused for another reason: the task was ignored, say
+				err = fmt.Errorf("%w: %w", ErrLeaseLost, err)
+			}
+			h.lose(err)
 			return
 		}
 	}

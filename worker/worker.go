@@ -8,13 +8,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/writeopt"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -41,13 +42,14 @@ type permanentError struct{ err error }
 func (e *permanentError) Error() string { return e.err.Error() }
 func (e *permanentError) Unwrap() error { return e.err }
 
-// ErrLeaseLost is the cause of a handler's ctx ending because its lease was lost: an
-// extension was refused (another worker took the task, an operator reset it), or the lease's
-// deadline passed before an extension got through. The deadline is Lease.Expires, moved by
-// every extension, less the tracker's ClockSkew (at most a tenth of the lease), timed by the
+// ErrLeaseLost is tracker.ErrLeaseLost, the one lease-lost error (the functions' LeaseLost):
+// a handler's ctx ends with a cause matching it when its lease was lost: an extension was
+// refused (another worker took the task, an operator reset it), or the lease's deadline
+// passed before an extension got through. The deadline is Lease.Expires, moved by every
+// extension, less the tracker's ClockSkew (at most a tenth of the lease), timed by the
 // tracker's clock (tracker.Config.Now): before any other worker, its clock within ClockSkew
 // of this one, may take the task over.
-var ErrLeaseLost = errors.New("worker: the task's lease was lost")
+var ErrLeaseLost = tracker.ErrLeaseLost
 
 // Pool runs Handler over the pending tasks of Job with Workers goroutines.
 type Pool struct {
@@ -81,7 +83,8 @@ type Pool struct {
 	// goroutine: to log them, say.
 	OnListError func(err error)
 	// Seed picks the pool's starting point in the id space; 0 means a random one. Pools of
-	// different processes start at different points so that they rarely race for a task.
+	// different processes on one job start at different points and, where they meet, one
+	// leaves the other the tasks that one has listed, so that they rarely race for a task.
 	Seed uint64
 }
 
@@ -95,7 +98,7 @@ type Stats struct {
 	Lost      int // ... whose lease was lost while running
 	Refused   int // claims refused (another worker had the task, or it was finished) or failed (throttled)
 	Listed    int // pending tasks the listing returned
-	Skipped   int // ... and left unclaimed: listed before a collision, where another pool works
+	Skipped   int // ... and left unclaimed to another pool that works where they lie (see Seed)
 	// ListErrors counts the listing calls that failed after the SDK's retries and that the
 	// pool made again after a wait (see Poll); not the one Run returns.
 	ListErrors int
@@ -103,15 +106,52 @@ type Stats struct {
 
 type counters struct {
 	claimed, succeeded, failed, ignored, released, lost, refused, listed, skipped, listErrors atomic.Int64
-	// collisions counts the claims refused because another worker had the task: the feeder
-	// jumps elsewhere when it grew, and the workers skip the tasks handed out before.
+	// collisions counts the meetings with other pools (meets): the feeder acts on the last,
+	// and the workers skip the tasks handed out before it.
 	collisions atomic.Uint64
+	mu         sync.Mutex
+	meeting    meeting // the last
+	// yielding is whether the current pass leaves tasks to other pools (feeder.yield).
+	yielding atomic.Bool
+	// busy is the time the workers spent on the tasks they claimed, from their claim on.
+	busy atomic.Int64
+}
+
+// taskTime is how long a task takes this pool on average, claim to outcome, or otherwise
+// when it has finished none.
+func (c *counters) taskTime(otherwise time.Duration) time.Duration {
+	n := c.claimed.Load()
+	if n == 0 {
+		return otherwise
+	}
+	return time.Duration(c.busy.Load() / n)
 }
 
 // handout is a task the feeder hands a worker, with the count of collisions when it did.
 type handout struct {
 	id         string
 	collisions uint64
+}
+
+// collide records m, met claiming h, and reports whether it is a new meeting. Only the first
+// refusal of a stretch is: the claims handed out before the feeder acted on it, and still
+// under way when it did, were listed where the other pool works, and their refusals tell
+// nothing new. Acting on them would move on again and again, past stretches no pool works.
+func (c *counters) collide(h handout, m meeting) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.collisions.CompareAndSwap(h.collisions, h.collisions+1) {
+		return false
+	}
+	c.meeting = m
+	return true
+}
+
+// lastMeeting is the meeting collisions last counted.
+func (c *counters) lastMeeting() meeting {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.meeting
 }
 
 func (c *counters) stats() Stats {
@@ -161,7 +201,7 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 				// another pool works now: leave it to that pool (or to the next pass)
 				// rather than spend a refused write on it.
 				if c.collisions.Load() == h.collisions {
-					p.one(ctx, &c, h.id, who)
+					p.one(ctx, &c, h, owner, who)
 				} else {
 					c.skipped.Add(1)
 				}
@@ -169,274 +209,33 @@ func (p *Pool) Run(ctx context.Context) (Stats, error) {
 			}
 		})
 	}
-	err := p.feed(ctx, &c, tasks, &inflight, pageSize)
+	f := p.newFeeder(&c, tasks, &inflight, pageSize, workers)
+	err := f.feed(ctx)
 	close(tasks)
 	wg.Wait()
 	return c.stats(), err
 }
 
-// feeder is the state of Run's one listing goroutine.
-type feeder struct {
-	p        *Pool
-	c        *counters
-	tasks    chan<- handout
-	inflight *sync.WaitGroup // tasks handed out and not yet finished
-	pageSize int
-	rng      *rand.Rand
-	start    string        // the point of the id space after which each pass begins
-	seen     uint64        // c.collisions when the feeder last looked
-	found    int           // tasks handed out in the current pass
-	idle     time.Duration // the next wait of a polling pool that finds nothing
-}
-
-// listRetries is how often a pool that does not poll makes a failed listing call again
-// before Run returns its error.
-const listRetries = 3
-
-// feed lists pending tasks round the id space from the pool's starting point and hands
-// them to the workers, pass after pass, until a pass finds nothing.
-func (p *Pool) feed(ctx context.Context, c *counters, tasks chan<- handout, inflight *sync.WaitGroup, pageSize int) error {
-	seed := p.Seed
-	if seed == 0 {
-		seed = rand.Uint64()
-	}
-	f := &feeder{p: p, c: c, tasks: tasks, inflight: inflight, pageSize: pageSize, rng: rand.New(rand.NewPCG(seed, seed>>1|1)),
-		idle: p.minIdle()}
-	if err := f.list(ctx, func() (err error) { f.start, err = p.start(ctx, f.rng); return err }); err != nil {
-		return err
-	}
-	// Whether a listing found nothing in the previous pass: then one task of a page from the
-	// beginning tells whether it has anything now, before the two legs are read.
-	var wasEmpty [2]bool
-	for {
-		f.found = 0
-		// First the failed tasks that are due and those whose lease ran out (a crashed
-		// worker's), once a pass rather than with every page of todo tasks: each status is a
-		// partition of the index, a query apiece, and the in-progress one holds every running
-		// task, which a pending listing reads to find the expired ones. Then the todo tasks.
-		// Both from the pool's own starting point, so that pools do not race for the same
-		// failed tasks either.
-		for k, statuses := range [][]tracker.Status{{tracker.InProgress, tracker.Failed}, {tracker.Todo}} {
-			before := f.found
-			if err := f.sweep(ctx, statuses, wasEmpty[k]); err != nil {
-				return err
-			}
-			wasEmpty[k] = f.found == before
-		}
-		// Let the workers finish this pass, so that the next listing sees their outcomes.
-		inflight.Wait()
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if f.found > 0 {
-			f.idle = p.minIdle()
-			continue
-		}
-		if done, err := f.pause(ctx); err != nil || done {
-			return err
-		}
-	}
-}
-
-// pause follows a pass that found nothing: it waits until the next failed task is due, or,
-// polling, for the idle wait (which doubles); it returns done when Run should end, nothing
-// being pending nor due later.
-func (f *feeder) pause(ctx context.Context) (done bool, err error) {
-	var next time.Time
-	var ok bool
-	if err := f.list(ctx, func() error {
-		due, err := f.p.Tracker.NextDue(ctx, f.p.Job)
-		next, ok = due.First, due.Waiting
-		return err
-	}); err != nil {
-		return false, err
-	}
-	switch {
-	case ok:
-		return false, sleep(ctx, next.Sub(f.p.Tracker.Config().Now())+10*time.Millisecond)
-	case f.p.Poll:
-		wait := f.idle
-		f.idle = min(2*f.idle, f.p.maxIdle())
-		return false, sleep(ctx, wait)
-	}
-	// A failed task may have come due between the pass and NextDue: look once more.
-	var pending bool
-	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, nil); return err }); err != nil {
-		return false, err
-	}
-	return !pending, nil
-}
-
-// list makes a listing call, and makes it again while it fails with a transient error,
-// after a wait that doubles from MinIdle to MaxIdle: with Poll until ctx ends, without it
-// listRetries times. It counts and reports each failure it waits out.
-func (f *feeder) list(ctx context.Context, call func() error) error {
-	wait := f.p.minIdle()
-	for i := 0; ; i++ {
-		err := call()
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if !tracker.IsTransient(err) || (!f.p.Poll && i == listRetries) {
-			return err
-		}
-		f.c.listErrors.Add(1)
-		if f.p.OnListError != nil {
-			f.p.OnListError(err)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return err
-		}
-		wait = min(2*wait, f.p.maxIdle())
-	}
-}
-
-// any reports whether the job has a pending task of statuses (every status when none).
-func (f *feeder) any(ctx context.Context, statuses []tracker.Status) (bool, error) {
-	page, err := f.p.Tracker.List(ctx, f.p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: 1, IDsOnly: true})
-	if err != nil {
-		return false, err
-	}
-	return len(page.Tasks) > 0 || page.Cursor != "", nil
-}
-
-// sweep lists the pending tasks of statuses from the start to the end of the id space, then
-// from the beginning up to the start, and hands them out. When they were none the last
-// time, it first looks for one: a query for each status instead of two.
-func (f *feeder) sweep(ctx context.Context, statuses []tracker.Status, wasEmpty bool) error {
-	if wasEmpty {
-		var pending bool
-		if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, statuses); return err }); err != nil || !pending {
-			return err
-		}
-	}
-	if err := f.leg(ctx, statuses, f.start, ""); err != nil || f.start == "" {
-		return err
-	}
-	return f.leg(ctx, statuses, "", f.start)
-}
-
-// leg lists the pending tasks of statuses after from (from the beginning when empty) through
-// until (to the end when empty), page after page, and hands them out.
-func (f *feeder) leg(ctx context.Context, statuses []tracker.Status, from, until string) error {
-	cursor := ""
-	if from != "" {
-		cursor = tracker.CursorAfter(f.p.Job, from)
-	}
-	for {
-		var page *tracker.Page
-		opts := tracker.ListOptions{Pending: true, Statuses: statuses, Limit: f.pageSize, Cursor: cursor, Through: until, IDsOnly: true}
-		if err := f.list(ctx, func() (err error) { page, err = f.p.Tracker.List(ctx, f.p.Job, opts); return err }); err != nil {
-			return err
-		}
-		next, err := f.hand(ctx, page, until)
-		if err != nil || next == "" {
-			return err
-		}
-		cursor = next
-	}
-}
-
-// hand hands out the tasks of page, and returns the cursor that the leg goes on after, empty
-// when it ends. When a claim was refused since the feeder last looked, another pool works
-// here: it jumps ahead over a random stretch of the ids and leaves this one to it; the next
-// pass picks up whatever it leaves.
-func (f *feeder) hand(ctx context.Context, page *tracker.Page, until string) (string, error) {
-	skipTo := "" // the page's tasks up to this id are left to another pool
-	for _, task := range page.Tasks {
-		if task.TaskID <= skipTo {
-			continue
-		}
-		if n := f.c.collisions.Load(); n != f.seen {
-			f.seen = n
-			jump := f.p.jump(task.TaskID, page.Tasks, f.rng)
-			if until != "" && jump > until {
-				return "", nil
-			}
-			// A jump within the page needs no listing.
-			if jump < page.Tasks[len(page.Tasks)-1].TaskID {
-				skipTo = jump
-				continue
-			}
-			return tracker.CursorAfter(f.p.Job, jump), nil
-		}
-		if err := f.give(ctx, task.TaskID); err != nil {
-			return "", err
-		}
-	}
-	return page.Cursor, nil
-}
-
-// give hands a task to a worker.
-func (f *feeder) give(ctx context.Context, id string) error {
-	f.found++
-	f.c.listed.Add(1)
-	f.inflight.Add(1)
-	select {
-	case f.tasks <- handout{id: id, collisions: f.seen}:
-		return nil
-	case <-ctx.Done():
-		f.inflight.Done()
-		return ctx.Err()
-	}
-}
-
-// start picks the point of the id space after which the pool begins, at random between the
-// first and the last pending id (tracker.Span: no listing), so that pools of different
-// processes begin apart.
-func (p *Pool) start(ctx context.Context, rng *rand.Rand) (string, error) {
-	first, last, ok, err := p.Tracker.Span(ctx, p.Job)
-	if err != nil || !ok {
-		return "", ctxErr(ctx, err)
-	}
-	return p.point(first, last, rng), nil
-}
-
-// point picks a random point of the id space between lo and hi that a cursor can resume
-// after, or lo when the point drawn is not a valid task id.
-func (p *Pool) point(lo, hi string, rng *rand.Rand) string {
-	at := between(lo, hi, rng.Float64())
-	if tracker.ValidateID(p.Job, at) != nil {
-		return lo
-	}
-	return at
-}
-
-// jumpSpan is about how many pending tasks a jump skips at most: enough to leave a colliding
-// pool a stretch of its own, few enough to stay near.
-const jumpSpan = 300
-
-// jump returns the point after which the pool goes on from id, a task of page: up to about
-// jumpSpan ids further on, judged by how densely the page's ids lie, without reading them.
-func (p *Pool) jump(id string, page []tracker.Task, rng *rand.Rand) string {
-	lo, hi := page[0].TaskID, page[len(page)-1].TaskID
-	at := ahead(id, lo, hi, float64(1+rng.IntN(jumpSpan))/float64(len(page)))
-	if tracker.ValidateID(p.Job, at) != nil {
-		return id
-	}
-	return at
-}
-
-// one claims a task and runs it.
-func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
+// one claims the task handed out and runs it, as worker who of the pool named owner.
+func (p *Pool) one(ctx context.Context, c *counters, h handout, owner, who string) {
 	if ctx.Err() != nil {
 		return
 	}
-	lease, err := p.Tracker.Claim(ctx, p.Job, id, owner)
+	start := time.Now()
+	lease, err := p.Tracker.Claim(ctx, p.Job, h.id, who)
 	if err != nil {
 		// Another worker got there first, the task finished meanwhile, or a takeover found
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
 		c.refused.Add(1)
-		if errors.Is(err, tracker.ErrTaskLocked) || errors.Is(err, tracker.ErrTaskAlreadySucceeded) {
-			c.collisions.Add(1)
+		m, met := meets(owner, h.id, err)
+		if met && c.yielding.Load() {
+			c.collide(h, m)
 		}
 		return
 	}
 	c.claimed.Add(1)
-	outcome := execute(ctx, p.Tracker, lease, p.Handler, p.heartbeat())
+	outcome := execute(ctx, p.Tracker, lease, p.Handler, p.heartbeat(), false)
+	c.busy.Add(int64(time.Since(start)))
 	switch outcome.kind {
 	case outcomeSucceeded:
 		c.succeeded.Add(1)
@@ -449,6 +248,38 @@ func (p *Pool) one(ctx context.Context, c *counters, id, owner string) {
 	case outcomeLost:
 		c.lost.Add(1)
 	}
+}
+
+// A meeting is what a claim refused because of another pool tells the feeder.
+type meeting struct {
+	at    string // the task
+	leave bool   // leave the other pool the next tasks; otherwise list again after at
+}
+
+// meets reports whether a claim of task id, refused with err, by the pool named owner, met
+// another pool: the task is held, or was finished, by a worker of a pool ("<name>/<n>",
+// lock_owner) of another name. A finished task means the listing is stale there: the feeder
+// lists again after it, and sees the other pool's wake. A held task means both work there
+// now: of the two, the one whose name sorts first moves on, leaving the other the tasks it
+// lists next, and the other stays.
+func meets(owner, id string, err error) (meeting, bool) {
+	ce, ok := errors.AsType[*tracker.ConflictError](err)
+	if !ok || ce.Task == nil {
+		return meeting{}, false
+	}
+	holder := ce.Task.LockOwner
+	if i := strings.LastIndexByte(holder, '/'); i >= 0 {
+		holder = holder[:i]
+	}
+	switch {
+	case holder == "" || holder == owner:
+		return meeting{}, false
+	case errors.Is(err, tracker.ErrTaskAlreadySucceeded):
+		return meeting{at: id}, true
+	case errors.Is(err, tracker.ErrTaskLocked) && owner < holder:
+		return meeting{at: id, leave: true}, true
+	}
+	return meeting{}, false
 }
 
 func (p *Pool) heartbeat() time.Duration {
@@ -483,7 +314,7 @@ func Run(ctx context.Context, tr *tracker.Tracker, job, id string, fn Handler) (
 	if err != nil {
 		return nil, err
 	}
-	o := execute(ctx, tr, lease, fn, tr.Config().LeaseDuration/3)
+	o := execute(ctx, tr, lease, fn, tr.Config().LeaseDuration/3, true)
 	return o.task, o.err
 }
 
@@ -503,8 +334,10 @@ type outcome struct {
 	err  error // the handler's error, or the tracker's
 }
 
-// execute runs fn under lease with a heartbeat and records what came of it.
-func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration) outcome {
+// execute runs fn under lease with a heartbeat and records what came of it. Without
+// needTask, a completion returns no task (the pool counts outcomes, nothing more), which
+// spares DynamoDB and the client the item.
+func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn Handler, every time.Duration, needTask bool) outcome {
 	hctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	beat := startHeartbeat(hctx, tr, *lease, every, cancel)
@@ -520,7 +353,11 @@ func execute(ctx context.Context, tr *tracker.Tracker, lease *tracker.Lease, fn 
 	switch {
 	case herr == nil:
 		if herr = tracker.CheckResult(result); herr == nil {
-			task, err := w.retry(func() (*tracker.Task, error) { return tr.Complete(bg, cur, result) })
+			done := bg
+			if !needTask {
+				done = writeopt.WithoutTask(bg)
+			}
+			task, err := w.retry(func() (*tracker.Task, error) { return tr.Complete(done, cur, result) })
 			if err != nil {
 				return outcome{kind: outcomeLost, err: err}
 			}

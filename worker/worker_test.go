@@ -248,7 +248,33 @@ func TestHeartbeat(t *testing.T) {
 			return nil, ctx.Err()
 		}}
 		st, err := p.Run(ctx)
-		if err != nil || st.Lost != 1 || !errors.Is(cause, worker.ErrLeaseLost) || !errors.Is(cause, tracker.ErrTaskIgnored) {
+		if err != nil || st.Lost != 1 || !errors.Is(cause, tracker.ErrLeaseLost) || !errors.Is(cause, tracker.ErrTaskIgnored) {
+			t.Errorf("Run = %+v, %v; handler's ctx ended with %v", st, err, cause)
+		}
+	})
+
+	t.Run("ends the handler with tracker.ErrLeaseLost when the lease is lost, said once", func(t *testing.T) {
+		t.Parallel()
+		tr := newTracker(t, tracker.Config{}, 1)
+		var cause error
+		p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Heartbeat: 20 * time.Millisecond, Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			if cause != nil {
+				return nil, nil // the task again, after the lease was lost
+			}
+			// An operator ignores the task and puts it back: the lease no longer holds it.
+			if _, err := tr.Ignore(ctx, job, task.TaskID); err != nil {
+				return nil, err
+			}
+			if _, err := tr.Retry(ctx, job, task.TaskID); err != nil {
+				return nil, err
+			}
+			<-ctx.Done()
+			cause = context.Cause(ctx)
+			return nil, ctx.Err()
+		}}
+		st, err := p.Run(ctx)
+		if err != nil || st.Lost != 1 || st.Succeeded != 1 || !errors.Is(cause, tracker.ErrLeaseLost) || !errors.Is(cause, worker.ErrLeaseLost) ||
+			strings.Count(cause.Error(), "lease lost") != 1 {
 			t.Errorf("Run = %+v, %v; handler's ctx ended with %v", st, err, cause)
 		}
 	})
@@ -459,7 +485,7 @@ func TestHandlerContextEndsWithItsLease(t *testing.T) {
 					ended.Sub(deadline), skew)
 			}
 			if _, throttled := errors.AsType[*types.ThrottlingException](cause); !errors.Is(cause, worker.ErrLeaseLost) || !throttled ||
-				!strings.HasPrefix(cause.Error(), fmt.Sprintf("worker: the task's lease was lost: no extension got through before %s (the lease's end less the clock skew allowance); the last one failed: extend work/t-000: operation error DynamoDB: UpdateItem, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: DYNAMOTEST",
+				!strings.HasPrefix(cause.Error(), fmt.Sprintf("lease lost: this lease no longer holds the task: no extension got through before %s (the lease's end less the clock skew allowance); the last one failed: extend work/t-000: operation error DynamoDB: UpdateItem, exceeded maximum number of attempts, 1, https response error StatusCode: 400, RequestID: DYNAMOTEST",
 					deadline.UTC().Format(time.RFC3339Nano))) {
 				t.Errorf("the handler's ctx ended with %v, want worker.ErrLeaseLost at the deadline after a throttled extension", cause)
 			}

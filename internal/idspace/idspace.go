@@ -48,6 +48,41 @@ func Ahead(from, lo, hi string, k float64) string {
 	return max(from, s.point(v))
 }
 
+// Scale places ids on the line from lo to hi by the digits Between reads, to tell how far
+// apart two ids lie without reading the ids between them.
+type Scale struct {
+	lo, hi string
+	s      scale
+	a, b   uint64 // the digits of lo and hi
+}
+
+// NewScale returns the scale from lo to hi.
+func NewScale(lo, hi string) Scale {
+	s := newScale(lo, hi)
+	return Scale{lo: lo, hi: hi, s: s, a: s.digits(lo), b: s.digits(hi)}
+}
+
+// Distance returns how far x lies past w, as a share of the way from lo to hi: 0 when x is
+// not past w, or when the scale is a point (hi ≤ lo). An id before lo counts as lo, one past
+// hi as hi.
+func (c Scale) Distance(w, x string) float64 {
+	if c.b <= c.a || x <= w {
+		return 0
+	}
+	return float64(c.at(x)-c.at(w)) / float64(c.b-c.a)
+}
+
+// at is s's digits, s clamped to [lo, hi] (so it has their common prefix).
+func (c Scale) at(s string) uint64 {
+	switch {
+	case s <= c.lo:
+		return c.a
+	case s >= c.hi:
+		return c.b
+	}
+	return max(c.a, min(c.b, c.s.digits(s)))
+}
+
 // scale reads the 8 bytes after a common prefix as digits of an alphabet: the narrowest of
 // decimal, lower-case hex, upper-case hex, alphanumeric and printable ASCII that holds the
 // bytes of both ends after their prefix. Ids that use few characters (decimal counters,

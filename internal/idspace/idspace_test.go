@@ -89,3 +89,26 @@ func TestEvenStretches(t *testing.T) {
 		})
 	}
 }
+
+func TestScaleDistance(t *testing.T) {
+	s := NewScale("t-00000", "t-10000")
+	for _, c := range []struct {
+		w, x string
+		want float64 // ids apart (of the 10,000 from lo to hi), within 0.01
+	}{
+		{"t-00000", "t-10000", 10000},
+		{"t-01000", "t-02000", 1000}, // decimal ids read as decimal digits: evenly
+		{"t-01000", "t-01001", 1},    // neighbours
+		{"t-02000", "t-01000", 0},    // x before w
+		{"t-05000", "t-05000", 0},    // the same id
+		{"a", "t-00100", 100},        // before lo: lo
+		{"t-09000", "z", 1000},       // past hi: hi
+	} {
+		if got := s.Distance(c.w, c.x) * 10000; got < c.want-0.01 || got > c.want+0.01 {
+			t.Errorf("Distance(%q, %q) = %v ids, want %v", c.w, c.x, got, c.want)
+		}
+	}
+	if got := NewScale("a", "a").Distance("a", "b"); got != 0 {
+		t.Errorf("a point's Distance = %v, want 0", got)
+	}
+}

@@ -1,0 +1,373 @@
+package worker
+
+import (
+	"context"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/idspace"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// A pool's one listing goroutine, the feeder, lists the job's pending tasks in passes round
+// the id space from the pool's starting point and hands them to the workers. Pools of other
+// processes on the same job start elsewhere (Seed), and each works forward from its start,
+// so two pools meet when one reaches the stretch where the other works. A pending listing
+// shows it before any claim is refused: the tasks the other pool finished are no longer
+// pending, so the listing jumps over them (a wake) to where the other pool claims, and the
+// next tasks are those that pool has listed already. The feeder leaves that pool as many as
+// it may hold listed (reach) and goes on after them: the two then leapfrog, each finding the
+// other's wake in turn, without racing for a task. A stretch left that is still where it was
+// in the next pass is nobody's (its pool is gone, or the gap was in the ids themselves), and
+// that pass takes it.
+//
+// When a claim is refused all the same (meets), because the other pool finished the task,
+// the listing is stale there: the feeder lists again after it, and sees the wake. Because the
+// other pool holds it, both work there now: the pool whose name sorts first leaves the other
+// the tasks it lists next. The workers skip what was handed out before either.
+//
+// At the end of a job every pending task is one that another pool has listed: a pass that
+// finds nothing else waits about as long as one of its tasks takes, for as long as the
+// others get on, then takes what is left.
+
+// feeder is the state of Run's one listing goroutine.
+type feeder struct {
+	p        *Pool
+	c        *counters
+	tasks    chan<- handout
+	inflight *sync.WaitGroup // tasks handed out and not yet finished
+	pageSize int
+	rng      *rand.Rand
+	start    string        // the point of the id space after which each pass begins
+	first    string        // the job's first pending id when the pool started
+	scale    idspace.Scale // first to last pending id when the pool started: how far apart ids lie
+	idle     time.Duration // the next wait of a polling pool that finds nothing
+
+	// reach is how many pending tasks past where another pool claims that pool may have
+	// listed already: a page and a task per worker, judged by this pool's.
+	reach int
+	yield bool   // whether this pass leaves tasks to other pools
+	seen  uint64 // c.collisions when the feeder last looked
+	found int    // tasks handed out in the current pass
+	left  int    // ... and left to other pools
+	// leaving is how many tasks to leave before handing out again, and prev the id the leg
+	// listed last (or the point it started after).
+	leaving int
+	prev    string
+	// leftFrom holds the first task of each stretch past a wake this pass left to another
+	// pool, and wasLeft the last pass's.
+	leftFrom, wasLeft map[string]bool
+	// lastLeft is what the last pass left to other pools when it found nothing else, and
+	// leftAt when it ended.
+	lastLeft int
+	leftAt   time.Time
+}
+
+// listRetries is how often a pool that does not poll makes a failed listing call again
+// before Run returns its error.
+const listRetries = 3
+
+// Wakes: two neighbours of a listing lie across a wake when they are more than wakeFactor
+// times the page's median distance between neighbours apart; a page of fewer than
+// wakePage tasks tells nothing. Ids spread at random lie that far apart by chance once in
+// about 60,000 neighbours.
+const (
+	wakeFactor = 16
+	wakePage   = 8
+)
+
+func (p *Pool) newFeeder(c *counters, tasks chan<- handout, inflight *sync.WaitGroup, pageSize, workers int) *feeder {
+	seed := p.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	return &feeder{p: p, c: c, tasks: tasks, inflight: inflight, pageSize: pageSize,
+		rng: rand.New(rand.NewPCG(seed, seed>>1|1)), reach: pageSize + workers, yield: true, idle: p.minIdle(), leftFrom: map[string]bool{}}
+}
+
+// feed lists pending tasks round the id space from the pool's starting point and hands
+// them to the workers, pass after pass, until a pass finds nothing.
+func (f *feeder) feed(ctx context.Context) error {
+	if err := f.list(ctx, func() error { return f.begin(ctx) }); err != nil {
+		return err
+	}
+	// Whether a listing found nothing in the previous pass: then one task of a page from the
+	// beginning tells whether it has anything now, before the two legs are read.
+	var wasEmpty [2]bool
+	for {
+		f.found, f.left = 0, 0
+		f.c.yielding.Store(f.yield)
+		f.seen = f.c.collisions.Load() // a collision of the last pass was elsewhere
+		f.wasLeft, f.leftFrom = f.leftFrom, map[string]bool{}
+		// First the failed tasks that are due and those whose lease ran out (a crashed
+		// worker's), once a pass rather than with every page of todo tasks: each status is a
+		// partition of the index, a query apiece, and the in-progress one holds every running
+		// task, which a pending listing reads to find the expired ones. Then the todo tasks,
+		// where pools meet. Both from the pool's own starting point, so that pools do not race
+		// for the same failed tasks either.
+		for k, leg := range []struct {
+			statuses []tracker.Status
+			wakes    bool
+		}{{[]tracker.Status{tracker.InProgress, tracker.Failed}, false}, {[]tracker.Status{tracker.Todo}, true}} {
+			before := f.found + f.left
+			if err := f.sweep(ctx, leg.statuses, leg.wakes, wasEmpty[k]); err != nil {
+				return err
+			}
+			wasEmpty[k] = f.found+f.left == before
+		}
+		// Let the workers finish this pass, so that the next listing sees their outcomes.
+		f.inflight.Wait()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if f.found > 0 || f.left > 0 {
+			f.idle = f.p.minIdle()
+			if err := f.leave(ctx); err != nil {
+				return err
+			}
+			continue
+		}
+		f.yield, f.lastLeft = true, 0
+		if done, err := f.pause(ctx); err != nil || done {
+			return err
+		}
+	}
+}
+
+// leave follows a pass that found tasks. When all it found it left to other pools, they work
+// the last of the job: it lets them, and looks again after about as long as a task takes
+// this pool, then after as long as they will take for the rest at the pace they kept, for as
+// long as they get on (each pass leaves fewer); then it takes whatever they leave, since
+// they may be gone or the gap in the ids be no pool's wake.
+func (f *feeder) leave(ctx context.Context) error {
+	now := time.Now()
+	wait := f.c.taskTime(f.p.minIdle())
+	switch {
+	case f.found > 0:
+		f.yield, f.lastLeft = true, 0
+		return nil
+	case !f.yield || (f.lastLeft > 0 && f.left >= f.lastLeft):
+		f.yield, f.lastLeft = false, 0
+		return nil
+	case f.lastLeft > 0:
+		pace := now.Sub(f.leftAt) / time.Duration(f.lastLeft-f.left) // per task
+		wait = max(wait, pace*time.Duration(f.left))
+	}
+	f.lastLeft, f.leftAt = f.left, now
+	return sleep(ctx, wait)
+}
+
+// begin reads the first and the last pending id of the job (tracker.Span: no listing), which
+// set the scale of the id space, and picks the point after which the pool begins, at random
+// between them, so that pools of different processes begin apart. Nothing pending: the
+// beginning.
+func (f *feeder) begin(ctx context.Context) error {
+	span, err := f.p.Tracker.Span(ctx, f.p.Job)
+	if err != nil {
+		return ctxErr(ctx, err)
+	}
+	if span.Pending {
+		f.first, f.scale = span.First, idspace.NewScale(span.First, span.Last)
+		f.start = f.p.point(span.First, span.Last, f.rng.Float64())
+	}
+	return nil
+}
+
+// point returns the point of the id space at fraction f of the way from lo to hi
+// (idspace.Between: evenly spread over ids that use few characters, decimal or hex ones),
+// that a cursor can resume after, or lo when it is not a valid task id.
+func (p *Pool) point(lo, hi string, f float64) string {
+	at := idspace.Between(lo, hi, f)
+	if tracker.ValidateID(p.Job, at) != nil {
+		return lo
+	}
+	return at
+}
+
+// pause follows a pass that found nothing: it waits until the next failed task is due, or,
+// polling, for the idle wait (which doubles); it returns done when Run should end, nothing
+// being pending nor due later.
+func (f *feeder) pause(ctx context.Context) (done bool, err error) {
+	var next time.Time
+	var ok bool
+	if err := f.list(ctx, func() error {
+		due, err := f.p.Tracker.NextDue(ctx, f.p.Job)
+		next, ok = due.First, due.Waiting
+		return err
+	}); err != nil {
+		return false, err
+	}
+	switch {
+	case ok:
+		return false, sleep(ctx, next.Sub(f.p.Tracker.Config().Now())+10*time.Millisecond)
+	case f.p.Poll:
+		wait := f.idle
+		f.idle = min(2*f.idle, f.p.maxIdle())
+		return false, sleep(ctx, wait)
+	}
+	// A failed task may have come due between the pass and NextDue: look once more.
+	var pending bool
+	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, nil); return err }); err != nil {
+		return false, err
+	}
+	return !pending, nil
+}
+
+// list makes a listing call, and makes it again while it fails with a transient error,
+// after a wait that doubles from MinIdle to MaxIdle: with Poll until ctx ends, without it
+// listRetries times. It counts and reports each failure it waits out.
+func (f *feeder) list(ctx context.Context, call func() error) error {
+	wait := f.p.minIdle()
+	for i := 0; ; i++ {
+		err := call()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if !tracker.IsTransient(err) || (!f.p.Poll && i == listRetries) {
+			return err
+		}
+		f.c.listErrors.Add(1)
+		if f.p.OnListError != nil {
+			f.p.OnListError(err)
+		}
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+		wait = min(2*wait, f.p.maxIdle())
+	}
+}
+
+// any reports whether the job has a pending task of statuses (every status when none).
+func (f *feeder) any(ctx context.Context, statuses []tracker.Status) (bool, error) {
+	page, err := f.p.Tracker.List(ctx, f.p.Job, tracker.ListOptions{Pending: true, Statuses: statuses, Limit: 1, IDsOnly: true})
+	if err != nil {
+		return false, err
+	}
+	return len(page.Tasks) > 0 || page.Cursor != "", nil
+}
+
+// sweep lists the pending tasks of statuses from the start to the end of the id space, then
+// from the beginning up to the start, and hands them out, watching for other pools' wakes
+// when wakes is set. When they were none the last time, it first looks for one: a query
+// for each status instead of two.
+func (f *feeder) sweep(ctx context.Context, statuses []tracker.Status, wakes, wasEmpty bool) error {
+	if wasEmpty {
+		var pending bool
+		if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, statuses); return err }); err != nil || !pending {
+			return err
+		}
+	}
+	f.prev, f.leaving = f.start, 0
+	if err := f.leg(ctx, statuses, wakes, f.start, ""); err != nil || f.start == "" {
+		return err
+	}
+	// Round the end of the id space to its beginning, where a pool that began there leaves a
+	// wake from the job's first id.
+	f.prev = f.first
+	return f.leg(ctx, statuses, wakes, "", f.start)
+}
+
+// leg lists the pending tasks of statuses after from (from the beginning when empty) through
+// until (to the end when empty), page after page, and hands them out.
+func (f *feeder) leg(ctx context.Context, statuses []tracker.Status, wakes bool, from, until string) error {
+	cursor := ""
+	if from != "" {
+		cursor = tracker.CursorAfter(f.p.Job, from)
+	}
+	for {
+		var page *tracker.Page
+		opts := tracker.ListOptions{Pending: true, Statuses: statuses, Limit: f.pageSize, Cursor: cursor, Through: until, IDsOnly: true}
+		if err := f.list(ctx, func() (err error) { page, err = f.p.Tracker.List(ctx, f.p.Job, opts); return err }); err != nil {
+			return err
+		}
+		again, err := f.hand(ctx, page, wakes && f.yield)
+		if err != nil {
+			return err
+		}
+		switch {
+		case again != "" && again > from && (until == "" || again < until):
+			// The listing is stale from again on: read it anew, its wakes included.
+			cursor, f.prev, f.leaving = tracker.CursorAfter(f.p.Job, again), again, 0
+		case page.Cursor == "":
+			return nil
+		default:
+			cursor = page.Cursor
+		}
+	}
+}
+
+// hand hands out the tasks of page, but those it leaves to another pool: the reach tasks
+// past another pool's wake (with wakes), or past where the feeder was when it met a pool it
+// yields to (meets). When it met a pool that finished a task the listing had, it stops and
+// returns that task, after which to list again.
+func (f *feeder) hand(ctx context.Context, page *tracker.Page, wakes bool) (again string, err error) {
+	gap := 0.0
+	if wakes {
+		gap = f.wakeGap(page)
+	}
+	for _, task := range page.Tasks {
+		id := task.TaskID
+		if n := f.c.collisions.Load(); n != f.seen {
+			f.seen = n
+			m := f.c.lastMeeting()
+			if !m.leave {
+				return m.at, nil
+			}
+			f.leaving = f.reach
+		}
+		if gap > 0 && f.prev != "" && f.scale.Distance(f.prev, id) > gap {
+			// Another pool works from id on, unless the last pass left it the same stretch:
+			// then nobody took a task of it since, and it is nobody's.
+			if !f.wasLeft[id] {
+				f.leaving = f.reach
+				f.leftFrom[id] = true
+			}
+		}
+		f.prev = id
+		if f.leaving > 0 {
+			f.leaving--
+			f.left++
+			f.c.listed.Add(1)
+			f.c.skipped.Add(1)
+			continue
+		}
+		if err := f.give(ctx, id); err != nil {
+			return "", err
+		}
+	}
+	return "", nil
+}
+
+// wakeGap returns how far apart (idspace.Scale.Distance) two neighbours of page's listing
+// lie across a wake: wakeFactor times the page's median distance between neighbours; 0
+// (no wake) on a page of fewer than wakePage tasks.
+func (f *feeder) wakeGap(page *tracker.Page) float64 {
+	if len(page.Tasks) < wakePage {
+		return 0
+	}
+	d := make([]float64, len(page.Tasks)-1)
+	for i := range d {
+		d[i] = f.scale.Distance(page.Tasks[i].TaskID, page.Tasks[i+1].TaskID)
+	}
+	slices.Sort(d)
+	return wakeFactor * d[len(d)/2]
+}
+
+// give hands a task to a worker.
+func (f *feeder) give(ctx context.Context, id string) error {
+	f.found++
+	f.c.listed.Add(1)
+	f.inflight.Add(1)
+	select {
+	case f.tasks <- handout{id: id, collisions: f.seen}:
+		return nil
+	case <-ctx.Done():
+		f.inflight.Done()
+		return ctx.Err()
+	}
+}

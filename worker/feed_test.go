@@ -1,0 +1,305 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/idspace"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
+	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
+)
+
+// ids returns n ids made by id, sorted.
+func ids(n int, id func(i int) string) []string {
+	all := make([]string, n)
+	for i := range all {
+		all[i] = id(i)
+	}
+	sort.Strings(all)
+	return all
+}
+
+func decimal(i int) string { return fmt.Sprintf("t-%05d", i) }
+
+// TestPoolStartsSpreadOverTheJob: the points a pool may start from split a job's ids evenly,
+// whatever its size, so that pools of different processes start apart. (Points read as
+// printable ASCII put nine in ten of them between t-00999 and t-01000 on a job of t-00000 to
+// t-01499: four pools started together.)
+func TestPoolStartsSpreadOverTheJob(t *testing.T) {
+	p := &Pool{Job: "j"}
+	for _, c := range []struct {
+		name string
+		ids  []string
+	}{
+		{"1,500 decimal ids", ids(1500, decimal)},
+		{"10,000 decimal ids", ids(10000, decimal)},
+		{"5,000 hex ids", ids(5000, func(i int) string { return fmt.Sprintf("%08x", uint32(i)*2654435761) })},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := len(c.ids)
+			for k := 1; k < 8; k++ {
+				at := p.point(c.ids[0], c.ids[n-1], float64(k)/8)
+				below := sort.SearchStrings(c.ids, at)
+				if want := n * k / 8; below < want-n/50 || below > want+n/50 {
+					t.Errorf("point %d/8 = %q has %d ids below it, want about %d", k, at, below, want)
+				}
+			}
+		})
+	}
+}
+
+// TestOneCollisionPerStretch: the first refused claim of what the feeder handed out since it
+// last skipped is a collision; the refusals of claims handed out before it skipped are not
+// (they were listed where the other pool works), or it would skip again for each of them.
+func TestOneCollisionPerStretch(t *testing.T) {
+	var c counters
+	for _, step := range []struct {
+		name string
+		h    handout
+		want bool
+	}{
+		{"the first refusal is a collision", handout{id: "t-1", collisions: 0}, true},
+		{"a claim handed out before it is not", handout{id: "t-2", collisions: 0}, false},
+		{"nor another one", handout{id: "t-3", collisions: 0}, false},
+		{"a claim handed out after the skip is", handout{id: "t-9", collisions: 1}, true},
+	} {
+		if got := c.collide(step.h, meeting{at: step.h.id}); got != step.want {
+			t.Errorf("%s: collide = %v, want %v", step.name, got, step.want)
+		}
+	}
+	if n := c.collisions.Load(); n != 2 {
+		t.Errorf("%d collisions, want 2", n)
+	}
+}
+
+// TestPoolLeavesTheTasksPastAWake: where a pool's listing jumps over tasks that are no longer
+// pending (another pool's wake), the next ones are those the other pool has listed already:
+// the feeder leaves it as many as a pool may hold listed (a page and a task per worker) and
+// hands out the rest. (It used to hand them all out, and race the other pool for them.)
+func TestPoolLeavesTheTasksPastAWake(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	const job = "wake"
+	tasks := make([]tracker.NewTask, 300)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i)}
+	}
+	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	// Another pool has done t-100 to t-199 and runs t-200 to t-204.
+	for i := 100; i < 205; i++ {
+		lease, err := tr.Claim(ctx, job, fmt.Sprintf("t-%03d", i), "pool-b/0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i < 200 {
+			if _, err := tr.Complete(ctx, *lease, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name  string
+		yield bool
+		want  []string
+	}{
+		{"a pass that yields leaves a page and a task per worker past the wake", true,
+			slices.Concat(ids(100, decimal3(0)), ids(84, decimal3(216)))},
+		{"a pass that does not yield hands out everything", false,
+			slices.Concat(ids(100, decimal3(0)), ids(95, decimal3(205)))},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := &Pool{Tracker: tr, Job: job, Handler: func(context.Context, *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+			var cs counters
+			handed := make(chan handout, len(tasks))
+			var inflight sync.WaitGroup
+			f := p.newFeeder(&cs, handed, &inflight, 10, 1) // reach 11
+			f.scale, f.yield = idspace.NewScale("t-000", "t-299"), c.yield
+			if err := f.sweep(ctx, []tracker.Status{tracker.Todo}, true, false); err != nil {
+				t.Fatal(err)
+			}
+			close(handed)
+			var got []string
+			for h := range handed {
+				got = append(got, h.id)
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("handed out %d tasks:\n%v\nwant %d:\n%v", len(got), got, len(c.want), c.want)
+			}
+			if st := cs.stats(); st.Listed != 195 || st.Skipped != 195-len(c.want) {
+				t.Errorf("stats %+v, want 195 listed, %d left", st, 195-len(c.want))
+			}
+		})
+	}
+}
+
+// decimal3 makes ids t-000 on from from.
+func decimal3(from int) func(i int) string {
+	return func(i int) string { return fmt.Sprintf("t-%03d", from+i) }
+}
+
+// TestMeets: a claim refused because a worker of another pool finished the task means the
+// listing is stale there (list again after it); one refused because such a worker holds the
+// task means the two pools work there now, and the one whose name sorts first moves on. A
+// refusal for another reason, by a holder that names no pool, or by this pool, meets nobody.
+func TestMeets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	const job = "meet"
+	if _, err := tr.CreateTasks(ctx, job, []tracker.NewTask{{ID: "held"}, {ID: "done"}, {ID: "anonymous"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Claim(ctx, job, "held", "pool-b/3"); err != nil {
+		t.Fatal(err)
+	}
+	lease, err := tr.Claim(ctx, job, "done", "pool-b/4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Complete(ctx, *lease, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Claim(ctx, job, "anonymous", ""); err != nil {
+		t.Fatal(err)
+	}
+	refusal := func(id string) error {
+		_, err := tr.Claim(ctx, job, id, "x/0")
+		if err == nil {
+			t.Fatalf("the claim of %s applied", id)
+		}
+		return err
+	}
+	for _, c := range []struct {
+		name  string
+		owner string
+		id    string
+		want  meeting
+		met   bool
+	}{
+		{"a pool that sorts before the holder's moves on", "pool-a", "held", meeting{at: "held", leave: true}, true},
+		{"a pool that sorts after it stays", "pool-c", "held", meeting{}, false},
+		{"a task another pool finished: list again", "pool-c", "done", meeting{at: "done"}, true},
+		{"a task this pool holds or finished meets nobody", "pool-b", "held", meeting{}, false},
+		{"a holder that names no pool meets nobody", "pool-a", "anonymous", meeting{}, false},
+		{"a task that is not there meets nobody", "pool-a", "missing", meeting{}, false},
+	} {
+		if got, met := meets(c.owner, c.id, refusal(c.id)); got != c.want || met != c.met {
+			t.Errorf("%s: meets(%q, %q) = %+v, %v; want %+v, %v", c.name, c.owner, c.id, got, met, c.want, c.met)
+		}
+	}
+}
+
+// TestPoolListsAgainWhereItsListingIsStale: after a claim refused because another pool
+// finished the task, the feeder drops the rest of its page and lists again after that task:
+// the tasks the other pool did since it listed are gone from the new page, and what is past
+// their wake it leaves to that pool.
+func TestPoolListsAgainWhereItsListingIsStale(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	const job = "stale"
+	tasks := make([]tracker.NewTask, 100)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i)}
+	}
+	if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	p := &Pool{Tracker: tr, Job: job, Owner: "pool-a", Handler: func(context.Context, *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+	var cs counters
+	cs.yielding.Store(true)
+	handed := make(chan handout)
+	var inflight sync.WaitGroup
+	f := p.newFeeder(&cs, handed, &inflight, 50, 1) // pages of 50, reach 51
+	f.scale = idspace.NewScale("t-000", "t-099")
+	// A worker: when it gets t-010, another pool has done t-010 to t-039 since the feeder
+	// listed them, and the claim of t-010 is refused.
+	var after []string // handed out after the refusal
+	worked := make(chan struct{})
+	go func() {
+		defer close(worked)
+		for h := range handed {
+			switch {
+			case h.collisions > 0:
+				after = append(after, h.id)
+			case h.id == "t-010":
+				for i := 10; i < 40; i++ {
+					lease, err := tr.Claim(ctx, job, fmt.Sprintf("t-%03d", i), "pool-b/1")
+					if err == nil {
+						_, err = tr.Complete(ctx, *lease, nil)
+					}
+					if err != nil {
+						t.Error(err)
+					}
+				}
+				cs.collide(h, meeting{at: h.id})
+			}
+		}
+	}()
+	err := f.sweep(ctx, []tracker.Status{tracker.Todo}, true, false)
+	close(handed)
+	<-worked
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Listed again after t-010: t-040 on lies past the other pool's wake, and the first 51
+	// of them are left to it.
+	if want := ids(9, decimal3(91)); !slices.Equal(after, want) {
+		t.Errorf("handed out after the refusal %v, want %v", after, want)
+	}
+}
+
+// TestPoolTakesWhatAGonePoolLeft: the tasks past the wake of a pool that is gone are left to
+// it once, and taken by a later pass, since nobody took one since: every pending task runs
+// once and succeeds, whichever point the pool starts from.
+func TestPoolTakesWhatAGonePoolLeft(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	for seed := range uint64(4) {
+		job := fmt.Sprintf("gone-%d", seed)
+		tasks := make([]tracker.NewTask, 300)
+		for i := range tasks {
+			tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i)}
+		}
+		if _, err := tr.CreateTasks(ctx, job, tasks); err != nil {
+			t.Fatal(err)
+		}
+		// A pool did t-100 to t-199 and is gone.
+		for i := 100; i < 200; i++ {
+			lease, err := tr.Claim(ctx, job, fmt.Sprintf("t-%03d", i), "pool-b/0")
+			if err == nil {
+				_, err = tr.Complete(ctx, *lease, nil)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		var mu sync.Mutex
+		runs := map[string]int{}
+		p := &Pool{Tracker: tr, Job: job, Owner: "pool-a", Workers: 2, PageSize: 10, Seed: seed + 1,
+			Handler: func(_ context.Context, task *tracker.Task) (json.RawMessage, error) {
+				mu.Lock()
+				runs[task.TaskID]++
+				mu.Unlock()
+				return nil, nil
+			}}
+		st, err := p.Run(ctx)
+		if err != nil || st.Succeeded != 200 || st.Claimed != 200 || st.Refused != 0 || len(runs) != 200 {
+			t.Errorf("seed %d: Run = %+v, %v, %d tasks run; want the 200 pending ones succeeded", seed+1, st, err, len(runs))
+		}
+		for id, n := range runs {
+			if n != 1 {
+				t.Errorf("seed %d: %s ran %d times", seed+1, id, n)
+			}
+		}
+	}
+}
