@@ -4,17 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
-	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -45,57 +39,34 @@ func loopRun(ctx context.Context, t testing.TB, tr *tracker.Tracker, job string,
 	return got, pos
 }
 
-// statusIndexOnly is an env whose table has the status index alone (TableDefinition without
-// the failure index), for a measure of how often loops meet. DynamoDB Local updates every
-// index inside the write itself, where DynamoDB updates them asynchronously, so on it a
-// second index, even one the write adds nothing to, makes the writes of 12 loops on one
-// partition queue longer and the loops meet more: 23 to 30 refused claims of 600 without it,
-// 13 to 58 with it, in turns on one machine. ClaimNext never reads the failure index.
-func statusIndexOnly(t testing.TB, opts ...func(*dynamodb.Options)) *env {
-	t.Helper()
-	db := dynamotest.Client(t, opts...)
-	def := tracker.TableDefinition(dynamotest.TableName(t))
-	def.GlobalSecondaryIndexes = slices.DeleteFunc(def.GlobalSecondaryIndexes, func(g types.GlobalSecondaryIndex) bool {
-		return aws.ToString(g.IndexName) == tracker.FailureIndexName
-	})
-	def.AttributeDefinitions = slices.DeleteFunc(def.AttributeDefinitions, func(a types.AttributeDefinition) bool {
-		return aws.ToString(a.AttributeName) == tracker.FailurePartAttribute || aws.ToString(a.AttributeName) == tracker.FailureKeyAttribute
-	})
-	ctx := context.Background()
-	if _, err := db.CreateTable(ctx, def); err != nil {
-		t.Fatal(err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: def.TableName}, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	c := trackertest.NewClock(trackertest.T0)
-	tr, err := tracker.New(db, tracker.Config{Table: aws.ToString(def.TableName), Now: c.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{tr: tr, db: db, table: aws.ToString(def.TableName), clock: c}
-}
-
 // TestClaimNextRunsEveryTaskOnce: loops working a job at once, each with its own position,
 // claim every task exactly once and all end Done; they start apart, so they rarely meet.
+//
+// How rarely depends on the machine as much as on the loops: the longer a claim's write takes
+// against the listing before it, the more often two loops meet at the end of their
+// stretches. On the 2-core machine, with other tests loading it, 12 loops refused 13 to 92
+// claims of 600 (a table's second index, which DynamoDB Local updates inside every write,
+// adds some); loops that herd (all started at the same point) refused 330 to 456, and 3 such
+// loops 30 of 200 where loops apart refuse 1 to 7. The limits sit between the two.
 func TestClaimNextRunsEveryTaskOnce(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
-		name   string
-		shards int
-		loops  int
-		tasks  int
+		name       string
+		shards     int
+		loops      int
+		tasks      int
+		maxRefused int
 	}{
-		{"one loop", 1, 1, 120},
-		{"loops share one partition", 1, 12, 600},
-		{"loops over shards", 4, 12, 600},
-		{"more shards than loops", 8, 3, 200},
+		{"one loop", 1, 1, 120, 0},
+		{"loops share one partition", 1, 12, 600, 150},
+		{"loops over shards", 4, 12, 600, 150},
+		{"more shards than loops", 8, 3, 200, 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			counter := &dynamotest.Counter{}
-			e := statusIndexOnly(t, counter.Option())
+			e := newEnv(t, tracker.Config{}, counter.Option())
 			job := "next-" + fmt.Sprint(c.shards)
 			if _, err := e.tr.CreateJob(ctx, job, tracker.JobOptions{Shards: c.shards}); err != nil {
 				t.Fatal(err)
@@ -144,7 +115,7 @@ func TestClaimNextRunsEveryTaskOnce(t *testing.T) {
 			if updates != 2*c.tasks+refused {
 				t.Errorf("%d updates for %d tasks and %d refused claims", updates, c.tasks, refused)
 			}
-			if refused > c.tasks/10 {
+			if refused > c.maxRefused {
 				t.Errorf("%d refused claims for %d tasks: loops herd", refused, c.tasks)
 			}
 		})
