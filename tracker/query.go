@@ -373,8 +373,8 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 	if q.filter.IsSet() {
 		// DynamoDB applies a query's Limit before its filter: a filtered read of a few tasks
 		// among many items the filter drops (the running tasks a pending listing reads past)
-		// would take a call per item. Read a default page per call; page keeps no more than
-		// the caller's limit, its cursor after the last task it keeps.
+		// would take a call per item. Read a default page per call, and return no more than
+		// the caller asked for: it goes on after the last task it got.
 		q.limit = max(q.limit, DefaultPageLimit)
 	}
 	in, err := t.queryInput(q)
@@ -396,6 +396,9 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 				continue // a bounded query's BETWEEN includes the task it resumes after
 			}
 			tasks = append(tasks, *task)
+		}
+		if want > 0 && len(tasks) > want {
+			return tasks[:want], true, nil
 		}
 		if out.LastEvaluatedKey == nil {
 			return tasks, false, nil
