@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -54,7 +55,7 @@ var funcs = template.FuncMap{
 	"firstLine":   firstLine,
 	"num":         num,
 	"percent":     percent,
-	"human":       human,
+	"human":       humanize.Duration,
 	"stamp":       stamp,
 	"ago":         ago,
 	"size":        size,

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
 )
 
 // show makes a text from the table fit to be read on one line: what a browser would not show
@@ -112,28 +114,6 @@ func percent(share float64) string {
 	return strconv.FormatFloat(share*100, 'f', 1, 64) + "%"
 }
 
-// human formats a duration with its two largest units: 45s, 3m05s, 2h07m, 3d04h; under a
-// second, in milliseconds.
-func human(d time.Duration) string {
-	switch {
-	case d < 0:
-		return "-" + human(-d)
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	}
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
-
 // stamp formats a time for people: UTC, to the second, or "–" when zero.
 func stamp(t time.Time) string {
 	if t.IsZero() {
@@ -147,11 +127,7 @@ func ago(now, t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	d := now.Sub(t)
-	if d < 0 {
-		return "in " + human(-d)
-	}
-	return human(d) + " ago"
+	return humanize.Since(now, t)
 }
 
 // size formats a byte count: 512 B, 192.0 KiB, 1.5 MiB.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -72,7 +73,7 @@ func (v countsView) RateText() string {
 	case !r.Known:
 		return "measuring: the pace needs two counts"
 	}
-	return fmt.Sprintf("%s tasks/s over the last %s", strconv.FormatFloat(r.PerSecond, 'f', 1, 64), human(r.Window))
+	return fmt.Sprintf("%s tasks/s over the last %s", strconv.FormatFloat(r.PerSecond, 'f', 1, 64), humanize.Duration(r.Window))
 }
 
 // ETAText says when the pending tasks would be done at the pace.
@@ -86,9 +87,9 @@ func (v countsView) ETAText() string {
 	case !r.Known:
 		return "unknown yet"
 	case !r.LeftKnown:
-		return "unknown: no task finished over the last " + human(r.Window)
+		return "unknown: no task finished over the last " + humanize.Duration(r.Window)
 	}
-	return "about " + human(r.Left)
+	return "about " + humanize.Duration(r.Left)
 }
 
 func share(n, total int) float64 {

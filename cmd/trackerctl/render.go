@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -35,28 +36,7 @@ func stamp(t time.Time) string {
 }
 
 // age says how long ago (or in how long) t is from now: "3m ago", "in 14m".
-func age(now, t time.Time) string {
-	d := now.Sub(t)
-	if d < 0 {
-		return "in " + human(-d)
-	}
-	return human(d) + " ago"
-}
-
-// human formats a duration with its two largest units: 45s, 3m05s, 2h07m, 3d04h.
-func human(d time.Duration) string {
-	d = d.Round(time.Second)
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	default:
-		return fmt.Sprintf("%dd%02dh", int(d.Hours())/24, int(d.Hours())%24)
-	}
-}
+func age(now, t time.Time) string { return humanize.Since(now, t) }
 
 // width is the terminal width from COLUMNS, else 80.
 func (a *app) width() int {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -86,8 +87,8 @@ func (r rate) String() string {
 	}
 	left := "unknown"
 	if r.LeftKnown {
-		left = human(r.Left)
+		left = humanize.Duration(r.Left)
 	}
 	return fmt.Sprintf("%.3f tasks/s, the average over the last %s (%s); time left at that rate %s (%s pending)",
-		r.PerSecond, human(r.Window), plural(r.Refreshes, "refresh"), left, plural(r.Pending, "task"))
+		r.PerSecond, humanize.Duration(r.Window), plural(r.Refreshes, "refresh"), left, plural(r.Pending, "task"))
 }

@@ -320,22 +320,6 @@ func TestBar(t *testing.T) {
 	}
 }
 
-func TestHuman(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{
-		3 * time.Second:                 "3s",
-		3*time.Minute + 5*time.Second:   "3m05s",
-		2*time.Hour + 7*time.Minute:     "2h07m",
-		76*time.Hour + 30*time.Minute:   "3d04h",
-		1500 * time.Millisecond:         "2s",
-		59*time.Minute + 59*time.Second: "59m59s",
-	} {
-		if got := human(d); got != want {
-			t.Errorf("human(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestProgressDrawsOnlyOnATerminal(t *testing.T) {
 	t.Parallel()
 	var out strings.Builder
