@@ -81,9 +81,16 @@ func (t *Tracker) Groups(ctx context.Context, job string, opts GroupOptions) ([]
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return nil, err
+	checked := t.checkFailureLayoutBeside(ctx)
+	groups, err := t.groups(ctx, job, opts)
+	if lerr := checked(); lerr != nil {
+		return nil, lerr
 	}
+	return groups, err
+}
+
+// groups is Groups, its options valid, the failure index's layout checked beside it.
+func (t *Tracker) groups(ctx context.Context, job string, opts GroupOptions) ([]Group, error) {
 	parts, err := t.failurePartitions(ctx, job, nil)
 	if err != nil {
 		return nil, err
@@ -267,7 +274,7 @@ type failureListing struct {
 	contains    string
 	upTo        time.Time // zero: no bound
 	updatedUpTo string    // when set, only the tasks whose status changed at or before it
-	projection  []string  // nil: every attribute the index projects
+	projection  []string  // nil: every attribute the index projects (failureEntryAttributes)
 	decode      bool      // decode each entry as a Task (else its ids and status only)
 }
 
@@ -331,9 +338,33 @@ type failureEntry struct {
 // returns them with the cursor after the last ("" at the end). Each partition is queried
 // until the page is full: a page comes back short only at the end of the listing.
 func (t *Tracker) listFailures(ctx context.Context, l failureListing, cursor string, limit int) ([]failureEntry, string, error) {
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return nil, "", err
+	if l.projection == nil {
+		// Its queries ask for every attribute the index projects, which DynamoDB refuses on a
+		// table without the index or whose index lacks one: they check the layout themselves,
+		// and the table is described only to explain a refusal.
+		l.projection = failureEntryAttributes()
+		out, next, err := t.readFailureListing(ctx, l, cursor, limit)
+		if err != nil {
+			return nil, "", t.explainFailureQuery(ctx, err)
+		}
+		return out, next, nil
 	}
+	checked := t.checkFailureLayoutBeside(ctx)
+	out, next, err := t.readFailureListing(ctx, l, cursor, limit)
+	if lerr := checked(); lerr != nil {
+		return nil, "", lerr
+	}
+	return out, next, err
+}
+
+// failureEntryAttributes are the attributes of an entry of the failure index: the table's
+// key, the index's keys and FailureIndexProjection.
+func failureEntryAttributes() []string {
+	return append([]string{KeyAttribute, FailurePartAttribute, FailureKeyAttribute}, FailureIndexProjection()...)
+}
+
+// readFailureListing is listFailures, the failure index's layout checked beside it.
+func (t *Tracker) readFailureListing(ctx context.Context, l failureListing, cursor string, limit int) ([]failureEntry, string, error) {
 	cur, err := decodeFailureCursor(l.job, l.fingerprint, cursor)
 	if err != nil {
 		return nil, "", err
@@ -480,9 +511,16 @@ func and(conds ...expression.ConditionBuilder) expression.ConditionBuilder {
 
 // countFailures counts the entries of a failure listing (Select COUNT, reading no item).
 func (t *Tracker) countFailures(ctx context.Context, l failureListing) (int, error) {
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return 0, err
+	checked := t.checkFailureLayoutBeside(ctx)
+	n, err := t.countFailureEntries(ctx, l)
+	if lerr := checked(); lerr != nil {
+		return 0, lerr
 	}
+	return n, err
+}
+
+// countFailureEntries is countFailures, the failure index's layout checked beside it.
+func (t *Tracker) countFailureEntries(ctx context.Context, l failureListing) (int, error) {
 	parts, err := t.failurePartitions(ctx, l.job, l.statuses)
 	if err != nil {
 		return 0, err
