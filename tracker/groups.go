@@ -373,24 +373,10 @@ func (t *Tracker) readFailureListing(ctx context.Context, l failureListing, curs
 	if err != nil {
 		return nil, "", err
 	}
-	q := indexQuery{failures: true, projection: l.projection}
-	if l.fingerprint != "" {
-		q.prefix = l.fingerprint + Separator
+	q, err := l.query()
+	if err != nil {
+		return nil, "", err
 	}
-	if !l.upTo.IsZero() {
-		if l.fingerprint == "" {
-			return nil, "", fmt.Errorf("list failures of %s: a time bound needs a fingerprint", l.job)
-		}
-		q.upTo = failureKey(l.fingerprint, l.upTo)
-	}
-	var filters []expression.ConditionBuilder
-	if l.contains != "" {
-		filters = append(filters, expression.Name(attrFailureMessage).Contains(l.contains))
-	}
-	if l.updatedUpTo != "" {
-		filters = append(filters, expression.Name(attrUpdateTime).LessThanEqual(expression.Value(l.updatedUpTo)))
-	}
-	q.filter = and(filters...)
 	var out []failureEntry
 	for ; cur.Part < len(parts) && len(out) < limit; cur.Part, cur.FailureKey, cur.TaskID = cur.Part+1, "", "" {
 		p := parts[cur.Part]
@@ -412,6 +398,39 @@ func (t *Tracker) readFailureListing(ctx context.Context, l failureListing, curs
 	return out, cur.encode(), nil
 }
 
+// query is the Query of the listing's entries in one partition, its value left to set.
+func (l failureListing) query() (indexQuery, error) {
+	q := indexQuery{failures: true, projection: l.projection}
+	if l.fingerprint != "" {
+		q.prefix = l.fingerprint + Separator
+	}
+	if !l.upTo.IsZero() {
+		if l.fingerprint == "" {
+			return q, fmt.Errorf("list failures of %s: a time bound needs a fingerprint", l.job)
+		}
+		q.upTo = failureKey(l.fingerprint, l.upTo)
+	}
+	var filters []expression.ConditionBuilder
+	if l.contains != "" {
+		filters = append(filters, expression.Name(attrFailureMessage).Contains(l.contains))
+	}
+	if l.updatedUpTo != "" {
+		filters = append(filters, expression.Name(attrUpdateTime).LessThanEqual(expression.Value(l.updatedUpTo)))
+	}
+	q.filter = and(filters...)
+	return q, nil
+}
+
+// startAfter is the ExclusiveStartKey that resumes a query of partition value after the
+// entry of task id whose failure key is fk.
+func startAfter(job, value, fk, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		KeyAttribute:         &types.AttributeValueMemberS{Value: makeKey(job, id)},
+		FailurePartAttribute: &types.AttributeValueMemberS{Value: value},
+		FailureKeyAttribute:  &types.AttributeValueMemberS{Value: fk},
+	}
+}
+
 // readFailures reads partition q.value (of status s) after cur until out holds limit entries
 // or the partition ends, moving cur after each entry it keeps; more says the partition may
 // hold more.
@@ -419,11 +438,7 @@ func (t *Tracker) readFailures(ctx context.Context, l failureListing, q indexQue
 	for {
 		q.start = nil
 		if cur.TaskID != "" {
-			q.start = map[string]types.AttributeValue{
-				KeyAttribute:         &types.AttributeValueMemberS{Value: makeKey(l.job, cur.TaskID)},
-				FailurePartAttribute: &types.AttributeValueMemberS{Value: q.value},
-				FailureKeyAttribute:  &types.AttributeValueMemberS{Value: cur.FailureKey},
-			}
+			q.start = startAfter(l.job, q.value, cur.FailureKey, cur.TaskID)
 		}
 		q.limit = limit - len(*out)
 		if q.filter.IsSet() {
