@@ -35,9 +35,11 @@ page holds --limit matches unless it is the last.
 
 A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
 standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
---all follows the cursors to the end. Under --output json the document is written as the
-pages arrive; should a page fail after tasks were written, the document is closed with the
-cursor of that page (resume with --cursor) and the command exits 1.
+--all follows the cursors to the end; a listing by failure then reads up to 8 partitions of
+the failure index at once, each whole, and prints the same tasks in the same order. Under
+--output json the document is written as the tasks arrive; should a read fail after tasks
+were written, the document is closed with the cursor after the last task written (resume
+with --cursor) and the command exits 1.
 
 The ERROR column shows the start of each failed or ignored task's current error (the message
 under --output json, as "last_error"); a task that succeeded, or runs again, shows none (its
@@ -90,23 +92,16 @@ time).`,
 	}
 }
 
-// listPages reads a page of job's tasks, or with all every page from opts.Cursor on, and
+// listPages reads a page of job's tasks, or with all every task from opts.Cursor on, and
 // returns them with the cursor after them.
 func (a *app) listPages(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool) ([]tracker.Task, string, error) {
-	ctx, stop := context.WithCancel(ctx)
-	pages := readPages(ctx, tr, job, opts, all)
-	defer drain(stop, pages)
 	var tasks []tracker.Task
 	next := opts.Cursor
-	for p := range pages {
-		if p.err != nil {
-			return nil, "", p.err
-		}
-		tasks = append(tasks, p.Tasks...)
-		next = p.Cursor
-	}
-	// The reader stops without a last page only when ctx ended (an interrupt).
-	if err := ctx.Err(); err != nil {
+	err := readList(ctx, tr, job, opts, all, func(page []tracker.Task, cursor string) error {
+		tasks, next = append(tasks, page...), cursor
+		return nil
+	})
+	if err != nil {
 		return nil, "", err
 	}
 	return tasks, next, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,98 +12,93 @@ import (
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
-// listedPage is a page of a listing as readPages delivers it: the page, or the error that
-// ended the listing.
-type listedPage struct {
-	tracker.Page
-	err error
-}
-
-// readPages reads the pages of job's listing in the background, a page ahead of its reader,
-// and delivers them in order on the channel it returns, which it closes after the last page
-// or the first error. With all it follows the cursors from opts.Cursor to the end; without,
-// it reads one page. To stop it early, cancel ctx and drain the channel (drain).
-func readPages(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool) <-chan listedPage {
-	out := make(chan listedPage, 1)
-	go func() {
-		defer close(out)
-		for {
-			var p listedPage
-			page, err := tr.List(ctx, job, opts)
-			var ve *tracker.ValidationError
-			switch {
-			case errors.As(err, &ve):
-				p.err = usagef("%v", err)
-			case err != nil:
-				p.err = err
-			default:
-				p.Page = *page
-			}
-			select {
-			case out <- p:
-			case <-ctx.Done():
-				return
-			}
-			if p.err != nil || !all || p.Cursor == "" {
-				return
-			}
-			opts.Cursor = p.Cursor
+// readList reads job's listing and hands it to batch in order, a run of tasks at a time with
+// the cursor that resumes after them. With all it reads every task from opts.Cursor on
+// (tracker.ListAll: a listing by failure reads several partitions of the failure index at
+// once), in runs of opts.Limit, the last one's cursor empty; without, one page and its
+// cursor. It returns the first error, batch's or the listing's; when the listing fails, the
+// tasks read before the error are handed to batch first.
+func readList(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool, batch func(tasks []tracker.Task, cursor string) error) error {
+	if !all {
+		page, err := tr.List(ctx, job, opts)
+		if err != nil {
+			return listError(err)
 		}
-	}()
-	return out
-}
-
-// drain stops a readPages whose context stop cancels, and waits until it has ended.
-func drain(stop context.CancelFunc, pages <-chan listedPage) {
-	stop()
-	for range pages {
+		return batch(page.Tasks, page.Cursor)
 	}
+	size := cmp.Or(opts.Limit, tracker.DefaultPageLimit)
+	tasks := make([]tracker.Task, 0, size)
+	var last tracker.ListedTask
+	for lt, err := range tr.ListAll(ctx, job, opts) {
+		if err != nil {
+			if len(tasks) > 0 {
+				if berr := batch(tasks, last.Cursor()); berr != nil {
+					return berr
+				}
+			}
+			return listError(err)
+		}
+		tasks, last = append(tasks, lt.Task), lt
+		if len(tasks) == size {
+			if err := batch(tasks, lt.Cursor()); err != nil {
+				return err
+			}
+			tasks = tasks[:0]
+		}
+	}
+	return batch(tasks, "")
 }
 
-// streamList writes list's JSON document as the pages arrive, the next page read while the
-// last is written: the document the whole listing would give, without holding the listing.
-// When a page fails after some tasks were written, the document is closed with the cursor of
-// that page, from which --cursor resumes, and the error is returned (a non-zero exit); when
-// the listing fails before its first task, nothing is written.
+// listError is an error of a listing as the command reports it: a refusal of its options is
+// a usage error.
+func listError(err error) error {
+	var ve *tracker.ValidationError
+	if errors.As(err, &ve) {
+		return usagef("%v", err)
+	}
+	return err
+}
+
+// streamList writes list's JSON document as the listing is read (readList), the next tasks
+// read while the last are written: the document the whole listing would give, without
+// holding the listing. When the listing fails after some tasks were written, the document is
+// closed with the cursor after the last task written, from which --cursor resumes, and the
+// error is returned (a non-zero exit); when it fails before its first task, nothing is
+// written.
 func (a *app) streamList(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool) error {
-	ctx, stop := context.WithCancel(ctx)
-	pages := readPages(ctx, tr, job, opts, all)
-	defer drain(stop, pages)
 	lease := tr.Config().LeaseDuration
 	w := newListWriter(a.stdout, job)
 	// cursor is where the listing resumes after the tasks written so far.
 	cursor := opts.Cursor
-	fail := func(err error) error {
+	var werr error // writing failed: the document cannot be closed
+	err := readList(ctx, tr, job, opts, all, func(tasks []tracker.Task, next string) error {
+		msgs, err := a.currentErrors(ctx, tr, job, tasks)
+		if err != nil {
+			return err
+		}
+		for i := range tasks {
+			t := listTask{taskView: a.view(&tasks[i], lease), Failure: tasks[i].Failure}
+			if msgs[i] != "" {
+				t.LastError = &msgs[i]
+			}
+			if werr = w.task(t); werr != nil {
+				return werr
+			}
+		}
+		if werr = w.flush(); werr != nil {
+			return werr
+		}
+		cursor = next
+		return nil
+	})
+	switch {
+	case werr != nil:
+		return werr
+	case err != nil:
 		if w.started() {
 			w.end(cursor) // the error at hand is the one to report
 		}
 		return err
-	}
-	for p := range pages {
-		if p.err != nil {
-			return fail(p.err)
-		}
-		msgs, err := a.currentErrors(ctx, tr, job, p.Tasks)
-		if err != nil {
-			return fail(err)
-		}
-		for i := range p.Tasks {
-			t := listTask{taskView: a.view(&p.Tasks[i], lease), Failure: p.Tasks[i].Failure}
-			if msgs[i] != "" {
-				t.LastError = &msgs[i]
-			}
-			if err := w.task(t); err != nil {
-				return err
-			}
-		}
-		if err := w.flush(); err != nil {
-			return err
-		}
-		cursor = p.Cursor
-	}
-	// The reader stops without a last page only when ctx ended (an interrupt).
-	if err := ctx.Err(); err != nil {
-		return fail(err)
 	}
 	if !w.started() && cursor == "" {
 		if _, _, err := a.countJob(ctx, tr, job); err != nil {

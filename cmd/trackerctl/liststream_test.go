@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
@@ -57,16 +60,35 @@ func TestListWriter(t *testing.T) {
 	}
 }
 
-// failQuery fails each Query after the first n, before it is sent, with err.
+// failQuery fails each Query after the first n, before it is sent, with err; and, once part
+// is set, each Query of the failure index's partition part.
 type failQuery struct {
 	n, sent atomic.Int64
+	part    atomic.Pointer[string]
 	err     error
+}
+
+// queries reports whether f fails q, counting it.
+func (f *failQuery) fails(q *dynamodb.QueryInput) bool {
+	if f.sent.Add(1) > f.n.Load() {
+		return true
+	}
+	part := f.part.Load()
+	if part == nil {
+		return false
+	}
+	for _, v := range q.ExpressionAttributeValues {
+		if s, ok := v.(*types.AttributeValueMemberS); ok && s.Value == *part {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *failQuery) option(o *dynamodb.Options) {
 	o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("fail-query", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-			if _, ok := in.Parameters.(*dynamodb.QueryInput); ok && f.sent.Add(1) > f.n.Load() {
+			if q, ok := in.Parameters.(*dynamodb.QueryInput); ok && f.fails(q) {
 				return middleware.InitializeOutput{}, middleware.Metadata{}, f.err
 			}
 			return next.HandleInitialize(ctx, in)
@@ -187,6 +209,101 @@ func TestListStream(t *testing.T) {
 		cancel()
 		if err := a.streamList(ctx, tr, "stream", tracker.ListOptions{Limit: 1}, true); !errors.Is(err, context.Canceled) {
 			t.Errorf("error %v, want context.Canceled", err)
+		}
+	})
+}
+
+// failStreamJob adds to job "stream" 40 failed tasks f-00 to f-39 over two fingerprints (every
+// third one's is another), a quarter of them then ignored, spread over the failure index's
+// shards, and returns the fingerprint of the larger group.
+func failStreamJob(t *testing.T, tr *tracker.Tracker) string {
+	t.Helper()
+	ctx := context.Background()
+	var fp string
+	for i := range 40 {
+		id := fmt.Sprintf("f-%02d", i)
+		if _, err := tr.CreateTask(ctx, "stream", id, nil); err != nil {
+			t.Fatal(err)
+		}
+		l, err := tr.Claim(ctx, "stream", id, "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := tracker.Failure{Error: fmt.Sprintf("NoText: task %s has no text", id), Traceback: "  File \"/var/task/handler.py\", line 17, in handler\n"}
+		if i%3 == 0 {
+			f = tracker.Failure{Error: "KeyError: 'text'", Traceback: "  File \"/var/task/handler.py\", line 15, in handler\n"}
+		}
+		task, err := tr.Fail(ctx, *l, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			fp = task.Failure.Fingerprint
+		}
+		if i%4 == 1 {
+			if _, err := tr.Ignore(ctx, "stream", id); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return fp
+}
+
+// TestListAllByFailure: list --all by fingerprint or error text reads several partitions of
+// the failure index at once and prints, byte for byte, the listing's one page; a read that
+// fails midway closes the document with the cursor after the last task printed.
+func TestListAllByFailure(t *testing.T) {
+	t.Parallel()
+	t.Run("prints the paged listing, whatever the page size", func(t *testing.T) {
+		t.Parallel()
+		tr, _, c := streamJob(t)
+		fp := failStreamJob(t, tr)
+		for _, sel := range [][]string{
+			{"--fingerprint", fp}, {"--error", "has no text"}, {"--fingerprint", fp, "--status", "ignored"}, {"--error", "no such text"},
+		} {
+			for _, output := range [][]string{{"-o", "json"}, nil} {
+				args := append(append([]string{"list", "stream"}, sel...), output...)
+				whole := c.run(t, append(args, "--limit", "1000")...).wantCode(t, exitOK)
+				if len(output) > 0 && len(sel) == 2 && sel[1] == fp {
+					if ids, _ := streamedIDs(t, whole.stdout); len(ids) != 26 {
+						t.Fatalf("%v: %d tasks, want 26", args, len(ids))
+					}
+				}
+				for _, limit := range []string{"1", "4", "1000"} {
+					all := c.run(t, append(args, "--all", "--limit", limit)...).wantCode(t, exitOK)
+					if all.stdout != whole.stdout || all.stderr != whole.stderr {
+						t.Errorf("%v --all --limit %s printed:\n%s\nstderr %q; want the one page:\n%s", args, limit, all.stdout, all.stderr, whole.stdout)
+					}
+				}
+			}
+		}
+	})
+	t.Run("a read that fails midway closes the document with the cursor after the last task", func(t *testing.T) {
+		t.Parallel()
+		tr, fail, c := streamJob(t)
+		fp := failStreamJob(t, tr)
+		whole := c.run(t, "list", "stream", "--fingerprint", fp, "--limit", "1000", "-o", "json").wantCode(t, exitOK)
+		want, _ := streamedIDs(t, whole.stdout)
+		// The partition of the first ignored task fails: the failed ones come before it.
+		first := slices.IndexFunc(want, func(id string) bool { n, _ := strconv.Atoi(id[2:]); return n%4 == 1 })
+		part := fmt.Sprintf("stream%s%02d%s%02d", tracker.Separator, tr.Codes("stream").Ignored, tracker.Separator, tracker.ShardOf(want[first], tracker.FailureShards(1)))
+		fail.part.Store(&part)
+		for _, limit := range []int{3, 1000} {
+			var stdout, stderr bytes.Buffer
+			a := newApp(strings.NewReader(""), &stdout, &stderr, func(k string) string { return c.env[k] })
+			a.now, a.opts.json, a.opts.table = c.clock.Now, true, c.env[envTable]
+			err := a.streamList(context.Background(), tr, "stream", tracker.ListOptions{Fingerprint: fp, Limit: limit}, true)
+			if code := a.fail(err); code != exitError {
+				t.Fatalf("exit %d (error %v), want %d", code, err, exitError)
+			}
+			ids, cursor := streamedIDs(t, stdout.String())
+			if !slices.Equal(ids, want[:first]) || cursor == "" {
+				t.Fatalf("pages of %d, before the error: %v, cursor %q; want %v and a cursor", limit, ids, cursor, want[:first])
+			}
+			rest := c.run(t, "list", "stream", "--fingerprint", fp, "--all", "--cursor", cursor, "-o", "json").wantCode(t, exitOK)
+			if ids, cursor := streamedIDs(t, rest.stdout); !slices.Equal(ids, want[first:]) || cursor != "" {
+				t.Errorf("resumed: %v, cursor %q; want %v", ids, cursor, want[first:])
+			}
 		}
 	})
 }
