@@ -128,3 +128,42 @@ func ExampleTracker_Snapshot() {
 	// Output:
 	// 4 tasks: 1 todo, 3 failed
 }
+
+// ListAll reads a whole failure group, several partitions of the failure index at once, in
+// the order List pages it; the cursor of a task resumes the listing after it.
+func ExampleTracker_ListAll() {
+	ctx := context.Background()
+	clock := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	tr := exampleTracker("example-listall", "resize", func() time.Time { return clock })
+	failTasks(tr, &clock, "resize", 5, 3)
+	groups, err := tr.Groups(ctx, "resize", tracker.GroupOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	opts := tracker.ListOptions{Fingerprint: groups[0].Fingerprint}
+	var first tracker.ListedTask
+	for lt, err := range tr.ListAll(ctx, "resize", opts) {
+		if err != nil {
+			log.Fatal(err) // lt is zero; the last task taken has the cursor to resume from
+		}
+		if first.Task.TaskID == "" {
+			first = lt
+		}
+		fmt.Println(lt.Task.TaskID, lt.Task.Status, lt.Task.Failure.Message)
+	}
+	opts.Cursor = first.Cursor()
+	fmt.Print("after ", first.Task.TaskID, ":")
+	for lt, err := range tr.ListAll(ctx, "resize", opts) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Print(" ", lt.Task.TaskID)
+	}
+	fmt.Println()
+	// Output:
+	// t-2 failed NotFound: s3://bucket/in/t-2.png does not exist
+	// t-1 failed NotFound: s3://bucket/in/t-1.png does not exist
+	// t-3 failed NotFound: s3://bucket/in/t-3.png does not exist
+	// after t-2: t-1 t-3
+}

@@ -81,9 +81,16 @@ func (t *Tracker) Groups(ctx context.Context, job string, opts GroupOptions) ([]
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return nil, err
+	checked := t.checkFailureLayoutBeside(ctx)
+	groups, err := t.groups(ctx, job, opts)
+	if lerr := checked(); lerr != nil {
+		return nil, lerr
 	}
+	return groups, err
+}
+
+// groups is Groups, its options valid, the failure index's layout checked beside it.
+func (t *Tracker) groups(ctx context.Context, job string, opts GroupOptions) ([]Group, error) {
 	parts, err := t.failurePartitions(ctx, job, nil)
 	if err != nil {
 		return nil, err
@@ -267,7 +274,7 @@ type failureListing struct {
 	contains    string
 	upTo        time.Time // zero: no bound
 	updatedUpTo string    // when set, only the tasks whose status changed at or before it
-	projection  []string  // nil: every attribute the index projects
+	projection  []string  // nil: every attribute the index projects (failureEntryAttributes)
 	decode      bool      // decode each entry as a Task (else its ids and status only)
 }
 
@@ -331,9 +338,33 @@ type failureEntry struct {
 // returns them with the cursor after the last ("" at the end). Each partition is queried
 // until the page is full: a page comes back short only at the end of the listing.
 func (t *Tracker) listFailures(ctx context.Context, l failureListing, cursor string, limit int) ([]failureEntry, string, error) {
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return nil, "", err
+	if l.projection == nil {
+		// Its queries ask for every attribute the index projects, which DynamoDB refuses on a
+		// table without the index or whose index lacks one: they check the layout themselves,
+		// and the table is described only to explain a refusal.
+		l.projection = failureEntryAttributes()
+		out, next, err := t.readFailureListing(ctx, l, cursor, limit)
+		if err != nil {
+			return nil, "", t.explainFailureQuery(ctx, err)
+		}
+		return out, next, nil
 	}
+	checked := t.checkFailureLayoutBeside(ctx)
+	out, next, err := t.readFailureListing(ctx, l, cursor, limit)
+	if lerr := checked(); lerr != nil {
+		return nil, "", lerr
+	}
+	return out, next, err
+}
+
+// failureEntryAttributes are the attributes of an entry of the failure index: the table's
+// key, the index's keys and FailureIndexProjection.
+func failureEntryAttributes() []string {
+	return append([]string{KeyAttribute, FailurePartAttribute, FailureKeyAttribute}, FailureIndexProjection()...)
+}
+
+// readFailureListing is listFailures, the failure index's layout checked beside it.
+func (t *Tracker) readFailureListing(ctx context.Context, l failureListing, cursor string, limit int) ([]failureEntry, string, error) {
 	cur, err := decodeFailureCursor(l.job, l.fingerprint, cursor)
 	if err != nil {
 		return nil, "", err
@@ -342,24 +373,10 @@ func (t *Tracker) listFailures(ctx context.Context, l failureListing, cursor str
 	if err != nil {
 		return nil, "", err
 	}
-	q := indexQuery{failures: true, projection: l.projection}
-	if l.fingerprint != "" {
-		q.prefix = l.fingerprint + Separator
+	q, err := l.query()
+	if err != nil {
+		return nil, "", err
 	}
-	if !l.upTo.IsZero() {
-		if l.fingerprint == "" {
-			return nil, "", fmt.Errorf("list failures of %s: a time bound needs a fingerprint", l.job)
-		}
-		q.upTo = failureKey(l.fingerprint, l.upTo)
-	}
-	var filters []expression.ConditionBuilder
-	if l.contains != "" {
-		filters = append(filters, expression.Name(attrFailureMessage).Contains(l.contains))
-	}
-	if l.updatedUpTo != "" {
-		filters = append(filters, expression.Name(attrUpdateTime).LessThanEqual(expression.Value(l.updatedUpTo)))
-	}
-	q.filter = and(filters...)
 	var out []failureEntry
 	for ; cur.Part < len(parts) && len(out) < limit; cur.Part, cur.FailureKey, cur.TaskID = cur.Part+1, "", "" {
 		p := parts[cur.Part]
@@ -381,6 +398,39 @@ func (t *Tracker) listFailures(ctx context.Context, l failureListing, cursor str
 	return out, cur.encode(), nil
 }
 
+// query is the Query of the listing's entries in one partition, its value left to set.
+func (l failureListing) query() (indexQuery, error) {
+	q := indexQuery{failures: true, projection: l.projection}
+	if l.fingerprint != "" {
+		q.prefix = l.fingerprint + Separator
+	}
+	if !l.upTo.IsZero() {
+		if l.fingerprint == "" {
+			return q, fmt.Errorf("list failures of %s: a time bound needs a fingerprint", l.job)
+		}
+		q.upTo = failureKey(l.fingerprint, l.upTo)
+	}
+	var filters []expression.ConditionBuilder
+	if l.contains != "" {
+		filters = append(filters, expression.Name(attrFailureMessage).Contains(l.contains))
+	}
+	if l.updatedUpTo != "" {
+		filters = append(filters, expression.Name(attrUpdateTime).LessThanEqual(expression.Value(l.updatedUpTo)))
+	}
+	q.filter = and(filters...)
+	return q, nil
+}
+
+// startAfter is the ExclusiveStartKey that resumes a query of partition value after the
+// entry of task id whose failure key is fk.
+func startAfter(job, value, fk, id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		KeyAttribute:         &types.AttributeValueMemberS{Value: makeKey(job, id)},
+		FailurePartAttribute: &types.AttributeValueMemberS{Value: value},
+		FailureKeyAttribute:  &types.AttributeValueMemberS{Value: fk},
+	}
+}
+
 // readFailures reads partition q.value (of status s) after cur until out holds limit entries
 // or the partition ends, moving cur after each entry it keeps; more says the partition may
 // hold more.
@@ -388,11 +438,7 @@ func (t *Tracker) readFailures(ctx context.Context, l failureListing, q indexQue
 	for {
 		q.start = nil
 		if cur.TaskID != "" {
-			q.start = map[string]types.AttributeValue{
-				KeyAttribute:         &types.AttributeValueMemberS{Value: makeKey(l.job, cur.TaskID)},
-				FailurePartAttribute: &types.AttributeValueMemberS{Value: q.value},
-				FailureKeyAttribute:  &types.AttributeValueMemberS{Value: cur.FailureKey},
-			}
+			q.start = startAfter(l.job, q.value, cur.FailureKey, cur.TaskID)
 		}
 		q.limit = limit - len(*out)
 		if q.filter.IsSet() {
@@ -480,9 +526,16 @@ func and(conds ...expression.ConditionBuilder) expression.ConditionBuilder {
 
 // countFailures counts the entries of a failure listing (Select COUNT, reading no item).
 func (t *Tracker) countFailures(ctx context.Context, l failureListing) (int, error) {
-	if err := t.checkFailureLayout(ctx); err != nil {
-		return 0, err
+	checked := t.checkFailureLayoutBeside(ctx)
+	n, err := t.countFailureEntries(ctx, l)
+	if lerr := checked(); lerr != nil {
+		return 0, lerr
 	}
+	return n, err
+}
+
+// countFailureEntries is countFailures, the failure index's layout checked beside it.
+func (t *Tracker) countFailureEntries(ctx context.Context, l failureListing) (int, error) {
 	parts, err := t.failurePartitions(ctx, l.job, l.statuses)
 	if err != nil {
 		return 0, err

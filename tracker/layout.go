@@ -14,7 +14,7 @@ import (
 )
 
 // ErrTableLayout: the table's index is not the one the tracker's queries need (the seed's
-// index, keyed on `value` alone and projecting keys only, say). Nothing was read.
+// index, keyed on `value` alone and projecting keys only, say). Nothing read is returned.
 var ErrTableLayout = errors.New("the table's index does not have the tracker's layout")
 
 // TableLayoutError says what is wrong with the table's index and how to fix it. It matches
@@ -133,6 +133,39 @@ func (t *Tracker) checkLayout(ctx context.Context) error {
 // checkFailureLayout makes sure, before a query of the failure index, that it is there.
 func (t *Tracker) checkFailureLayout(ctx context.Context) error {
 	return t.checkIndex(ctx, &t.layout.failures, CheckFailureIndex)
+}
+
+// explainFailureQuery returns, for a query of the failure index that DynamoDB refused as
+// invalid, the *TableLayoutError saying what is wrong with the index when the table's
+// description finds it wrong; else err.
+func (t *Tracker) explainFailureQuery(ctx context.Context, err error) error {
+	var api smithy.APIError
+	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
+		return err
+	}
+	var le *TableLayoutError
+	if lerr := t.checkFailureLayout(ctx); errors.As(lerr, &le) {
+		return lerr
+	}
+	return err
+}
+
+// checkFailureLayoutBeside starts checkFailureLayout in the background, unless a check found
+// the index right already, and returns the wait for its answer. The queries of the failure
+// index run while the table is described, which saves a round trip on a Tracker's first
+// query (and on DynamoDB Local, whose DescribeTable counts the table's items, far more); the
+// caller returns nothing it read until the check has passed, and the check's error before
+// the queries' (a table without the index fails them too). The wait may be called again.
+func (t *Tracker) checkFailureLayoutBeside(ctx context.Context) (wait func() error) {
+	t.layout.mu.Lock()
+	ok := t.layout.failures
+	t.layout.mu.Unlock()
+	if ok {
+		return func() error { return nil }
+	}
+	done := make(chan error, 1)
+	go func() { done <- t.checkFailureLayout(ctx) }()
+	return sync.OnceValue(func() error { return <-done })
 }
 
 // checkIndex describes the table, unless *ok says it was found right already, and checks it.

@@ -87,6 +87,21 @@ func (o ListOptions) checkFailureListing() error {
 	return nil
 }
 
+// checkFailurePage refuses a job and options that a listing of the failure index cannot
+// serve, and a page limit out of range.
+func (o ListOptions) checkFailurePage(job string) error {
+	if err := ValidateJob(job); err != nil {
+		return err
+	}
+	if err := o.checkFailureListing(); err != nil {
+		return err
+	}
+	if o.Limit < 0 || o.Limit > MaxPageLimit {
+		return &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be within 0..%d", MaxPageLimit)}
+	}
+	return nil
+}
+
 // validateErrorText refuses an error text a failure's message cannot contain.
 func validateErrorText(text string) error {
 	switch {
@@ -171,23 +186,14 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 
 // listByFailure is List by fingerprint or error text, on the failure index.
 func (t *Tracker) listByFailure(ctx context.Context, job string, opts ListOptions) (*Page, error) {
-	if err := ValidateJob(job); err != nil {
-		return nil, err
-	}
-	if err := opts.checkFailureListing(); err != nil {
+	if err := opts.checkFailurePage(job); err != nil {
 		return nil, err
 	}
 	limit := opts.Limit
-	if limit < 0 || limit > MaxPageLimit {
-		return nil, &ValidationError{Field: "limit", Reason: fmt.Sprintf("must be within 0..%d", MaxPageLimit)}
-	}
 	if limit == 0 {
 		limit = DefaultPageLimit
 	}
-	l := failureListing{job: job, statuses: dedupe(opts.Statuses), fingerprint: opts.Fingerprint, contains: opts.ErrorContains, decode: !opts.IDsOnly}
-	if opts.IDsOnly {
-		l.projection = []string{KeyAttribute, FailurePartAttribute, FailureKeyAttribute}
-	}
+	l := failureListingOf(job, opts)
 	entries, cursor, err := t.listFailures(ctx, l, opts.Cursor, limit)
 	if err != nil {
 		return nil, err
@@ -197,6 +203,15 @@ func (t *Tracker) listByFailure(ctx context.Context, job string, opts ListOption
 		page.Tasks[i] = e.task
 	}
 	return page, nil
+}
+
+// failureListingOf is the listing of the failure index that opts select.
+func failureListingOf(job string, opts ListOptions) failureListing {
+	l := failureListing{job: job, statuses: dedupe(opts.Statuses), fingerprint: opts.Fingerprint, contains: opts.ErrorContains, decode: !opts.IDsOnly}
+	if opts.IDsOnly {
+		l.projection = []string{KeyAttribute, FailurePartAttribute, FailureKeyAttribute}
+	}
+	return l
 }
 
 // Due says when a job's waiting failed tasks (not due yet) are due.

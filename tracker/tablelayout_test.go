@@ -6,6 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -83,5 +87,82 @@ func TestLayoutIsCheckedOncePerTracker(t *testing.T) {
 	}
 	if n := counter.Calls()["DescribeTable"]; n != 1 {
 		t.Errorf("DescribeTable called %d times, want once", n)
+	}
+}
+
+// TestFailureQueriesWithoutTheIndex: the queries of the failure index, which read before (a
+// listing) or while (Groups) the table is described, return on a table without the index, or
+// whose index projects too little, the layout error that says how to fix it, rather than the
+// Query's own, and nothing they read.
+func TestFailureQueriesWithoutTheIndex(t *testing.T) {
+	t.Parallel()
+	keysOnly := func(table string) *dynamodb.CreateTableInput {
+		def := tracker.TableDefinition(table)
+		for i, gsi := range def.GlobalSecondaryIndexes {
+			if aws.ToString(gsi.IndexName) == tracker.FailureIndexName {
+				def.GlobalSecondaryIndexes[i].Projection = &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+			}
+		}
+		return def
+	}
+	for _, tc := range []struct {
+		name   string
+		def    func(table string) *dynamodb.CreateTableInput
+		reason string
+	}{
+		{"the seed's table", dynamotest.SeedTable, "it has no index " + tracker.FailureIndexName},
+		{"a failure index of keys only", keysOnly, "does not project"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			db := dynamotest.Client(t)
+			table := dynamotest.TableName(t)
+			if _, err := db.CreateTable(ctx, tc.def(table)); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := tracker.New(db, tracker.Config{Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tr.CreateTask(ctx, job, "t", nil); err != nil {
+				t.Fatal(err)
+			}
+			queries := []struct {
+				name string
+				run  func() error
+			}{
+				{"List by fingerprint", func() error {
+					p, err := tr.List(ctx, job, tracker.ListOptions{Fingerprint: "v1:0123456789ab"})
+					if p != nil {
+						t.Errorf("List returned a page %+v with its error", p)
+					}
+					return err
+				}},
+				{"List of ids by error text", func() error {
+					_, err := tr.List(ctx, job, tracker.ListOptions{ErrorContains: "timeout", IDsOnly: true})
+					return err
+				}},
+				{"List by error text", func() error {
+					_, err := tr.List(ctx, job, tracker.ListOptions{ErrorContains: "timeout"})
+					return err
+				}},
+				{"Groups", func() error {
+					g, err := tr.Groups(ctx, job, tracker.GroupOptions{})
+					if g != nil {
+						t.Errorf("Groups returned %+v with its error", g)
+					}
+					return err
+				}},
+			}
+			for _, q := range queries {
+				err := q.run()
+				var le *tracker.TableLayoutError
+				if !errors.As(err, &le) || le.Index != tracker.FailureIndexName || !strings.Contains(le.Reason, tc.reason) ||
+					!strings.Contains(err.Error(), "trackerctl upgrade-table --table "+table) {
+					t.Errorf("%s = %v, want its *TableLayoutError (%s)", q.name, err, tc.reason)
+				}
+			}
+		})
 	}
 }

@@ -35,7 +35,11 @@ page holds --limit matches unless it is the last.
 
 A page holds at most --limit tasks. When more remain, the cursor of the next page is printed on
 standard error (and is the "cursor" field of the JSON output); pass it back with --cursor.
---all follows the cursors to the end.
+--all follows the cursors to the end; a listing by failure then reads up to 8 partitions of
+the failure index at once, each whole, and prints the same tasks in the same order. Under
+--output json the document is written as the tasks arrive; should a read fail after tasks
+were written, the document is closed with the cursor after the last task written (resume
+with --cursor) and the command exits 1.
 
 The ERROR column shows the start of each failed or ignored task's current error (the message
 under --output json, as "last_error"); a task that succeeded, or runs again, shows none (its
@@ -67,6 +71,9 @@ time).`,
 				return err
 			}
 			opts := tracker.ListOptions{Pending: pending, Statuses: statuses, Limit: limit, Cursor: cursor, Fingerprint: sel.fingerprint, ErrorContains: sel.errText}
+			if a.opts.json {
+				return a.streamList(ctx, tr, job, opts, all)
+			}
 			tasks, next, err := a.listPages(ctx, tr, job, opts, all)
 			if err != nil {
 				return err
@@ -85,28 +92,22 @@ time).`,
 	}
 }
 
-// listPages reads a page of job's tasks, or with all every page from opts.Cursor on, and
+// listPages reads a page of job's tasks, or with all every task from opts.Cursor on, and
 // returns them with the cursor after them.
 func (a *app) listPages(ctx context.Context, tr *tracker.Tracker, job string, opts tracker.ListOptions, all bool) ([]tracker.Task, string, error) {
 	var tasks []tracker.Task
-	for {
-		page, err := tr.List(ctx, job, opts)
-		var ve *tracker.ValidationError
-		if errors.As(err, &ve) {
-			return nil, "", usagef("%v", err)
-		}
-		if err != nil {
-			return nil, "", err
-		}
-		tasks = append(tasks, page.Tasks...)
-		opts.Cursor = page.Cursor
-		if !all || opts.Cursor == "" {
-			return tasks, opts.Cursor, nil
-		}
+	next := opts.Cursor
+	err := readList(ctx, tr, job, opts, all, func(page []tracker.Task, cursor string) error {
+		tasks, next = append(tasks, page...), cursor
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
+	return tasks, next, nil
 }
 
-// listPage is the JSON output of list.
+// listPage is the JSON output of list, which listWriter writes a task at a time.
 type listPage struct {
 	JobID string     `json:"job_id"`
 	Tasks []listTask `json:"tasks"`
@@ -151,18 +152,10 @@ func (s listSelection) String() string {
 	return what
 }
 
+// printList draws the text output of list: a table of the tasks, or a line saying there
+// are none.
 func (a *app) printList(tr *tracker.Tracker, job string, tasks []tracker.Task, msgs []string, cursor string, sel listSelection) error {
 	lease := tr.Config().LeaseDuration
-	if a.opts.json {
-		out := listPage{JobID: job, Tasks: make([]listTask, len(tasks)), Cursor: cursor}
-		for i := range tasks {
-			out.Tasks[i] = listTask{taskView: a.view(&tasks[i], lease), Failure: tasks[i].Failure}
-			if msgs[i] != "" {
-				out.Tasks[i].LastError = &msgs[i]
-			}
-		}
-		return printJSON(a.stdout, out)
-	}
 	if len(tasks) == 0 {
 		if cursor != "" {
 			fmt.Fprintf(a.stdout, "no %s in this page of job %s\n", escape(sel.String()), escape(job))

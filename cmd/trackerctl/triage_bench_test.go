@@ -124,9 +124,11 @@ func median(ds []time.Duration) time.Duration {
 // BenchmarkTriageErrorsAndGroups: a job of 100,000 tasks of which 30,000 failed over 20
 // fingerprints (one group of 5,000, 19 of about 1,316): trackerctl errors, timed (target:
 // under 2 s); and list --fingerprint --all of the 5,000-task group, -o json, against bare
-// paged Queries of the same index keys (target: the rate of the bare Query), and the same
-// listing through the library (tracker.List, pages of 1,000, to the end), which is the
-// command without its setup and its JSON, taking turns (bare first, then last). The machine's
+// paged Queries of the same index keys, one partition after another (target: the rate of
+// the bare Query; the command reads up to 8 partitions at once, tracker.ListAll), and the
+// same listing through the library: tracker.List, pages of 1,000, to the end (lib/bare-rate),
+// and tracker.ListAll, the command's reader without its setup and its JSON
+// (listall/bare-rate), taking turns (bare first, then last). The machine's
 // load average is logged with the figures: the runner is shared.
 func BenchmarkTriageErrorsAndGroups(b *testing.B) {
 	const job = "triage"
@@ -159,8 +161,8 @@ func BenchmarkTriageErrorsAndGroups(b *testing.B) {
 		median(errorsTimes).Round(time.Millisecond), slices.Min(errorsTimes).Round(time.Millisecond), errorsTimes, load, loadAverage())
 
 	load = loadAverage()
-	var listTimes, libTimes, bareTimes []time.Duration
-	var cliRatios, libRatios []float64
+	var listTimes, libTimes, iterTimes, bareTimes []time.Duration
+	var cliRatios, libRatios, iterRatios []float64
 	bare := func() {
 		t0 := time.Now()
 		if n := bareQuery(b, db, c.env[envTable], job, fp); n != 5000 {
@@ -182,21 +184,29 @@ func BenchmarkTriageErrorsAndGroups(b *testing.B) {
 		if err != nil || len(tasks) != 5000 {
 			b.Fatalf("tracker.List: %d tasks, %v", len(tasks), err)
 		}
+		t0 = time.Now()
+		n, err := listEvery(ctx, tr, job, fp)
+		iterTimes = append(iterTimes, time.Since(t0))
+		if err != nil || n != 5000 {
+			b.Fatalf("tracker.ListAll: %d tasks, %v", n, err)
+		}
 		if turn%2 == 1 {
 			bare()
 		}
 		cliRatios = append(cliRatios, float64(bareTimes[turn])/float64(listTimes[turn]))
 		libRatios = append(libRatios, float64(bareTimes[turn])/float64(libTimes[turn]))
+		iterRatios = append(iterRatios, float64(bareTimes[turn])/float64(iterTimes[turn]))
 	}
 	b.ReportMetric(float64(median(errorsTimes).Milliseconds()), "errors-ms")
 	b.ReportMetric(float64(median(listTimes).Milliseconds()), "list-group-ms")
 	b.ReportMetric(float64(median(bareTimes).Milliseconds()), "bare-query-ms")
 	b.ReportMetric(medianOf(cliRatios), "list/bare-rate")
 	b.ReportMetric(medianOf(libRatios), "lib/bare-rate")
-	b.Logf("5,000 tasks of a group: list --fingerprint --all -o json %v, tracker.List to the end %v, bare paged Query of the same keys %v; "+
-		"rate against the bare Query, median of the turns: list %.2f, tracker.List %.2f (turns: list %v, tracker.List %v, bare %v; load average %s, then %s)",
-		median(listTimes).Round(time.Millisecond), median(libTimes).Round(time.Millisecond), median(bareTimes).Round(time.Millisecond),
-		medianOf(cliRatios), medianOf(libRatios), listTimes, libTimes, bareTimes, load, loadAverage())
+	b.ReportMetric(medianOf(iterRatios), "listall/bare-rate")
+	b.Logf("5,000 tasks of a group: list --fingerprint --all -o json %v, tracker.List to the end %v, tracker.ListAll %v, bare paged Query of the same keys %v; "+
+		"rate against the bare Query, median of the turns: list %.2f, tracker.List %.2f, tracker.ListAll %.2f (turns: list %v, tracker.List %v, tracker.ListAll %v, bare %v; load average %s, then %s)",
+		median(listTimes).Round(time.Millisecond), median(libTimes).Round(time.Millisecond), median(iterTimes).Round(time.Millisecond), median(bareTimes).Round(time.Millisecond),
+		medianOf(cliRatios), medianOf(libRatios), medianOf(iterRatios), listTimes, libTimes, iterTimes, bareTimes, load, loadAverage())
 }
 
 // checkGroupListing checks that the JSON list printed is the 5,000 tasks of group fp, each
@@ -365,6 +375,19 @@ func listAll(ctx context.Context, tr *tracker.Tracker, job, fp string) ([]tracke
 			return out, nil
 		}
 	}
+}
+
+// listEvery lists group fp of job whole with tracker.ListAll (the command's reader: up to 8
+// partitions at once) and counts its tasks.
+func listEvery(ctx context.Context, tr *tracker.Tracker, job, fp string) (int, error) {
+	n := 0
+	for _, err := range tr.ListAll(ctx, job, tracker.ListOptions{Fingerprint: fp}) {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // bareRetries sends the bulk retry's UpdateItem for each task, BulkConcurrency at a time:
