@@ -113,7 +113,8 @@ func (a *app) streamList(ctx context.Context, tr *tracker.Tracker, job string, o
 type listWriter struct {
 	w     *bufio.Writer
 	job   string
-	buf   bytes.Buffer
+	buf   bytes.Buffer // a value compact, as enc writes it
+	out   []byte       // ... and indented
 	enc   *json.Encoder
 	open  bool // the document's head is written
 	tasks int  // tasks written
@@ -133,11 +134,11 @@ func (lw *listWriter) started() bool { return lw.tasks > 0 }
 // newline. The bytes are valid until the next call.
 func (lw *listWriter) encode(v any, prefix string) ([]byte, error) {
 	lw.buf.Reset()
-	lw.enc.SetIndent(prefix, "  ")
 	if err := lw.enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(lw.buf.Bytes(), []byte("\n")), nil
+	lw.out = appendIndented(lw.out[:0], bytes.TrimSuffix(lw.buf.Bytes(), []byte("\n")), prefix, "  ")
+	return lw.out, nil
 }
 
 // head writes the document up to its first task, once.
