@@ -222,6 +222,9 @@ func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) 
 
 // parseTime reads the contract's format and, leniently, RFC 3339.
 func parseTime(s string) (time.Time, error) {
+	if v, ok := parseUTCTime(s); ok {
+		return v, nil
+	}
 	if v, err := time.Parse(TimeLayout, s); err == nil {
 		return v.UTC(), nil
 	}
@@ -230,4 +233,35 @@ func parseTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("time %q is not in the %s format", s, TimeLayout)
 	}
 	return v.UTC(), nil
+}
+
+// parseUTCTime reads a time in TimeLayout at offset +0000, as this package writes every time,
+// without time.Parse's general machinery (a listing decodes several times a task); ok is
+// false for anything else, which parseTime then reads as time.Parse does.
+func parseUTCTime(s string) (v time.Time, ok bool) {
+	// 2006-01-02T15:04:05.000000+0000
+	if len(s) != 31 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26:] != "+0000" {
+		return time.Time{}, false
+	}
+	num := func(from, to int) int {
+		n := 0
+		for i := from; i < to; i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n
+	}
+	year, month, day := num(0, 4), num(5, 7), num(8, 10)
+	hour, minute, second, micro := num(11, 13), num(14, 16), num(17, 19), num(20, 26)
+	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
+		second < 0 || second > 59 || micro < 0 {
+		return time.Time{}, false
+	}
+	if day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return time.Time{}, false // no such day in that month
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, second, micro*1000, time.UTC), true
 }
