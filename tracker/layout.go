@@ -150,22 +150,33 @@ func (t *Tracker) explainFailureQuery(ctx context.Context, err error) error {
 	return err
 }
 
-// checkFailureLayoutBeside starts checkFailureLayout in the background, unless a check found
-// the index right already, and returns the wait for its answer. The queries of the failure
-// index run while the table is described, which saves a round trip on a Tracker's first
-// query (and on DynamoDB Local, whose DescribeTable counts the table's items, far more); the
-// caller returns nothing it read until the check has passed, and the check's error before
-// the queries' (a table without the index fails them too). The wait may be called again.
+// checkLayoutBeside starts checkLayout in the background, unless a check found the index
+// right already, and returns the wait for its answer: a listing's queries run while the
+// table is described, which saves a round trip on a Tracker's first query (a worker pool's
+// start, a command's), and on DynamoDB Local, whose DescribeTable counts the table's items,
+// far more. The caller returns nothing it read until the check has passed, and the check's
+// error before the queries' (the seed's index fails them too). The wait may be called again.
+func (t *Tracker) checkLayoutBeside(ctx context.Context) (wait func() error) {
+	return t.checkIndexBeside(ctx, &t.layout.ok, CheckLayout)
+}
+
+// checkFailureLayoutBeside is checkLayoutBeside for the failure index (checkFailureLayout).
 func (t *Tracker) checkFailureLayoutBeside(ctx context.Context) (wait func() error) {
+	return t.checkIndexBeside(ctx, &t.layout.failures, CheckFailureIndex)
+}
+
+// checkIndexBeside runs checkIndex in the background, unless *ok says the index was found
+// right already, and returns the wait for its answer.
+func (t *Tracker) checkIndexBeside(ctx context.Context, ok *bool, check func(*types.TableDescription) error) (wait func() error) {
 	t.layout.mu.Lock()
-	ok := t.layout.failures
+	done := *ok
 	t.layout.mu.Unlock()
-	if ok {
+	if done {
 		return func() error { return nil }
 	}
-	done := make(chan error, 1)
-	go func() { done <- t.checkFailureLayout(ctx) }()
-	return sync.OnceValue(func() error { return <-done })
+	answer := make(chan error, 1)
+	go func() { answer <- t.checkIndex(ctx, ok, check) }()
+	return sync.OnceValue(func() error { return <-answer })
 }
 
 // checkIndex describes the table, unless *ok says it was found right already, and checks it.

@@ -340,10 +340,19 @@ func (t *Tracker) page(ctx context.Context, job string, statuses []Status, q ind
 		return nil, err
 	}
 	// The seed's index (no range key, keys only) would answer with pages out of order and
-	// without the lease attributes: refuse before reading rather than return a wrong page.
-	if err := t.checkLayout(ctx); err != nil {
-		return nil, err
+	// without the lease attributes: the page is read while the table is described, and
+	// refused, unread, when the check fails.
+	checked := t.checkLayoutBeside(ctx)
+	page, err := t.readPage(ctx, job, statuses, q, cursor, after)
+	if lerr := checked(); lerr != nil {
+		return nil, lerr
 	}
+	return page, err
+}
+
+// readPage is page, its arguments checked, the layout checked beside it.
+func (t *Tracker) readPage(ctx context.Context, job string, statuses []Status, q indexQuery, cursor, after string) (*Page, error) {
+	limit := q.limit
 	var all []Task
 	more := false
 	if q.through != "" && after != "" && makeKey(job, after) >= q.through {
