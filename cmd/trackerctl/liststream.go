@@ -111,13 +111,14 @@ func (a *app) streamList(ctx context.Context, tr *tracker.Tracker, job string, o
 // listWriter writes list's JSON document (a listPage) a task at a time, byte for byte as
 // printJSON writes the whole page, so that a listing is printed as it is read.
 type listWriter struct {
-	w     *bufio.Writer
-	job   string
-	buf   bytes.Buffer // a value compact, as enc writes it
-	out   []byte       // ... and indented
-	enc   *json.Encoder
-	open  bool // the document's head is written
-	tasks int  // tasks written
+	w   *bufio.Writer
+	job string
+	buf bytes.Buffer // a value compact, as enc writes it
+	// compact is a task's JSON (appendListTask), and out a value's indented.
+	compact, out []byte
+	enc          *json.Encoder
+	open         bool // the document's head is written
+	tasks        int  // tasks written
 }
 
 func newListWriter(w io.Writer, job string) *listWriter {
@@ -162,10 +163,13 @@ func (lw *listWriter) task(t listTask) error {
 	if err := lw.head(); err != nil {
 		return err
 	}
-	b, err := lw.encode(t, "    ")
+	compact, err := appendListTask(lw.compact[:0], &t)
 	if err != nil {
 		return err
 	}
+	lw.compact = compact
+	lw.out = appendIndented(lw.out[:0], compact, "    ", "  ")
+	b := lw.out
 	if lw.tasks > 0 {
 		lw.w.WriteByte(',')
 	}
