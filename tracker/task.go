@@ -239,29 +239,35 @@ func parseTime(s string) (time.Time, error) {
 // without time.Parse's general machinery (a listing decodes several times a task); ok is
 // false for anything else, which parseTime then reads as time.Parse does.
 func parseUTCTime(s string) (v time.Time, ok bool) {
-	// 2006-01-02T15:04:05.000000+0000
-	if len(s) != 31 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[26:] != "+0000" {
+	const layout = "dddd-dd-ddTdd:dd:dd.dddddd+0000" // d: a decimal digit
+	if len(s) != len(layout) {
 		return time.Time{}, false
+	}
+	for i := range len(layout) {
+		if c := s[i]; layout[i] == 'd' && (c < '0' || c > '9') || layout[i] != 'd' && c != layout[i] {
+			return time.Time{}, false
+		}
 	}
 	num := func(from, to int) int {
 		n := 0
-		for i := from; i < to; i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return -1
-			}
+		for _, c := range []byte(s[from:to]) {
 			n = n*10 + int(c-'0')
 		}
 		return n
 	}
-	year, month, day := num(0, 4), num(5, 7), num(8, 10)
-	hour, minute, second, micro := num(11, 13), num(14, 16), num(17, 19), num(20, 26)
-	if year < 0 || month < 1 || month > 12 || day < 1 || hour < 0 || hour > 23 || minute < 0 || minute > 59 ||
-		second < 0 || second > 59 || micro < 0 {
-		return time.Time{}, false
+	// Each field within its range, [lo, hi]; the day within its month below.
+	fields := [...]struct{ v, lo, hi int }{
+		{num(0, 4), 0, 9999}, {num(5, 7), 1, 12}, {num(8, 10), 1, 31},
+		{num(11, 13), 0, 23}, {num(14, 16), 0, 59}, {num(17, 19), 0, 59}, {num(20, 26), 0, 999999},
 	}
-	if day > time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+	for _, f := range fields {
+		if f.v < f.lo || f.v > f.hi {
+			return time.Time{}, false
+		}
+	}
+	year, month, day := fields[0].v, time.Month(fields[1].v), fields[2].v
+	if day > time.Date(year, month+1, 0, 0, 0, 0, 0, time.UTC).Day() {
 		return time.Time{}, false // no such day in that month
 	}
-	return time.Date(year, time.Month(month), day, hour, minute, second, micro*1000, time.UTC), true
+	return time.Date(year, month, day, fields[3].v, fields[4].v, fields[5].v, fields[6].v*1000, time.UTC), true
 }
