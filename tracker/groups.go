@@ -540,21 +540,11 @@ func (t *Tracker) countFailureEntries(ctx context.Context, l failureListing) (in
 	if err != nil {
 		return 0, err
 	}
-	q := indexQuery{failures: true, count: true}
-	if l.fingerprint != "" {
-		q.prefix = l.fingerprint + Separator
-		if !l.upTo.IsZero() {
-			q.upTo = failureKey(l.fingerprint, l.upTo)
-		}
+	q, err := l.query()
+	if err != nil {
+		return 0, err
 	}
-	var filters []expression.ConditionBuilder
-	if l.contains != "" {
-		filters = append(filters, expression.Name(attrFailureMessage).Contains(l.contains))
-	}
-	if l.updatedUpTo != "" {
-		filters = append(filters, expression.Name(attrUpdateTime).LessThanEqual(expression.Value(l.updatedUpTo)))
-	}
-	q.filter = and(filters...)
+	q.count, q.projection = true, nil
 	var mu sync.Mutex
 	n := 0
 	err = forEach(ctx, len(parts), groupReads, func(i int) error {
