@@ -5,10 +5,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/visible"
 )
 
 // show makes a text from the table fit to be read on one line: what a browser would not show
@@ -17,53 +17,10 @@ import (
 // isolate and mark characters, which reorder the text around them so that an id reads as
 // another, read \u202e; invalid UTF-8 reads \xff. html/template then escapes the result for
 // HTML, and pages isolate it (<bdi>) from the text around it.
-func show(s string) string { return visible(s, false) }
+func show(s string) string { return visible.String(s) }
 
 // showText is show for text over several lines (a traceback, JSON): line breaks and tabs stay.
-func showText(s string) string { return visible(s, true) }
-
-func visible(s string, lines bool) string {
-	clean := func(r rune) bool { return mustEscape(r) && !(lines && (r == '\n' || r == '\t')) }
-	if strings.IndexFunc(s, clean) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case !clean(r):
-			b.WriteString(s[:size])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x80:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
-		}
-		s = s[size:]
-	}
-	return b.String()
-}
-
-// mustEscape reports whether r is shown as an escape: a control character, or a character
-// that changes the direction of the text around it.
-func mustEscape(r rune) bool {
-	switch {
-	case unicode.IsControl(r):
-		return true
-	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069: // embeddings, overrides, isolates
-		return true
-	case r == 0x200e || r == 0x200f || r == 0x061c: // direction marks
-		return true
-	}
-	return false
-}
+func showText(s string) string { return visible.Lines(s) }
 
 // clip shortens s to at most n runes, with an ellipsis.
 func clip(s string, n int) string {

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/humanize"
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/visible"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
 )
 
@@ -165,52 +165,12 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// escape makes s safe to print on a terminal. What a terminal would act on instead of
-// showing becomes a visible escape: control characters (C0, including the ESC that starts
-// every ANSI escape sequence, DEL and C1) as \n, \t, \x1b, \u009b; the Unicode bidi
-// embedding, override and isolate characters (U+202A–U+202E, U+2066–U+2069), which reorder
-// the text after them, as \u202e; invalid UTF-8 as \xff. Everything else, other non-ASCII
-// text included, is left as it is. Every text renderer passes ids, owners, errors and data
-// through it; JSON output carries the values as they are.
-func escape(s string) string {
-	if strings.IndexFunc(s, mustEscape) < 0 && utf8.ValidString(s) {
-		return s
-	}
-	var b strings.Builder
-	for len(s) > 0 {
-		r, size := utf8.DecodeRuneInString(s)
-		switch {
-		case r == utf8.RuneError && size == 1:
-			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x80 && mustEscape(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case mustEscape(r):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteString(s[:size])
-		}
-		s = s[size:]
-	}
-	return b.String()
-}
+// escape makes s safe to print on a terminal (visible.String): what a terminal would act on
+// instead of showing, or what reorders the text around it, becomes a visible escape. Every
+// text renderer passes ids, owners, errors and data through it; JSON output carries the
+// values as they are.
+func escape(s string) string { return visible.String(s) }
 
-// mustEscape reports whether a terminal would act on r rather than show it.
-func mustEscape(r rune) bool {
-	return unicode.IsControl(r) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069)
-}
-
-// escapeLines is escape for text printed over several lines: each line is escaped, and
-// the line breaks are kept.
-func escapeLines(s string) string {
-	lines := strings.Split(s, "\n")
-	for i, l := range lines {
-		lines[i] = escape(l)
-	}
-	return strings.Join(lines, "\n")
-}
+// escapeLines is escape for text printed over several lines (visible.Lines): the line breaks
+// and tabs are kept.
+func escapeLines(s string) string { return visible.Lines(s) }
