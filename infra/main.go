@@ -24,7 +24,7 @@
 //	tracker:metrics                 true: per-job CloudWatch metrics from the functions (false)
 //	tracker:metrics-namespace       their namespace (dynamodb-tracker)
 //	tracker:lane-type               EXPRESS or STANDARD: the type of the lanes, the state machine's child executions (EXPRESS; tracker:child-execution-type, its older key, is read too)
-//	tracker:concurrency             tasks a run works at once, 1 to 400000 (200)
+//	tracker:concurrency             tasks a run works at once, 1 to 1200000 (200)
 //	tracker:state-machine-logs      ALL, ERROR, FATAL or OFF: the state machine's and its lanes' log level (ERROR)
 //	tracker:backoff-seconds         first wait before a failed task is retried, doubled per failure up to 300 (5)
 //	tracker:worker-timeout-seconds  the worker's timeout (60)

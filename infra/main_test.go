@@ -925,14 +925,14 @@ func TestConstructRejectsBadProps(t *testing.T) {
 		{"STANDARD children are fine", withAssets(construct.Props{
 			DefinitionFile: ok, Settings: contract.Settings{LaneType: contract.LaneStandard}}),
 			false, ""},
-		{"more tasks at once than 10,000 lanes of 40 loops are refused", withAssets(construct.Props{
-			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 400001}}),
-			false, `TRACKER_CONCURRENCY="400001" is not between 1 and 400000`},
+		{"more tasks at once than 10,000 lanes of 120 loops are refused", withAssets(construct.Props{
+			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 1200001}}),
+			false, `TRACKER_CONCURRENCY="1200001" is not between 1 and 1200000`},
 		{"a negative concurrency is refused", withAssets(construct.Props{
 			DefinitionFile: ok, Settings: contract.Settings{Concurrency: -1}}),
 			false, `TRACKER_CONCURRENCY="-1"`},
 		{"the largest concurrency is fine", withAssets(construct.Props{
-			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 400000}}),
+			DefinitionFile: ok, Settings: contract.Settings{Concurrency: 1200000}}),
 			false, ""},
 		{"an unknown log level of the state machine is refused", withAssets(construct.Props{
 			DefinitionFile: ok, StateMachineLogs: "SOME"}),

@@ -57,8 +57,13 @@ const (
 	// unless the input or the settings say otherwise; MaxConcurrency is the most.
 	DefaultConcurrency = 200
 	MaxConcurrency     = MaxLanes * MaxLoops
-	// MaxLoops is the most loops a lane runs at once: an inline Map's concurrency.
-	MaxLoops = 40
+	// MaxLoops is the most loops a lane runs at once: GroupsPerLane groups side by side
+	// (the Groups Map's iterations), each an inline Map of at most MapLoops loops (an inline
+	// Map's concurrency). An Express lane bills its whole life whatever runs in it, so the
+	// more loops share it, the less each task pays.
+	MaxLoops      = GroupsPerLane * MapLoops
+	MapLoops      = 40
+	GroupsPerLane = 3
 	// MaxLanes is the most lanes (child executions) a pass runs at once: a Distributed Map's.
 	MaxLanes = 10000
 	// SlotsPerLane is how many lane slots a pass has per lane it runs at once: a lane ends
@@ -99,6 +104,24 @@ const (
 	StandardLaneEvents = 100
 	StandardLoopEvents = 40
 )
+
+// LaneBudget is the budget of the lane in slot of a pass that runs lanes at once, in
+// seconds: budget is the lanes' (0: none, a Standard lane) and reserve what a loop keeps free
+// of it when it claims (the worker's timeout and LaneMargin). A pass starts its first lanes
+// together, and lanes that start together end together: their loops stop claiming at the
+// same point of their budget, so the worker's concurrency is oversubscribed while they work
+// (its throttles retried, each an ERROR event in the state machine's log) and idle while they
+// wait for their slowest loops. So the first generation (slot < lanes) spreads its ends: slot
+// i's claiming window (the budget less the reserve) is shorter by i/lanes of itself, and the
+// lanes that follow in those slots start spread over a window. Later lanes take the whole
+// budget.
+func LaneBudget(budget, reserve, slot, lanes int) int {
+	window := budget - reserve
+	if budget <= 0 || window <= 0 || slot >= lanes {
+		return budget
+	}
+	return budget - window*slot/lanes
+}
 
 // StandardLaneTasks is how many tasks each of a Standard lane's loops may claim so that
 // the lane's history stays within StandardHistory.
@@ -282,12 +305,25 @@ type LaneInput struct {
 	Run   LaneRun `json:"run"`
 }
 
-// LaneOutput is a lane's start: whether it has anything to do, its loops, and what each loop
-// gets.
+// LaneOutput is a lane's start: whether it has anything to do, its loops in groups (see
+// Groups), and what each loop gets.
 type LaneOutput struct {
-	Go    bool       `json:"go"`
-	Loops []LoopItem `json:"loops"`
-	Lane  Lane       `json:"lane"`
+	Go     bool         `json:"go"`
+	Groups [][]LoopItem `json:"groups"`
+	Lane   Lane         `json:"lane"`
+}
+
+// Groups splits a lane's loops into as few groups of at most MapLoops as hold them, their
+// sizes as even as can be, in order: the lane runs each group as an inline Map, the groups
+// side by side. More than MaxLoops loops make more than GroupsPerLane groups, the last of
+// which wait for a group to end (a run never asks for that many).
+func Groups(loops []LoopItem) [][]LoopItem {
+	groups := [][]LoopItem{}
+	n := (len(loops) + MapLoops - 1) / MapLoops
+	for i := range n {
+		groups = append(groups, loops[len(loops)*i/n:len(loops)*(i+1)/n])
+	}
+	return groups
 }
 
 // LoopItem is one loop of a lane: its number among the lane's loops, or, in a run of named

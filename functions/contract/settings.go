@@ -134,6 +134,18 @@ const (
 	LaneStandard LaneType = "STANDARD"
 )
 
+// LoopsPerLane is how many loops a run puts in a lane of this type at most (unless it needs
+// more than MaxLanes lanes). An Express lane bills its whole life whatever runs in it, so it
+// takes MaxLoops, its groups side by side. A Standard lane bills its transitions, not its
+// life, and its history bounds its tasks (StandardLaneTasks: 4 a loop at 40 loops, 1 at
+// 120), so it takes one group's MapLoops.
+func (t LaneType) LoopsPerLane() int {
+	if t == LaneStandard {
+		return MapLoops
+	}
+	return MaxLoops
+}
+
 // setting is the codec of one variable: the field it fills. Durations are whole seconds.
 type setting struct {
 	name  string

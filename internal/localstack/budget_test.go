@@ -112,9 +112,19 @@ func (m *budgetModel) task(t *testing.T) []string {
 	return m.path(t, "ClaimNext", "Claimed", "Work", "Complete", "RecordFailure", "Errored", "ClaimNext")
 }
 
-// lane is a lane's own states.
+// lane is a lane's own states; each of its groups adds its iteration and its Loops Map
+// (groupEvents).
 func (m *budgetModel) lane(t *testing.T) []string {
-	return m.path(t, "LaneStart", "LaneGo", "Loops", "LaneDone")
+	return m.path(t, "LaneStart", "LaneGo", "Groups", "LaneDone")
+}
+
+// groupEvents is what each of a lane's groups adds beside its loops: its iteration of the
+// Groups Map and its own Loops Map.
+func (m *budgetModel) groupEvents(t *testing.T) int {
+	if m.def.In["Loops"] != "Groups" || m.def.In["ClaimNext"] != "Loops" {
+		t.Fatalf("the loops are not a Loops Map within the Groups Map")
+	}
+	return 2 + m.events(t, "Loops", true)
 }
 
 func TestHistoryBudget(t *testing.T) {
@@ -155,6 +165,7 @@ func TestHistoryBudget(t *testing.T) {
 	loopEnd, _ := m.cost(t, true, m.path(t, "ClaimNext", "Claimed", "LoopDone")) // its last claim finds nothing
 	perLoop := loopEnd - 2 + 2                                                   // and the iteration's own 2
 	laneOwn, _ := m.cost(t, true, m.lane(t))
+	laneOwn += contract.GroupsPerLane * m.groupEvents(t)
 	if perTask > contract.StandardEventsPerTask || perLoop > contract.StandardLoopEvents || laneOwn > contract.StandardLaneEvents {
 		t.Errorf("a task adds %d events (contract: %d), a loop %d (%d), a lane %d (%d)", perTask, contract.StandardEventsPerTask,
 			perLoop, contract.StandardLoopEvents, laneOwn, contract.StandardLaneEvents)
@@ -234,12 +245,12 @@ func TestModelMatchesTheInterpreter(t *testing.T) {
 	}
 	// Lanes: 1 lane of 2 loops at once, and a round's slots one more per 2 tasks: 6 for
 	// round 1's 9 tasks, 2 for round 2's one. Every lane enters its start, LaneGo and its
-	// end; a lane with work also its Map, and each of its two loops ends with a ClaimNext,
-	// Claimed and LoopDone. Each of the 10 attempts enters ClaimNext, Claimed, Work, then
-	// Complete or RecordFailure.
+	// end; a lane with work also its Groups Map and its one group's Loops Map, and each of
+	// its two loops ends with a ClaimNext, Claimed and LoopDone. Each of the 10 attempts
+	// enters ClaimNext, Claimed, Work, then Complete or RecordFailure.
 	lanes := 6 + 2*(out.Rounds-1)
 	rest := ex.ChildStates - 3*lanes - 4*10
-	if ex.Children != lanes || rest%7 != 0 || rest/7 < out.Rounds || rest/7 > out.Rounds+1 {
+	if ex.Children != lanes || rest%8 != 0 || rest/8 < out.Rounds || rest/8 > out.Rounds+1 {
 		t.Errorf("%d lanes entered %d states: want %d lanes, of which %d or %d at work", ex.Children, ex.ChildStates, lanes, out.Rounds, out.Rounds+1)
 	}
 	t.Logf("%d history events for %d tasks (%+v)", events, len(tasks), out)

@@ -3,9 +3,9 @@ package localstack_test
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
@@ -14,9 +14,6 @@ import (
 // Prices and assumptions of the cost benchmark beside the model's (model.AWSPrices, model.AWS),
 // us-east-1 list prices.
 const (
-	// perLogGB: CloudWatch Logs ingestion, standard and vended (Step Functions) logs alike, the
-	// first 10 TB a month. Source: https://aws.amazon.com/cloudwatch/pricing/
-	perLogGB = 0.50
 	// perWriteUnit and perReadUnit: DynamoDB on demand, per write and read request unit.
 	// Source: https://aws.amazon.com/dynamodb/pricing/on-demand/
 	perWriteUnit = 0.625 / 1e6
@@ -26,9 +23,6 @@ const (
 	// (an assumption from the record format in the Step Functions developer guide, "Log
 	// levels"; the error name and cause are measured).
 	sfnEventEnvelope = 400
-	// throttleCauseBytes is the cause of a throttled Lambda call (Lambda.TooManyRequestsException's
-	// message and request id), an assumption.
-	throttleCauseBytes = 250
 	// platformLinesPerInvoke is what Lambda's own lines (platform.start and platform.report
 	// in JSON) add per invocation when the functions' system log level is INFO; the construct
 	// sets it to WARN, which drops them. An assumption from the documented record shapes.
@@ -78,23 +72,19 @@ func BenchmarkCost(b *testing.B) {
 	var out strings.Builder
 	fmt.Fprintf(&out, "Orchestration, dollars per million tasks (1,000,000-task job, worker concurrency 1,000, σ 0.5; the worker's own bill left out):\n\n")
 	fmt.Fprintf(&out, "| | 0.1 s before | 0.1 s now | 1 s before | 1 s now | 30 s before | 30 s now |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	// The study's rows at W = 1,000: each at the C the study keeps (the fastest within the
+	// cost target), the previous definition at its defaults.
+	study := model.DefaultStudy()
+	study.Rows = slices.DeleteFunc(study.Rows, func(r model.Row) bool { return r.W != 1000 })
+	rows, err := study.Run(newDef, oldDef)
+	if err != nil {
+		b.Fatal(err)
+	}
 	var cols []orchestration
-	for _, mean := range []time.Duration{100 * time.Millisecond, time.Second, 30 * time.Second} {
-		job := model.Job{Tasks: 1_000_000, Worker: model.Worker{Mean: mean, Sigma: 0.5, Concurrency: 1000}, Seed: 1}
-		c := model.SizingRule(job, newDef)
-		rate := model.BoundOf(job).Concurrency / mean.Seconds()
-		lanes, err := model.RunLanes(newDef, job, model.Lanes{Concurrency: c, Shards: model.ShardsFor(rate, c, model.AWS())})
-		if err != nil {
-			b.Fatal(err)
-		}
-		pages, err := model.RunPages(oldDef, job, model.Pages{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bound := model.BoundOf(job).Time.Seconds()
-		old, now := priceOld(pages, atInfo), priceNew(lanes, happy[200])
-		old.ratio, now.ratio = pages.Time.Seconds()/bound, lanes.Time.Seconds()/bound
-		old.settings, now.settings = "page 500, batch 20, 10 children", fmt.Sprintf("C %d, %d shards", c, model.ShardsFor(rate, c, model.AWS()))
+	for _, rr := range rows {
+		old, now := priceOld(rr.Old, atInfo), priceNew(rr.New, happy[200])
+		old.ratio, now.ratio = rr.Ratio(rr.Old), rr.Ratio(rr.New)
+		old.settings, now.settings = "page 500, batch 20, 10 children", fmt.Sprintf("C %d, %d shards", rr.Lanes.Concurrency, rr.Lanes.Shards)
 		cols = append(cols, old, now)
 	}
 	for _, row := range []struct {
@@ -171,19 +161,16 @@ func modelParts(r *model.Result) orchestration {
 }
 
 // logDollars is the price of bytes a task, per million tasks.
-func logDollars(bytesPerTask float64) float64 { return bytesPerTask * 1e6 / 1e9 * perLogGB }
+func logDollars(bytesPerTask float64) float64 {
+	return bytesPerTask * 1e6 / 1e9 * model.AWSPrices().LogGB
+}
 
 // priceNew prices this definition: the model's run, our functions' lines as measured at the
 // deployed level, the ERROR events measured (failures) and the model's throttled calls.
 func priceNew(r *model.Result, l local) orchestration {
 	o := modelParts(r)
-	var throttles int64
-	for _, k := range r.Throttles {
-		throttles += k
-	}
 	o.functionLogs = logDollars(l.logBytes["claim"] + l.logBytes["complete"] + l.logBytes["fail"] + l.logBytes["list-pending"])
-	sfn := l.errorEvents*sfnEventEnvelope + l.errorBytes + float64(throttles)/float64(r.Tasks)*(sfnEventEnvelope+throttleCauseBytes)
-	o.stateMachineLogs = logDollars(sfn)
+	o.stateMachineLogs = logDollars(l.errorEvents*sfnEventEnvelope+l.errorBytes) + r.Costs(model.AWSPrices(), model.AWS()).ThrottleLogs*1e6
 	return o
 }
 

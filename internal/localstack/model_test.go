@@ -39,7 +39,7 @@ func TestModelAgainstLocalFacts(t *testing.T) {
 	for name, n := range ex.ChildStatesByName {
 		local[name] += n
 	}
-	for _, name := range []string{"CheckInput", "Plan", "RunLanes", "Summary", "LaneStart", "Loops", "LaneDone",
+	for _, name := range []string{"CheckInput", "Plan", "RunLanes", "Summary", "LaneStart", "Groups", "Loops", "LaneDone",
 		"ClaimNext", "Claimed", "Work", "Complete", "LoopDone", "RecordFailure", "Release"} {
 		if int64(local[name]) != m.Entered[name] {
 			t.Errorf("%s: entered %d times locally, %d in the model", name, local[name], m.Entered[name])

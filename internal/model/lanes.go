@@ -85,7 +85,8 @@ func orDefaultSeconds(v time.Duration, d float64) float64 {
 
 // lanesShape is what the model reads of the new definition.
 type lanesShape struct {
-	perLane int // the Loops Map's MaxConcurrency
+	perLane int // loops a lane runs at once: the Groups Map's MaxConcurrency × the Loops Map's
+	perMap  int // the Loops Map's MaxConcurrency
 	steps   stepSpecs
 	claimed int     // the index of the Claimed Choice
 	lane    Retrier // LaneStart's rule for throttles
@@ -97,7 +98,7 @@ var lanesPaths = [][]string{
 	{"WhatNext", "WaitUntilDue", "Plan"},
 	{"WhatNext", "Handover", "HandedOver"},
 	{"WhatNext", "Summary", "Done"},
-	{"LaneStart", "LaneGo", "Loops", "LaneDone"},
+	{"LaneStart", "LaneGo", "Groups", "LaneDone"},
 	{"LaneStart", "LaneDone"},
 	{"LaneGo", "LaneDone"},
 	{"ClaimNext", "Claimed", "Work", "Complete", "ClaimNext"},
@@ -132,14 +133,16 @@ func readLanes(def *Definition) (lanesShape, error) {
 	if def.mode("RunLanes") != "DISTRIBUTED" || def.States["RunLanes"].MaxConcurrencyPath == "" {
 		return lanesShape{}, fmt.Errorf("RunLanes is not a Distributed Map with MaxConcurrencyPath")
 	}
-	if def.mode("Loops") != "INLINE" || def.In["ClaimNext"] != "Loops" || def.In["Loops"] != "RunLanes" {
-		return lanesShape{}, fmt.Errorf("the loops are not an inline Map within the lanes")
+	if def.mode("Groups") != "INLINE" || def.mode("Loops") != "INLINE" || def.In["ClaimNext"] != "Loops" ||
+		def.In["Loops"] != "Groups" || def.In["Groups"] != "RunLanes" || def.States["Loops"].Next != "" {
+		return lanesShape{}, fmt.Errorf("the loops are not inline Maps (Loops) in an inline Map (Groups) within the lanes")
 	}
 	steps, err := stepsFrom(def, [nSteps]string{"ClaimNext", "Work", "Complete", "RecordFailure", "Release"})
 	if err != nil {
 		return lanesShape{}, err
 	}
-	return lanesShape{perLane: def.States["Loops"].MaxConcurrency, steps: steps, claimed: def.index["Claimed"],
+	perMap := def.States["Loops"].MaxConcurrency
+	return lanesShape{perLane: def.States["Groups"].MaxConcurrency * perMap, perMap: perMap, steps: steps, claimed: def.index["Claimed"],
 		lane: retrierOrNone(def, "LaneStart", "Lambda.TooManyRequestsException")}, nil
 }
 
@@ -162,6 +165,7 @@ type lane struct {
 	active  int
 	k       int
 	endSum  float64 // its loops' end times, added up
+	budget  float64 // its budget (contract.LaneBudget): its slot's in a pass
 	empty   bool
 }
 
@@ -175,6 +179,7 @@ type laneSim struct {
 	freeL   []int32
 	running int
 	left    int // slots of the pass not opened yet
+	slot    int // the pass's next slot
 	nextPrt int
 	// the parent's current Task state and what follows it
 	pa     actor
@@ -280,6 +285,7 @@ func (l *laneSim) pass(t float64) {
 	// k todo or failed tasks (every loop of a lane that finds work claims at least one).
 	open := l.pool.todoTotal + l.pool.waiting
 	l.left = min(l.size.Slots, l.size.Lanes+(open+l.size.Loops-1)/l.size.Loops)
+	l.slot = 0
 	t += l.p.sTrans + l.p.mapStart
 	for range min(l.size.Lanes, l.left) {
 		l.open(t)
@@ -291,7 +297,9 @@ func (l *laneSim) open(t float64) {
 	l.left--
 	l.running++
 	l.res.lanesAt(t, l.running)
-	id := l.newLane(lane{opened: t})
+	budget := contract.LaneBudget(int(l.cfg.budget()), int(math.Ceil(l.timeout+l.cfg.margin())), l.slot, l.size.Lanes)
+	l.slot++
+	id := l.newLane(lane{opened: t, budget: float64(budget)})
 	l.enter("LaneStart")
 	l.at(t+l.p.childStart+l.p.xTrans, evLaneInvoke, id)
 }
@@ -369,8 +377,12 @@ func (l *laneSim) laneStarted(id int32) {
 		l.at(t+l.p.xTrans, evLaneEnd, id)
 		return
 	}
-	l.enter("Loops")
-	t += l.p.xTrans
+	// Groups, then each group's Loops (contract.Groups: as few groups as hold the loops).
+	l.enter("Groups")
+	for range (l.size.Loops + l.shape.perMap - 1) / l.shape.perMap {
+		l.enter("Loops")
+	}
+	t += 2 * l.p.xTrans
 	ln.k, ln.active, ln.loopsAt = l.size.Loops, l.size.Loops, t
 	for range ln.k {
 		a := l.newActor(actor{group: id, part: int32(l.nextPrt % l.cfg.shards()), start: t})
@@ -388,7 +400,7 @@ func (l *laneSim) claimTime(id int32) float64 {
 	if l.cfg.Cut > 0 {
 		reserve *= l.cfg.Cut
 	}
-	a.over = l.now+reserve+l.cfg.margin() > ln.started+l.cfg.budget()
+	a.over = l.now+reserve+l.cfg.margin() > ln.started+ln.budget
 	a.sweep = -1
 	if a.over {
 		return l.p.cpu
@@ -428,7 +440,7 @@ func (l *laneSim) claimed(id int32) {
 	a.cut = 0
 	if l.cfg.Cut > 0 {
 		// The handler reads the clock once, at its start, for the budget and the timeout.
-		if left := l.lanes[a.group].started + l.cfg.budget() - l.cfg.margin() - a.began; left < l.timeout {
+		if left := l.lanes[a.group].started + l.lanes[a.group].budget - l.cfg.margin() - a.began; left < l.timeout {
 			if a.task.released {
 				l.handBack(id, from)
 				return

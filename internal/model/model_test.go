@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dynamodb-tracker/dynamodb-tracker/functions/contract"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/model"
 )
 
@@ -48,13 +49,18 @@ func edited(t *testing.T, edit func(states map[string]any)) *model.Definition {
 	return d
 }
 
-// lane and loop are the states of the lanes' and the loops' processors in an edited definition.
+// lane, group and loop are the states of the lanes', the groups' and the loops' processors in
+// an edited definition.
 func lane(states map[string]any) map[string]any {
 	return states["RunLanes"].(map[string]any)["ItemProcessor"].(map[string]any)["States"].(map[string]any)
 }
 
+func group(states map[string]any) map[string]any {
+	return lane(states)["Groups"].(map[string]any)["ItemProcessor"].(map[string]any)["States"].(map[string]any)
+}
+
 func loop(states map[string]any) map[string]any {
-	return lane(states)["Loops"].(map[string]any)["ItemProcessor"].(map[string]any)["States"].(map[string]any)
+	return group(states)["Loops"].(map[string]any)["ItemProcessor"].(map[string]any)["States"].(map[string]any)
 }
 
 func TestModelFollowsTheDefinition(t *testing.T) {
@@ -80,7 +86,7 @@ func TestModelFollowsTheDefinition(t *testing.T) {
 			func(s map[string]any) { delete(loop(s), "Release") },
 			"the model enters state Release, which the definition lacks"},
 		{"a lane that cannot end without loops is refused",
-			func(s map[string]any) { lane(s)["LaneGo"].(map[string]any)["Default"] = "Loops" },
+			func(s map[string]any) { lane(s)["LaneGo"].(map[string]any)["Default"] = "Groups" },
 			"the model has LaneGo go to LaneDone, which the definition does not"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -94,17 +100,22 @@ func TestModelFollowsTheDefinition(t *testing.T) {
 		if got := newDef.States["Loops"].MaxConcurrency; got != 40 {
 			t.Fatalf("Loops runs %d at once, want 40", got)
 		}
+		if got := newDef.States["Groups"].MaxConcurrency; got != 3 {
+			t.Fatalf("Groups runs %d at once, want 3", got)
+		}
 		if got := newDef.States["RunLanes"].MaxConcurrencyPath; got != "$.plan.lanes" {
 			t.Errorf("RunLanes' MaxConcurrencyPath is %q", got)
 		}
-		twenty := edited(t, func(s map[string]any) { lane(s)["Loops"].(map[string]any)["MaxConcurrency"] = 20 })
+		twenty := edited(t, func(s map[string]any) { group(s)["Loops"].(map[string]any)["MaxConcurrency"] = 20 })
+		one := edited(t, func(s map[string]any) { lane(s)["Groups"].(map[string]any)["MaxConcurrency"] = 1 })
 		job := model.Job{Tasks: 400, Worker: model.Worker{Mean: 200 * time.Millisecond}, Seed: 1}
 		for _, c := range []struct {
 			def  *model.Definition
 			want model.Sizing
 		}{
-			{newDef, model.Sizing{Lanes: 3, Loops: 34, Slots: 96}},
-			{twenty, model.Sizing{Lanes: 5, Loops: 20, Slots: 160}},
+			{newDef, model.Sizing{Lanes: 1, Loops: 100, Slots: 32}},
+			{twenty, model.Sizing{Lanes: 2, Loops: 50, Slots: 64}},
+			{one, model.Sizing{Lanes: 3, Loops: 34, Slots: 96}},
 		} {
 			r, err := model.RunLanes(c.def, job, model.Lanes{Concurrency: 100})
 			if err != nil {
@@ -130,7 +141,7 @@ func TestModelFollowsTheDefinition(t *testing.T) {
 			attempts                 int
 			first, third, tenth, cap float64 // delays without jitter
 		}{
-			{"Work", "Lambda.TooManyRequestsException", 10, 1, 2.25, 3, 3},
+			{"Work", "Lambda.TooManyRequestsException", 4, 3, 6.75, 8, 8},
 			{"Work", "Lambda.ServiceException", 4, 1, 4, 20, 20},
 			{"ClaimNext", "Lambda.TooManyRequestsException", 6, 1, 4, 30, 30},
 			{"Complete", "TrackerUnavailable", 6, 1, 4, 30, 30},
@@ -146,6 +157,17 @@ func TestModelFollowsTheDefinition(t *testing.T) {
 			got := [4]float64{r.Delay(1, 1), r.Delay(3, 1), r.Delay(10, 1), r.Delay(30, 1)}
 			if r.Attempts() != tc.attempts || got != [4]float64{tc.first, tc.third, tc.tenth, tc.cap} || r.Delay(3, 0.5) != tc.third/2 {
 				t.Errorf("%s on %s: %d attempts, delays %v", tc.state, tc.err, r.Attempts(), got)
+			}
+		}
+		// A loop waits for a worker within its lane's margin: the throttle retries' longest
+		// delays together fit in contract.LaneMargin.
+		if r, ok := newDef.RetrierFor("Work", "Lambda.TooManyRequestsException"); ok {
+			wait := 0.0
+			for n := 1; n <= r.Attempts(); n++ {
+				wait += r.Delay(n, 1)
+			}
+			if wait != 22.25 || wait > contract.LaneMargin {
+				t.Errorf("Work's throttle retries wait up to %.2f s, want 22.25, within the %d s margin", wait, contract.LaneMargin)
 			}
 		}
 		if next, _ := newDef.CatchFor("Work", "Lambda.TooManyRequestsException"); next != "Release" {
@@ -226,8 +248,9 @@ func TestSmallRun(t *testing.T) {
 
 // TestTargets runs the study (make model prints it) and holds the new definition to its
 // targets: a job of 1,000,000 tasks within 1.2 times its bound for workers of 1 s and 30 s,
-// within 1.5 times for workers of 0.1 s, at W = 1,000 and 10,000; and over 5,000 tasks a second
-// where the table allows it, with no index partition throttled.
+// within 1.5 times for workers of 0.1 s, at W = 1,000 and 10,000; our part (Step Functions and
+// our functions, at AWS's prices) at most $1.50 a million tasks for workers of 1 s and 30 s;
+// and over 5,000 tasks a second where the table allows it, with no index partition throttled.
 func TestTargets(t *testing.T) {
 	t.Parallel()
 	newDef, oldDef := definitions(t)
@@ -243,6 +266,9 @@ func TestTargets(t *testing.T) {
 	for _, rr := range rows {
 		if got, limit := rr.Ratio(rr.New), rr.Target(); got > limit {
 			t.Errorf("workers of %v, W = %d: the new definition takes %.2f times its bound, over %.1f", rr.Mean, rr.W, got, limit)
+		}
+		if cost := rr.New.Cost(prices, plat); rr.Mean >= time.Second && cost > model.CostTarget {
+			t.Errorf("workers of %v, W = %d: our part costs $%.3f a million tasks, over $%.2f", rr.Mean, rr.W, cost*1e6, model.CostTarget*1e6)
 		}
 		if rr.Bound.Binds != "table" {
 			continue

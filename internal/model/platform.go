@@ -85,6 +85,12 @@ type Platform struct {
 	ExpressMemoryMB float64
 	// FunctionMemoryMB is our functions' memory (arm64), as the CDK app deploys them.
 	FunctionMemoryMB float64
+	// ThrottleEventBytes is what the state machine's log (level ERROR) gets for a throttled
+	// Lambda call: a failed-task record (id, type, timestamps, execution ARN; about 400 bytes)
+	// and the error's name and cause (about 250). An assumption from the record format in the
+	// Step Functions developer guide ("Log levels": ERROR logs every failed state, retried or
+	// not).
+	ThrottleEventBytes float64
 }
 
 // AWS is the platform as documented or assumed for an AWS deployment; see each field.
@@ -115,6 +121,7 @@ func AWS() Platform {
 		BillingGranule:       100 * time.Millisecond,
 		ExpressMemoryMB:      64,
 		FunctionMemoryMB:     256,
+		ThrottleEventBytes:   650,
 	}
 }
 
@@ -134,6 +141,9 @@ type Prices struct {
 	// LambdaRequest and LambdaGBSecond: $0.20 per million requests and, on arm64,
 	// $0.0000133334 per GB-second. Source: https://aws.amazon.com/lambda/pricing/
 	LambdaRequest, LambdaGBSecond float64
+	// LogGB: CloudWatch Logs ingestion, $0.50 per GB (standard and vended logs alike, the
+	// first 10 TB a month). Source: https://aws.amazon.com/cloudwatch/pricing/
+	LogGB float64
 }
 
 // AWSPrices are the list prices above.
@@ -144,5 +154,6 @@ func AWSPrices() Prices {
 		StandardTransition: 0.025 / 1000,
 		LambdaRequest:      0.20 / 1e6,
 		LambdaGBSecond:     0.0000133334,
+		LogGB:              0.50,
 	}
 }

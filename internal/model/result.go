@@ -130,8 +130,8 @@ func (r *Result) OurRequestsPerTask() float64 {
 func (r *Result) AverageOurs() float64 { return r.OurSeconds / r.Time.Seconds() }
 
 // Cost is what a run costs at prices, per task, the worker's own requests and duration left
-// out: Express requests and GB-seconds, our functions' requests and GB-seconds, and the
-// Standard parent's transitions.
+// out: Express requests and GB-seconds, our functions' requests and GB-seconds, the Standard
+// parent's transitions and the state machine's log of throttled calls.
 func (r *Result) Cost(p Prices, plat Platform) float64 { return r.Costs(p, plat).Total() }
 
 // Costs is what a run costs at prices, per task, by item; the worker's own requests and
@@ -143,19 +143,31 @@ func (r *Result) Costs(p Prices, plat Platform) Costs {
 		LambdaRequests:   r.OurRequestsPerTask() * p.LambdaRequest,
 		LambdaGBSeconds:  r.PerTask(r.OurGBSeconds * p.LambdaGBSecond),
 		Standard:         r.PerTask(float64(r.StandardTransitions) * p.StandardTransition),
+		ThrottleLogs:     r.PerTask(float64(r.ThrottledCalls()) * plat.ThrottleEventBytes / 1e9 * p.LogGB),
 	}
+}
+
+// ThrottledCalls is how many Lambda calls were throttled, every function's.
+func (r *Result) ThrottledCalls() int64 {
+	var n int64
+	for _, k := range r.Throttles {
+		n += k
+	}
+	return n
 }
 
 // Costs is what our part of a run costs per task, in US dollars: the Express lanes'
 // executions and duration, our functions' requests and duration, the Standard parent's
-// transitions.
+// transitions, and the ERROR events the state machine logs for throttled calls (each retried
+// throttle is one; the other failures' events are measured on the local stack, see
+// BenchmarkCost).
 type Costs struct {
-	ExpressRequests, ExpressGBSeconds, LambdaRequests, LambdaGBSeconds, Standard float64
+	ExpressRequests, ExpressGBSeconds, LambdaRequests, LambdaGBSeconds, Standard, ThrottleLogs float64
 }
 
 // Total adds the items up.
 func (c Costs) Total() float64 {
-	return c.ExpressRequests + c.ExpressGBSeconds + c.LambdaRequests + c.LambdaGBSeconds + c.Standard
+	return c.ExpressRequests + c.ExpressGBSeconds + c.LambdaRequests + c.LambdaGBSeconds + c.Standard + c.ThrottleLogs
 }
 
 // lanesAt records the lanes in flight from t on.

@@ -30,8 +30,8 @@ type Study struct {
 	GridTasks int
 	// Grid is the previous definition's settings tried.
 	Grid []Pages
-	// Factors are the new definition's candidates for C, as multiples of SizingRule's C; the
-	// smallest C within 2 % of the bound of the fastest candidate is kept.
+	// Factors are the new definition's candidates for C, as multiples of SizingRule's C; see
+	// pickNew for the one kept.
 	Factors []float64
 	// Lanes holds the new definition's settings other than C and its shards.
 	Lanes Lanes
@@ -57,7 +57,7 @@ func DefaultStudy() Study {
 			{PageSize: 1000, BatchSize: 10, Concurrency: 100},
 			{PageSize: 500, BatchSize: 20, Concurrency: 25},
 		},
-		Factors: []float64{1, 1.2, 1.45, 1.75},
+		Factors: []float64{0.9, 1, 1.1, 1.2},
 		Seed:    1,
 	}
 }
@@ -66,6 +66,7 @@ func DefaultStudy() Study {
 type Tried struct {
 	Concurrency int           // C
 	Time        time.Duration // the job's time with it
+	Cost        float64       // what our part cost a task with it (Result.Cost at AWS's prices)
 }
 
 // RowResult is one row of a study.
@@ -85,13 +86,38 @@ type RowResult struct {
 	Tried []Tried
 }
 
-// SizingRule is the C that keeps the binding limit busy when every loop is busy: the bound's
-// rate (tasks a second) times a loop's time per task, its worker's mean and our own steps.
+// SizingRule is the C that keeps the binding limit busy: the bound's rate (tasks a second)
+// times a loop's time per task (its worker's mean and our own steps), over the share of a
+// lane's life its loops work (1 − LaneTail).
 func SizingRule(job Job, def *Definition) int {
 	p := newPlat(job.platform())
 	b := BoundOf(job)
 	rate := b.Concurrency / seconds(job.Worker.Mean)
-	return int(math.Ceil(rate * (seconds(job.Worker.Mean) + OwnTimePerTask(p.Platform))))
+	perLane := 1
+	if shape, err := readLanes(def); err == nil {
+		perLane = shape.perLane
+	}
+	busy := 1 - LaneTail(job.Worker, Lanes{}, perLane)
+	return int(math.Ceil(rate * (seconds(job.Worker.Mean) + OwnTimePerTask(p.Platform)) / busy))
+}
+
+// LaneTail estimates the share of an Express lane's life a loop spends ended, waiting for the
+// lane's slowest loop. A loop claims while the lane's budget still fits the worker's timeout
+// and the margin, until w = budget − timeout − margin after the lane's start; its last task
+// straddles w and ends on average about half a task later, and the lane ends when the
+// longest of its k loops' last tasks does, about the worker's (1 − 1/k) quantile q after w.
+// The tail is then (q − mean/2) / (w + q): 0.30 for 30 s workers (σ 0.5, a 2-minute
+// timeout) in lanes of 120 loops, under 1 % for 1 s workers. It ignores lanes that end
+// because nothing is due, which only shortens them.
+func LaneTail(w Worker, l Lanes, loops int) float64 {
+	m := seconds(w.Mean)
+	window := max(0, l.budget()-w.timeout()-l.margin())
+	q := m
+	if w.Sigma > 0 && loops > 1 {
+		z := math.Sqrt2 * math.Erfinv(1-2/float64(loops)) // the (1 − 1/k) quantile of N(0, 1)
+		q = math.Exp(math.Log(m) - w.Sigma*w.Sigma/2 + w.Sigma*z)
+	}
+	return min(0.9, max(0, (q-m/2)/(window+q)))
 }
 
 // OwnTimePerTask is what a loop spends per task outside the worker: entering ClaimNext,
@@ -217,28 +243,37 @@ func (o *oldRuns) add(job Job, pages Pages, runs *[]func() error) **Result {
 	return ref
 }
 
-// pickNew keeps the smallest candidate C whose job is within 2 % of the bound of the
-// fastest: a larger C buys its last percent with throttles and released tasks.
+// pickNew keeps, among the candidates within the cost target (all of them when none is), the
+// smallest C whose job is within 2 % of the bound of the fastest: past the worker's
+// concurrency, a larger C buys its last percent with throttled calls (each an ERROR event in
+// the log), released tasks and lanes' idle tails.
 func (rr *RowResult) pickNew(news []*Result, s Study) {
-	var fastest time.Duration
+	affordable := false
 	for j, r := range news {
 		c := int(math.Ceil(float64(rr.Rule) * s.Factors[j]))
-		rr.Tried = append(rr.Tried, Tried{Concurrency: c, Time: r.Time})
-		if fastest == 0 || r.Time < fastest {
-			fastest = r.Time
+		rr.Tried = append(rr.Tried, Tried{Concurrency: c, Time: r.Time, Cost: r.Cost(AWSPrices(), rr.Job.platform())})
+		affordable = affordable || rr.Tried[j].Cost <= CostTarget
+	}
+	in := func(j int) bool { return !affordable || rr.Tried[j].Cost <= CostTarget }
+	var fastest time.Duration
+	for j, t := range rr.Tried {
+		if in(j) && (fastest == 0 || t.Time < fastest) {
+			fastest = t.Time
 		}
 	}
-	for j, r := range news {
-		if r.Time.Seconds() > fastest.Seconds()+0.02*rr.Bound.Time.Seconds() {
+	best := -1
+	for j, t := range rr.Tried {
+		if !in(j) || t.Time.Seconds() > fastest.Seconds()+0.02*rr.Bound.Time.Seconds() {
 			continue
 		}
-		if rr.New == nil || rr.Tried[j].Concurrency < rr.Lanes.Concurrency {
-			rr.New = r
-			rr.Lanes = s.Lanes
-			rr.Lanes.Concurrency = rr.Tried[j].Concurrency
-			rr.Lanes.Shards = ShardsFor(rr.Bound.Concurrency/seconds(rr.Mean), rr.Lanes.Concurrency, rr.Job.platform())
+		if best < 0 || t.Concurrency < rr.Tried[best].Concurrency {
+			best = j
 		}
 	}
+	rr.New = news[best]
+	rr.Lanes = s.Lanes
+	rr.Lanes.Concurrency = rr.Tried[best].Concurrency
+	rr.Lanes.Shards = ShardsFor(rr.Bound.Concurrency/seconds(rr.Mean), rr.Lanes.Concurrency, rr.Job.platform())
 }
 
 // parallel runs fns on as many goroutines as there are CPUs and returns the first error.
@@ -305,15 +340,15 @@ func Table(rows []RowResult, p Prices, plat Platform) string {
 // Details prints, per row, the new definition's candidates and where its loop slots went.
 func Details(rows []RowResult) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-6s %6s %6s  %-44s %5s %5s %5s %5s %5s %5s %6s %6s %6s %5s %5s %4s\n", "worker", "W", "rule", "C tried: ×bound",
+	fmt.Fprintf(&b, "%-6s %6s %6s  %-64s %5s %5s %5s %5s %5s %5s %6s %6s %6s %5s %5s %4s\n", "worker", "W", "rule", "C tried: ×bound:$/1M",
 		"work", "own", "waits", "tail", "start", "empty", "nolane", "thr/t", "rel/t", "avg", "pass", ">300")
 	for _, rr := range rows {
 		var tried []string
 		for _, t := range rr.Tried {
-			tried = append(tried, fmt.Sprintf("%d:%.2f", t.Concurrency, t.Time.Seconds()/rr.Bound.Time.Seconds()))
+			tried = append(tried, fmt.Sprintf("%d:%.2f:$%.2f", t.Concurrency, t.Time.Seconds()/rr.Bound.Time.Seconds(), t.Cost*1e6))
 		}
 		r, l := rr.New, rr.New.Loss
-		fmt.Fprintf(&b, "%-6s %6d %6d  %-44s %5.2f %5.2f %5.2f %5.2f %5.2f %5.2f %6.2f %6.2f %6.3f %5.0f %5d %4d\n",
+		fmt.Fprintf(&b, "%-6s %6d %6d  %-64s %5.2f %5.2f %5.2f %5.2f %5.2f %5.2f %6.2f %6.2f %6.3f %5.0f %5d %4d\n",
 			short(rr.Mean), rr.W, rr.Rule, strings.Join(tried, " "), l.Work, l.Own, l.Waits, l.Tail, l.Startup, l.Empty, l.NoLane,
 			float64(r.Throttles["worker"])/float64(r.Tasks), float64(r.Requests["fail"])/float64(r.Tasks), r.AverageOurs(), r.Passes, r.TimedOut)
 	}

@@ -96,9 +96,10 @@ func (h Claim) lane(ctx context.Context, in contract.LaneInput) (*contract.LaneO
 	if err := checkLane(in); err != nil {
 		return nil, lambdafn.Fail(ctx, log, "lane", err)
 	}
-	out := &contract.LaneOutput{Loops: []contract.LoopItem{}, Lane: contract.Lane{Slot: in.Slot, Lanes: in.Run.Lanes, Loops: in.Run.Loops,
-		Started: h.now().UTC(), Budget: in.Run.Budget, MaxTasks: in.Run.MaxTasks, WorkTimeout: in.Run.WorkTimeout}}
-	defer func() { log.InfoContext(ctx, "lane started", "slot", in.Slot, "go", out.Go, "loops", len(out.Loops)) }()
+	out := &contract.LaneOutput{Groups: [][]contract.LoopItem{}, Lane: contract.Lane{Slot: in.Slot, Lanes: in.Run.Lanes, Loops: in.Run.Loops,
+		Started: h.now().UTC(), Budget: contract.LaneBudget(in.Run.Budget, in.Run.WorkTimeout+contract.LaneMargin, in.Slot, in.Run.Lanes), MaxTasks: in.Run.MaxTasks, WorkTimeout: in.Run.WorkTimeout}}
+	var loops []contract.LoopItem
+	defer func() { log.InfoContext(ctx, "lane started", "slot", in.Slot, "go", out.Go, "loops", len(loops)) }()
 	if in.Slot%in.Run.Lanes == 0 {
 		lease := tracker.RunLease{JobID: in.JobID, Token: in.Run.Token, Owner: in.Run.Owner}
 		if _, err := h.Tracker.RenewRun(ctx, lease); errors.Is(err, tracker.ErrRunLost) {
@@ -110,9 +111,9 @@ func (h Claim) lane(ctx context.Context, in contract.LaneInput) (*contract.LaneO
 	}
 	if len(in.Run.TaskIDs) > 0 {
 		for _, id := range in.Run.TaskIDs {
-			out.Loops = append(out.Loops, contract.LoopItem{TaskID: id})
+			loops = append(loops, contract.LoopItem{TaskID: id})
 		}
-		out.Go = true
+		out.Go, out.Groups = true, contract.Groups(loops)
 		return out, nil
 	}
 	page, err := h.Tracker.List(ctx, in.JobID, tracker.ListOptions{Pending: true, Limit: 1, IDsOnly: true})
@@ -121,8 +122,9 @@ func (h Claim) lane(ctx context.Context, in contract.LaneInput) (*contract.LaneO
 	}
 	if out.Go = len(page.Tasks) > 0 || page.Cursor != ""; out.Go {
 		for i := range in.Run.Loops {
-			out.Loops = append(out.Loops, contract.LoopItem{Loop: i})
+			loops = append(loops, contract.LoopItem{Loop: i})
 		}
+		out.Groups = contract.Groups(loops)
 	}
 	return out, nil
 }

@@ -147,7 +147,7 @@ func TestRunRefusedBeforeAnyWrite(t *testing.T) {
 		{`{"run": {"job_id": "j", "task_ids": []}, "execution": "e"}`, contract.ErrInvalidInput},
 		{`{"run": {"job_id": "j", "task_ids": ["t", "t"]}, "execution": "e"}`, contract.ErrInvalidInput},
 		{`{"run": {"job_id": "j", "resume": {"passes": 0}}, "execution": "e"}`, contract.ErrInvalidInput},
-		{`{"run": {"job_id": "j", "concurrency": 400001}, "execution": "e"}`, contract.ErrInvalidInput},
+		{`{"run": {"job_id": "j", "concurrency": 1200001}, "execution": "e"}`, contract.ErrInvalidInput},
 		{`{"run": {"job_id": "j", "page_size": 10}, "execution": "e"}`, contract.ErrInvalidInput},
 		{`{"run": {"job_id": "j"}, "plan": {}}`, contract.ErrInvalidInput},
 	} {
@@ -233,13 +233,42 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
+// TestShape: a run's concurrency in lanes: Express lanes of up to 120 loops (three groups of
+// 40), Standard lanes of up to 40, more a lane only past 10,000 lanes.
+func TestShape(t *testing.T) {
+	t.Parallel()
+	express, standard := contract.LaneExpress.LoopsPerLane(), contract.LaneStandard.LoopsPerLane()
+	for _, tc := range []struct {
+		concurrency, perLane, lanes, loops int
+	}{
+		{1, express, 1, 1},
+		{100, express, 1, 100},
+		{120, express, 1, 120},
+		{121, express, 2, 61},
+		{250, express, 3, 84},
+		{contract.MaxConcurrency, express, contract.MaxLanes, contract.MaxLoops},
+		{100, standard, 3, 34},
+		{400_000, standard, contract.MaxLanes, 40},
+		{400_001, standard, contract.MaxLanes, 41},
+		{contract.MaxConcurrency, standard, contract.MaxLanes, contract.MaxLoops},
+	} {
+		lanes, loops := handler.Shape(tc.concurrency, tc.perLane)
+		if lanes != tc.lanes || loops != tc.loops {
+			t.Errorf("Shape(%d, %d) = %d lanes of %d, want %d of %d", tc.concurrency, tc.perLane, lanes, loops, tc.lanes, tc.loops)
+		}
+	}
+	if express != 120 || standard != 40 || contract.LaneType("").LoopsPerLane() != express {
+		t.Errorf("loops a lane: Express %d, Standard %d, default %d", express, standard, contract.LaneType("").LoopsPerLane())
+	}
+}
+
 // TestPlan: what a run does next, step by step, as its job's tasks move.
 func TestPlan(t *testing.T) {
 	ctx := context.Background()
 	clock := trackertest.NewClock(trackertest.T0)
 	tr, _ := trackertest.New(t, tracker.Config{Now: clock.Now, MaxRetry: 2})
 	h := handler.ListPending{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler),
-		Settings: contract.Settings{Concurrency: 100}}}
+		Settings: contract.Settings{Concurrency: 250}}}
 	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}, {ID: "b"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +277,7 @@ func TestPlan(t *testing.T) {
 		t.Fatal(err)
 	}
 	state := res.(*contract.RunState)
-	if r := state.Run; r.Concurrency != 102 || r.Lanes != 3 || r.Loops != 34 || r.Lease == nil {
+	if r := state.Run; r.Concurrency != 252 || r.Lanes != 3 || r.Loops != 84 || r.Lease == nil {
 		t.Fatalf("run = %+v", r)
 	}
 	plan := func(n contract.Progress) *contract.Plan {
@@ -265,7 +294,7 @@ func TestPlan(t *testing.T) {
 	// 2 tasks).
 	p := plan(contract.Progress{})
 	if p.Action != contract.ActionLanes || p.Lanes != 3 || len(p.Slots) != 4 || p.N.Rounds != 1 || p.N.Steps != 1 ||
-		p.Lane.Loops != 34 || p.Lane.Budget != contract.ExpressBudget || p.Lane.Token != state.Run.Lease.Token {
+		p.Lane.Loops != 84 || p.Lane.Budget != contract.ExpressBudget || p.Lane.Token != state.Run.Lease.Token {
 		t.Fatalf("plan with due tasks: %+v, lane %+v", p, p.Lane)
 	}
 	// a fails and waits 5 s; b succeeds: the run waits until a is due, whole seconds up.
@@ -344,6 +373,39 @@ func TestLaneBudget(t *testing.T) {
 	}
 	if task, err := tr.Get(ctx, "j", "c"); err != nil || task.Status != tracker.Todo {
 		t.Errorf("c = %+v, %v: a loop out of budget claims nothing", task, err)
+	}
+}
+
+// TestLaneStartStaggersTheFirstLanes: a lane start gives the lanes of a pass's first
+// generation staggered budgets (contract.LaneBudget), its loops in groups, and later lanes the
+// whole budget.
+func TestLaneStartStaggersTheFirstLanes(t *testing.T) {
+	ctx := context.Background()
+	tr, _ := trackertest.New(t, tracker.Config{})
+	if _, err := tr.CreateTasks(ctx, "j", []tracker.NewTask{{ID: "a"}}); err != nil {
+		t.Fatal(err)
+	}
+	lease, err := tr.AcquireRun(ctx, "j", "e")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := handler.Claim{Deps: lambdafn.Deps{Tracker: tr, Log: slog.New(slog.DiscardHandler)}}
+	// 300 s budget, 60 s timeout, 30 s margin: a claiming window of 210 s, 105 s shorter in
+	// the second lane of the first generation.
+	for _, tc := range []struct{ slot, budget int }{{0, 300}, {1, 195}, {2, 300}, {3, 300}} {
+		in := map[string]any{"lane": contract.LaneInput{JobID: "j", Slot: tc.slot,
+			Run: contract.LaneRun{Owner: "e", Token: lease.Token, Pass: 1, Lanes: 2, Loops: 50, WorkTimeout: 60, Budget: contract.ExpressBudget}}}
+		res, err := h.Handle(ctx, json.RawMessage(mustJSON(in)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := res.(*contract.LaneOutput)
+		if out.Lane.Budget != tc.budget {
+			t.Errorf("slot %d: budget %d, want %d", tc.slot, out.Lane.Budget, tc.budget)
+		}
+		if !out.Go || len(out.Groups) != 2 || len(out.Groups[0]) != 25 || out.Groups[1][24].Loop != 49 {
+			t.Errorf("slot %d: go %v, groups %v: want 50 loops in 2 groups", tc.slot, out.Go, out.Groups)
+		}
 	}
 }
 

@@ -233,17 +233,19 @@ func (h ListPending) defaults(in contract.RunInput) (contract.Run, error) {
 			*f.dst = f.v
 		}
 	}
-	run.Lanes, run.Loops = Shape(run.Concurrency)
+	run.Lanes, run.Loops = Shape(run.Concurrency, cfg.LaneType.LoopsPerLane())
 	run.Concurrency = run.Lanes * run.Loops
 	run.WorkTimeout = int(cfg.WorkerTimeout / time.Second)
 	return run, nil
 }
 
-// Shape splits a run's concurrency into lanes of at most contract.MaxLoops loops: as few
-// lanes as can hold it, each with the same number of loops, so that the run works
-// lanes × loops tasks at once (concurrency rounded up to a multiple of the lanes).
-func Shape(concurrency int) (lanes, loops int) {
-	lanes = (concurrency + contract.MaxLoops - 1) / contract.MaxLoops
+// Shape splits a run's concurrency into lanes of at most perLane loops (a lane type's
+// LoopsPerLane): as few lanes as can hold it, each with the same number of loops, so that
+// the run works lanes × loops tasks at once (concurrency rounded up to a multiple of the
+// lanes). Beyond contract.MaxLanes lanes, each lane takes more loops instead, up to
+// contract.MaxLoops (a concurrency up to contract.MaxConcurrency).
+func Shape(concurrency, perLane int) (lanes, loops int) {
+	lanes = min((concurrency+perLane-1)/perLane, contract.MaxLanes)
 	loops = (concurrency + lanes - 1) / lanes
 	return lanes, loops
 }
