@@ -88,16 +88,19 @@ func (p *Pool) newFeeder(c *counters, tasks chan<- handout, inflight *sync.WaitG
 }
 
 // feed lists pending tasks round the id space from the pool's starting point and hands
-// them to the workers, pass after pass, until a pass finds nothing.
+// them to the workers, pass after pass, until a pass finds nothing, or one whose every task
+// succeeded is followed by a check that finds nothing pending nor due later.
 func (f *feeder) feed(ctx context.Context) error {
 	if err := f.list(ctx, func() error { return f.begin(ctx) }); err != nil {
 		return err
 	}
 	// Whether a listing found nothing in the previous pass: then one task of a page from the
-	// beginning tells whether it has anything now, before the two legs are read.
-	var wasEmpty [2]bool
+	// beginning tells whether it has anything now, before the two legs are read. The failed
+	// and in-progress statuses start so: a job usually begins with none.
+	wasEmpty := [2]bool{true, false}
 	for {
 		f.found, f.left = 0, 0
+		done0 := f.c.succeeded.Load()
 		f.c.yielding.Store(f.yield)
 		f.seen = f.c.collisions.Load() // a collision of the last pass was elsewhere
 		f.wasLeft, f.leftFrom = f.leftFrom, map[string]bool{}
@@ -127,7 +130,12 @@ func (f *feeder) feed(ctx context.Context) error {
 			if err := f.leave(ctx); err != nil {
 				return err
 			}
-			continue
+			// A pass whose every task succeeded and that left none to other pools leaves
+			// nothing of its own for another pass to find: without Poll, what ends Run is
+			// pause's check (nothing due later, nothing pending), made at once.
+			if f.p.Poll || f.left > 0 || f.c.succeeded.Load()-done0 != int64(f.found) {
+				continue
+			}
 		}
 		f.yield, f.lastLeft = true, 0
 		if done, err := f.pause(ctx); err != nil || done {

@@ -635,6 +635,28 @@ func TestPollingPoolSurvivesThrottling(t *testing.T) {
 	t.Logf("done in %v; stats %+v; throttled %v", took, st, faults.Throttled())
 }
 
+// TestACleanRunListsOnce: a run whose every task succeeds reads the job's pending tasks
+// once, then checks that nothing is due later or pending and ends: no second pass. The
+// queries: Span 3 (the first and last pending id over the statuses), the failed and
+// in-progress statuses' one-task check 2 (a job begins with none), the todo tasks from the
+// pool's starting point to the end and from the beginning to it 2, NextDue 2, and the last
+// check over every status 3.
+func TestACleanRunListsOnce(t *testing.T) {
+	t.Parallel()
+	var c dynamotest.Counter
+	tr := newTracker(t, tracker.Config{}, 20, c.Option())
+	c.Reset()
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Seed: 7,
+		Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) { return nil, nil }}
+	st, err := p.Run(context.Background())
+	if err != nil || st.Succeeded != 20 || st.Listed != 20 {
+		t.Fatalf("Run = %+v, %v", st, err)
+	}
+	if calls := c.Calls(); calls["Query"] != 3+2+2+2+3 || calls["UpdateItem"] != 2*20 {
+		t.Errorf("calls %v: want 12 queries and 40 writes", calls)
+	}
+}
+
 // TestListingErrors: how a pool meets listing errors that outlast the SDK's retries (here
 // one attempt each), on a job whose every query is throttled.
 func TestListingErrors(t *testing.T) {
