@@ -305,7 +305,8 @@ func (t *Tracker) CountUpTo(ctx context.Context, job string, statuses []Status, 
 	n := 0
 	errEnough := errors.New("enough")
 	for _, s := range dedupe(statuses) {
-		err := t.queryPartitions(ctx, indexQuery{count: true}, partitions(job, t.Codes(job).Code(s), shards), func(out *dynamodb.QueryOutput) error {
+		// With a limit, each call reads no more entries than are left to count.
+		err := t.queryPartitions(ctx, indexQuery{count: true, limit: max(limit-n, 0)}, partitions(job, t.Codes(job).Code(s), shards), func(out *dynamodb.QueryOutput) error {
 			if n += int(out.Count); limit > 0 && n >= limit {
 				return errEnough
 			}

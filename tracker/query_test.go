@@ -228,3 +228,42 @@ func TestPendingListingReadsPastRunningTasks(t *testing.T) {
 		}
 	}
 }
+
+// TestCountUpToReadsNoMoreThanItsLimit: CountUpTo stops at its limit, reading no more index
+// entries a call than the limit (a query's Limit), so that a count up to one of a big job
+// reads one entry; without a limit it counts them all.
+func TestCountUpToReadsNoMoreThanItsLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var c dynamotest.Counter
+	e := newEnv(t, tracker.Config{}, c.Option())
+	var tasks []tracker.NewTask
+	for i := range 30 {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
+	}
+	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		e.claim(t, fmt.Sprintf("t-%02d", i), "w")
+	}
+	for _, tc := range []struct {
+		statuses       []tracker.Status
+		limit          int
+		want, wantRead int // the count, and the query calls
+	}{
+		{[]tracker.Status{tracker.Todo}, 1, 1, 1},
+		{[]tracker.Status{tracker.Todo}, 5, 5, 1},
+		{[]tracker.Status{tracker.Todo}, 0, 26, 1},
+		{[]tracker.Status{tracker.Todo}, 100, 26, 1},
+		{[]tracker.Status{tracker.Failed, tracker.Todo}, 1, 1, 2},
+		{[]tracker.Status{tracker.Failed, tracker.InProgress, tracker.Todo}, 6, 6, 3},
+		{[]tracker.Status{tracker.Failed, tracker.Succeeded}, 1, 0, 2},
+	} {
+		c.Reset()
+		n, err := e.tr.CountUpTo(ctx, job, tc.statuses, tc.limit)
+		if err != nil || n != tc.want || c.Calls()["Query"] != tc.wantRead {
+			t.Errorf("CountUpTo(%v, %d) = %d, %v in %d queries; want %d in %d", tc.statuses, tc.limit, n, err, c.Calls()["Query"], tc.want, tc.wantRead)
+		}
+	}
+}

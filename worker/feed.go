@@ -63,6 +63,11 @@ type feeder struct {
 	// leftAt when it ended.
 	lastLeft int
 	leftAt   time.Time
+	// stragglersAt is when the last look at the failed and in-progress tasks found none
+	// (zero when it found some, or when the next pass must look), and stragglersFailed the
+	// pool's count of failed tasks before it.
+	stragglersAt     time.Time
+	stragglersFailed int64
 }
 
 // listRetries is how often a pool that does not poll makes a failed listing call again
@@ -114,11 +119,20 @@ func (f *feeder) feed(ctx context.Context) error {
 			statuses []tracker.Status
 			wakes    bool
 		}{{[]tracker.Status{tracker.InProgress, tracker.Failed}, false}, {[]tracker.Status{tracker.Todo}, true}} {
-			before := f.found + f.left
+			if k == 0 && wasEmpty[k] && f.stragglersRecent() {
+				continue
+			}
+			before, failed := f.found+f.left, f.c.failed.Load()
 			if err := f.sweep(ctx, leg.statuses, leg.wakes, wasEmpty[k]); err != nil {
 				return err
 			}
 			wasEmpty[k] = f.found+f.left == before
+			if k == 0 {
+				f.stragglersAt, f.stragglersFailed = time.Time{}, failed
+				if wasEmpty[k] {
+					f.stragglersAt = time.Now()
+				}
+			}
 		}
 		// Let the workers finish this pass, so that the next listing sees their outcomes.
 		f.inflight.Wait()
@@ -142,6 +156,15 @@ func (f *feeder) feed(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// stragglersRecent reports whether the last pass's look at the failed and in-progress tasks
+// found none less than MinIdle ago, and no worker of the pool failed a task since: then a
+// pass that follows at once skips that look (a query for each of the two statuses). A
+// failed task another pool left, or a lease that ran out, waits that much longer; pause
+// looks at every status before Run ends, and the pass after it looks again.
+func (f *feeder) stragglersRecent() bool {
+	return !f.stragglersAt.IsZero() && time.Since(f.stragglersAt) < f.p.minIdle() && f.c.failed.Load() == f.stragglersFailed
 }
 
 // leave follows a pass that found tasks. When all it found it left to other pools, they work
@@ -196,16 +219,30 @@ func (p *Pool) point(lo, hi string, f float64) string {
 
 // pause follows a pass that found nothing: it waits until the next failed task is due, or,
 // polling, for the idle wait (which doubles); it returns done when Run should end, nothing
-// being pending nor due later.
+// being pending nor due later. It first counts the job's todo and failed tasks, up to one:
+// when there are none, nothing is due later either, and only the in-progress ones are left
+// to look at (a crashed worker's lease may have run out): three queries where NextDue and a
+// look at every status make five.
 func (f *feeder) pause(ctx context.Context) (done bool, err error) {
-	var next time.Time
-	var ok bool
-	if err := f.list(ctx, func() error {
-		due, err := f.p.Tracker.NextDue(ctx, f.p.Job)
-		next, ok = due.First, due.Waiting
+	// Whatever pause finds, the next pass lists the failed and in-progress tasks.
+	f.stragglersAt = time.Time{}
+	var left int
+	if err := f.list(ctx, func() (err error) {
+		left, err = f.p.Tracker.CountUpTo(ctx, f.p.Job, []tracker.Status{tracker.Todo, tracker.Failed}, 1)
 		return err
 	}); err != nil {
 		return false, err
+	}
+	var next time.Time
+	var ok bool
+	if left > 0 {
+		if err := f.list(ctx, func() error {
+			due, err := f.p.Tracker.NextDue(ctx, f.p.Job)
+			next, ok = due.First, due.Waiting
+			return err
+		}); err != nil {
+			return false, err
+		}
 	}
 	switch {
 	case ok:
@@ -215,9 +252,14 @@ func (f *feeder) pause(ctx context.Context) (done bool, err error) {
 		f.idle = min(2*f.idle, f.p.maxIdle())
 		return false, sleep(ctx, wait)
 	}
-	// A failed task may have come due between the pass and NextDue: look once more.
+	// A failed task may have come due between the pass and NextDue: look once more, at
+	// every status, or at the in-progress ones alone when no other was left.
+	var statuses []tracker.Status
+	if left == 0 {
+		statuses = []tracker.Status{tracker.InProgress}
+	}
 	var pending bool
-	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, nil); return err }); err != nil {
+	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, statuses); return err }); err != nil {
 		return false, err
 	}
 	return !pending, nil
