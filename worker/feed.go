@@ -109,30 +109,8 @@ func (f *feeder) feed(ctx context.Context) error {
 		f.c.yielding.Store(f.yield)
 		f.seen = f.c.collisions.Load() // a collision of the last pass was elsewhere
 		f.wasLeft, f.leftFrom = f.leftFrom, map[string]bool{}
-		// First the failed tasks that are due and those whose lease ran out (a crashed
-		// worker's), once a pass rather than with every page of todo tasks: each status is a
-		// partition of the index, a query apiece, and the in-progress one holds every running
-		// task, which a pending listing reads to find the expired ones. Then the todo tasks,
-		// where pools meet. Both from the pool's own starting point, so that pools do not race
-		// for the same failed tasks either.
-		for k, leg := range []struct {
-			statuses []tracker.Status
-			wakes    bool
-		}{{[]tracker.Status{tracker.InProgress, tracker.Failed}, false}, {[]tracker.Status{tracker.Todo}, true}} {
-			if k == 0 && wasEmpty[k] && f.stragglersRecent() {
-				continue
-			}
-			before, failed := f.found+f.left, f.c.failed.Load()
-			if err := f.sweep(ctx, leg.statuses, leg.wakes, wasEmpty[k]); err != nil {
-				return err
-			}
-			wasEmpty[k] = f.found+f.left == before
-			if k == 0 {
-				f.stragglersAt, f.stragglersFailed = time.Time{}, failed
-				if wasEmpty[k] {
-					f.stragglersAt = time.Now()
-				}
-			}
+		if err := f.sweeps(ctx, &wasEmpty); err != nil {
+			return err
 		}
 		// Let the workers finish this pass, so that the next listing sees their outcomes.
 		f.inflight.Wait()
@@ -148,6 +126,9 @@ func (f *feeder) feed(ctx context.Context) error {
 			// nothing of its own for another pass to find: without Poll, what ends Run is
 			// pause's check (nothing due later, nothing pending), made at once.
 			if f.p.Poll || f.left > 0 || f.c.succeeded.Load()-done0 != int64(f.found) {
+				if done, err := f.othersDone(ctx); err != nil || done {
+					return err
+				}
 				continue
 			}
 		}
@@ -158,13 +139,85 @@ func (f *feeder) feed(ctx context.Context) error {
 	}
 }
 
+// sweeps lists a pass's pending tasks and hands them out. First the failed tasks that are
+// due and those whose lease ran out (a crashed worker's), once a pass rather than with every
+// page of todo tasks: each status is a partition of the index, a query apiece, and the
+// in-progress one holds every running task, which a pending listing reads to find the expired
+// ones. Then the todo tasks, where pools meet. Both from the pool's own starting point, so
+// that pools do not race for the same failed tasks either. wasEmpty holds, for each, whether
+// the last pass found none.
+func (f *feeder) sweeps(ctx context.Context, wasEmpty *[2]bool) error {
+	for k, leg := range []struct {
+		statuses []tracker.Status
+		wakes    bool
+	}{{[]tracker.Status{tracker.InProgress, tracker.Failed}, false}, {[]tracker.Status{tracker.Todo}, true}} {
+		if k == 0 && wasEmpty[k] && f.stragglersRecent() {
+			continue
+		}
+		before, failed := f.found+f.left, f.c.failed.Load()
+		if err := f.sweep(ctx, leg.statuses, leg.wakes, wasEmpty[k]); err != nil {
+			return err
+		}
+		wasEmpty[k] = f.found+f.left == before
+		if k == 0 {
+			f.stragglersAt, f.stragglersFailed = time.Time{}, failed
+			if wasEmpty[k] {
+				f.stragglersAt = time.Now()
+			}
+		}
+	}
+	return nil
+}
+
+// stragglerLooks is how many MinIdle a pass may go without looking at the failed and
+// in-progress tasks, when the last look found none and the pool failed no task since.
+const stragglerLooks = 10
+
 // stragglersRecent reports whether the last pass's look at the failed and in-progress tasks
-// found none less than MinIdle ago, and no worker of the pool failed a task since: then a
-// pass that follows at once skips that look (a query for each of the two statuses). A
-// failed task another pool left, or a lease that ran out, waits that much longer; pause
-// looks at every status before Run ends, and the pass after it looks again.
+// found none less than stragglerLooks MinIdle ago, and no worker of the pool failed a task
+// since: then a pass skips that look (a query for each of the two statuses). A failed task
+// another pool left, or a lease that ran out, waits that much longer; pause and othersDone
+// look before Run ends, and the pass after pause looks again.
 func (f *feeder) stragglersRecent() bool {
-	return !f.stragglersAt.IsZero() && time.Since(f.stragglersAt) < f.p.minIdle() && f.c.failed.Load() == f.stragglersFailed
+	return !f.stragglersAt.IsZero() && time.Since(f.stragglersAt) < stragglerLooks*f.p.minIdle() &&
+		f.c.failed.Load() == f.stragglersFailed
+}
+
+// othersDone follows a pass that found only tasks it left to other pools (its wait for them
+// included), without Poll: when the job has no todo or failed task left, they did the rest,
+// and Run ends unless an in-progress task's lease ran out. That is what another pass and
+// pause would find, in 3 queries where they make 5; when tasks are left, it cost 1.
+func (f *feeder) othersDone(ctx context.Context) (bool, error) {
+	if f.found > 0 || !f.yield || f.p.Poll {
+		return false, nil
+	}
+	left, err := f.countLeft(ctx)
+	if err != nil || left > 0 {
+		return false, err
+	}
+	return f.noneExpired(ctx)
+}
+
+// countLeft counts the job's todo and failed tasks, up to one.
+func (f *feeder) countLeft(ctx context.Context) (left int, err error) {
+	err = f.list(ctx, func() (err error) {
+		left, err = f.p.Tracker.CountUpTo(ctx, f.p.Job, []tracker.Status{tracker.Todo, tracker.Failed}, 1)
+		return err
+	})
+	return left, err
+}
+
+// noneExpired reports whether no in-progress task of the job is pending (its lease ran
+// out); when one is, the next pass lists it.
+func (f *feeder) noneExpired(ctx context.Context) (bool, error) {
+	var pending bool
+	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, []tracker.Status{tracker.InProgress}); return err }); err != nil {
+		return false, err
+	}
+	if pending {
+		f.stragglersAt = time.Time{}
+	}
+	return !pending, nil
 }
 
 // leave follows a pass that found tasks. When all it found it left to other pools, they work
@@ -226,11 +279,8 @@ func (p *Pool) point(lo, hi string, f float64) string {
 func (f *feeder) pause(ctx context.Context) (done bool, err error) {
 	// Whatever pause finds, the next pass lists the failed and in-progress tasks.
 	f.stragglersAt = time.Time{}
-	var left int
-	if err := f.list(ctx, func() (err error) {
-		left, err = f.p.Tracker.CountUpTo(ctx, f.p.Job, []tracker.Status{tracker.Todo, tracker.Failed}, 1)
-		return err
-	}); err != nil {
+	left, err := f.countLeft(ctx)
+	if err != nil {
 		return false, err
 	}
 	var next time.Time
@@ -254,12 +304,11 @@ func (f *feeder) pause(ctx context.Context) (done bool, err error) {
 	}
 	// A failed task may have come due between the pass and NextDue: look once more, at
 	// every status, or at the in-progress ones alone when no other was left.
-	var statuses []tracker.Status
 	if left == 0 {
-		statuses = []tracker.Status{tracker.InProgress}
+		return f.noneExpired(ctx)
 	}
 	var pending bool
-	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, statuses); return err }); err != nil {
+	if err := f.list(ctx, func() (err error) { pending, err = f.any(ctx, nil); return err }); err != nil {
 		return false, err
 	}
 	return !pending, nil

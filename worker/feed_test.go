@@ -9,6 +9,11 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/dynamodb-tracker/dynamodb-tracker/internal/dynamotest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/idspace"
 	"github.com/dynamodb-tracker/dynamodb-tracker/internal/trackertest"
 	"github.com/dynamodb-tracker/dynamodb-tracker/tracker"
@@ -301,5 +306,120 @@ func TestPoolTakesWhatAGonePoolLeft(t *testing.T) {
 				t.Errorf("seed %d: %s ran %d times", seed+1, id, n)
 			}
 		}
+	}
+}
+
+// TestAPoolEndsWhenOthersDidTheRest: a pass that found only tasks it left to another pool
+// (past that pool's wake) is followed, after the wait for it, by a count of the job's todo
+// and failed tasks: when the other pool did the rest, the pool ends after one more look (at
+// the in-progress tasks), instead of another pass that finds nothing and pause's checks. It
+// used to take the tasks left if the stretch stood still, and to make that pass otherwise.
+//
+// Pool b holds t-200 to t-204, having done t-050 to t-199; pool a (one worker, pages of 20,
+// so it leaves 21 past a wake) takes t-000 to t-049 and t-226 to t-299 in its first pass. As
+// that pass ends, b does t-200 to t-204 and holds t-205 to t-209, so a's second pass finds
+// its wake at t-210 and leaves t-210 to t-225; when a counts what is left, b has done all.
+func TestAPoolEndsWhenOthersDidTheRest(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const job = "others"
+	var (
+		mu      sync.Mutex
+		counted bool                   // pool a has counted the tasks left (and b did the rest)
+		after   []*dynamodb.QueryInput // a's queries after that
+		finish  func()
+	)
+	watch := func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
+			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("watch", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if q, ok := in.Parameters.(*dynamodb.QueryInput); ok {
+					mu.Lock()
+					switch {
+					case counted:
+						after = append(after, q)
+					case q.Select == types.SelectCount:
+						counted = true
+						finish()
+					}
+					mu.Unlock()
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+		})
+	}
+	tr, _ := trackertest.New(t, tracker.Config{}, watch)
+	b, err := tracker.New(dynamotest.Client(t), tracker.Config{Table: tr.Config().Table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := make([]tracker.NewTask, 300)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%03d", i)}
+	}
+	if _, err := b.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	held := map[string]*tracker.Lease{}
+	// b claims tasks from through to, and completes those it held and the new ones before done.
+	work := func(from, to, done int) {
+		for i := from; i < to; i++ {
+			id := fmt.Sprintf("t-%03d", i)
+			lease, err := b.Claim(ctx, job, id, "pool-b/0")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			held[id] = lease
+		}
+		for i := range done {
+			id := fmt.Sprintf("t-%03d", i)
+			if lease := held[id]; lease != nil {
+				if _, err := b.Complete(ctx, *lease, nil); err != nil {
+					t.Error(err)
+				}
+				delete(held, id)
+			}
+		}
+	}
+	work(50, 205, 200)
+	finish = func() { work(210, 226, 226) }
+
+	// A seed whose starting point lies away from the stretch b works, so that a's listing
+	// meets b's wake in both passes.
+	p := &Pool{Tracker: tr, Job: job, Owner: "pool-a", Workers: 1, PageSize: 20}
+	for seed := uint64(1); p.Seed == 0 && seed <= 20; seed++ {
+		p.Seed = seed
+		f := p.newFeeder(&counters{}, nil, nil, 20, 1)
+		if start := p.point("t-000", "t-299", f.rng.Float64()); start >= "t-190" && start <= "t-230" {
+			p.Seed = 0
+		}
+	}
+	if p.Seed == 0 {
+		t.Fatal("no seed of 1 to 20 starts away from t-190 to t-230")
+	}
+	var ran []string
+	p.Handler = func(_ context.Context, task *tracker.Task) (json.RawMessage, error) {
+		if ran = append(ran, task.TaskID); len(ran) == 124 {
+			work(205, 210, 210) // the first pass's last task
+		}
+		return nil, nil
+	}
+	st, err := p.Run(ctx)
+	if err != nil || st.Succeeded != 124 || st.Claimed != 124 || st.Refused != 0 {
+		t.Fatalf("Run = %+v, %v; want 124 claimed and succeeded, none refused", st, err)
+	}
+	want := slices.Concat(ids(50, decimal3(0)), ids(74, decimal3(226)))
+	if slices.Sort(ran); !slices.Equal(ran, want) {
+		t.Errorf("pool a ran %v, want %v", ran, want)
+	}
+	// After the count of the todo tasks: the count of the failed ones, and the look at the
+	// in-progress ones.
+	mu.Lock()
+	defer mu.Unlock()
+	if !counted || len(after) != 2 || after[0].Select != types.SelectCount || after[1].Select == types.SelectCount {
+		t.Errorf("counted %v; %d queries after, want a count and a listing", counted, len(after))
+	}
+	if counts, err := b.Count(ctx, job); err != nil || counts[tracker.Succeeded] != 300 {
+		t.Errorf("counts %v, %v: want 300 succeeded", counts, err)
 	}
 }
