@@ -77,9 +77,9 @@ type Pool struct {
 	// MaxIdle: with Poll for as long as ctx lasts, without it 3 times before Run returns the
 	// error. Any other listing error ends Run at once.
 	//
-	// A pass that follows the last within MinIdle does not look at the failed and
-	// in-progress tasks again when the last look found none and the pool failed no task
-	// since; Run's last check, before it returns, looks at every status.
+	// A pass within 10 MinIdle of the last look at the failed and in-progress tasks does not
+	// look again when that look found none and the pool failed no task since; Run's last
+	// check, before it returns, looks at every status.
 	Poll             bool
 	MinIdle, MaxIdle time.Duration // 0 means 1 second and 30 seconds
 	// OnListError, when not nil, is called with each listing error that the pool waits out

@@ -660,7 +660,7 @@ func TestACleanRunListsOnce(t *testing.T) {
 
 // TestAPassAtOnceSkipsTheStragglers: a pass that follows the last at once (here because a
 // task's lease was lost: an operator ignored it while it ran) does not look at the failed
-// and in-progress tasks again when the last look found none less than MinIdle ago and the
+// and in-progress tasks again when the last look found none less than 10 MinIdle ago and the
 // pool failed no task since. The queries: the first pass's 7 as in TestACleanRunListsOnce,
 // the second pass's todo listing 2 (nothing left), then the end's 2 and 1: 12 (it was 14,
 // and 16 before the end counted what was left).
