@@ -202,16 +202,7 @@ func TestPendingListingReadsPastRunningTasks(t *testing.T) {
 	ctx := context.Background()
 	var c dynamotest.Counter
 	e := newEnv(t, tracker.Config{}, c.Option())
-	var tasks []tracker.NewTask
-	for i := range 70 {
-		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
-	}
-	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 64 {
-		e.claim(t, fmt.Sprintf("t-%02d", i), "w")
-	}
+	e.createRunning(t, 70, 64)
 	for _, limit := range []int{1, 3} {
 		c.Reset()
 		page, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: limit, IDsOnly: true})
@@ -237,16 +228,7 @@ func TestCountUpToReadsNoMoreThanItsLimit(t *testing.T) {
 	ctx := context.Background()
 	var c dynamotest.Counter
 	e := newEnv(t, tracker.Config{}, c.Option())
-	var tasks []tracker.NewTask
-	for i := range 30 {
-		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)})
-	}
-	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 4 {
-		e.claim(t, fmt.Sprintf("t-%02d", i), "w")
-	}
+	e.createRunning(t, 30, 4)
 	for _, tc := range []struct {
 		statuses       []tracker.Status
 		limit          int
@@ -265,5 +247,20 @@ func TestCountUpToReadsNoMoreThanItsLimit(t *testing.T) {
 		if err != nil || n != tc.want || c.Calls()["Query"] != tc.wantRead {
 			t.Errorf("CountUpTo(%v, %d) = %d, %v in %d queries; want %d in %d", tc.statuses, tc.limit, n, err, c.Calls()["Query"], tc.want, tc.wantRead)
 		}
+	}
+}
+
+// createRunning creates n tasks of job, t-00 on, and claims the first running of them.
+func (e *env) createRunning(t testing.TB, n, running int) {
+	t.Helper()
+	tasks := make([]tracker.NewTask, n)
+	for i := range tasks {
+		tasks[i] = tracker.NewTask{ID: fmt.Sprintf("t-%02d", i)}
+	}
+	if _, err := e.tr.CreateTasks(context.Background(), job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	for i := range running {
+		e.claim(t, fmt.Sprintf("t-%02d", i), "w")
 	}
 }
