@@ -133,7 +133,7 @@ func TestShardedJob(t *testing.T) {
 			t.Fatalf("listing out of order at %d: %v", i, listed)
 		}
 	}
-	if span, err := e.tr.Span(ctx, job); err != nil || span != (tracker.Span{Pending: true, First: "t-00", Last: "t-39"}) {
+	if span, err := e.tr.Span(ctx, job); err != nil || span != (tracker.Span{Pending: true, Failed: true, First: "t-00", Last: "t-39"}) {
 		t.Errorf("Span = %+v, %v", span, err)
 	}
 	lease = e.claim(t, "t-09", "w")

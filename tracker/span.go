@@ -9,8 +9,9 @@ import (
 
 // Span is the stretch of the id space that a job's todo and failed tasks lie in (Tracker.Span).
 type Span struct {
-	// Pending is true when the job has a todo or failed task.
-	Pending bool
+	// Pending is true when the job has a todo or failed task, and Failed when it has a failed
+	// one (due or not).
+	Pending, Failed bool
 	// First and Last are the lowest and the highest id among them (the same one when there is
 	// one task); empty when there is none.
 	First, Last string
@@ -42,29 +43,32 @@ func (t *Tracker) span(ctx context.Context, job string) (Span, error) {
 		return Span{}, err
 	}
 	var s Span
-	var values []string
 	for _, code := range []int{codes.Todo, codes.Failed} {
-		values = append(values, partitions(job, code, shards)...)
-	}
-	for _, value := range values {
-		for _, forward := range []bool{true, false} {
-			id, found, err := t.edge(ctx, job, value, forward)
-			if err != nil {
-				return Span{}, err
+		for _, value := range partitions(job, code, shards) {
+			for _, forward := range []bool{true, false} {
+				id, found, err := t.edge(ctx, job, value, forward)
+				if err != nil {
+					return Span{}, err
+				}
+				if !found {
+					break
+				}
+				s.add(id, code == codes.Failed)
 			}
-			if !found {
-				break
-			}
-			if !s.Pending || id < s.First {
-				s.First = id
-			}
-			if !s.Pending || id > s.Last {
-				s.Last = id
-			}
-			s.Pending = true
 		}
 	}
 	return s, nil
+}
+
+// add widens s to id, a todo task's or a failed one's.
+func (s *Span) add(id string, failed bool) {
+	if !s.Pending || id < s.First {
+		s.First = id
+	}
+	if !s.Pending || id > s.Last {
+		s.Last = id
+	}
+	s.Pending, s.Failed = true, s.Failed || failed
 }
 
 // edge reads the lowest (forward) or highest task id in the index partition value of job.

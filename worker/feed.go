@@ -101,7 +101,7 @@ func (f *feeder) feed(ctx context.Context) error {
 	}
 	// Whether a listing found nothing in the previous pass: then one task of a page from the
 	// beginning tells whether it has anything now, before the two legs are read. The failed
-	// and in-progress statuses start so: a job usually begins with none.
+	// and in-progress statuses start so (begin may skip their first look altogether).
 	wasEmpty := [2]bool{true, false}
 	for {
 		f.found, f.left = 0, 0
@@ -175,9 +175,10 @@ const stragglerLooks = 10
 
 // stragglersRecent reports whether the last pass's look at the failed and in-progress tasks
 // found none less than stragglerLooks MinIdle ago, and no worker of the pool failed a task
-// since: then a pass skips that look (a query for each of the two statuses). A failed task
-// another pool left, or a lease that ran out, waits that much longer; pause and othersDone
-// look before Run ends, and the pass after pause looks again.
+// since (or, the first time, begin found the job with todo tasks and none failed): then a
+// pass skips that look (a query for each of the two statuses). A failed task another pool
+// left, or a lease that ran out, waits that much longer; pause and othersDone look before
+// Run ends, and the pass after pause looks again.
 func (f *feeder) stragglersRecent() bool {
 	return !f.stragglersAt.IsZero() && time.Since(f.stragglersAt) < stragglerLooks*f.p.minIdle() &&
 		f.c.failed.Load() == f.stragglersFailed
@@ -246,7 +247,8 @@ func (f *feeder) leave(ctx context.Context) error {
 // begin reads the first and the last pending id of the job (tracker.Span: no listing), which
 // set the scale of the id space, and picks the point after which the pool begins, at random
 // between them, so that pools of different processes begin apart. Nothing pending: the
-// beginning.
+// beginning. When the job has todo tasks and no failed one, the first pass skips the look at
+// the failed and in-progress tasks.
 func (f *feeder) begin(ctx context.Context) error {
 	span, err := f.p.Tracker.Span(ctx, f.p.Job)
 	if err != nil {
@@ -255,6 +257,12 @@ func (f *feeder) begin(ctx context.Context) error {
 	if span.Pending {
 		f.first, f.scale = span.First, idspace.NewScale(span.First, span.Last)
 		f.start = f.p.point(span.First, span.Last, f.rng.Float64())
+	}
+	if span.Pending && !span.Failed {
+		// No task failed: the first pass lists the todo tasks alone, and the in-progress ones
+		// wait for the look stragglersRecent allows (a lease that ran out before the pool
+		// started is a crashed worker's, taken a little later).
+		f.stragglersAt, f.stragglersFailed = time.Now(), f.c.failed.Load()
 	}
 	return nil
 }

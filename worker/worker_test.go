@@ -637,11 +637,11 @@ func TestPollingPoolSurvivesThrottling(t *testing.T) {
 
 // TestACleanRunListsOnce: a run whose every task succeeds reads the job's pending tasks
 // once, then checks that nothing is due later or pending and ends: no second pass. The
-// queries: Span 3 (the first and last pending id over the statuses), the failed and
-// in-progress statuses' one-task check 2 (a job begins with none), the todo tasks from the
-// pool's starting point to the end and from the beginning to it 2, the count of the todo and
+// queries: Span 3 (the first and last pending id over the statuses; none failed, so the
+// pass does not look at the failed and in-progress tasks), the todo tasks from the pool's
+// starting point to the end and from the beginning to it 2, the count of the todo and
 // failed tasks left 2 (none: nothing is due later either), and the last check of the
-// in-progress ones 1.
+// in-progress ones 1: 8 (10 before Span told whether a task failed).
 func TestACleanRunListsOnce(t *testing.T) {
 	t.Parallel()
 	var c dynamotest.Counter
@@ -653,17 +653,18 @@ func TestACleanRunListsOnce(t *testing.T) {
 	if err != nil || st.Succeeded != 20 || st.Listed != 20 {
 		t.Fatalf("Run = %+v, %v", st, err)
 	}
-	if calls := c.Calls(); calls["Query"] != 3+2+2+2+1 || calls["UpdateItem"] != 2*20 {
-		t.Errorf("calls %v: want 10 queries and 40 writes", calls)
+	if calls := c.Calls(); calls["Query"] != 3+2+2+1 || calls["UpdateItem"] != 2*20 {
+		t.Errorf("calls %v: want 8 queries and 40 writes", calls)
 	}
 }
 
 // TestAPassAtOnceSkipsTheStragglers: a pass that follows the last at once (here because a
 // task's lease was lost: an operator ignored it while it ran) does not look at the failed
 // and in-progress tasks again when the last look found none less than 10 MinIdle ago and the
-// pool failed no task since. The queries: the first pass's 7 as in TestACleanRunListsOnce,
-// the second pass's todo listing 2 (nothing left), then the end's 2 and 1: 12 (it was 14,
-// and 16 before the end counted what was left).
+// pool failed no task since. The queries: the first pass's 5 as in TestACleanRunListsOnce,
+// the second pass's todo listing 2 (nothing left), then the end's 2 and 1: 10 (it was 12
+// before Span told whether a task failed, 14 before this skip, and 16 before the end
+// counted what was left).
 func TestAPassAtOnceSkipsTheStragglers(t *testing.T) {
 	t.Parallel()
 	var c dynamotest.Counter
@@ -681,8 +682,41 @@ func TestAPassAtOnceSkipsTheStragglers(t *testing.T) {
 	if err != nil || st.Succeeded != 19 || st.Lost != 1 || st.Listed != 20 {
 		t.Fatalf("Run = %+v, %v; want 19 succeeded, 1 lost", st, err)
 	}
-	if calls := c.Calls(); calls["Query"] != 3+2+2+2+2+1 {
-		t.Errorf("calls %v: want 12 queries", calls)
+	if calls := c.Calls(); calls["Query"] != 3+2+2+2+1 {
+		t.Errorf("calls %v: want 10 queries", calls)
+	}
+}
+
+// TestALeaseThatRanOutBeforeTheStartRunsLast: a pool that starts on a job of todo tasks,
+// none failed, lists the todo tasks alone in its first pass (tracker.Span tells it none
+// failed); a task whose worker crashed, its lease run out, is found by the end's look at
+// the in-progress tasks and runs in a second pass. The queries: Span 3, the todo tasks 2,
+// the count of the todo and failed tasks left 2 and the in-progress look 1 (it finds one);
+// the second pass's one-task check of the failed and in-progress tasks 2 and their listing
+// 4 (two statuses, two legs), the todo tasks 2, the end's 3: 19.
+func TestALeaseThatRanOutBeforeTheStartRunsLast(t *testing.T) {
+	t.Parallel()
+	var c dynamotest.Counter
+	clock := trackertest.NewClock(trackertest.T0)
+	tr := newTracker(t, tracker.Config{Now: clock.Now}, 20, c.Option())
+	ctx := context.Background()
+	if _, err := tr.Claim(ctx, job, "t-005", "crashed"); err != nil {
+		t.Fatal(err)
+	}
+	clock.Set(trackertest.T0.Add(tr.Config().LeaseDuration + tr.Config().ClockSkew + time.Second))
+	c.Reset()
+	var ran []string
+	p := &worker.Pool{Tracker: tr, Job: job, Workers: 1, Seed: 7,
+		Handler: func(ctx context.Context, task *tracker.Task) (json.RawMessage, error) {
+			ran = append(ran, task.TaskID)
+			return nil, nil
+		}}
+	st, err := p.Run(ctx)
+	if err != nil || st.Succeeded != 20 || st.Listed != 20 || len(ran) != 20 || ran[19] != "t-005" {
+		t.Fatalf("Run = %+v, %v; ran %v: want 20, t-005 last", st, err, ran)
+	}
+	if calls := c.Calls(); calls["Query"] != 3+2+2+1+2+4+2+3 {
+		t.Errorf("calls %v: want 19 queries", calls)
 	}
 }
 
