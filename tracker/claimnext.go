@@ -224,12 +224,12 @@ func (t *Tracker) enter(ctx context.Context, job string, shards int, pos *Positi
 		pos.Parts = 1
 	}
 	value := partitions(job, t.Codes(job).Todo, shards)[pos.Part]
-	first, found, err := t.edge(ctx, job, value, true)
+	first, found, err := t.edge(ctx, job, value, true, false)
 	if err != nil || !found {
 		pos.Helping = true
 		return err
 	}
-	last, _, err := t.edge(ctx, job, value, false)
+	last, _, err := t.edge(ctx, job, value, false, false)
 	if err != nil {
 		return err
 	}

@@ -135,26 +135,62 @@ func (t *Tracker) checkFailureLayout(ctx context.Context) error {
 	return t.checkIndex(ctx, &t.layout.failures, CheckFailureIndex)
 }
 
-// explainFailureQuery returns, for a query of the failure index that DynamoDB refused as
-// invalid, the *TableLayoutError saying what is wrong with the index when the table's
-// description finds it wrong; else err.
+// explainFailureQuery is explainQuery for a query of the failure index.
 func (t *Tracker) explainFailureQuery(ctx context.Context, err error) error {
+	return t.explainQuery(ctx, err, t.checkFailureLayout)
+}
+
+// explainQuery returns, for a query that DynamoDB refused as invalid, the *TableLayoutError
+// saying what is wrong with the index when check (which describes the table) finds it
+// wrong; else err.
+func (t *Tracker) explainQuery(ctx context.Context, err error, check func(context.Context) error) error {
 	var api smithy.APIError
 	if !errors.As(err, &api) || api.ErrorCode() != "ValidationException" {
 		return err
 	}
 	var le *TableLayoutError
-	if lerr := t.checkFailureLayout(ctx); errors.As(lerr, &le) {
+	if lerr := check(ctx); errors.As(lerr, &le) {
 		return lerr
 	}
 	return err
 }
 
+// provingQuery returns q, a query of the status index for job with a projection, made to
+// prove the index's layout without describing the table: a condition on the range key (key
+// begins with the job's prefix, unless q bounds it already) and a projection of
+// IndexProjection too. DynamoDB refuses a condition on an attribute that is not the index's
+// range key, and a projection of attributes the index does not project (as it documents
+// for a global secondary index; DynamoDB Local refuses both too), so a query it answers
+// proves what CheckLayout checks of the index. It does not prove the table's own key
+// schema: a table keyed otherwise refuses every write.
+func provingQuery(job string, q indexQuery) indexQuery {
+	if q.after == "" && q.through == "" {
+		q.keyPrefix = makeKey(job, "")
+	}
+	q.projection = append(slices.Clip(q.projection), IndexProjection()...)
+	return q
+}
+
+// layoutKnown reports whether the table's layout was found right (described, or proved by
+// a query).
+func (t *Tracker) layoutKnown() bool {
+	t.layout.mu.Lock()
+	defer t.layout.mu.Unlock()
+	return t.layout.ok
+}
+
+// layoutProven remembers that a query proved the layout (provingQuery).
+func (t *Tracker) layoutProven() {
+	t.layout.mu.Lock()
+	defer t.layout.mu.Unlock()
+	t.layout.ok = true
+}
+
 // checkLayoutBeside starts checkLayout in the background, unless a check found the index
 // right already, and returns the wait for its answer: a listing's queries run while the
-// table is described, which saves a round trip on a Tracker's first query (a worker pool's
-// start, a command's), and on DynamoDB Local, whose DescribeTable counts the table's items,
-// far more. The caller returns nothing it read until the check has passed, and the check's
+// table is described, which saves a round trip on a Tracker's first query (a command's; a
+// worker pool starts with Span, which proves the layout by its query instead), and on
+// DynamoDB Local, whose DescribeTable counts the table's items, far more. The caller returns nothing it read until the check has passed, and the check's
 // error before the queries' (the seed's index fails them too). The wait may be called again.
 func (t *Tracker) checkLayoutBeside(ctx context.Context) (wait func() error) {
 	return t.checkIndexBeside(ctx, &t.layout.ok, CheckLayout)

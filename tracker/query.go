@@ -442,6 +442,7 @@ type indexQuery struct {
 	value      string
 	after      string                      // when set, only the items whose key sorts after it
 	through    string                      // when set, only the items whose key sorts at or before it
+	keyPrefix  string                      // when set (and neither is), only the items whose key begins with it
 	filter     expression.ConditionBuilder // when set, only the items it holds for
 	projection []string                    // when set, only these attributes
 	count      bool                        // Select COUNT: the number of items, not the items
@@ -471,6 +472,8 @@ func (t *Tracker) queryInput(q indexQuery) (*dynamodb.QueryInput, error) {
 		kc = kc.And(expression.Key(KeyAttribute).GreaterThan(expression.Value(q.after)))
 	case q.through != "":
 		kc = kc.And(expression.Key(KeyAttribute).LessThanEqual(expression.Value(q.through)))
+	case q.keyPrefix != "":
+		kc = kc.And(expression.Key(KeyAttribute).BeginsWith(q.keyPrefix))
 	}
 	return t.buildQuery(q, IndexName, kc)
 }

@@ -21,34 +21,34 @@ type Span struct {
 // reads one index item from each end of the two partitions (four queries of one item per
 // shard), so a worker pool can pick a starting point anywhere in the id space without
 // listing it.
+//
+// The seed's index (no range key) has no ends to read. Until a Tracker knows its table's
+// layout right, Span's first query proves it (provingQuery) instead of describing the table;
+// DynamoDB refuses it on the seed's index, and Span then returns the *TableLayoutError.
 func (t *Tracker) Span(ctx context.Context, job string) (Span, error) {
 	if err := ValidateJob(job); err != nil {
 		return Span{}, err
 	}
-	// The seed's index (no range key) has no ends to read: the edges are read while the
-	// table is described, and refused, unread, when the check fails.
-	checked := t.checkLayoutBeside(ctx)
-	s, err := t.span(ctx, job)
-	if lerr := checked(); lerr != nil {
-		return Span{}, lerr
-	}
-	return s, err
-}
-
-// span is Span, its job valid, the layout checked beside it.
-func (t *Tracker) span(ctx context.Context, job string) (Span, error) {
 	codes := t.Codes(job)
 	shards, err := t.shards(ctx, job)
 	if err != nil {
 		return Span{}, err
 	}
+	prove := !t.layoutKnown()
 	var s Span
 	for _, code := range []int{codes.Todo, codes.Failed} {
 		for _, value := range partitions(job, code, shards) {
 			for _, forward := range []bool{true, false} {
-				id, found, err := t.edge(ctx, job, value, forward)
+				id, found, err := t.edge(ctx, job, value, forward, prove)
+				if err != nil && prove {
+					return Span{}, t.explainQuery(ctx, err, t.checkLayout)
+				}
 				if err != nil {
 					return Span{}, err
+				}
+				if prove {
+					t.layoutProven()
+					prove = false
 				}
 				if !found {
 					break
@@ -71,9 +71,14 @@ func (s *Span) add(id string, failed bool) {
 	s.Pending, s.Failed = true, s.Failed || failed
 }
 
-// edge reads the lowest (forward) or highest task id in the index partition value of job.
-func (t *Tracker) edge(ctx context.Context, job, value string, forward bool) (string, bool, error) {
-	in, err := t.queryInput(indexQuery{value: value, projection: []string{KeyAttribute}, limit: 1, backward: !forward})
+// edge reads the lowest (forward) or highest task id in the index partition value of job,
+// with a query that proves the index's layout when prove is set.
+func (t *Tracker) edge(ctx context.Context, job, value string, forward, prove bool) (string, bool, error) {
+	q := indexQuery{value: value, projection: []string{KeyAttribute}, limit: 1, backward: !forward}
+	if prove {
+		q = provingQuery(job, q)
+	}
+	in, err := t.queryInput(q)
 	if err != nil {
 		return "", false, err
 	}

@@ -79,6 +79,71 @@ func TestSeedCreatedTable(t *testing.T) {
 	}
 }
 
+// TestSpanProvesTheLayout: a pool's first call, Span, proves the index's layout with its
+// own first query (a condition on the range key, a projection of what the tracker reads)
+// rather than describe the table, which on DynamoDB Local counts every item; the listings
+// after it need no check. An index keyed right that projects too little refuses that query,
+// and Span returns the layout error, from the description.
+func TestSpanProvesTheLayout(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		keysOnly  bool
+		reason    string // of the layout error; none when Span succeeds
+		described int
+	}{
+		{name: "the tracker's index", described: 0},
+		{name: "an index projecting keys only", keysOnly: true, reason: "does not project", described: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			counter := &dynamotest.Counter{}
+			db := dynamotest.Client(t, counter.Option())
+			table := dynamotest.TableName(t)
+			def := tracker.TableDefinition(table)
+			if tc.keysOnly {
+				for i, gsi := range def.GlobalSecondaryIndexes {
+					if aws.ToString(gsi.IndexName) == tracker.IndexName {
+						def.GlobalSecondaryIndexes[i].Projection = &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly}
+					}
+				}
+			}
+			if _, err := db.CreateTable(ctx, def); err != nil {
+				t.Fatal(err)
+			}
+			tr, err := tracker.New(db, tracker.Config{Table: table})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range []string{"t-2", "t-1"} {
+				if _, err := tr.CreateTask(ctx, job, id, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			counter.Reset()
+			span, err := tr.Span(ctx, job)
+			if tc.reason == "" {
+				if want := (tracker.Span{Pending: true, First: "t-1", Last: "t-2"}); err != nil || span != want {
+					t.Fatalf("Span = %+v, %v; want %+v", span, err, want)
+				}
+				page, err := tr.List(ctx, job, tracker.ListOptions{Pending: true, IDsOnly: true})
+				if err != nil || len(page.Tasks) != 2 {
+					t.Fatalf("List = %+v, %v", page, err)
+				}
+			} else {
+				var le *tracker.TableLayoutError
+				if !errors.As(err, &le) || !strings.Contains(le.Reason, tc.reason) || span != (tracker.Span{}) {
+					t.Fatalf("Span = %+v, %v; want a *TableLayoutError that says %q", span, err, tc.reason)
+				}
+			}
+			if n := counter.Calls()["DescribeTable"]; n != tc.described {
+				t.Errorf("DescribeTable called %d times, want %d", n, tc.described)
+			}
+		})
+	}
+}
+
 func TestLayoutIsCheckedOncePerTracker(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
