@@ -53,9 +53,12 @@ type feeder struct {
 	found int    // tasks handed out in the current pass
 	left  int    // ... and left to other pools
 	// leaving is how many tasks to leave before handing out again, and prev the id the leg
-	// listed last (or the point it started after).
+	// listed last (or the point it started after, or jumped to).
 	leaving int
 	prev    string
+	// step is the mean distance (idspace.Scale.Distance) between neighbours of the last page
+	// handed out that lie across no wake; 0 when its wakes were not looked for.
+	step float64
 	// leftFrom holds the first task of each stretch past a wake this pass left to another
 	// pool, and wasLeft the last pass's.
 	leftFrom, wasLeft map[string]bool
@@ -404,8 +407,38 @@ func (f *feeder) leg(ctx context.Context, statuses []tracker.Status, wakes bool,
 			return nil
 		default:
 			cursor = page.Cursor
+			if to, ok := f.jump(); ok {
+				if until != "" && to >= until {
+					return nil
+				}
+				cursor = tracker.CursorAfter(f.p.Job, to)
+			}
 		}
 	}
+}
+
+// jumpMargin is how much farther than the page's density says the feeder jumps over tasks
+// it leaves (jump): a jump short of them makes claims meet the other pool's, a jump too far
+// leaves that pool a few tasks more, which it lists in turn.
+const jumpMargin = 1.25
+
+// jump follows a page that ends while the feeder still leaves tasks to another pool, in a
+// pass that found tasks of its own: rather than list the rest of them, it reckons how far
+// they reach from how densely the page's ids lie (step, jumpMargin times as far) and returns
+// the point to list after. They count as left. A jump short of them makes a claim meet the
+// other pool's, and hand lists anew after it; in the last of a job (a pass that found
+// nothing of its own) the feeder reads them, to count what it leaves (leave).
+func (f *feeder) jump() (string, bool) {
+	if f.leaving == 0 || f.found == 0 || f.step == 0 {
+		return "", false
+	}
+	to := f.scale.Ahead(f.prev, float64(f.leaving)*f.step*jumpMargin)
+	if to <= f.prev || tracker.ValidateID(f.p.Job, to) != nil {
+		return "", false
+	}
+	f.left += f.leaving
+	f.leaving, f.prev = 0, to
+	return to, true
 }
 
 // hand hands out the tasks of page, but those it leaves to another pool: the reach tasks
@@ -414,8 +447,9 @@ func (f *feeder) leg(ctx context.Context, statuses []tracker.Status, wakes bool,
 // returns that task, after which to list again.
 func (f *feeder) hand(ctx context.Context, page *tracker.Page, wakes bool) (again string, err error) {
 	gap := 0.0
+	f.step = 0
 	if wakes {
-		gap = f.wakeGap(page)
+		gap, f.step = f.wakeGap(page)
 	}
 	for _, task := range page.Tasks {
 		id := task.TaskID
@@ -452,17 +486,26 @@ func (f *feeder) hand(ctx context.Context, page *tracker.Page, wakes bool) (agai
 
 // wakeGap returns how far apart (idspace.Scale.Distance) two neighbours of page's listing
 // lie across a wake: wakeFactor times the page's median distance between neighbours; 0
-// (no wake) on a page of fewer than wakePage tasks.
-func (f *feeder) wakeGap(page *tracker.Page) float64 {
+// (no wake) on a page of fewer than wakePage tasks. And the mean distance between the
+// neighbours that lie across none (step): ids at random lie farther apart on average than
+// their median distance.
+func (f *feeder) wakeGap(page *tracker.Page) (gap, step float64) {
 	if len(page.Tasks) < wakePage {
-		return 0
+		return 0, 0
 	}
 	d := make([]float64, len(page.Tasks)-1)
 	for i := range d {
 		d[i] = f.scale.Distance(page.Tasks[i].TaskID, page.Tasks[i+1].TaskID)
 	}
 	slices.Sort(d)
-	return wakeFactor * d[len(d)/2]
+	gap = wakeFactor * d[len(d)/2]
+	n, sum := 0, 0.0
+	for _, x := range d {
+		if x <= gap {
+			n, sum = n+1, sum+x
+		}
+	}
+	return gap, sum / float64(n)
 }
 
 // give hands a task to a worker.

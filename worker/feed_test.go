@@ -86,6 +86,9 @@ func TestOneCollisionPerStretch(t *testing.T) {
 // pending (another pool's wake), the next ones are those the other pool has listed already:
 // the feeder leaves it as many as a pool may hold listed (a page and a task per worker) and
 // hands out the rest. (It used to hand them all out, and race the other pool for them.)
+// Those it still leaves when its page ends it does not list: it jumps over them, as far as
+// the page's density says they reach, a quarter farther (so that it does not land among
+// them), and lists on from there.
 func TestPoolLeavesTheTasksPastAWake(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -111,21 +114,28 @@ func TestPoolLeavesTheTasksPastAWake(t *testing.T) {
 		}
 	}
 	for _, c := range []struct {
-		name  string
-		yield bool
-		want  []string
+		name    string
+		yield   bool
+		workers int // with pages of 10: reach is 10 + workers
+		want    []string
+		// listed and left to the other pool, of what was listed
+		listed, left int
 	}{
-		{"a pass that yields leaves a page and a task per worker past the wake", true,
-			slices.Concat(ids(100, decimal3(0)), ids(84, decimal3(216)))},
-		{"a pass that does not yield hands out everything", false,
-			slices.Concat(ids(100, decimal3(0)), ids(95, decimal3(205)))},
+		// t-205 to t-214 listed and left, t-215 jumped over (to t-2152: 1.25 ids on).
+		{"a pass that yields leaves a page and a task per worker past the wake", true, 1,
+			slices.Concat(ids(100, decimal3(0)), ids(84, decimal3(216))), 194, 10},
+		// t-205 to t-214 listed and left, 30 more jumped over: 37.5 ids on, to t-2515.
+		{"what it leaves past its page it jumps over", true, 30,
+			slices.Concat(ids(100, decimal3(0)), ids(48, decimal3(252))), 158, 10},
+		{"a pass that does not yield hands out everything", false, 1,
+			slices.Concat(ids(100, decimal3(0)), ids(95, decimal3(205))), 195, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p := &Pool{Tracker: tr, Job: job, Handler: func(context.Context, *tracker.Task) (json.RawMessage, error) { return nil, nil }}
 			var cs counters
 			handed := make(chan handout, len(tasks))
 			var inflight sync.WaitGroup
-			f := p.newFeeder(&cs, handed, &inflight, 10, 1) // reach 11
+			f := p.newFeeder(&cs, handed, &inflight, 10, c.workers)
 			f.scale, f.yield = idspace.NewScale("t-000", "t-299"), c.yield
 			if err := f.sweep(ctx, []tracker.Status{tracker.Todo}, true, false); err != nil {
 				t.Fatal(err)
@@ -138,8 +148,8 @@ func TestPoolLeavesTheTasksPastAWake(t *testing.T) {
 			if !slices.Equal(got, c.want) {
 				t.Errorf("handed out %d tasks:\n%v\nwant %d:\n%v", len(got), got, len(c.want), c.want)
 			}
-			if st := cs.stats(); st.Listed != 195 || st.Skipped != 195-len(c.want) {
-				t.Errorf("stats %+v, want 195 listed, %d left", st, 195-len(c.want))
+			if st := cs.stats(); st.Listed != c.listed || st.Skipped != c.left {
+				t.Errorf("stats %+v, want %d listed, %d left", st, c.listed, c.left)
 			}
 		})
 	}

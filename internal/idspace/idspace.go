@@ -38,14 +38,18 @@ func Ahead(from, lo, hi string, k float64) string {
 	if b <= a {
 		return from
 	}
-	v := s.digits(from)
-	step := k * float64(b-a)
-	if step >= float64(s.top()-v) {
-		v = s.top()
+	return s.advance(from, k*float64(b-a))
+}
+
+// advance returns the point step digits past from (which has the prefix), at most the top.
+func (c scale) advance(from string, step float64) string {
+	v, top := c.digits(from), c.top()
+	if step >= float64(top-v) {
+		v = top
 	} else {
 		v += uint64(step)
 	}
-	return max(from, s.point(v))
+	return max(from, c.point(v))
 }
 
 // Scale places ids on the line from lo to hi by the digits Between reads, to tell how far
@@ -70,6 +74,18 @@ func (c Scale) Distance(w, x string) float64 {
 		return 0
 	}
 	return float64(c.at(x)-c.at(w)) / float64(c.b-c.a)
+}
+
+// Ahead returns the point that lies share of the way from lo to hi past from (Distance's
+// measure: share × n skips about n ids where n ids lie between lo and hi evenly), so that a
+// listing can resume past ids it need not read. It never returns a point before from, nor
+// past the common prefix's range; from itself when the scale is a point or from lacks the
+// prefix.
+func (c Scale) Ahead(from string, share float64) string {
+	if c.b <= c.a || share <= 0 || !strings.HasPrefix(from, c.s.pre) {
+		return from
+	}
+	return c.s.advance(from, share*float64(c.b-c.a))
 }
 
 // at is s's digits, s clamped to [lo, hi] (so it has their common prefix).

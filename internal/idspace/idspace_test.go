@@ -112,3 +112,33 @@ func TestScaleDistance(t *testing.T) {
 		t.Errorf("a point's Distance = %v, want 0", got)
 	}
 }
+
+func TestScaleAhead(t *testing.T) {
+	s := NewScale("t-00000", "t-10000")
+	for _, c := range []struct {
+		from  string
+		share float64
+		want  string
+	}{
+		{"t-01000", 0.0144, "t-01144"}, // 144 of the 10,000 ids on
+		{"t-00000", 0.5, "t-05"},       // trailing zero digits dropped
+		{"t-09990", 0.0144, "t-10134"}, // past hi, within the prefix's range
+		{"t-01000", 10, "t-99999999"},  // never past the prefix's range (t-)
+		{"t-01000", 0, "t-01000"},
+		{"t-01000", -1, "t-01000"},
+		{"u-1", 0.1, "u-1"}, // without the prefix: no jump
+	} {
+		if got := s.Ahead(c.from, c.share); got != c.want {
+			t.Errorf("Ahead(%q, %v) = %q, want %q", c.from, c.share, got, c.want)
+		}
+		if c.want != c.from && c.want <= "t-10000" {
+			// Distance measures the jump back (up to hi): Ahead and Distance agree.
+			if d := s.Distance(c.from, c.want); d < c.share-1e-4 || d > c.share+1e-4 {
+				t.Errorf("Distance(%q, Ahead) = %v, want %v", c.from, d, c.share)
+			}
+		}
+	}
+	if got := NewScale("a", "a").Ahead("a", 1); got != "a" {
+		t.Errorf("a point's Ahead = %q, want a", got)
+	}
+}
