@@ -402,6 +402,11 @@ func (t *Tracker) readPartition(ctx context.Context, job string, s Status, value
 		// the caller asked for: it goes on after the last task it got.
 		q.limit = max(q.limit, DefaultPageLimit)
 	}
+	if q.after != "" && q.through != "" && q.limit > 0 {
+		// BETWEEN holds the task the listing resumes after too, dropped below: read one item
+		// more, so that a full page takes one call, not two.
+		q.limit++
+	}
 	in, err := t.queryInput(q)
 	if err != nil {
 		return nil, false, err

@@ -223,6 +223,45 @@ func TestPendingListingReadsPastRunningTasks(t *testing.T) {
 // TestCountUpToReadsNoMoreThanItsLimit: CountUpTo stops at its limit, reading no more index
 // entries a call than the limit (a query's Limit), so that a count up to one of a big job
 // reads one entry; without a limit it counts them all.
+// TestABoundedPageTakesOneQuery: a page of a stretch between a cursor and Through is one
+// Query when the task the cursor resumes after is still listed: BETWEEN holds it, and the
+// tracker reads one item more to drop it (it read the page's last task with a second Query,
+// which doubled a worker pool's queries on its second leg round the id space).
+func TestABoundedPageTakesOneQuery(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	counter := &dynamotest.Counter{}
+	e := newEnv(t, tracker.Config{}, counter.Option())
+	var tasks []tracker.NewTask
+	for i := range 300 {
+		tasks = append(tasks, tracker.NewTask{ID: fmt.Sprintf("t-%03d", i)})
+	}
+	if _, err := e.tr.CreateTasks(ctx, job, tasks); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		opts       tracker.ListOptions
+		first, end string // the page's first and last task
+	}{
+		{"todo tasks, 5", tracker.ListOptions{Statuses: []tracker.Status{tracker.Todo}, Limit: 5}, "t-011", "t-015"},
+		{"pending todo ids, 128 (a pool's page)", tracker.ListOptions{Pending: true, Statuses: []tracker.Status{tracker.Todo}, IDsOnly: true, Limit: 128}, "t-011", "t-138"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			opts := tc.opts
+			opts.Cursor, opts.Through = tracker.CursorAfter(job, "t-010"), "t-299"
+			counter.Reset()
+			page, err := e.tr.List(ctx, job, opts)
+			if err != nil || len(page.Tasks) != opts.Limit || page.Tasks[0].TaskID != tc.first || page.Tasks[opts.Limit-1].TaskID != tc.end || page.Cursor == "" {
+				t.Fatalf("List = %+v, %v; want %s to %s and a cursor", page, err, tc.first, tc.end)
+			}
+			if n := counter.Calls()["Query"]; n != 1 {
+				t.Errorf("%d queries, want 1", n)
+			}
+		})
+	}
+}
+
 func TestCountUpToReadsNoMoreThanItsLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
