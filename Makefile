@@ -60,7 +60,7 @@ test: deps build check
 ## (CONSOLE_BENCH_TASKS=1000,10000,100000, CONSOLE_BENCH_SHARDS=1)
 bench: deps build
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 2000x ./tracker
-	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./worker
+	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x -timeout 30m ./worker
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Triage -benchtime 1x -timeout 40m -v ./cmd/trackerctl
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench Cost -benchtime 1x -v ./internal/localstack
 	scripts/with-dynamodb.sh $(GO) test -count=1 -run '^$$' -bench ConsolePages -benchtime 1x -v ./console

@@ -70,10 +70,10 @@ func BenchmarkPools(b *testing.B) {
 	runPools(b, ctx, counter, table, "warm-p", benchPoolCount, benchWarm, 0)
 	runFloor(b, ctx, db, bareWrites(table, "warm-f"), taskKey("warm-f"), benchWarm, benchPoolCount*benchWorkers)
 	for _, c := range []poolCase{
-		{pools: 1, tasks: 1500, rounds: 5},
-		{pools: benchPoolCount, tasks: 1500, rounds: 5},
-		{pools: 1, tasks: 10000, rounds: 3},
-		{pools: benchPoolCount, tasks: 10000, rounds: 3},
+		{pools: 1, tasks: 1500, rounds: 9},
+		{pools: benchPoolCount, tasks: 1500, rounds: 9},
+		{pools: 1, tasks: 10000, rounds: 5},
+		{pools: benchPoolCount, tasks: 10000, rounds: 5},
 		{pools: benchPoolCount, tasks: 1500, rounds: 1, failEvery: 10},
 	} {
 		b.Run(c.name(), func(b *testing.B) {
