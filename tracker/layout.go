@@ -190,8 +190,9 @@ func (t *Tracker) layoutProven() {
 // right already, and returns the wait for its answer: a listing's queries run while the
 // table is described, which saves a round trip on a Tracker's first query (a command's; a
 // worker pool starts with Span, which proves the layout by its query instead), and on
-// DynamoDB Local, whose DescribeTable counts the table's items, far more. The caller returns nothing it read until the check has passed, and the check's
-// error before the queries' (the seed's index fails them too). The wait may be called again.
+// DynamoDB Local, whose DescribeTable counts the table's items, far more. The caller
+// returns nothing it read until the check has passed, and the check's error before the
+// queries' (the seed's index fails them too). The wait may be called again.
 func (t *Tracker) checkLayoutBeside(ctx context.Context) (wait func() error) {
 	return t.checkIndexBeside(ctx, &t.layout.ok, CheckLayout)
 }
