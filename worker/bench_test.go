@@ -72,8 +72,8 @@ func BenchmarkPools(b *testing.B) {
 	for _, c := range []poolCase{
 		{pools: 1, tasks: 1500, rounds: 9},
 		{pools: benchPoolCount, tasks: 1500, rounds: 9},
-		{pools: 1, tasks: 10000, rounds: 5},
-		{pools: benchPoolCount, tasks: 10000, rounds: 5},
+		{pools: 1, tasks: 10000, rounds: 7},
+		{pools: benchPoolCount, tasks: 10000, rounds: 7},
 		{pools: benchPoolCount, tasks: 1500, rounds: 1, failEvery: 10},
 	} {
 		b.Run(c.name(), func(b *testing.B) {
