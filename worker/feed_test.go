@@ -320,36 +320,55 @@ func TestPoolTakesWhatAGonePoolLeft(t *testing.T) {
 }
 
 // TestAPoolEndsWhenOthersDidTheRest: a pass that found only tasks it left to another pool
-// (past that pool's wake) is followed, after the wait for it, by a count of the job's todo
-// and failed tasks: when the other pool did the rest, the pool ends after one more look (at
-// the in-progress tasks), instead of another pass that finds nothing and pause's checks. It
-// used to take the tasks left if the stretch stood still, and to make that pass otherwise.
+// (past that pool's wake) is followed by a wait for it, in which the pool counts the job's
+// todo and failed tasks: once the other pool did the rest, the pool ends after one more look
+// (at the in-progress tasks), instead of another pass that finds nothing and pause's checks.
+// It used to take the tasks left if the stretch stood still, and to make that pass otherwise.
+// It counts as it waits, the first time after a quarter of the wait: when the other pool
+// takes the rest only after that first count, the pool counts again and ends, where it used
+// to count once after the whole wait and, finding tasks left, pass again and take them.
 //
 // Pool b holds t-200 to t-204, having done t-050 to t-199; pool a (one worker, pages of 20,
 // so it leaves 21 past a wake) takes t-000 to t-049 and t-226 to t-299 in its first pass. As
 // that pass ends, b does t-200 to t-204 and holds t-205 to t-209, so a's second pass finds
-// its wake at t-210 and leaves t-210 to t-225; when a counts what is left, b has done all.
+// its wake at t-210 and leaves t-210 to t-225; at a's count doneAt, b does all.
 func TestAPoolEndsWhenOthersDidTheRest(t *testing.T) {
 	t.Parallel()
+	for _, c := range []struct {
+		doneAt int
+		// after is what a's queries are from its first count on (true: a count).
+		after []bool
+	}{
+		{doneAt: 1, after: []bool{true, true, false}},       // todo, failed; in progress
+		{doneAt: 2, after: []bool{true, true, true, false}}, // todo (one left); todo, failed; in progress
+	} {
+		t.Run(fmt.Sprintf("done at count %d", c.doneAt), func(t *testing.T) {
+			t.Parallel()
+			othersDoTheRest(t, fmt.Sprintf("others-%d", c.doneAt), c.doneAt, c.after)
+		})
+	}
+}
+
+func othersDoTheRest(t *testing.T, job string, doneAt int, wantAfter []bool) {
 	ctx := context.Background()
-	const job = "others"
 	var (
-		mu      sync.Mutex
-		counted bool                   // pool a has counted the tasks left (and b did the rest)
-		after   []*dynamodb.QueryInput // a's queries after that
-		finish  func()
+		mu     sync.Mutex
+		counts int    // pool a's counts so far
+		after  []bool // a's queries from its first count on (true: a count)
+		finish func()
 	)
 	watch := func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			return s.Initialize.Add(middleware.InitializeMiddlewareFunc("watch", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
 				if q, ok := in.Parameters.(*dynamodb.QueryInput); ok {
 					mu.Lock()
-					switch {
-					case counted:
-						after = append(after, q)
-					case q.Select == types.SelectCount:
-						counted = true
-						finish()
+					if q.Select == types.SelectCount {
+						if counts++; counts == doneAt {
+							finish()
+						}
+					}
+					if counts > 0 {
+						after = append(after, q.Select == types.SelectCount)
 					}
 					mu.Unlock()
 				}
@@ -422,12 +441,10 @@ func TestAPoolEndsWhenOthersDidTheRest(t *testing.T) {
 	if slices.Sort(ran); !slices.Equal(ran, want) {
 		t.Errorf("pool a ran %v, want %v", ran, want)
 	}
-	// After the count of the todo tasks: the count of the failed ones, and the look at the
-	// in-progress ones.
 	mu.Lock()
 	defer mu.Unlock()
-	if !counted || len(after) != 2 || after[0].Select != types.SelectCount || after[1].Select == types.SelectCount {
-		t.Errorf("counted %v; %d queries after, want a count and a listing", counted, len(after))
+	if !slices.Equal(after, wantAfter) {
+		t.Errorf("pool a's queries from its first count on (true: a count): %v, want %v", after, wantAfter)
 	}
 	if counts, err := b.Count(ctx, job); err != nil || counts[tracker.Succeeded] != 300 {
 		t.Errorf("counts %v, %v: want 300 succeeded", counts, err)
