@@ -220,9 +220,6 @@ func TestPendingListingReadsPastRunningTasks(t *testing.T) {
 	}
 }
 
-// TestCountUpToReadsNoMoreThanItsLimit: CountUpTo stops at its limit, reading no more index
-// entries a call than the limit (a query's Limit), so that a count up to one of a big job
-// reads one entry; without a limit it counts them all.
 // TestABoundedPageTakesOneQuery: a page of a stretch between a cursor and Through is one
 // Query when the task the cursor resumes after is still listed: BETWEEN holds it, and the
 // tracker reads one item more to drop it (it read the page's last task with a second Query,
@@ -262,6 +259,9 @@ func TestABoundedPageTakesOneQuery(t *testing.T) {
 	}
 }
 
+// TestCountUpToReadsNoMoreThanItsLimit: CountUpTo stops at its limit, reading no more index
+// entries a call than the limit (a query's Limit), so that a count up to one of a big job
+// reads one entry; without a limit it counts them all.
 func TestCountUpToReadsNoMoreThanItsLimit(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
