@@ -268,12 +268,9 @@ const firstLook = 4
 // Poll it counts the job's todo and failed tasks (up to one) as it waits: after
 // 1/firstLook of the wait (at least a millisecond), then after twice as long each time, the
 // last at the wait's end, and it returns as soon as none is left. Run then ends soon after
-// the other pools took the job's last tasks, not up to a whole wait later: in 16 rounds of
-// four pools on 1,500 tasks, the last pool ended a median of 40 ms after the last task
-// instead of 75 ms (1 to 2 % of a round). That makes at most three counts, one query each
-// while a todo task is left, where one count followed the wait (a look after an eighth of
-// the wait shortened the end by 5 ms more, for 10 queries more a round); othersDone takes
-// the last (counted, leftNow).
+// the other pools took the job's last tasks, not up to a whole wait later, for at most three
+// counts of one query each (docs/benchmarks.md, run AE, has the figures and why firstLook is
+// 4); othersDone takes the last (counted, leftNow).
 func (f *feeder) await(ctx context.Context, wait time.Duration) error {
 	if f.p.Poll {
 		return sleep(ctx, wait)
