@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -280,8 +279,8 @@ const (
 // fingerprintStored puts one scanned item's failure into the failure index, when it is a
 // failed or ignored task's.
 func (t *Tracker) fingerprintStored(ctx context.Context, av map[string]types.AttributeValue) (int, error) {
-	var it item
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil || it.Errors == nil {
+	it, err := decodeItem(av)
+	if err != nil || it.Errors == nil {
 		return notAFailure, nil
 	}
 	job, id, err := splitKey(it.Key)

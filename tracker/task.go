@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -173,8 +172,8 @@ func splitKey(key string) (job, task string, err error) {
 
 // decodeTask turns a raw item into a Task, with job's codes mapping the status.
 func (t *Tracker) decodeTask(av map[string]types.AttributeValue) (*Task, error) {
-	var it item
-	if err := attributevalue.UnmarshalMap(av, &it); err != nil {
+	it, err := decodeItem(av)
+	if err != nil {
 		return nil, fmt.Errorf("decode task item: %w", err)
 	}
 	job, id, err := splitKey(it.Key)
