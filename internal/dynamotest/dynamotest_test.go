@@ -387,6 +387,39 @@ func TestCounterKeepsTheCallersChoiceAndCountsFailures(t *testing.T) {
 	}
 }
 
+func TestCounterCallsOptionCountsCallsAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var c dynamotest.Counter
+	db := dynamotest.Client(t, c.CallsOption())
+	table := dynamotest.TableName(t)
+	createTable(t, db, table)
+	c.Reset()
+
+	out, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item("p", "1", "g")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.ConsumedCapacity != nil {
+		t.Errorf("a call counted alone asked for the consumed capacity: got %+v", out.ConsumedCapacity)
+	}
+	asked, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(table), Item: item("p", "2", "g"),
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityIndexes})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if asked.ConsumedCapacity == nil || aws.ToFloat64(asked.ConsumedCapacity.CapacityUnits) != 2 {
+		t.Errorf("the caller's own ask: consumed capacity %+v, want 2 units (table and index)", asked.ConsumedCapacity)
+	}
+	_, err = db.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(table + "-missing"), Key: key("p", "1")})
+	if _, missing := errors.AsType[*types.ResourceNotFoundException](err); !missing {
+		t.Fatalf("GetItem on a missing table: %v, want ResourceNotFoundException", err)
+	}
+	if got := c.Calls(); got["PutItem"] != 2 || got["GetItem"] != 1 || c.Total() != 3 || c.Capacity() != 0 {
+		t.Errorf("calls %v, total %d, capacity %v; want PutItem twice and the failed GetItem once, no capacity", got, c.Total(), c.Capacity())
+	}
+}
+
 func TestCounterIsSafeForConcurrentUse(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
