@@ -33,39 +33,39 @@ type Counter struct {
 
 // Option returns a client option that attaches the counter to a client, for Client or
 // dynamodb.NewFromConfig.
-func (c *Counter) Option() func(*dynamodb.Options) {
+func (c *Counter) Option() func(*dynamodb.Options) { return c.option(true) }
+
+// CallsOption returns a client option that attaches the counter to count calls alone: it
+// sends every request as the caller made it, so Capacity counts nothing of these calls. For
+// benchmarks that time the server: DynamoDB Local spends about a quarter more CPU time on a
+// write whose consumed capacity is asked for (BenchmarkPools' doc in the worker package).
+func (c *Counter) CallsOption() func(*dynamodb.Options) { return c.option(false) }
+
+// option attaches the counter's middleware, which asks for the consumed capacity when ask is
+// set, makes the call, and records it.
+func (c *Counter) option(ask bool) func(*dynamodb.Options) {
 	id := fmt.Sprintf("dynamotest.Counter(%p)", c) // unique, so two counters can share a client
-	mw := middleware.InitializeMiddlewareFunc(id, c.handle)
+	if !ask {
+		id += ".calls"
+	}
+	mw := middleware.InitializeMiddlewareFunc(id, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		if ask {
+			in.Parameters = withConsumedCapacity(in.Parameters)
+		}
+		out, md, err := next.HandleInitialize(ctx, in)
+		capacity := 0.0
+		if ask {
+			capacity = consumedCapacity(out.Result)
+		}
+		c.record(middleware.GetOperationName(ctx), capacity)
+		return out, md, err
+	})
 	return func(o *dynamodb.Options) {
 		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error {
 			// First, so the parameter it sets is validated and serialized like the caller's own.
 			return s.Initialize.Add(mw, middleware.Before)
 		})
 	}
-}
-
-// CallsOption returns a client option that attaches the counter to count calls alone: it
-// sends every request as the caller made it, so Capacity counts nothing of these calls. For
-// benchmarks that time the server: DynamoDB Local spends about a quarter more CPU time on a
-// write whose consumed capacity is asked for (BenchmarkPools' doc in the worker package).
-func (c *Counter) CallsOption() func(*dynamodb.Options) {
-	id := fmt.Sprintf("dynamotest.Counter(%p).calls", c)
-	mw := middleware.InitializeMiddlewareFunc(id, func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		out, md, err := next.HandleInitialize(ctx, in)
-		c.record(middleware.GetOperationName(ctx), 0)
-		return out, md, err
-	})
-	return func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(s *middleware.Stack) error { return s.Initialize.Add(mw, middleware.Before) })
-	}
-}
-
-// handle is the middleware: it asks for the consumed capacity, makes the call, and records it.
-func (c *Counter) handle(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-	in.Parameters = withConsumedCapacity(in.Parameters)
-	out, md, err := next.HandleInitialize(ctx, in)
-	c.record(middleware.GetOperationName(ctx), consumedCapacity(out.Result))
-	return out, md, err
 }
 
 func (c *Counter) record(operation string, capacity float64) {
