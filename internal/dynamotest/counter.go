@@ -14,9 +14,9 @@ import (
 
 // Counter counts the DynamoDB API calls made through the clients it is attached to, by
 // operation name, and sums the capacity units they report consumed. Attach it with
-// Client(tb, counter.Option()), or with CallsOption to count calls alone. A call counts once however often the SDK retries it, and
-// counts when it fails too. The zero value is ready to use; it is safe for concurrent use and
-// must not be copied after first use.
+// Client(tb, counter.Option()), or with CallsOption to count calls alone. A call counts once
+// however often the SDK retries it, and counts when it fails too. The zero value is ready to
+// use; it is safe for concurrent use and must not be copied after first use.
 //
 // To know the capacity, the counter asks for it: on every call that accepts
 // ReturnConsumedCapacity and leaves it unset, it sends INDEXES (TOTAL for TransactGetItems
