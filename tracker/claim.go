@@ -35,6 +35,32 @@ const maxClaimRounds = 3
 // the lease's end), ErrTaskNotDue (with the task's RetryAt), ErrTaskAlreadySucceeded,
 // ErrTaskIgnored or ErrTaskWrongStatus.
 func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, error) {
+	return t.checkedClaim(ctx, job, task, owner, false)
+}
+
+// ClaimListed is Claim of a task as a listing returned it (List, IDsOnly or not): listed
+// gives its job and id, and what the listing saw of it. A task listed todo, unlocked and
+// without a retry time (never run, or released at once) is claimed by a first write that
+// asks only that it still is: four clauses where Claim's condition has seven, and no
+// retry time to remove. DynamoDB Local parses a write's expressions on every request, and a
+// claim is half of a task's writes (docs/benchmarks.md); DynamoDB bills the same for both. A
+// task that changed since the listing, and that Claim's write would still take (a retry time
+// now due, an expired lock), is then claimed by that write: one more call. Whatever the
+// listing saw, the outcome is Claim's: the first write takes only tasks that Claim takes.
+func (t *Tracker) ClaimListed(ctx context.Context, listed *Task, owner string) (*Lease, error) {
+	if listed == nil {
+		return nil, &ValidationError{Field: "task_id", Reason: "no task given"}
+	}
+	return t.checkedClaim(ctx, listed.JobID, listed.TaskID, owner, listedNew(listed))
+}
+
+// listedNew reports whether a listing saw task todo, unlocked and without a retry time.
+func listedNew(task *Task) bool {
+	return task.Status == Todo && task.Lock == "" && task.RetryAt.IsZero()
+}
+
+// checkedClaim is Claim, or ClaimListed of a task listed new (fresh).
+func (t *Tracker) checkedClaim(ctx context.Context, job, task, owner string, fresh bool) (*Lease, error) {
 	if err := ValidateID(job, task); err != nil {
 		return nil, err
 	}
@@ -45,21 +71,24 @@ func (t *Tracker) Claim(ctx context.Context, job, task, owner string) (*Lease, e
 	if err != nil {
 		return nil, err
 	}
-	return t.claim(ctx, r, owner)
+	return t.claim(ctx, r, owner, fresh)
 }
 
-// claim is Claim of a checked task.
-func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error) {
+// claim is Claim of a checked task; fresh, it first sends claimNewWrite.
+func (t *Tracker) claim(ctx context.Context, r ref, owner string, fresh bool) (*Lease, error) {
 	now := t.now()
 	token := newToken()
-	expr, err := compile(t, "claim", r.codes, claimArgs{job: r.job, suffix: r.suffix, codes: r.codes,
-		token: token, owner: owner, now: formatTime(now), lockedBefore: t.lockedBefore(now)}, claimWrite)
+	args := claimArgs{job: r.job, suffix: r.suffix, codes: r.codes, token: token, owner: owner, now: formatTime(now)}
+	next, err := t.claimFirst(r, args, now, fresh)
 	if err != nil {
 		return nil, err
 	}
-	next := transition{op: "claim", job: r.job, task: r.task, expr: expr}
 	ignoring := false
-	for range maxClaimRounds {
+	rounds := maxClaimRounds
+	if fresh {
+		rounds++
+	}
+	for range rounds {
 		got, refused, err := t.apply(ctx, next)
 		if err != nil {
 			return nil, err
@@ -73,6 +102,16 @@ func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error
 			return &Lease{JobID: r.job, TaskID: r.task, Token: token, Retry: got.Retry, Attempt: got.Attempts, Owner: owner,
 				Expires: now.Add(t.cfg.LeaseDuration), Task: got}, nil
 		}
+		if fresh {
+			// The task is no longer as listed. If Claim's own write would take it, send that.
+			fresh = false
+			if t.firstWriteTakes(got, now) {
+				if next, err = t.claimFirst(r, args, now, false); err != nil {
+					return nil, err
+				}
+				continue
+			}
+		}
 		if got == nil || got.Status != InProgress || got.Locked(now, t.expiry()) {
 			return nil, t.refusal("claim", r.job, r.task, got, now)
 		}
@@ -85,6 +124,28 @@ func (t *Tracker) claim(ctx context.Context, r ref, owner string) (*Lease, error
 		}
 	}
 	return nil, fmt.Errorf("claim %s/%s: the task kept changing under the claim", r.job, r.task)
+}
+
+// claimFirst is a claim's first write: claimNewWrite for a task listed new (fresh),
+// claimWrite for any other.
+func (t *Tracker) claimFirst(r ref, args claimArgs, now time.Time, fresh bool) (transition, error) {
+	op, build := "claim", claimWrite
+	if fresh {
+		op, build = "claim-new", claimNewWrite
+	} else {
+		args.lockedBefore = t.lockedBefore(now)
+	}
+	expr, err := compile(t, op, r.codes, args, build)
+	if err != nil {
+		return transition{}, err
+	}
+	return transition{op: "claim", job: r.job, task: r.task, expr: expr}, nil
+}
+
+// firstWriteTakes reports whether claimWrite takes task, as a refused write returned it, at
+// now: todo or failed, no live lock, due.
+func (t *Tracker) firstWriteTakes(task *Task, now time.Time) bool {
+	return task != nil && (task.Status == Todo || task.Status == Failed) && !task.Locked(now, t.expiry()) && !task.RetryAt.After(now)
 }
 
 // claimArgs are what a claim's first write is made of: the task's job, shard suffix and
@@ -110,15 +171,33 @@ func claimWrite(a claimArgs) (expression.ConditionBuilder, expression.UpdateBuil
 			Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
 }
 
-// claimUpdate is what every claim writes: in progress, our lock and lock time, the holder,
-// one more attempt, no retry time, out of the failure index (a task that never failed has no
-// failure_part: removing it costs nothing).
+// claimNewWrite is the first write of a claim of a task listed new: it takes the task only
+// while it is todo (in the listed shard), unlocked and without a retry time, each a case of
+// what claimWrite asks (claimable), so it takes no task that claimWrite would not. It writes
+// what claimWrite does but the removal of a retry time that the task has not.
+func claimNewWrite(a claimArgs) (expression.ConditionBuilder, expression.UpdateBuilder) {
+	r := ref{job: a.job, codes: a.codes, suffix: a.suffix}
+	lock := expression.Name(attrLock)
+	cond := expression.Name(StatusAttribute).Equal(expression.Value(r.value(Todo))).
+		And(expression.Or(lock.AttributeNotExists(), lock.AttributeType(expression.Null))).
+		And(expression.Name(attrRetryAt).AttributeNotExists())
+	return cond, claimSets(r, a.token, a.owner, a.now).
+		Set(expression.Name(attrHistory), expression.IfNotExists(expression.Name(attrHistory), emptyHistory))
+}
+
+// claimUpdate is what every claim writes: claimSets, and no retry time.
 func claimUpdate(r ref, token, owner, stamp string) expression.UpdateBuilder {
+	return claimSets(r, token, owner, stamp).Remove(expression.Name(attrRetryAt))
+}
+
+// claimSets is what every claim writes but the removal of a retry time: in progress, our
+// lock and lock time, the holder, one more attempt, out of the failure index (a task that
+// never failed has no failure_part: removing it costs nothing).
+func claimSets(r ref, token, owner, stamp string) expression.UpdateBuilder {
 	update := setStatus(expression.UpdateBuilder{}, r, InProgress, stamp).
 		Set(expression.Name(attrLock), expression.Value(token)).
 		Set(expression.Name(attrLockTime), expression.Value(stamp)).
 		Add(expression.Name(attrAttempts), expression.Value(1)).
-		Remove(expression.Name(attrRetryAt)).
 		Remove(expression.Name(FailurePartAttribute))
 	if owner != "" {
 		return update.Set(expression.Name(attrLockOwner), expression.Value(owner))

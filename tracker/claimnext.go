@@ -136,7 +136,7 @@ func (t *Tracker) claimFrom(ctx context.Context, job string, page []Task, owner 
 		if err != nil {
 			return nil, err
 		}
-		lease, err := t.claim(ctx, r, owner)
+		lease, err := t.claim(ctx, r, owner, listedNew(&page[i]))
 		if err == nil {
 			pos.Claimed++
 			return lease, nil
@@ -267,7 +267,7 @@ func (t *Tracker) pendingIn(ctx context.Context, job string, shards int, pos Pos
 	if pos.Stragglers {
 		statuses, limit = []Status{Failed, InProgress}, stragglerPage
 	}
-	q := indexQuery{filter: t.claimableFilter(t.now()), projection: []string{KeyAttribute, StatusAttribute}, limit: limit}
+	q := indexQuery{filter: t.claimableFilter(t.now()), projection: listedAttributes, limit: limit}
 	switch {
 	case pos.Wrapped && pos.From != "":
 		q.through = makeKey(job, pos.From)

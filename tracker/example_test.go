@@ -132,3 +132,34 @@ func ExampleTracker_List_pending() {
 	// t-2 in_progress
 	// t-3 failed
 }
+
+// Claim what a listing found: ClaimListed claims a task the listing saw new with a leaner
+// write than Claim's, and any other task as Claim does.
+func ExampleTracker_ClaimListed() {
+	ctx := context.Background()
+	now := time.Now()
+	tr := exampleTracker("example-claim-listed", "resize", func() time.Time { return now })
+	for _, id := range []string{"t-1", "t-2"} {
+		if _, err := tr.CreateTask(ctx, "resize", id, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+	l2, _ := tr.Claim(ctx, "resize", "t-2", "worker")
+	tr.Fail(ctx, *l2, tracker.Failure{Error: "timeout"})
+
+	now = now.Add(time.Minute) // t-2's 5-second backoff runs out
+	page, err := tr.List(ctx, "resize", tracker.ListOptions{Pending: true, IDsOnly: true, Limit: 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for i := range page.Tasks {
+		lease, err := tr.ClaimListed(ctx, &page.Tasks[i], "worker")
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(lease.TaskID, "listed", page.Tasks[i].Status, "then", lease.Task.Status, "attempt", lease.Attempt)
+	}
+	// Output:
+	// t-1 listed todo then in_progress attempt 1
+	// t-2 listed failed then in_progress attempt 2
+}

@@ -39,9 +39,9 @@ type ListOptions struct {
 	// (RetryAt passed), and in progress under an expired lease (a crashed worker's task, which
 	// the seed's catch-up query would leave stuck forever). With Statuses, only those of them.
 	Pending bool
-	// IDsOnly reads only each task's JobID, TaskID and Status (the other fields are left
-	// zero): less for DynamoDB to send and for the client to decode, for a caller that
-	// claims what it lists and gets the whole task from the claim.
+	// IDsOnly reads only each task's JobID, TaskID, Status, Lock and RetryAt (the other
+	// fields are left zero): less for DynamoDB to send and for the client to decode, for a
+	// caller that claims what it lists (ClaimListed) and gets the whole task from the claim.
 	IDsOnly bool
 
 	// Fingerprint keeps the tasks whose current failure has this fingerprint: a group of
@@ -168,7 +168,7 @@ func (t *Tracker) List(ctx context.Context, job string, opts ListOptions) (*Page
 	}
 	var projection []string
 	if opts.IDsOnly {
-		projection = []string{KeyAttribute, StatusAttribute}
+		projection = listedAttributes
 	}
 	q := indexQuery{filter: filter, projection: projection, limit: opts.Limit}
 	if opts.Through != "" {
@@ -204,6 +204,10 @@ func (t *Tracker) listByFailure(ctx context.Context, job string, opts ListOption
 	}
 	return page, nil
 }
+
+// listedAttributes are what a listing of IDsOnly reads of a task: its key and status, and
+// what ClaimListed asks of a task listed todo (its lock and retry time, mostly absent).
+var listedAttributes = []string{KeyAttribute, StatusAttribute, attrLock, attrRetryAt}
 
 // failureListingOf is the listing of the failure index that opts select.
 func failureListingOf(job string, opts ListOptions) failureListing {

@@ -137,7 +137,8 @@ func TestQueries(t *testing.T) {
 		})
 	}
 
-	// IDsOnly lists the same tasks, each with its job, id and status and nothing else.
+	// IDsOnly lists the same tasks, each with its job, id, status, lock and retry time and
+	// nothing else.
 	t.Run("ids only", func(t *testing.T) {
 		full, err := e.tr.List(ctx, job, tracker.ListOptions{Pending: true, Limit: 100})
 		if err != nil {
@@ -151,7 +152,8 @@ func TestQueries(t *testing.T) {
 			t.Fatalf("ids only listed %d tasks (cursor %q), the full listing %d", len(page.Tasks), page.Cursor, len(full.Tasks))
 		}
 		for i, task := range page.Tasks {
-			want := tracker.Task{JobID: job, TaskID: full.Tasks[i].TaskID, Status: full.Tasks[i].Status, Code: full.Tasks[i].Code}
+			f := full.Tasks[i]
+			want := tracker.Task{JobID: job, TaskID: f.TaskID, Status: f.Status, Code: f.Code, Lock: f.Lock, RetryAt: f.RetryAt}
 			if !reflect.DeepEqual(task, want) {
 				t.Errorf("ids only listed %+v, want %+v", task, want)
 			}

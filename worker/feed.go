@@ -524,7 +524,7 @@ func (f *feeder) hand(ctx context.Context, page *tracker.Page, wakes bool) (agai
 			f.c.skipped.Add(1)
 			continue
 		}
-		if err := f.give(ctx, id); err != nil {
+		if err := f.give(ctx, &task); err != nil {
 			return "", err
 		}
 	}
@@ -556,12 +556,12 @@ func (f *feeder) wakeGap(page *tracker.Page) (gap, step float64) {
 }
 
 // give hands a task to a worker.
-func (f *feeder) give(ctx context.Context, id string) error {
+func (f *feeder) give(ctx context.Context, task *tracker.Task) error {
 	f.found++
 	f.c.listed.Add(1)
 	f.inflight.Add(1)
 	select {
-	case f.tasks <- handout{id: id, collisions: f.seen}:
+	case f.tasks <- handout{id: task.TaskID, listed: task, collisions: f.seen}:
 		return nil
 	case <-ctx.Done():
 		f.inflight.Done()

@@ -131,9 +131,11 @@ func (c *counters) taskTime(otherwise time.Duration) time.Duration {
 	return time.Duration(c.busy.Load() / n)
 }
 
-// handout is a task the feeder hands a worker, with the count of collisions when it did.
+// handout is a task the feeder hands a worker, as the listing showed it, with the count of
+// collisions when it did.
 type handout struct {
 	id         string
+	listed     *tracker.Task
 	collisions uint64
 }
 
@@ -226,7 +228,7 @@ func (p *Pool) one(ctx context.Context, c *counters, h handout, owner, who strin
 		return
 	}
 	start := time.Now()
-	lease, err := p.Tracker.Claim(ctx, p.Job, h.id, who)
+	lease, err := p.Tracker.ClaimListed(ctx, h.listed, who)
 	if err != nil {
 		// Another worker got there first, the task finished meanwhile, or a takeover found
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
