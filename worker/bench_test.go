@@ -54,7 +54,12 @@ import (
 // (on fresh jobs) reports the median of the rounds' figures; the log has every round's, one
 // line each, with the CPU time per task of this process and of the server (with
 // $DYNAMODB_PID, as scripts/dynamodb-local.sh prints it). Before measuring, the server is
-// warmed with both loops (its JVM gets much faster over its first tens of thousands of calls).
+// warmed with every shape of load the cases measure (one pool and four, and the floor at both
+// their worker counts): its JVM gets much faster over its first tens of thousands of calls,
+// and compiles the code a shape's requests take when it first meets them. Warmed with four
+// pools alone, the first case (one pool) ran while DynamoDB Local's compiler threads spent
+// 1.5 s of CPU time in its first round's pools and 150-180 ms in each of the next five, next
+// to nothing in the floors (2026-12-08, a one-off run).
 //
 //	scripts/with-dynamodb.sh go test -run '^$' -bench Pools -benchtime 1x ./worker
 func BenchmarkPools(b *testing.B) {
@@ -70,11 +75,15 @@ func BenchmarkPools(b *testing.B) {
 		b.Fatal(err)
 	}
 	e := &benchEnv{ctx: ctx, counter: counter, db: db, table: table, seed: seed}
-	// Warm up, untimed.
-	createBenchTasks(b, seed, "warm-p", benchWarm)
-	createBenchTasks(b, seed, "warm-f", benchWarm)
-	runPools(b, ctx, counter, table, "warm-p", benchPoolCount, benchWarm, 0)
-	runFloor(b, ctx, db, bareWrites(table, "warm-f"), taskKey("warm-f"), benchWarm, benchPoolCount*benchWorkers)
+	// Warm up, untimed, with each shape the cases measure: one pool and four, and the floor
+	// at both their worker counts.
+	for _, pools := range []int{1, benchPoolCount} {
+		p, f := fmt.Sprintf("warm-p%d", pools), fmt.Sprintf("warm-f%d", pools)
+		createBenchTasks(b, seed, p, benchWarm)
+		createBenchTasks(b, seed, f, benchWarm)
+		runPools(b, ctx, counter, table, p, pools, benchWarm, 0)
+		runFloor(b, ctx, db, bareWrites(table, f), taskKey(f), benchWarm, pools*benchWorkers)
+	}
 	for _, c := range []poolCase{
 		{pools: 1, tasks: 1500, rounds: 9},
 		{pools: benchPoolCount, tasks: 1500, rounds: 9},
@@ -93,7 +102,7 @@ func BenchmarkPools(b *testing.B) {
 const (
 	benchPoolCount  = 4
 	benchWorkers    = 16
-	benchWarm       = 3000 // tasks of each warm-up loop
+	benchWarm       = 6000 // tasks of each warm-up loop
 	benchFloorTasks = 800  // tasks of each floor's loop, at least (a fifth of the pools' job)
 	benchBackoff    = 200 * time.Millisecond
 )
