@@ -561,7 +561,7 @@ func (f *feeder) give(ctx context.Context, task *tracker.Task) error {
 	f.c.listed.Add(1)
 	f.inflight.Add(1)
 	select {
-	case f.tasks <- handout{id: task.TaskID, listed: task, collisions: f.seen}:
+	case f.tasks <- handout{listed: task, collisions: f.seen}:
 		return nil
 	case <-ctx.Done():
 		f.inflight.Done()

@@ -68,12 +68,12 @@ func TestOneCollisionPerStretch(t *testing.T) {
 		h    handout
 		want bool
 	}{
-		{"the first refusal is a collision", handout{id: "t-1", collisions: 0}, true},
-		{"a claim handed out before it is not", handout{id: "t-2", collisions: 0}, false},
-		{"nor another one", handout{id: "t-3", collisions: 0}, false},
-		{"a claim handed out after the skip is", handout{id: "t-9", collisions: 1}, true},
+		{"the first refusal is a collision", handout{listed: &tracker.Task{TaskID: "t-1"}, collisions: 0}, true},
+		{"a claim handed out before it is not", handout{listed: &tracker.Task{TaskID: "t-2"}, collisions: 0}, false},
+		{"nor another one", handout{listed: &tracker.Task{TaskID: "t-3"}, collisions: 0}, false},
+		{"a claim handed out after the skip is", handout{listed: &tracker.Task{TaskID: "t-9"}, collisions: 1}, true},
 	} {
-		if got := c.collide(step.h, meeting{at: step.h.id}); got != step.want {
+		if got := c.collide(step.h, meeting{at: step.h.listed.TaskID}); got != step.want {
 			t.Errorf("%s: collide = %v, want %v", step.name, got, step.want)
 		}
 	}
@@ -143,7 +143,7 @@ func TestPoolLeavesTheTasksPastAWake(t *testing.T) {
 			close(handed)
 			var got []string
 			for h := range handed {
-				got = append(got, h.id)
+				got = append(got, h.listed.TaskID)
 			}
 			if !slices.Equal(got, c.want) {
 				t.Errorf("handed out %d tasks:\n%v\nwant %d:\n%v", len(got), got, len(c.want), c.want)
@@ -244,8 +244,8 @@ func TestPoolListsAgainWhereItsListingIsStale(t *testing.T) {
 		for h := range handed {
 			switch {
 			case h.collisions > 0:
-				after = append(after, h.id)
-			case h.id == "t-010":
+				after = append(after, h.listed.TaskID)
+			case h.listed.TaskID == "t-010":
 				for i := 10; i < 40; i++ {
 					lease, err := tr.Claim(ctx, job, fmt.Sprintf("t-%03d", i), "pool-b/1")
 					if err == nil {
@@ -255,7 +255,7 @@ func TestPoolListsAgainWhereItsListingIsStale(t *testing.T) {
 						t.Error(err)
 					}
 				}
-				cs.collide(h, meeting{at: h.id})
+				cs.collide(h, meeting{at: h.listed.TaskID})
 			}
 		}
 	}()

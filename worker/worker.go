@@ -134,7 +134,6 @@ func (c *counters) taskTime(otherwise time.Duration) time.Duration {
 // handout is a task the feeder hands a worker, as the listing showed it, with the count of
 // collisions when it did.
 type handout struct {
-	id         string
 	listed     *tracker.Task
 	collisions uint64
 }
@@ -233,7 +232,7 @@ func (p *Pool) one(ctx context.Context, c *counters, h handout, owner, who strin
 		// Another worker got there first, the task finished meanwhile, or a takeover found
 		// its last attempt lost and ignored it: the listing was stale, nothing to do.
 		c.refused.Add(1)
-		m, met := meets(owner, h.id, err)
+		m, met := meets(owner, h.listed.TaskID, err)
 		if met && c.yielding.Load() {
 			c.collide(h, m)
 		}
