@@ -20,7 +20,11 @@ func readCPU() cpuTimes {
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
 		c.client = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	proc := "/proc/" + os.Getenv("DYNAMODB_PID")
+	pid := os.Getenv("DYNAMODB_PID")
+	if _, err := strconv.Atoi(pid); err != nil {
+		return c // not "/proc//stat", which is /proc/stat: the machine's
+	}
+	proc := "/proc/" + pid
 	c.server = procCPU(proc + "/stat")
 	// The JVM names its compiler threads "C1 CompilerThre" and "C2 CompilerThre" (comm holds
 	// 15 characters).
@@ -41,7 +45,11 @@ func procCPU(path string) time.Duration {
 	}
 	// Fields after the command's closing parenthesis: utime and stime are the 12th and 13th,
 	// in clock ticks of 10 ms.
-	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	paren := strings.LastIndexByte(string(stat), ')')
+	if paren < 0 {
+		return 0
+	}
+	f := strings.Fields(string(stat[paren+1:]))
 	if len(f) < 13 {
 		return 0
 	}
